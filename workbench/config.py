@@ -1,0 +1,127 @@
+"""Params files: load a YAML, apply ``-p key=value`` overrides, resolve paths and the data folder."""
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+from workbench.errors import ConfigError
+
+#: environment variable naming the folder that holds the real data sets
+DATA_ENV = "WORKBENCH_DATA"
+
+
+def project_root() -> Path:
+    """The project folder: the nearest parent of the working directory holding ``params/`` and
+    ``workbench/``, else the folder above the installed package."""
+    here = Path.cwd().resolve()
+    for p in (here, *here.parents):
+        if (p / "params").is_dir() and (p / "workbench").is_dir():
+            return p
+    return Path(__file__).resolve().parent.parent
+
+
+def datasets_dir() -> Path:
+    """Folder of the real data sets: ``$WORKBENCH_DATA`` if set, else ``../shared/datasets`` from the project root."""
+    env = os.environ.get(DATA_ENV)
+    if env:
+        return Path(env).expanduser().resolve()
+    return (project_root().parent / "shared" / "datasets").resolve()
+
+
+def resolve_params_path(params: str | os.PathLike) -> Path:
+    """Path of a params file given as a path or as a bare name in ``params/`` (``default``)."""
+    p = Path(params)
+    candidates = [p, project_root() / "params" / p, project_root() / "params" / f"{p}.yaml"]
+    for c in candidates:
+        if c.is_file():
+            return c.resolve()
+    raise ConfigError(f"params file '{params}' not found (looked at {[str(c) for c in candidates]}); "
+                      f"give a path or a name from {project_root() / 'params'}")
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """Split ``a.b.c=value`` into its key path and the YAML-parsed value."""
+    if "=" not in text:
+        raise ConfigError(f"override '{text}' must look like key.sub=value")
+    key, raw = text.split("=", 1)
+    keys = [k for k in key.strip().split(".") if k]
+    if not keys:
+        raise ConfigError(f"override '{text}' has an empty key")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() != "" else ""
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"override '{text}': value is not valid YAML ({exc})") from exc
+    return keys, value
+
+
+def set_path(d: dict, keys: list[str], value: Any) -> None:
+    """Set ``d[k1][k2]...[kn] = value``, creating nested dicts as needed."""
+    cur = d
+    for k in keys[:-1]:
+        nxt = cur.get(k)
+        if not isinstance(nxt, dict):
+            nxt = {}
+            cur[k] = nxt
+        cur = nxt
+    cur[keys[-1]] = value
+
+
+def deep_merge(base: dict, extra: dict) -> dict:
+    """A copy of ``base`` with ``extra`` merged in, nested dicts merged key by key."""
+    out = copy.deepcopy(base)
+    for k, v in (extra or {}).items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def load_params(params: str | os.PathLike | dict = "default",
+                overrides: Iterable[str] | dict | None = None) -> dict:
+    """Return the params dict from a file (path or name) or a dict, with overrides applied.
+
+    ``overrides`` is a list of ``key.sub=value`` strings or a nested dict. The result always has
+    ``name`` (the file's stem unless the file sets one), ``seed`` and ``data``.
+    """
+    if isinstance(params, dict):
+        cfg = copy.deepcopy(params)
+        source_path = None
+    else:
+        path = resolve_params_path(params)
+        try:
+            cfg = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
+        if not isinstance(cfg, dict):
+            raise ConfigError(f"{path}: a params file must be a mapping of keys to values")
+        cfg.setdefault("name", path.stem)
+        source_path = str(path)
+        if "extends" in cfg:  # a params file may start from another one
+            base = load_params(cfg.pop("extends"))
+            base.pop("name", None)
+            cfg = deep_merge(base, cfg)
+    if isinstance(overrides, dict):
+        cfg = deep_merge(cfg, overrides)
+    else:
+        for text in overrides or ():
+            keys, value = parse_override(text)
+            set_path(cfg, keys, value)
+    cfg.setdefault("name", "custom")
+    cfg.setdefault("seed", 42)
+    cfg.setdefault("data", {"source": "synthetic"})
+    if not isinstance(cfg["data"], dict) or "source" not in cfg["data"]:
+        raise ConfigError("params: 'data' must be a mapping with a 'source' (synthetic, csv, parquet, sql, "
+                          "online_retail, movielens100k, cdnow, groceries)")
+    if source_path:
+        cfg.setdefault("_source", source_path)
+    return cfg
+
+
+def stage(params: dict, name: str, defaults: dict | None = None) -> dict:
+    """The ``name`` block of the params merged over ``defaults`` (a stage's own settings)."""
+    return deep_merge(defaults or {}, params.get(name) or {})

@@ -1,0 +1,131 @@
+"""Readers for the ``data.source`` kinds: synthetic, csv, parquet, sql, and the real-data adapters."""
+from __future__ import annotations
+
+import importlib
+import logging
+from pathlib import Path
+
+import pandas as pd
+
+from workbench.config import datasets_dir, project_root
+from workbench.data import contract as C
+from workbench.data.shop import Shop
+from workbench.errors import ConfigError, DataSourceError
+
+log = logging.getLogger(__name__)
+
+#: adapter name -> module under workbench.data.adapters exposing ``load(path=None, **options) -> Shop``
+ADAPTERS = {
+    "online_retail": "online_retail",
+    "movielens100k": "movielens",
+    "cdnow": "cdnow",
+    "groceries": "groceries",
+}
+SOURCES = ("synthetic", "csv", "parquet", "sql", *ADAPTERS)
+
+
+def _resolve(path: str | Path) -> Path:
+    p = Path(path).expanduser()
+    if not p.is_absolute() and not p.exists():
+        p = project_root() / p
+    return p
+
+
+def read_folder(path: str | Path, fmt: str = "csv") -> Shop:
+    """Read ``customers``, ``products``, ``transactions`` (and ``events``, ``ratings``, ``prices`` when
+    present) from ``<path>/<table>.csv`` or ``.parquet``. CSV dates are ISO text, parsed in validation."""
+    folder = _resolve(path)
+    if not folder.is_dir():
+        raise DataSourceError(f"{fmt} source: folder '{folder}' does not exist")
+    tables = {}
+    for name in C.ALL_TABLES:
+        f = folder / f"{name}.{fmt}"
+        if not f.exists():
+            if name in C.REQUIRED_TABLES:
+                raise DataSourceError(f"{fmt} source: '{f}' is missing; a shop needs "
+                                      f"{', '.join(t + '.' + fmt for t in C.REQUIRED_TABLES)}")
+            continue
+        try:
+            if fmt == "csv":
+                ids = {c: "str" for c in (C.CUSTOMER_ID, C.PRODUCT_ID, C.TRANSACTION_ID)}
+                tables[name] = pd.read_csv(f, dtype=ids, keep_default_na=True)
+            else:
+                tables[name] = pd.read_parquet(f)
+        except Exception as exc:  # a broken file: say which
+            raise DataSourceError(f"{fmt} source: cannot read '{f}': {exc}") from exc
+    return Shop(**tables, name=folder.name)
+
+
+def read_sql(url: str | None = None, path: str | None = None, tables: dict | None = None,
+             queries: dict | None = None) -> Shop:
+    """Read the contract tables through SQLAlchemy (read-only): by table name or by query.
+
+    ``url`` is any SQLAlchemy URL (``postgresql://...``, ``mysql+pymysql://...``); ``path`` is a SQLite
+    file, the embedded default, opened read-only. ``tables`` maps contract names to table names,
+    ``queries`` maps them to SELECT statements.
+    """
+    from sqlalchemy import create_engine, inspect, text
+
+    if url is None:
+        if path is None:
+            raise ConfigError("sql source needs 'url' (SQLAlchemy URL) or 'path' (SQLite file)")
+        db = _resolve(path)
+        if not db.exists():
+            raise DataSourceError(f"sql source: SQLite file '{db}' does not exist")
+        url = f"sqlite:///file:{db}?mode=ro&uri=true"
+    engine = create_engine(url)
+    names = {n: n for n in C.ALL_TABLES}
+    names.update(tables or {})
+    queries = queries or {}
+    out = {}
+    try:
+        with engine.connect() as conn:
+            present = set(inspect(conn).get_table_names())
+            for name in C.ALL_TABLES:
+                if name in queries:
+                    out[name] = pd.read_sql(text(queries[name]), conn)
+                elif names[name] in present:
+                    out[name] = pd.read_sql_table(names[name], conn)
+                elif name in C.REQUIRED_TABLES:
+                    raise DataSourceError(f"sql source: table '{names[name]}' not found (have {sorted(present)})")
+    finally:
+        engine.dispose()
+    for name in (C.CUSTOMER_ID, C.PRODUCT_ID, C.TRANSACTION_ID):
+        for df in out.values():
+            if name in df and not pd.api.types.is_string_dtype(df[name]):
+                df[name] = df[name].astype("str")
+    return Shop(**out, name="sql")
+
+
+def load_source(data: dict, seed: int | None = None) -> Shop:
+    """Return the raw (not yet validated) shop described by a params ``data`` block."""
+    source = data.get("source", "synthetic")
+    if source == "synthetic":
+        from workbench.data.synthetic import generate_shop
+
+        cfg = dict(data.get("synthetic") or {})
+        if seed is not None:
+            cfg.setdefault("seed", seed)
+        return generate_shop(cfg)
+    if source in ("csv", "parquet"):
+        if "path" not in data:
+            raise ConfigError(f"data.source={source} needs data.path, a folder with customers.{source} ...")
+        return read_folder(data["path"], source)
+    if source == "sql":
+        return read_sql(data.get("url"), data.get("path"), data.get("tables"), data.get("queries"))
+    if source in ADAPTERS:
+        mod = importlib.import_module(f"workbench.data.adapters.{ADAPTERS[source]}")
+        options = {k: v for k, v in data.items() if k not in ("source", "strict", "path")}
+        path = data.get("path")
+        return mod.load(path=_resolve(path) if path else None, **options)
+    raise ConfigError(f"data.source '{source}' is unknown; choose one of {', '.join(SOURCES)}")
+
+
+def find_dataset(folder: str, path: str | Path | None = None) -> Path:
+    """Where a real data set lives: ``path`` if given, else ``$WORKBENCH_DATA/<folder>``, else
+    ``../shared/datasets/<folder>``. Raises a clear error when it is not there."""
+    p = Path(path) if path else datasets_dir() / folder
+    if not p.exists():
+        raise DataSourceError(f"data set '{folder}' not found at '{p}'; pass data.path, or set "
+                              f"WORKBENCH_DATA to the folder holding '{folder}/'")
+    return p

@@ -1,0 +1,40 @@
+"""Exceptions raised by the workbench. Catch :class:`WorkbenchError` to catch them all."""
+from __future__ import annotations
+
+
+class WorkbenchError(Exception):
+    """Base class of every error the workbench raises on purpose."""
+
+
+class ConfigError(WorkbenchError):
+    """A params file or override is missing, malformed or names an unknown value."""
+
+
+class DataSourceError(WorkbenchError):
+    """A data source (file, folder, database, data set) cannot be found or read."""
+
+
+class DataValidationError(WorkbenchError):
+    """Input data breaks a rule of the data contract.
+
+    The message names the table, the column, the rule, how many rows break it and a few examples.
+    """
+
+    def __init__(self, table: str, column: str | None, rule: str, n_rows: int, examples=(), hint: str = ""):
+        self.table, self.column, self.rule, self.n_rows = table, column, rule, n_rows
+        self.examples = list(examples)[:5]
+        where = f"{table}.{column}" if column else table
+        msg = f"{where}: rule '{rule}' broken by {n_rows} row(s)"
+        if self.examples:
+            msg += f"; examples: {self.examples}"
+        if hint:
+            msg += f". {hint}"
+        super().__init__(msg)
+
+
+class NotebookExecutionError(WorkbenchError):
+    """A notebook failed during a run; the message names the notebook and the cell."""
+
+
+class NotFittedError(WorkbenchError, ValueError):
+    """A model was used before ``fit``."""
