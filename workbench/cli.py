@@ -1,0 +1,76 @@
+"""Command line: ``python -m workbench run | validate | bench``."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from workbench.errors import WorkbenchError
+
+
+def _add_params(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--params", default="default", help="params file: a path or a name in params/ (default: default)")
+    p.add_argument("-p", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a param, e.g. -p data.synthetic.n_customers=5000 (repeatable)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``python -m workbench``."""
+    parser = argparse.ArgumentParser(prog="workbench", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="execute the notebooks into outputs/<params-name>/")
+    _add_params(run)
+    run.add_argument("--out", default=None, help="output folder (default outputs/<params name>)")
+    run.add_argument("--only", default=None, help="comma-separated notebook numbers, e.g. 00,01")
+    run.add_argument("--no-report", action="store_true", help="skip the HTML report")
+
+    val = sub.add_parser("validate", help="load and validate the data only, print the report")
+    _add_params(val)
+    val.add_argument("--quarantine", default=None, help="folder to write quarantined rows into (CSV per table)")
+
+    bench = sub.add_parser("bench", help="benchmark the analytic batch (see workbench/bench.py)")
+    bench.add_argument("--sizes", default="10000,100000,1000000", help="customer counts, comma-separated")
+    bench.add_argument("--repeats", type=int, default=3)
+    bench.add_argument("--out", default=None)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    from workbench.context import setup_logging
+
+    setup_logging(logging.DEBUG if args.verbose else logging.INFO)
+    try:
+        if args.command == "run":
+            from workbench.runner import run
+
+            only = [s.strip() for s in args.only.split(",")] if args.only else None
+            out = run(args.params, out=args.out, only=only, overrides=args.overrides, render=not args.no_report)
+            print(f"run written to {out}")
+        elif args.command == "validate":
+            from pathlib import Path
+
+            from workbench.config import load_params
+            from workbench.data.load import load_shop
+
+            params = load_params(args.params, args.overrides)
+            shop, report = load_shop(params)
+            print(report)
+            if args.quarantine:
+                q = Path(args.quarantine)
+                q.mkdir(parents=True, exist_ok=True)
+                for name, df in report.quarantine.items():
+                    df.astype("str").to_csv(q / f"{name}.csv", index=False)
+                print(f"quarantined rows written to {q}")
+        elif args.command == "bench":
+            from workbench import bench
+
+            sizes = [int(s) for s in args.sizes.replace(" ", ",").split(",") if s]
+            bench.main(sizes=sizes, repeats=args.repeats, out=args.out)
+    except WorkbenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0

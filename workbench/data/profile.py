@@ -1,0 +1,73 @@
+"""Profiling tables for the EDA notebook: per-column summaries and per-invoice aggregates."""
+from __future__ import annotations
+
+import pandas as pd
+
+from workbench.data import contract as C
+from workbench.data.shop import with_revenue
+
+
+def profile_table(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per column: dtype, missing count and share, distinct values, min and max."""
+    rows = []
+    for col in df.columns:
+        s = df[col]
+        numeric = pd.api.types.is_numeric_dtype(s) or pd.api.types.is_datetime64_any_dtype(s)
+        rows.append({
+            "column": col, "dtype": str(s.dtype), "missing": int(s.isna().sum()),
+            "missing_share": float(s.isna().mean()) if len(s) else 0.0, "distinct": int(s.nunique()),
+            "min": s.min() if numeric and len(s) else None, "max": s.max() if numeric and len(s) else None,
+        })
+    return pd.DataFrame(rows)
+
+
+def invoices(transactions: pd.DataFrame) -> pd.DataFrame:
+    """One row per invoice with customer, time, number of lines, units and net revenue."""
+    tx = with_revenue(transactions)
+    g = tx.groupby(C.TRANSACTION_ID, sort=True, observed=True)
+    return pd.DataFrame({
+        C.CUSTOMER_ID: g[C.CUSTOMER_ID].first(),
+        C.TIMESTAMP: g[C.TIMESTAMP].min(),
+        "lines": g.size(),
+        "units": g[C.QUANTITY].sum(),
+        C.REVENUE: g[C.REVENUE].sum(),
+    }).reset_index()
+
+
+def customer_spend(transactions: pd.DataFrame) -> pd.Series:
+    """Net revenue per customer (returns subtracted)."""
+    tx = with_revenue(transactions)
+    return tx.groupby(C.CUSTOMER_ID, sort=True)[C.REVENUE].sum()
+
+
+def eda_summary(shop) -> dict:
+    """Headline numbers of a shop for ``metrics.json`` (date range, invoices, basket size, returns)."""
+    tx = shop.transactions
+    inv = invoices(tx)
+    sales = inv[inv[C.REVENUE] > 0]
+    return {
+        "invoices": int(len(inv)),
+        "first_date": str(tx[C.TIMESTAMP].min().date()),
+        "last_date": str(tx[C.TIMESTAMP].max().date()),
+        "mean_lines_per_invoice": float(inv["lines"].mean()),
+        "mean_invoice_value": float(sales[C.REVENUE].mean()) if len(sales) else None,
+        "return_line_share": float((tx[C.QUANTITY] < 0).mean()),
+        "net_revenue": float(with_revenue(tx)[C.REVENUE].sum()),
+        "buying_customers": int(tx[C.CUSTOMER_ID].nunique()),
+        "categories": int(shop.products[C.CATEGORY].nunique()),
+    }
+
+
+def interaction_sample(transactions: pd.DataFrame, n_customers: int = 60, n_products: int = 60,
+                       seed: int = 0) -> pd.DataFrame:
+    """A customers x products table of units bought, for the most active customers and top products
+    (``n_customers`` sampled among the top quarter by activity, deterministic by ``seed``)."""
+    sales = transactions[transactions[C.QUANTITY] > 0]
+    top_p = sales.groupby(C.PRODUCT_ID)[C.QUANTITY].sum().nlargest(n_products).index
+    act = sales.groupby(C.CUSTOMER_ID).size().sort_values(ascending=False)
+    pool = act.index[: max(n_customers, len(act) // 4)]
+    cust = pd.Series(pool).sample(min(n_customers, len(pool)), random_state=seed)
+    sub = sales[sales[C.CUSTOMER_ID].isin(cust) & sales[C.PRODUCT_ID].isin(top_p)]
+    mat = sub.pivot_table(index=C.CUSTOMER_ID, columns=C.PRODUCT_ID, values=C.QUANTITY, aggfunc="sum",
+                          fill_value=0)
+    return mat.reindex(index=sorted(cust), columns=top_p, fill_value=0)

@@ -1,0 +1,88 @@
+"""Figures of notebook 00 (data and EDA). Each function returns a matplotlib Figure."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from workbench.data import contract as C
+from workbench.data.profile import customer_spend, invoices
+from workbench.data.shop import with_revenue
+
+
+def spend_and_basket(transactions: pd.DataFrame) -> plt.Figure:
+    """Histograms of net spend per customer (log scale) and lines per invoice."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    spend = customer_spend(transactions)
+    spend = spend[spend > 0]
+    axes[0].hist(np.log10(spend), bins=40, color="#4C72B0")
+    axes[0].set(title="Net spend per customer", xlabel="log10(spend)", ylabel="customers")
+    inv = invoices(transactions)
+    lines = inv.loc[inv[C.REVENUE] > 0, "lines"]
+    axes[1].hist(lines, bins=np.arange(0.5, min(lines.max(), 30) + 1.5), color="#55A868")
+    axes[1].set(title="Basket size", xlabel="lines per invoice", ylabel="invoices")
+    fig.tight_layout()
+    return fig
+
+
+def sales_over_time(transactions: pd.DataFrame, freq: str = "W") -> plt.Figure:
+    """Net revenue and invoices per period (weekly by default), to show seasonality."""
+    tx = with_revenue(transactions)
+    per = tx.set_index(C.TIMESTAMP).resample(freq)
+    rev = per[C.REVENUE].sum()
+    inv = per[C.TRANSACTION_ID].nunique()
+    fig, ax = plt.subplots(figsize=(11, 3.8))
+    ax.plot(rev.index, rev.to_numpy(), color="#4C72B0", label="net revenue")
+    ax.set(title=f"Sales over time ({freq})", ylabel="net revenue")
+    ax2 = ax.twinx()
+    ax2.plot(inv.index, inv.to_numpy(), color="#DD8452", alpha=0.7, label="invoices")
+    ax2.set_ylabel("invoices")
+    fig.legend(loc="upper left", bbox_to_anchor=(0.07, 0.9))
+    fig.tight_layout()
+    return fig
+
+
+def top_products_categories(transactions: pd.DataFrame, products: pd.DataFrame, n: int = 15) -> plt.Figure:
+    """Bar charts of the top products by units and of net revenue per category."""
+    tx = with_revenue(transactions).merge(products[[C.PRODUCT_ID, C.NAME, C.CATEGORY]], on=C.PRODUCT_ID)
+    top = tx.groupby(C.NAME)[C.QUANTITY].sum().nlargest(n).sort_values()
+    cat = tx.groupby(C.CATEGORY, observed=True)[C.REVENUE].sum().sort_values()
+    fig, axes = plt.subplots(1, 2, figsize=(12, 0.28 * n + 1.8))
+    axes[0].barh([str(s)[:35] for s in top.index], top.to_numpy(), color="#4C72B0")
+    axes[0].set(title=f"Top {n} products by units", xlabel="units")
+    cat = cat.tail(20)
+    axes[1].barh([str(c) for c in cat.index], cat.to_numpy(), color="#C44E52")
+    axes[1].set(title="Net revenue by category", xlabel="net revenue")
+    fig.tight_layout()
+    return fig
+
+
+def interaction_heatmap(matrix: pd.DataFrame) -> plt.Figure:
+    """Heatmap of a (sampled) customers x products units matrix (log1p colour scale)."""
+    fig, ax = plt.subplots(figsize=(8, 6))
+    im = ax.imshow(np.log1p(matrix.to_numpy(dtype=float)), aspect="auto", cmap="viridis", interpolation="nearest")
+    ax.set(title="Customer x product interactions (sample, log1p units)", xlabel="products (top by units)",
+           ylabel="customers (sample)")
+    ax.set_xticks([]), ax.set_yticks([])
+    fig.colorbar(im, ax=ax, fraction=0.04)
+    fig.tight_layout()
+    return fig
+
+
+def demographics(customers: pd.DataFrame) -> plt.Figure:
+    """Age histogram and gender / location counts (panels only for the columns present)."""
+    cols = [c for c in (C.AGE, C.GENDER, C.LOCATION) if c in customers and customers[c].notna().any()]
+    fig, axes = plt.subplots(1, max(len(cols), 1), figsize=(4 * max(len(cols), 1), 3.6), squeeze=False)
+    for ax, col in zip(axes[0], cols):
+        s = customers[col]
+        if col == C.AGE:
+            ax.hist(s.dropna(), bins=30, color="#8172B3")
+        else:
+            vc = s.astype("str").value_counts().head(12).sort_values()
+            ax.barh(vc.index.astype(str), vc.to_numpy(), color="#8172B3")
+        ax.set_title(col)
+    if not cols:
+        axes[0][0].text(0.5, 0.5, "no demographics in this data", ha="center", va="center")
+        axes[0][0].set_axis_off()
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,168 @@
+"""Run the numbered notebooks with papermill into ``outputs/<params-name>/``.
+
+The run writes into a temporary folder next to the target and swaps it in only when every notebook
+succeeded, so the previous complete run is never destroyed. A failed run is kept as
+``<name>.failed/`` with the executed notebook showing the error, and raises
+:class:`~workbench.errors.NotebookExecutionError` naming the notebook and the cell.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+import yaml
+from tqdm.auto import tqdm
+
+from workbench.config import load_params, project_root
+from workbench.errors import ConfigError, NotebookExecutionError
+
+log = logging.getLogger(__name__)
+
+PACKAGES = ("workbench", "pandas", "numpy", "scipy", "scikit-learn", "scikit-surprise", "mlxtend", "lightgbm",
+            "matplotlib", "papermill", "pyarrow", "lifetimes", "implicit")
+
+
+def notebooks_dir() -> Path:
+    """The folder of the numbered source notebooks."""
+    return project_root() / "notebooks"
+
+
+def discover(only: list[str] | None = None, selected: list[str] | str | None = None) -> list[Path]:
+    """Numbered notebooks (``NN_*.ipynb``) in order, restricted to the ``only`` and ``selected`` prefixes."""
+    nbs = sorted(notebooks_dir().glob("[0-9][0-9]_*.ipynb"))
+
+    def keep(nb: Path, prefixes) -> bool:
+        return prefixes in (None, "all") or nb.name[:2] in {str(p).zfill(2) for p in prefixes}
+
+    out = [nb for nb in nbs if keep(nb, selected) and keep(nb, only)]
+    if only and not out:
+        raise ConfigError(f"--only {','.join(only)} matches no notebook in {notebooks_dir()}")
+    return out
+
+
+def _versions() -> dict:
+    out = {"python": platform.python_version()}
+    for p in PACKAGES:
+        try:
+            out[p] = metadata.version(p)
+        except metadata.PackageNotFoundError:
+            out[p] = None
+    return out
+
+
+def _git_commit() -> str | None:
+    try:
+        res = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project_root(), capture_output=True, text=True,
+                             timeout=10)
+        return res.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _failure_message(nb: Path, exc: Exception) -> str:
+    cell = getattr(exc, "exec_count", None)
+    ename, evalue = getattr(exc, "ename", type(exc).__name__), getattr(exc, "evalue", str(exc))
+    return f"notebook {nb.name} failed in cell {cell if cell is not None else '?'}: {ename}: {evalue}"
+
+
+def run(params: str | Path = "default", out: str | Path | None = None, only: list[str] | None = None,
+        overrides: list[str] | None = None, render: bool = True, kernel: str = "python3") -> Path:
+    """Execute the notebooks for a params file and return the output folder.
+
+    ``only`` limits the run to some notebook prefixes (``["00", "01"]``): the rest of an earlier run
+    in the output folder is kept, so a later stage can be re-run alone.
+    """
+    import papermill as pm
+
+    cfg = load_params(params, overrides)
+    out_dir = Path(out) if out else project_root() / "outputs" / cfg["name"]
+    out_dir = out_dir.resolve()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir.parent / f".{out_dir.name}.tmp"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    if only and out_dir.exists():
+        shutil.copytree(out_dir, tmp)
+    else:
+        tmp.mkdir()
+    params_file = tmp / "params.yaml"
+    params_file.write_text(yaml.safe_dump(cfg, sort_keys=True))
+    nbs = discover(only, cfg.get("notebooks"))
+    manifest_path = tmp / "manifest.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    manifest.update({"params": cfg, "params_file": str(cfg.get("_source", "")), "versions": _versions(),
+                     "git_commit": _git_commit(), "machine": {"platform": platform.platform(),
+                                                               "processor": platform.machine()}})
+    runs = {r["notebook"]: r for r in manifest.get("notebooks", [])}
+    started = datetime.now(timezone.utc)
+    log.info("running %d notebook(s) into %s", len(nbs), out_dir)
+    for nb in tqdm(nbs, desc=f"run {cfg['name']}", unit="notebook", file=sys.stderr):
+        t0 = time.perf_counter()
+        nb_start = datetime.now(timezone.utc)
+        target = tmp / nb.name
+        try:
+            pm.execute_notebook(str(nb), str(target), cwd=str(nb.parent), kernel_name=kernel,
+                                parameters={"params": str(params_file), "run_dir": str(tmp), "overrides": {}},
+                                progress_bar=False, log_output=False)
+        except Exception as exc:  # papermill raises PapermillExecutionError; keep the evidence
+            failed = out_dir.parent / f"{out_dir.name}.failed"
+            if failed.exists():
+                shutil.rmtree(failed)
+            tmp.rename(failed)
+            msg = _failure_message(nb, exc) + f"; the executed notebook is kept at {failed / nb.name}"
+            raise NotebookExecutionError(msg) from exc
+        secs = time.perf_counter() - t0
+        runs[nb.name] = {"notebook": nb.name, "start": nb_start.isoformat(timespec="seconds"),
+                         "end": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                         "duration_s": round(secs, 2)}
+        _record_timing(tmp, nb.name, secs)
+    fp = tmp / "data_fingerprint.txt"
+    manifest.update({"data_fingerprint": fp.read_text().strip() if fp.exists() else None,
+                     "notebooks": [runs[k] for k in sorted(runs)],
+                     "started": started.isoformat(timespec="seconds"),
+                     "ended": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+    manifest["duration_s"] = round(sum(r["duration_s"] for r in manifest["notebooks"]), 2)
+    manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
+    if render:
+        _render(tmp)
+    _swap(tmp, out_dir)
+    log.info("run complete: %s", out_dir)
+    return out_dir
+
+
+def _record_timing(run_dir: Path, name: str, secs: float) -> None:
+    from workbench.report.record import RunRecorder
+
+    RunRecorder(run_dir).log_timing("notebooks", name, secs)
+
+
+def _render(run_dir: Path) -> None:
+    """Render the HTML report when the report renderer is available."""
+    try:
+        from workbench.report import render
+    except ImportError:
+        return
+    if hasattr(render, "render_run"):
+        render.render_run(run_dir)
+
+
+def _swap(tmp: Path, out_dir: Path) -> None:
+    old = out_dir.parent / f".{out_dir.name}.old"
+    if old.exists():
+        shutil.rmtree(old)
+    if out_dir.exists():
+        out_dir.rename(old)
+    tmp.rename(out_dir)
+    if old.exists():
+        shutil.rmtree(old)
+    failed = out_dir.parent / f"{out_dir.name}.failed"
+    if failed.exists():
+        shutil.rmtree(failed)
