@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from workbench.data import contract as C
@@ -49,7 +48,7 @@ _TYPES: dict[str, tuple[str, ...]] = {
                 "HAMPER", "CHEST", "TRUNK", "CADDY", "TUB", "BUCKET", "BIN", "CONTAINER", "PANTRY"),
     "tableware": ("BOWL", "PLATE", "DISH", "TRAY", "CUTLERY", "SPOON", "FORK", "KNIFE", "NAPKIN", "NAPKINS",
                   "COASTER", "GLASS", "TEAPOT", "JUG", "PLACEMAT", "CAKESTAND", "STAND", "DOILY", "DOILIES",
-                  "STRAW", "STRAWS", "BOTTLE", "FLASK", "CARAFE", "GOBLET"),
+                  "STRAW", "STRAWS", "FLASK", "CARAFE", "GOBLET"),
     "baking": ("CAKE", "BAKING", "CASES", "CUPCAKE", "MOULD", "CUTTER", "CUTTERS", "ICING", "APRON",
                "OVEN", "GLOVE", "TOWEL", "TOWELS", "SCALES", "LADLE", "WHISK", "TEA", "COSY"),
     "decoration": ("DECORATION", "ORNAMENT", "GARLAND", "BUNTING", "WREATH", "BAUBLE", "HEART", "HEARTS",
@@ -64,12 +63,12 @@ _TYPES: dict[str, tuple[str, ...]] = {
                    "NOTEPAD", "NOTE", "NOTES", "STATIONERY", "SHARPENER", "RULER", "CRAYONS", "BOOKMARK",
                    "CONFETTI", "INVITES", "MEMO", "POSTCARD", "GIFTWRAP", "LABELS", "STAMP", "STAMPS"),
     "textile": ("CUSHION", "COVER", "BLANKET", "THROW", "QUILT", "CURTAIN", "SCARF", "FABRIC", "FELT",
-                "FELTCRAFT", "PILLOW", "HOT WATER", "HANKY", "HANDKERCHIEF", "BEANBAG", "CLOTH",
+                "FELTCRAFT", "PILLOW", "BOTTLE", "HANKY", "HANDKERCHIEF", "BEANBAG", "CLOTH",
                 "TABLECLOTH"),
     "toy": ("TOY", "TOYS", "GAME", "GAMES", "DOLL", "DOLLY", "PUZZLE", "JIGSAW", "DOMINOES", "SKITTLES",
             "BALL", "BALLS", "KIT", "SPINNING", "TOP", "PLAYING", "CRAYON", "TEDDY", "BEAR", "SOLDIER",
             "SOLDIERS", "MONKEY", "DINOSAUR", "ROBOT", "SPACEBOY", "MARBLES", "YOYO", "BUBBLES",
-            "HAND WARMER", "WARMER", "KNITTING", "CHALKBOARD", "BLACKBOARD", "PUPPET", "RATTLE", "BIB"),
+            "WARMER", "KNITTING", "CHALKBOARD", "BLACKBOARD", "PUPPET", "RATTLE", "BIB"),
     "party": ("PARTY", "BALLOON", "BALLOONS", "CRACKER", "CRACKERS", "PINATA", "BIRTHDAY", "HAT", "HATS",
               "MASK", "FAN"),
     "garden": ("GARDEN", "PLANT", "PLANTER", "POT", "POTS", "WATERING", "SEED", "SEEDS", "TROWEL",
@@ -81,7 +80,8 @@ _TYPES: dict[str, tuple[str, ...]] = {
              "LIP", "GLOSS", "NAIL", "PLASTERS", "MIRRORED", "FLANNEL", "WASHBAG", "LOTION"),
     "magnet": ("MAGNET", "MAGNETS", "FRIDGE"),
     "food": ("CHOCOLATE", "SWEETS", "SWEETIE", "JAM", "JELLY", "LOLLY", "LOLLIES", "CANDY", "BISCUIT",
-             "BISCUITS", "COOKIE", "COOKIES", "HONEY", "MARMALADE", "TEA"),
+             "BISCUITS", "COOKIE", "COOKIES", "HONEY", "MARMALADE"),
+    SERVICE: ("POSTAGE", "CARRIAGE", "VOUCHER", "COMMISSION"),
 }
 
 
@@ -100,11 +100,8 @@ def categorise(codes: pd.Series, descriptions: pd.Series) -> pd.Series:
     kw = _keyword_map()
     words = (descriptions.fillna("").str.upper().str.replace(r"[^A-Z0-9\-]+", " ", regex=True)
              .str.split().explode().dropna())
-    words = words.reset_index(drop=False).rename(columns={"index": "_pos_index"})
-    word = words.iloc[:, 1]
-    kind = word.map(kw).fillna(word.str.removesuffix("S").map(kw))
-    hit = pd.DataFrame({"row": words.iloc[:, 0].to_numpy(), "kind": kind.to_numpy()}).dropna()
-    last = hit.groupby("row")["kind"].last()  # explode keeps word order, so last = right-most
+    kind = words.map(kw).fillna(words.str.removesuffix("S").map(kw)).dropna()
+    last = kind.groupby(level=0, sort=False).last()  # explode keeps word order: last = right-most
     out = pd.Series(OTHER, index=descriptions.index, dtype="str")
     out.loc[last.index] = last.to_numpy()
     out[codes.isin(SERVICE_CODES).to_numpy()] = SERVICE

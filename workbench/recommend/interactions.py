@@ -1,0 +1,116 @@
+"""The customer x product interaction matrix (scipy.sparse CSR) with id <-> index maps."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from workbench.data import contract as C
+
+#: default implicit weights per event type (view < addtocart < transaction)
+EVENT_WEIGHTS = {"view": 1.0, "addtocart": 3.0, "transaction": 5.0}
+
+
+@dataclass
+class Interactions:
+    """A sparse customers x products matrix plus the ids of its rows and columns.
+
+    ``matrix[i, j]`` is the strength of customer ``customer_ids[i]``'s interaction with product
+    ``product_ids[j]`` (units, counts, event weights or ratings). Built once, shared by every model.
+    """
+
+    matrix: sp.csr_matrix
+    customer_ids: pd.Index
+    product_ids: pd.Index
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.matrix.shape
+
+    def customer_index(self, ids) -> np.ndarray:
+        """Row positions of customer ids (-1 where unknown)."""
+        return self.customer_ids.get_indexer(pd.Index(ids))
+
+    def product_index(self, ids) -> np.ndarray:
+        """Column positions of product ids (-1 where unknown)."""
+        return self.product_ids.get_indexer(pd.Index(ids))
+
+    def binary(self) -> sp.csr_matrix:
+        """The matrix with every stored positive value set to 1 (float32)."""
+        m = self.matrix.copy().astype(np.float32)
+        m.data = (m.data > 0).astype(np.float32)
+        m.eliminate_zeros()
+        return m
+
+    def to_frame(self) -> pd.DataFrame:
+        """Long form: customer_id, product_id, value."""
+        coo = self.matrix.tocoo()
+        return pd.DataFrame({C.CUSTOMER_ID: self.customer_ids[coo.row], C.PRODUCT_ID: self.product_ids[coo.col],
+                             "value": coo.data})
+
+    @classmethod
+    def from_frame(cls, df: pd.DataFrame, value: str | None = None, customers=None, products=None,
+                   aggfunc: str = "sum") -> "Interactions":
+        """Build from long rows (customer_id, product_id[, value]); duplicates are summed (or max'ed).
+
+        ``customers``/``products`` fix the universe (e.g. the whole catalog, so products nobody bought
+        yet still have a column); by default it is the ids present, sorted.
+        """
+        cust = pd.Index(pd.unique(df[C.CUSTOMER_ID].astype("str")) if customers is None else
+                        pd.Index(customers).astype("str").unique()).sort_values()
+        prod = pd.Index(pd.unique(df[C.PRODUCT_ID].astype("str")) if products is None else
+                        pd.Index(products).astype("str").unique()).sort_values()
+        r = cust.get_indexer(df[C.CUSTOMER_ID].astype("str"))
+        c = prod.get_indexer(df[C.PRODUCT_ID].astype("str"))
+        keep = (r >= 0) & (c >= 0)
+        v = (np.ones(len(df), dtype=np.float32) if value is None else df[value].to_numpy(dtype=np.float32))
+        r, c, v = r[keep], c[keep], v[keep]
+        if aggfunc == "max":
+            key = r.astype(np.int64) * len(prod) + c
+            order = np.lexsort((v, key))
+            key, v = key[order], v[order]
+            last = np.r_[key[1:] != key[:-1], True]
+            key, v = key[last], v[last]
+            r, c = key // len(prod), key % len(prod)
+        m = sp.csr_matrix((v, (r, c)), shape=(len(cust), len(prod)), dtype=np.float32)
+        m.sum_duplicates()
+        m.eliminate_zeros()
+        return cls(m, cust, prod)
+
+    @classmethod
+    def from_transactions(cls, transactions: pd.DataFrame, weight: str = "quantity", customers=None,
+                          products=None) -> "Interactions":
+        """Purchases as interactions: ``weight`` = ``quantity`` (net units, returns subtract; non-positive
+        totals dropped), ``count`` (lines) or ``binary`` (bought at all)."""
+        tx = transactions
+        if weight == "quantity":
+            df = tx[[C.CUSTOMER_ID, C.PRODUCT_ID, C.QUANTITY]]
+            inter = cls.from_frame(df, C.QUANTITY, customers, products)
+            inter.matrix.data = np.maximum(inter.matrix.data, 0)
+            inter.matrix.eliminate_zeros()
+            return inter
+        sales = tx[tx[C.QUANTITY] > 0]
+        inter = cls.from_frame(sales[[C.CUSTOMER_ID, C.PRODUCT_ID]], None, customers, products)
+        if weight == "binary":
+            inter.matrix = inter.binary()
+        elif weight != "count":
+            raise ValueError(f"weight must be quantity, count or binary, not {weight!r}")
+        return inter
+
+    @classmethod
+    def from_events(cls, events: pd.DataFrame, weights: dict | None = None, customers=None,
+                    products=None) -> "Interactions":
+        """Implicit feedback: each event adds its type's weight (view < addtocart < transaction)."""
+        w = {**EVENT_WEIGHTS, **(weights or {})}
+        vals = events[C.EVENT].astype("str").map(w).astype("float32")
+        df = events[[C.CUSTOMER_ID, C.PRODUCT_ID]].assign(_w=vals.to_numpy())
+        return cls.from_frame(df, "_w", customers, products)
+
+    @classmethod
+    def from_ratings(cls, ratings: pd.DataFrame, customers=None, products=None) -> "Interactions":
+        """Explicit feedback: the rating (the latest wins if a customer rated a product twice)."""
+        r = ratings.sort_values(C.TIMESTAMP) if C.TIMESTAMP in ratings else ratings
+        r = r.drop_duplicates([C.CUSTOMER_ID, C.PRODUCT_ID], keep="last")
+        return cls.from_frame(r[[C.CUSTOMER_ID, C.PRODUCT_ID, C.RATING]], C.RATING, customers, products)
