@@ -1,0 +1,41 @@
+# workbench: `make run` and `make test` do everything on a fresh machine with Python 3.11.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PARAMS ?= params/default.yaml
+NAME   ?= $(basename $(notdir $(PARAMS)))
+SIZES  ?= 10000 100000 1000000
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup run test lab report benchmarks bench clean
+
+setup: $(STAMP)
+
+# (re)install only when the project's dependencies changed
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: setup
+	$(PY) -m workbench run --params $(PARAMS)
+
+test: setup
+	$(PY) -m pytest -q
+
+lab: setup
+	$(VENV)/bin/jupyter lab notebooks/
+
+report: setup
+	$(PY) -m workbench.report.render outputs/$(NAME)
+
+benchmarks: setup
+	$(PY) -m workbench.report.benchmarks
+
+bench: setup
+	$(PY) -m workbench bench --sizes "$(SIZES)"
+
+clean:
+	rm -rf outputs .pytest_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
