@@ -47,7 +47,7 @@ def first_seen(df: pd.DataFrame, key: str, time: str) -> pd.Series:
 
 
 def int_ids(values: pd.Series) -> pd.Series:
-    """Return numeric ids (``17850.0``, ``"00004"``) as integer strings (``"17850"``, ``"4"``); missing stays missing."""
+    """Return numeric ids (``17850.0``, ``"00004"``) as integer strings (``"17850"``, ``"4"``), missing kept."""
     num = pd.to_numeric(values, errors="coerce")
     bad = int((num.isna() & values.notna()).sum())
     if bad:

@@ -95,8 +95,7 @@ def _keyword_map() -> dict[str, str]:
 
 
 def categorise(codes: pd.Series, descriptions: pd.Series) -> pd.Series:
-    """Return a product type per product: service codes -> "service", else the type of the right-most
-    description word found in the keyword map (a trailing S is tried off), else "other"."""
+    """Return a product type per product: "service" codes, else the type of the right-most mapped word, else "other"."""
     kw = _keyword_map()
     words = (descriptions.fillna("").str.upper().str.replace(r"[^A-Z0-9\-]+", " ", regex=True)
              .str.split().explode().dropna())
