@@ -35,16 +35,18 @@ def notebooks_dir() -> Path:
     return project_root() / "notebooks"
 
 
-def discover(only: list[str] | None = None, selected: list[str] | str | None = None) -> list[Path]:
+def discover(only: list[str] | None = None, selected: list[str] | str | None = None,
+             folder: Path | None = None) -> list[Path]:
     """Numbered notebooks (``NN_*.ipynb``) in order, restricted to the ``only`` and ``selected`` prefixes."""
-    nbs = sorted(notebooks_dir().glob("[0-9][0-9]_*.ipynb"))
+    folder = folder or notebooks_dir()
+    nbs = sorted(Path(folder).glob("[0-9][0-9]_*.ipynb"))
 
     def keep(nb: Path, prefixes) -> bool:
         return prefixes in (None, "all") or nb.name[:2] in {str(p).zfill(2) for p in prefixes}
 
     out = [nb for nb in nbs if keep(nb, selected) and keep(nb, only)]
     if only and not out:
-        raise ConfigError(f"--only {','.join(only)} matches no notebook in {notebooks_dir()}")
+        raise ConfigError(f"--only {','.join(only)} matches no notebook in {folder}")
     return out
 
 
@@ -74,11 +76,13 @@ def _failure_message(nb: Path, exc: Exception) -> str:
 
 
 def run(params: str | Path = "default", out: str | Path | None = None, only: list[str] | None = None,
-        overrides: list[str] | None = None, render: bool = True, kernel: str = "python3") -> Path:
+        overrides: list[str] | None = None, render: bool = True, kernel: str = "python3",
+        notebooks: Path | None = None) -> Path:
     """Execute the notebooks for a params file and return the output folder.
 
     ``only`` limits the run to some notebook prefixes (``["00", "01"]``): the rest of an earlier run
-    in the output folder is kept, so a later stage can be re-run alone.
+    in the output folder is kept, so a later stage can be re-run alone. ``notebooks`` is the folder of
+    source notebooks (default ``notebooks/`` of the project).
     """
     import papermill as pm
 
@@ -95,7 +99,7 @@ def run(params: str | Path = "default", out: str | Path | None = None, only: lis
         tmp.mkdir()
     params_file = tmp / "params.yaml"
     params_file.write_text(yaml.safe_dump(cfg, sort_keys=True))
-    nbs = discover(only, cfg.get("notebooks"))
+    nbs = discover(only, cfg.get("notebooks"), notebooks)
     manifest_path = tmp / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
     manifest.update({"params": cfg, "params_file": str(cfg.get("_source", "")), "versions": _versions(),

@@ -197,7 +197,7 @@ def generate_shop(config: dict | None = None, **overrides) -> Shop:
     if n_cust < 10 or n_prod < 3 * len(CATEGORIES) or n_weeks < 8:
         raise ValueError("synthetic shop needs n_customers >= 10, n_products >= 24 and n_weeks >= 8")
     start = pd.Timestamp(cfg["start_date"]).normalize()
-    start = start - pd.Timedelta(days=start.dayofweek)  # align to a Monday
+    start = start - pd.Timedelta(days=start.day_of_week)  # align to a Monday
     n_days = 7 * n_weeks
     n_cat = len(CATEGORIES)
 
@@ -213,7 +213,7 @@ def generate_shop(config: dict | None = None, **overrides) -> Shop:
     # price tier = tercile of price inside the category
     rank_in_cat = pd.Series(list_price).groupby(cat_of_prod).rank(pct=True).to_numpy()
     tier_of_prod = np.minimum((rank_in_cat * 3 - 1e-9).astype(int), 2)
-    popularity = rng.lognormal(0.0, 1.0, n_prod)
+    popularity = rng.lognormal(0.0, 0.8, n_prod)
     elasticity_c = np.array([c.elasticity for c in CATEGORIES])
     cost_share = rng.uniform(0.45, 0.65, n_prod)
 
@@ -322,7 +322,7 @@ def generate_shop(config: dict | None = None, **overrides) -> Shop:
     n_inv[segment == 2] = 1
     inv_cust = np.repeat(np.arange(n_cust), n_inv)
     days = np.arange(n_days)
-    doy = (start + pd.to_timedelta(days, unit="D")).dayofyear.to_numpy()
+    doy = (start + pd.to_timedelta(days, unit="D")).day_of_year.to_numpy()
     global_season = season_cw.mean(axis=0)[np.minimum(days // 7, n_weeks - 1)]
     holiday = np.zeros(n_days)
     for d0, length in _HOLIDAYS:  # four fixed windows
@@ -417,20 +417,27 @@ def generate_shop(config: dict | None = None, **overrides) -> Shop:
     r_idx, r_day = r_idx[keep_r], r_day[keep_r]
     r_qty = -np.minimum(qty[r_idx], 1 + rng.poisson(0.2, len(r_idx)))
 
-    sale_ts = (start + pd.to_timedelta(inv_day[l_inv] * 86400 + inv_seconds[l_inv], unit="s"))
-    ret_ts = start + pd.to_timedelta(r_day * 86400 + rng.integers(9 * 3600, 18 * 3600, len(r_idx)), unit="s")
+    # numeric keys first, strings last: sort by (time, invoice, product) on integers
+    sale_sec = inv_day[l_inv] * 86400 + inv_seconds[l_inv]
+    ret_sec = r_day * 86400 + rng.integers(9 * 3600, 18 * 3600, len(r_idx))
+    all_sec = np.r_[sale_sec, ret_sec]
+    all_inv = np.r_[l_inv, l_inv[r_idx] + n_invoices]  # returns after sales in id space
+    all_prod = np.r_[l_prod, l_prod[r_idx]]
+    order = np.lexsort((all_prod, all_inv, all_sec))
     inv_ids = _ids("T", n_invoices)
-    ret_inv_ids = np.char.add("R", np.char.lstrip(inv_ids[l_inv[r_idx]], "T"))
+    ret_ids = np.char.add("R", np.char.lstrip(inv_ids, "T"))
+    inv_arr = pd.array(np.r_[inv_ids, ret_ids], dtype="str")
+    cust_arr = pd.array(customer_ids, dtype="str")
+    prod_arr = pd.array(product_ids, dtype="str")
+    all_cust = np.r_[inv_cust[l_inv], inv_cust[l_inv[r_idx]]]
     transactions = pd.DataFrame({
-        C.TRANSACTION_ID: pd.array(np.r_[inv_ids[l_inv], ret_inv_ids], dtype="str"),
-        C.CUSTOMER_ID: pd.array(customer_ids[np.r_[inv_cust[l_inv], inv_cust[l_inv[r_idx]]]], dtype="str"),
-        C.PRODUCT_ID: pd.array(product_ids[np.r_[l_prod, l_prod[r_idx]]], dtype="str"),
-        C.TIMESTAMP: np.r_[sale_ts.to_numpy(), ret_ts.to_numpy()],
-        C.QUANTITY: np.r_[qty, r_qty].astype("int64"),
-        C.UNIT_PRICE: np.r_[l_price, l_price[r_idx]],
+        C.TRANSACTION_ID: inv_arr.take(all_inv[order]),
+        C.CUSTOMER_ID: cust_arr.take(all_cust[order]),
+        C.PRODUCT_ID: prod_arr.take(all_prod[order]),
+        C.TIMESTAMP: (start + pd.to_timedelta(all_sec[order], unit="s")).as_unit("us"),
+        C.QUANTITY: np.r_[qty, r_qty].astype("int64")[order],
+        C.UNIT_PRICE: np.r_[l_price, l_price[r_idx]][order],
     })
-    transactions = transactions.sort_values([C.TIMESTAMP, C.TRANSACTION_ID, C.PRODUCT_ID], kind="stable")
-    transactions = transactions.reset_index(drop=True)
 
     # ---------------- prices table ------------------------------------------------------------------------------
     week_dates = start + pd.to_timedelta(7 * week, unit="D")
@@ -443,8 +450,10 @@ def generate_shop(config: dict | None = None, **overrides) -> Shop:
     })
 
     # ---------------- events ----------------------------------------------------------------------------------------
-    events = _make_events(rng, cfg, transactions, customers, products, popularity, start, n_days,
-                          signup_day) if cfg.get("events", True) else None
+    events = None
+    if cfg.get("events", True):
+        events = _make_events(rng, cfg, sale_sec, inv_cust[l_inv], l_prod, customer_ids, product_ids, popularity,
+                              start, n_days, signup_day)
 
     # ---------------- truth -------------------------------------------------------------------------------------
     truth = _make_truth(cfg, customers, products, segment, tier_pref, anchors, partners, product_ids,
@@ -456,38 +465,36 @@ def generate_shop(config: dict | None = None, **overrides) -> Shop:
                 prices=prices, truth=truth, name="synthetic", meta={"config": cfg})
 
 
-def _make_events(rng, cfg, transactions, customers, products, popularity, start, n_days, signup_day):
+def _make_events(rng, cfg, sale_sec, sale_cust, sale_prod, customer_ids, product_ids, popularity, start, n_days,
+                 signup_day):
     """Views and add-to-carts leading up to each purchase line, plus views that never convert."""
-    sales = transactions[transactions[C.QUANTITY] > 0]
-    n = len(sales)
-    ts = sales[C.TIMESTAMP].to_numpy()
-    cust = sales[C.CUSTOMER_ID].to_numpy()
-    prod = sales[C.PRODUCT_ID].to_numpy()
+    n = len(sale_sec)
     n_views = 1 + rng.poisson(1.0, n)
     v_idx = np.repeat(np.arange(n), n_views)
-    v_ts = ts[v_idx] - pd.to_timedelta(rng.integers(600, 72 * 3600, len(v_idx)), unit="s").to_numpy()
+    v_sec = sale_sec[v_idx] - rng.integers(600, 72 * 3600, len(v_idx))
     cart = rng.random(n) < 0.75
-    c_ts = ts[cart] - pd.to_timedelta(rng.integers(60, 3600, cart.sum()), unit="s").to_numpy()
+    c_sec = sale_sec[cart] - rng.integers(60, 3600, int(cart.sum()))
     # browsing that never converts
-    n_cust = len(customers)
+    n_cust = len(customer_ids)
     n_free = rng.poisson(float(cfg["views_per_customer"]), n_cust)
     f_cust = np.repeat(np.arange(n_cust), n_free)
     p = popularity / popularity.sum()
-    f_prod = rng.choice(len(products), size=len(f_cust), p=p)
+    f_prod = rng.choice(len(product_ids), size=len(f_cust), p=p)
     first = np.clip(signup_day[f_cust], 0, n_days - 1)
     f_day = first + (rng.random(len(f_cust)) * (n_days - first)).astype(np.int64)
-    f_ts = (start + pd.to_timedelta(f_day * 86400 + rng.integers(0, 86400, len(f_cust)), unit="s")).to_numpy()
-    cids = customers[C.CUSTOMER_ID].to_numpy()
-    pids = products[C.PRODUCT_ID].to_numpy()
-    kinds = np.r_[np.zeros(len(v_idx) + len(f_cust), dtype=np.int8), np.ones(cart.sum(), dtype=np.int8),
+    f_sec = f_day * 86400 + rng.integers(0, 86400, len(f_cust))
+    sec = np.r_[v_sec, f_sec, c_sec, sale_sec]
+    cust = np.r_[sale_cust[v_idx], f_cust, sale_cust[cart], sale_cust]
+    prod = np.r_[sale_prod[v_idx], f_prod, sale_prod[cart], sale_prod]
+    kinds = np.r_[np.zeros(len(v_idx) + len(f_cust), dtype=np.int8), np.ones(int(cart.sum()), dtype=np.int8),
                   np.full(n, 2, dtype=np.int8)]
-    events = pd.DataFrame({
-        C.TIMESTAMP: np.r_[v_ts, f_ts, c_ts, ts],
-        C.CUSTOMER_ID: pd.array(np.r_[cust[v_idx], cids[f_cust], cust[cart], cust], dtype="str"),
-        C.PRODUCT_ID: pd.array(np.r_[prod[v_idx], pids[f_prod], prod[cart], prod], dtype="str"),
-        C.EVENT: pd.Categorical.from_codes(kinds, categories=list(C.EVENT_TYPES)),
+    order = np.argsort((sec - sec.min()) * (3 * n_cust) + cust * 3 + kinds)  # one int64 key: time, customer, kind
+    return pd.DataFrame({
+        C.TIMESTAMP: (start + pd.to_timedelta(sec[order], unit="s")).as_unit("us"),
+        C.CUSTOMER_ID: pd.array(customer_ids, dtype="str").take(cust[order]),
+        C.PRODUCT_ID: pd.array(product_ids, dtype="str").take(prod[order]),
+        C.EVENT: pd.Categorical.from_codes(kinds[order], categories=list(C.EVENT_TYPES)),
     })
-    return events.sort_values([C.TIMESTAMP, C.CUSTOMER_ID], kind="stable").reset_index(drop=True)
 
 
 def _make_truth(cfg, customers, products, segment, tier_pref, anchors, partners, product_ids, cat_of_prod,

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from workbench.data import contract as C
 from workbench.data.shop import Shop
@@ -68,6 +70,16 @@ class ValidationReport:
         return "\n".join(lines)
 
 
+def _arrow(s: pd.Series):
+    """The column as a pyarrow array, zero-copy when it is already Arrow-backed."""
+    arr = getattr(s.array, "_pa_array", None)
+    return arr if arr is not None else pa.array(s, from_pandas=True)
+
+
+def _np_bool(arr) -> np.ndarray:
+    return np.asarray(pc.fill_null(arr, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
 def _examples(df: pd.DataFrame, mask: np.ndarray, column: str | None, n: int = 3) -> list:
     idx = np.flatnonzero(mask)[:n]
     if column is not None and column in df:
@@ -107,11 +119,13 @@ class _TableCheck:
             if col.required:
                 self.flag(missing, f"missing_value:{col.name}")
             if col.kind == "id":
-                s = s.astype("str")
-                s = s.where(~missing, None).astype("str")
-                s = s.str.strip()
+                if not pd.api.types.is_string_dtype(s) or s.dtype == object:
+                    s = s.astype("str")
+                    if missing.any():
+                        s = s.where(~missing, None).astype("str")
+                    s = s.str.strip()
                 if col.required:
-                    self.flag((s == "").to_numpy(), f"missing_value:{col.name}")
+                    self.flag(_np_bool(pc.equal(_arrow(s), "")), f"missing_value:{col.name}")
             elif col.kind in ("datetime", "date"):
                 if not pd.api.types.is_datetime64_any_dtype(s):
                     s = pd.to_datetime(s, errors="coerce", format="mixed")
@@ -135,21 +149,31 @@ class _TableCheck:
                     self.flag(v == 0, f"zero:{col.name}")
             elif col.kind == "category":
                 if col.choices is not None:
-                    bad = ~s.astype("str").isin(col.choices).to_numpy() & ~missing
+                    if isinstance(s.dtype, pd.CategoricalDtype):  # check the few categories, not every row
+                        ok_cat = np.r_[s.cat.categories.astype("str").isin(col.choices), False]
+                        bad = ~ok_cat[s.cat.codes.to_numpy()] & ~missing
+                    else:
+                        bad = ~s.astype("str").isin(col.choices).to_numpy() & ~missing
                     self.flag(bad, f"invalid_value:{col.name}")
-                    s = pd.Categorical(s.astype("str").where(~bad, None), categories=list(col.choices))
+                    if not (isinstance(s.dtype, pd.CategoricalDtype) and list(s.cat.categories) == list(col.choices)):
+                        s = pd.Categorical(s.astype("str").where(~bad, None), categories=list(col.choices))
                 elif not isinstance(s.dtype, pd.CategoricalDtype):
                     s = s.astype("category")
-            elif col.kind == "text":
+            elif col.kind == "text" and (not pd.api.types.is_string_dtype(s) or s.dtype == object):
                 s = s.astype("str").where(~missing, None).astype("str")
             self.df[col.name] = s
 
     def duplicates(self) -> None:
         ok = pd.isna(self.reason)
-        cols = [c for c in self.df.columns]
         dup = np.zeros(len(self.df), dtype=bool)
-        sub = self.df.loc[ok, cols]
-        dup[np.flatnonzero(ok)] = sub.duplicated(keep="first").to_numpy()
+        sub = self.df.loc[ok]
+        # exact duplicates: hash rows first (fast), then compare only the rows whose hash repeats
+        h = pd.util.hash_pandas_object(sub, index=False).to_numpy()
+        cand = pd.Series(h).duplicated(keep=False).to_numpy()
+        if cand.any():
+            sub_dup = sub.loc[cand].duplicated(keep="first").to_numpy()
+            pos = np.flatnonzero(ok)[np.flatnonzero(cand)]
+            dup[pos] = sub_dup
         self.flag(dup, "duplicate_line" if self.name == C.TRANSACTIONS else "duplicate_row")
         if self.schema.unique:
             ok = pd.isna(self.reason)
@@ -167,8 +191,11 @@ class _TableCheck:
         for col, parent in self.schema.foreign_keys.items():
             if parent not in accepted or col not in self.df:
                 continue
-            known = accepted[parent][col]
-            self.flag(~self.df[col].isin(known).to_numpy(), f"orphan:{col}")
+            known = _arrow(accepted[parent][col])
+            if isinstance(known, pa.ChunkedArray):
+                known = known.combine_chunks()
+            found = _np_bool(pc.is_in(_arrow(self.df[col]), value_set=known))
+            self.flag(~found, f"orphan:{col}")
 
     def split(self) -> tuple[pd.DataFrame, pd.DataFrame, TableReport]:
         bad = ~pd.isna(self.reason)

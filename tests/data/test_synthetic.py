@@ -1,0 +1,119 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from workbench.data import contract as C
+from workbench.data.synthetic import generate_shop, true_expected_units
+from workbench.data.validate import validate_shop
+
+
+def test_default_size_and_contract():
+    shop = generate_shop()
+    assert len(shop.customers) == 1000 and len(shop.products) == 500
+    assert len(shop.transactions) >= 9000
+    for name, df in shop.tables().items():
+        assert set(C.SCHEMAS[name].required) <= set(df.columns), name
+    assert shop.products[C.CATEGORY].nunique() >= 5
+    assert (shop.products[C.PRICE] > 0).all()
+    assert shop.products[C.DESCRIPTION].str.len().min() > 20
+
+
+def test_deterministic_byte_for_byte():
+    a = generate_shop({"n_customers": 200, "seed": 3})
+    b = generate_shop({"n_customers": 200, "seed": 3})
+    c = generate_shop({"n_customers": 200, "seed": 4})
+    for name in a.tables():
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name))
+    for name in a.truth:
+        pd.testing.assert_frame_equal(a.truth[name], b.truth[name])
+    assert not a.transactions.equals(c.transactions)
+
+
+def test_synthetic_passes_validation_untouched(small_shop):
+    clean, report = validate_shop(small_shop)
+    assert report.rows_quarantined == 0
+    assert len(clean.transactions) == len(small_shop.transactions)
+
+
+def test_planted_behaviour_segments():
+    shop = generate_shop()
+    seg = shop.truth["segments"].set_index(C.CUSTOMER_ID)["segment"]
+    shares = seg.value_counts(normalize=True)
+    assert 0.15 < shares["frequent"] < 0.25 and 0.25 < shares["seasonal"] < 0.35 and shares["one_time"] > 0.4
+    sales = shop.transactions[shop.transactions[C.QUANTITY] > 0]
+    n_inv = sales.groupby(C.CUSTOMER_ID)[C.TRANSACTION_ID].nunique()
+    by_seg = n_inv.groupby(seg.reindex(n_inv.index).to_numpy()).agg(["min", "max"])
+    assert by_seg.loc["frequent", "min"] >= 5 and by_seg.loc["frequent", "max"] <= 15
+    assert by_seg.loc["one_time", "max"] == 1
+    assert by_seg.loc["seasonal", "min"] >= 2 and by_seg.loc["seasonal", "max"] <= 5
+    browsers = seg[seg == "browser"].index
+    assert not sales[C.CUSTOMER_ID].isin(browsers).any()
+
+
+def test_seasonal_buyers_buy_around_holidays():
+    shop = generate_shop()
+    seg = shop.truth["segments"].set_index(C.CUSTOMER_ID)["segment"]
+    tx = shop.transactions[shop.transactions[C.QUANTITY] > 0]
+    month = tx[C.TIMESTAMP].dt.month
+    s = seg.reindex(tx[C.CUSTOMER_ID]).to_numpy()
+    nov_dec_seasonal = (month[s == "seasonal"].isin([11, 12])).mean()
+    nov_dec_frequent = (month[s == "frequent"].isin([11, 12])).mean()
+    assert nov_dec_seasonal > 2 * nov_dec_frequent
+
+
+def test_planted_bundles_far_above_chance():
+    shop = generate_shop({"n_customers": 3000})
+    sales = shop.transactions[shop.transactions[C.QUANTITY] > 0]
+    baskets = sales.groupby(C.TRANSACTION_ID)[C.PRODUCT_ID].agg(set)
+    n = len(baskets)
+    lifts = []
+    for a, b in shop.truth["bundles"][["product_a", "product_b"]].itertuples(index=False):  # 20 bundles
+        has_a = baskets.map(lambda s: a in s)
+        has_b = baskets.map(lambda s: b in s)
+        if has_a.sum() >= 5:
+            lifts.append((has_a & has_b).sum() * n / max(has_a.sum() * has_b.sum(), 1))
+    assert len(lifts) >= 10
+    assert np.median(lifts) > 10
+
+
+def test_truth_elasticity_and_demand_curve():
+    shop = generate_shop()
+    truth = shop.truth
+    cats = truth["elasticities"].set_index(C.CATEGORY)["elasticity"]
+    assert len(cats) >= 5 and (cats < 0).all()
+    pe = truth["product_elasticity"]
+    # exact elasticity is the category's, shrunk a little by the product's choice share
+    assert (pe["elasticity"] <= 0).all() and (pe["elasticity"] >= pe["category_elasticity"] - 1e-9).all()
+    assert np.abs(pe["elasticity"] - pe["category_elasticity"]).median() < 0.15
+    d = truth["demand"].merge(pe[[C.PRODUCT_ID, "category_elasticity"]], on=C.PRODUCT_ID)
+    same = true_expected_units(d, d[C.PRICE])
+    np.testing.assert_allclose(same, d["expected_units"], rtol=1e-9, atol=1e-12)
+    up = true_expected_units(d, d[C.PRICE] * 1.01)
+    sel = d["expected_units"] > 0
+    emp = np.log(up[sel] / d.loc[sel, "expected_units"]) / np.log(1.01)
+    np.testing.assert_allclose(emp, d.loc[sel, "elasticity"], atol=0.01)
+    # realised units follow the expected ones
+    sales = shop.transactions[shop.transactions[C.QUANTITY] > 0]
+    realised = sales[C.QUANTITY].sum()
+    assert abs(realised / d["expected_units"].sum() - 1) < 0.05
+
+
+def test_prices_respond_to_season_and_events_match_sales():
+    shop = generate_shop()
+    p = shop.prices
+    assert {C.COMPETITOR_PRICE, C.STOCK} <= set(p.columns)
+    assert (p[C.STOCK] == 0).mean() > 0
+    ev = shop.events
+    assert set(ev[C.EVENT].astype(str).unique()) == {"view", "addtocart", "transaction"}
+    n_sales = (shop.transactions[C.QUANTITY] > 0).sum()
+    assert (ev[C.EVENT] == "transaction").sum() == n_sales
+    # views that never convert exist
+    bought = set(zip(shop.transactions[C.CUSTOMER_ID], shop.transactions[C.PRODUCT_ID]))
+    views = ev[ev[C.EVENT] == "view"]
+    pairs = pd.Series(list(zip(views[C.CUSTOMER_ID], views[C.PRODUCT_ID])))
+    assert (~pairs.isin(bought)).sum() > 100
+
+
+def test_rejects_tiny_config():
+    with pytest.raises(ValueError):
+        generate_shop({"n_customers": 5})
