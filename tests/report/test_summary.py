@@ -1,0 +1,97 @@
+"""The executive summary and result tables are read from metrics.json, and say plainly what did not run."""
+from __future__ import annotations
+
+import pytest
+
+from workbench.report import summary as S
+
+
+def test_get_walks_dotted_paths(full_metrics):
+    assert S.get(full_metrics, "segmentation.clv.alpha") == 4.4
+    assert S.get(full_metrics, "segmentation.nope.x", "d") == "d"
+    assert S.get({"a": 1}, "a.b") is None
+
+
+def test_model_table_sorted_by_ndcg_and_best_model(full_metrics):
+    t = S.model_table(full_metrics)
+    assert list(t.index) == ["ease", "item_knn", "popular", "random"]
+    assert list(t.columns) == list(S.RANKING_METRICS)
+    assert S.best_model(full_metrics) == ("ease", 0.16)
+    assert S.best_model(full_metrics, "coverage") == ("random", 1.0)
+    assert S.popular_model(full_metrics) == "popular"
+
+
+def test_best_model_ties_break_by_name_and_missing_is_none():
+    m = {"recommenders": {"b": {"ndcg@10": 0.2}, "a": {"ndcg@10": 0.2}, "c": {"ndcg@10": None}}}
+    assert S.best_model(m) == ("a", 0.2)
+    assert S.best_model({}) is None
+    assert S.best_model({"recommenders": {"x": {"ndcg@10": None}}}) is None
+
+
+def test_popular_model_name_variants():
+    assert S.popular_model({"recommenders": {"most_popular": {}, "ease": {}}}) == "most_popular"
+    assert S.popular_model({"recommenders": {"pop_global": {}, "pop_recent": {}}}) == "pop_global"
+    assert S.popular_model({"recommenders": {"ease": {}}}) is None
+
+
+def test_rating_and_hybrid_and_ablation_tables(full_metrics):
+    r = S.rating_table(full_metrics)
+    assert list(r.index) == ["KNNBaseline", "SVD"]
+    h = S.hybrid_table(full_metrics)
+    assert h.iloc[0].tolist() == ["hybrid (tuned)", "hybrid", 0.18]
+    assert set(h["kind"]) == {"hybrid", "component alone", "baseline"}
+    a = S.ablation_table(full_metrics).set_index("component")
+    assert a.loc["cf", "excludes_zero"] == True  # noqa: E712
+    assert a.loc["content", "excludes_zero"] == False  # noqa: E712
+
+
+def test_truth_recovery_only_on_synthetic(full_metrics):
+    t = S.truth_recovery(full_metrics)
+    assert list(t["stage"]) == ["segmentation", "basket", "pricing", "pricing"]
+    assert t["value"].tolist() == [0.61, 8, 0.11, 2.4]
+    full_metrics["data"]["source"] = "online_retail"
+    assert len(S.truth_recovery(full_metrics)) == 0
+
+
+def test_executive_summary_quotes_the_numbers(full_metrics):
+    full_metrics["evaluation"] = {
+        "lift_over_popular": {"estimate": 0.08, "low": 0.05, "high": 0.11, "n_customers": 812},
+        "segment_value": {"champions": {"revenue_share": 0.45, "customer_share": 0.15},
+                          "hibernating": {"revenue_share": 0.10, "customer_share": 0.40}}}
+    text = "\n".join(S.executive_summary(full_metrics))
+    assert "1,000 customers" in text and "31 of 10,800" in text
+    assert "*hibernating* (400, 40%)" in text
+    assert "*champions* customers bring 45% of net revenue while being 15% of customers" in text
+    assert "k=4" in text and "r=0.2500" in text
+    assert "*ease* with NDCG@10 0.160" in text
+    assert "+100% better" in text  # 0.16 / 0.08 - 1
+    assert "+0.080 (95% interval +0.050 to +0.110); the interval excludes zero" in text
+    assert "812 test customers" in text
+    assert "*KNNBaseline* (RMSE 0.930" in text
+    assert "8 of 10 planted bundles" in text
+    assert "*cf* (-0.050, -0.070 to -0.030)" in text
+    assert "*content* the interval includes zero" in text
+    assert "revenue uplift 0.031 (95% interval 0.012 to 0.050)" in text
+    assert "2.40% of the oracle" in text
+    assert "not run" not in text
+
+
+def test_executive_summary_degrades_when_stages_missing():
+    m = {"data": {"source": "online_retail", "customers": 4338, "products": 3665, "transactions": 397924}}
+    lines = S.executive_summary(m)
+    assert lines[0].startswith("**Data**: online_retail data with 4,338 customers")
+    for stage in ("segmentation", "recommenders", "basket", "hybrid", "pricing"):
+        assert any(f"no `{stage}` key" in s for s in lines), stage
+    assert not any("Truth recovery" in s for s in lines)
+    assert S.stage_status(m)["ran"].tolist() == ["yes", "no", "no", "no", "no", "no", "no"]
+
+
+def test_interval_that_includes_zero_is_called_not_established(full_metrics):
+    full_metrics["evaluation"] = {"lift_over_popular": {"estimate": 0.01, "low": -0.01, "high": 0.03}}
+    assert "not established" in " ".join(S.executive_summary(full_metrics))
+
+
+@pytest.mark.parametrize("x,digits,out", [(1234, 3, "1,234"), (0.12345, 3, "0.123"), (None, 3, "n/a"),
+                                          (float("nan"), 2, "n/a"), ("abc", 2, "abc"), (True, 2, "True")])
+def test_fmt(x, digits, out):
+    assert S.fmt(x, digits) == out

@@ -1,0 +1,334 @@
+"""Plain-words executive summary and result tables built from a run's ``metrics.json``.
+
+Every function here is a pure function of the metrics dict (as written by :mod:`workbench.report.record`),
+so the notebook 07 summary and the HTML landing page say the same thing, and both can be tested without
+running a model. A stage whose key is missing is reported as "not run", never guessed.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+#: metrics.json stage key -> (notebooks that write it, what a reader calls it)
+STAGES: dict[str, tuple[str, str]] = {
+    "data": ("00", "data and EDA"),
+    "segmentation": ("01", "customer segmentation and CLV"),
+    "recommenders": ("02-04", "recommenders (ranking)"),
+    "rating": ("02", "rating models"),
+    "basket": ("04", "market basket"),
+    "hybrid": ("05", "hybrid recommender and ablation"),
+    "pricing": ("06", "dynamic pricing"),
+}
+
+#: ranking metrics every recommender row carries (issue 4 contract), in display order
+RANKING_METRICS = ("ndcg@10", "precision@10", "recall@10", "map@10", "coverage")
+#: names the most-popular baseline goes by, most specific first
+POPULAR_NAMES = ("popular", "most_popular", "popularity", "pop")
+
+
+def get(metrics: dict, path: str, default: Any = None) -> Any:
+    """The value at a dotted ``path`` (``"segmentation.clv.r"``) of nested dicts, else ``default``."""
+    cur: Any = metrics
+    for key in path.split("."):
+        if not isinstance(cur, dict) or key not in cur:
+            return default
+        cur = cur[key]
+    return cur
+
+
+def _num(x: Any) -> float | None:
+    """``x`` as a finite float, else ``None``."""
+    if isinstance(x, bool) or x is None:
+        return None
+    try:
+        f = float(x)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def fmt(x: Any, digits: int = 3) -> str:
+    """A number for prose: ``digits`` decimals for floats, thousands separators for ints, ``n/a`` for none."""
+    if isinstance(x, bool):
+        return str(x)
+    if isinstance(x, int):
+        return f"{x:,}"
+    f = _num(x)
+    if f is None:
+        return "n/a" if x is None or isinstance(x, float) else str(x)
+    return f"{f:,.{digits}f}"
+
+
+def ran(metrics: dict, stage: str) -> bool:
+    """Whether ``stage`` recorded anything in this run's metrics."""
+    return isinstance(metrics.get(stage), dict) and bool(metrics[stage])
+
+
+def stage_status(metrics: dict) -> pd.DataFrame:
+    """One row per stage: notebook, what it is, and whether this run recorded it (``ran`` yes/no)."""
+    rows = [{"stage": s, "notebook": nb, "what": what, "ran": "yes" if ran(metrics, s) else "no"}
+            for s, (nb, what) in STAGES.items()]
+    return pd.DataFrame(rows)
+
+
+# ---- recommenders -------------------------------------------------------------------------------
+def model_table(metrics: dict) -> pd.DataFrame:
+    """The ranking models of ``metrics.recommenders`` as rows (index ``model``), best NDCG@10 first."""
+    recs = metrics.get("recommenders") or {}
+    rows = {m: {k: _num(v.get(k)) for k in RANKING_METRICS} for m, v in recs.items() if isinstance(v, dict)}
+    if not rows:
+        return pd.DataFrame(columns=list(RANKING_METRICS), index=pd.Index([], name="model"))
+    df = pd.DataFrame.from_dict(rows, orient="index")
+    df.index.name = "model"
+    df = df.reset_index().sort_values(["ndcg@10", "model"], ascending=[False, True], na_position="last")
+    return df.set_index("model")
+
+
+def rating_table(metrics: dict) -> pd.DataFrame:
+    """The rating models of ``metrics.rating`` (rmse, mae), best RMSE first."""
+    rating = metrics.get("rating") or {}
+    rows = {m: {"rmse": _num(v.get("rmse")), "mae": _num(v.get("mae"))} for m, v in rating.items()
+            if isinstance(v, dict)}
+    if not rows:
+        return pd.DataFrame(columns=["rmse", "mae"], index=pd.Index([], name="model"))
+    df = pd.DataFrame.from_dict(rows, orient="index")
+    df.index.name = "model"
+    return df.reset_index().sort_values(["rmse", "model"], na_position="last").set_index("model")
+
+
+def popular_model(metrics: dict) -> str | None:
+    """Name of the most-popular baseline among the recorded recommenders, if any."""
+    names = list((metrics.get("recommenders") or {}).keys())
+    for want in POPULAR_NAMES:
+        if want in names:
+            return want
+    pops = sorted(n for n in names if "pop" in n.lower() and "recent" not in n.lower())
+    return pops[0] if pops else None
+
+
+def best_model(metrics: dict, metric: str = "ndcg@10") -> tuple[str, float] | None:
+    """``(model, value)`` of the best recorded recommender on ``metric``, or ``None``."""
+    table = model_table(metrics)
+    if metric not in table or table[metric].notna().sum() == 0:
+        return None
+    s = table[metric].dropna()
+    best = s[s == s.max()].index.min()
+    return str(best), float(s[best])
+
+
+def hybrid_table(metrics: dict) -> pd.DataFrame:
+    """NDCG@10 of the hybrid variants, each component alone and popularity on the hybrid's split."""
+    h = metrics.get("hybrid") or {}
+    rows = []
+    for variant, v in (h.get("ndcg@10") or {}).items():
+        rows.append({"model": f"hybrid ({variant})", "kind": "hybrid", "ndcg@10": _num(v)})
+    for comp, v in (h.get("components") or {}).items():
+        rows.append({"model": comp, "kind": "component alone", "ndcg@10": _num(v if not isinstance(v, dict)
+                                                                              else v.get("ndcg@10"))})
+    if _num(h.get("popular")) is not None:
+        rows.append({"model": "popular", "kind": "baseline", "ndcg@10": _num(h.get("popular"))})
+    df = pd.DataFrame(rows, columns=["model", "kind", "ndcg@10"])
+    return df.sort_values(["ndcg@10", "model"], ascending=[False, True], na_position="last").reset_index(drop=True)
+
+
+def ablation_table(metrics: dict) -> pd.DataFrame:
+    """The hybrid's ablation rows (component, delta, low, high, excludes_zero)."""
+    abl = get(metrics, "hybrid.ablation") or {}
+    rows = []
+    for comp, v in abl.items():
+        if not isinstance(v, dict):
+            continue
+        d, lo, hi = _num(v.get("delta")), _num(v.get("low")), _num(v.get("high"))
+        excl = None if lo is None or hi is None else bool(lo > 0 or hi < 0)
+        rows.append({"component": comp, "delta": d, "low": lo, "high": hi, "excludes_zero": excl})
+    return pd.DataFrame(rows, columns=["component", "delta", "low", "high", "excludes_zero"])
+
+
+# ---- truth recovery -----------------------------------------------------------------------------
+def truth_recovery(metrics: dict) -> pd.DataFrame:
+    """On synthetic data: how well each stage recovered the planted truth (empty on real data)."""
+    if get(metrics, "data.source") not in (None, "synthetic"):
+        return pd.DataFrame(columns=["check", "value", "goal", "stage"])
+    rows = []
+    ari = _num(get(metrics, "segmentation.ari_vs_truth"))
+    if ari is not None:
+        rows.append({"check": "segments: ARI vs planted segments", "value": ari, "goal": "1 = perfect, 0 = chance",
+                     "stage": "segmentation"})
+    rec, planted = get(metrics, "basket.bundles_recovered"), get(metrics, "basket.bundles_planted")
+    if rec is not None:
+        rows.append({"check": "bundles: planted pairs among the top-20 rules", "value": rec,
+                     "goal": f"of {fmt(planted)} planted", "stage": "basket"})
+    mae = _num(get(metrics, "pricing.elasticity_mae"))
+    if mae is not None:
+        rows.append({"check": "pricing: elasticity MAE vs planted", "value": mae, "goal": "<= 0.15",
+                     "stage": "pricing"})
+    regret = _num(get(metrics, "pricing.revenue_regret_pct"))
+    if regret is not None:
+        rows.append({"check": "pricing: revenue regret vs oracle price (%)", "value": regret, "goal": "<= 3",
+                     "stage": "pricing"})
+    return pd.DataFrame(rows, columns=["check", "value", "goal", "stage"])
+
+
+# ---- the executive summary ----------------------------------------------------------------------
+def _interval(d: dict | None) -> tuple[float | None, float | None, float | None]:
+    d = d or {}
+    est = d.get("estimate", d.get("delta", d.get("lift")))
+    return _num(est), _num(d.get("low")), _num(d.get("high"))
+
+
+def _not_run(stage: str) -> str:
+    nb, what = STAGES[stage]
+    return f"**{what[0].upper() + what[1:]}** was not run in this run (notebook {nb}; no `{stage}` key in metrics.json)."
+
+
+def _data_sentence(metrics: dict) -> str:
+    d = metrics["data"]
+    q = (f" ({fmt(d.get('rows_quarantined'))} of {fmt(d.get('rows_read'))} transaction lines were quarantined)"
+         if d.get("rows_read") is not None else "")
+    return (f"**Data**: {d.get('source', 'unknown')} data with {fmt(d.get('customers'))} customers, "
+            f"{fmt(d.get('products'))} products and {fmt(d.get('transactions'))} transaction lines{q}.")
+
+
+def _segmentation_sentences(metrics: dict) -> list[str]:
+    s = metrics["segmentation"]
+    out = []
+    segs = {k: v for k, v in (s.get("segments") or {}).items() if _num(v) is not None}
+    if segs:
+        total = sum(float(v) for v in segs.values())
+        top = max(sorted(segs), key=lambda k: segs[k])
+        out.append(f"**Segments**: {len(segs)} RFM segments over {fmt(int(total))} customers; the largest is "
+                   f"*{top}* ({fmt(int(segs[top]))}, {segs[top] / total:.0%}).")
+    value = get(metrics, "evaluation.segment_value") or {}
+    shares = {k: _num(v.get("revenue_share")) for k, v in value.items() if isinstance(v, dict)}
+    shares = {k: v for k, v in shares.items() if v is not None}
+    if shares:
+        top = max(sorted(shares), key=lambda k: shares[k])
+        cshare = _num(value[top].get("customer_share"))
+        who = f" while being {cshare:.0%} of customers" if cshare is not None else ""
+        out.append(f"*{top}* customers bring {shares[top]:.0%} of net revenue{who}.")
+    if s.get("k") is not None:
+        out.append(f"K-means chose k={s['k']} (silhouette {fmt(s.get('silhouette'), 2)}, "
+                   f"bootstrap stability ARI {fmt(s.get('stability_ari'), 2)}).")
+    clv = s.get("clv") or {}
+    if all(_num(clv.get(p)) is not None for p in ("r", "alpha", "a", "b")):
+        out.append(f"The BG/NBD purchase model fitted r={fmt(clv['r'], 4)}, α={fmt(clv['alpha'], 4)}, "
+                   f"a={fmt(clv['a'], 4)}, b={fmt(clv['b'], 4)}.")
+    return out or ["**Segments**: the segmentation stage recorded no segment counts."]
+
+
+def _recommender_sentences(metrics: dict) -> list[str]:
+    best = best_model(metrics)
+    out = [] if best is not None else ["**Recommenders**: no ranking model recorded an NDCG@10."]
+    out += _ranking_sentences(metrics, *best) if best is not None else []
+    rt = rating_table(metrics)
+    if len(rt):
+        out.append(f"Best rating model: *{rt.index[0]}* (RMSE {fmt(rt['rmse'].iloc[0])}, "
+                   f"MAE {fmt(rt['mae'].iloc[0])}).")
+    return out
+
+
+def _ranking_sentences(metrics: dict, name: str, ndcg: float) -> list[str]:
+    table = model_table(metrics)
+    p10 = table.loc[name, "precision@10"]
+    out = [f"**Recommenders**: the best of {len(table)} ranking models is *{name}* with NDCG@10 {fmt(ndcg)} "
+           f"(precision@10 {fmt(p10)})."]
+    pop = popular_model(metrics)
+    if pop and pop != name and _num(table.loc[pop, "ndcg@10"]):
+        base = float(table.loc[pop, "ndcg@10"])
+        out.append(f"The most-popular baseline scores {fmt(base)}, so *{name}* ranks {ndcg / base - 1:+.0%} "
+                   f"better on NDCG@10.")
+    lift = get(metrics, "evaluation.lift_over_popular")
+    est, lo, hi = _interval(lift)
+    if est is not None and lo is not None and hi is not None:
+        verdict = ("the interval excludes zero, so the gain is real on this data" if lo > 0 or hi < 0
+                   else "the interval includes zero, so the gain is not established")
+        n = lift.get("n_customers")
+        over = f" over {fmt(n)} test customers" if n is not None else ""
+        out.append(f"Paired bootstrap{over}: NDCG@10 difference {est:+.3f} (95% interval {lo:+.3f} to "
+                   f"{hi:+.3f}); {verdict}.")
+    return out
+
+
+def _basket_sentences(metrics: dict) -> list[str]:
+    b = metrics["basket"]
+    out = [f"**Market basket**: {fmt(b.get('n_rules'))} association rules from {fmt(b.get('n_itemsets'))} "
+           f"frequent itemsets."]
+    if b.get("bundles_recovered") is not None:
+        out.append(f"{fmt(b['bundles_recovered'])} of {fmt(b.get('bundles_planted'))} planted bundles are among "
+                   f"the top rules by lift.")
+    return out
+
+
+def _hybrid_sentences(metrics: dict) -> list[str]:
+    h = metrics["hybrid"]
+    nd = h.get("ndcg@10") or {}
+    parts = [f"{k} {fmt(v)}" for k, v in nd.items() if _num(v) is not None]
+    out = []
+    if parts:
+        pop = f"; popularity {fmt(h['popular'])}" if _num(h.get("popular")) is not None else ""
+        out.append(f"**Hybrid**: NDCG@10 " + ", ".join(parts) + f"{pop} (on the hybrid's own split).")
+    abl = ablation_table(metrics)
+    if len(abl):
+        earn = abl[abl["excludes_zero"] == True]  # noqa: E712 (None = unknown)
+        idle = abl[abl["excludes_zero"] == False]  # noqa: E712
+        if len(earn):
+            out.append("Ablation: the NDCG@10 change has a 95% interval excluding zero for "
+                       + ", ".join(f"*{r.component}* ({r.delta:+.3f}, {r.low:+.3f} to {r.high:+.3f})"
+                                   for r in earn.itertuples()) + ": these components earn their weight.")
+        if len(idle):
+            out.append("For " + ", ".join(f"*{c}*" for c in idle["component"])
+                       + " the interval includes zero: this data cannot tell whether they help.")
+    ab = h.get("ab_test")
+    if isinstance(ab, dict) and ab:
+        est, lo, hi = _interval(ab)
+        if est is not None:
+            ci = f" (95% interval {fmt(lo)} to {fmt(hi)})" if lo is not None and hi is not None else ""
+            out.append(f"Simulated A/B test of the hybrid against its baseline: lift {fmt(est)}{ci}.")
+    return out or ["**Hybrid**: the hybrid stage recorded no NDCG@10."]
+
+
+def _pricing_sentences(metrics: dict) -> list[str]:
+    p = metrics["pricing"]
+    out = []
+    if _num(p.get("demand_mape")) is not None:
+        base = (f" against {fmt(p['baseline_mape'])} for the naive baseline"
+                if _num(p.get("baseline_mape")) is not None else "")
+        out.append(f"**Pricing**: the demand model's MAPE is {fmt(p['demand_mape'])}{base}.")
+    if _num(p.get("elasticity_mae")) is not None:
+        out.append(f"Estimated elasticities are off the planted ones by {fmt(p['elasticity_mae'])} on average (MAE).")
+    if _num(p.get("revenue_regret_pct")) is not None:
+        out.append(f"Suggested prices leave {fmt(p['revenue_regret_pct'], 2)}% of the oracle's revenue on the table.")
+    est, lo, hi = _interval(p.get("ab_uplift"))
+    if est is not None:
+        ci = f" (95% interval {fmt(lo)} to {fmt(hi)})" if lo is not None and hi is not None else ""
+        out.append(f"Simulated pricing A/B test: revenue uplift {fmt(est)}{ci}.")
+    guard = p.get("guardrails")
+    if isinstance(guard, dict) and guard:
+        out.append("Guardrails: " + ", ".join(f"{k} {fmt(v)}" for k, v in sorted(guard.items())) + ".")
+    out.append("Prices are set per product and period, never per customer.")
+    return out
+
+
+def executive_summary(metrics: dict) -> list[str]:
+    """Plain-words sentences (Markdown) summarising the run, one block per stage, "not run" where absent."""
+    out: list[str] = []
+    out.append(_data_sentence(metrics) if ran(metrics, "data") else _not_run("data"))
+    out.append(" ".join(_segmentation_sentences(metrics)) if ran(metrics, "segmentation")
+               else _not_run("segmentation"))
+    out.append(" ".join(_recommender_sentences(metrics)) if ran(metrics, "recommenders") or ran(metrics, "rating")
+               else _not_run("recommenders"))
+    out.append(" ".join(_basket_sentences(metrics)) if ran(metrics, "basket") else _not_run("basket"))
+    out.append(" ".join(_hybrid_sentences(metrics)) if ran(metrics, "hybrid") else _not_run("hybrid"))
+    out.append(" ".join(_pricing_sentences(metrics)) if ran(metrics, "pricing") else _not_run("pricing"))
+    tr = truth_recovery(metrics)
+    if len(tr):
+        out.append("**Truth recovery** (synthetic shop): " + "; ".join(
+            f"{r.check} {fmt(r.value)}" for r in tr.itertuples()) + ".")
+    return out
+
+
+def summary_markdown(metrics: dict) -> str:
+    """The executive summary as one Markdown bullet list."""
+    return "\n".join(f"- {s}" for s in executive_summary(metrics))
