@@ -55,3 +55,15 @@ def test_running_run_replaces_finished_one(tmp_path):
 def test_empty_outputs(tmp_path):
     assert len(compare.load_runs(tmp_path / "missing")) == 0
     assert compare.load_run(tmp_path) is None
+
+
+def test_swept_and_comparison_table(tmp_path):
+    _run(tmp_path, "b-k5", 5, 0.10)
+    _run(tmp_path, "a-k20", 20, 0.14)
+    runs = compare.load_runs(tmp_path)
+    runs["params.data.path"] = ["/x", "/y"]      # differs between data sets, not a sweep
+    runs["metrics.evaluation.best_ndcg@10"] = [0.14, 0.10]
+    assert compare.swept(runs) == ["params.recommenders.k"]
+    t = compare.comparison_table(runs)
+    assert list(t.columns) == ["run", "params.recommenders.k", "metrics.evaluation.best_ndcg@10"]
+    assert t["run"].tolist() == ["a-k20", "b-k5"]

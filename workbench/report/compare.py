@@ -102,3 +102,24 @@ def metric_columns(runs: pd.DataFrame, contains: str = "") -> list[str]:
                 and not pd.api.types.is_bool_dtype(runs[c]):
             out.append(c)
     return out
+
+
+#: params that differ between unrelated runs by construction, not because a sweep changed them
+BOOKKEEPING = ("params.name", "params.notebooks", "params.data.")
+#: the metric notebook 07 records for every run, so any two runs can be compared on it
+BEST_NDCG = "metrics.evaluation.best_ndcg@10"
+
+
+def swept(runs: pd.DataFrame, limit: int = 6) -> list[str]:
+    """The varying ``params.*`` columns a sweep changed (bookkeeping like name and data paths left out)."""
+    cols = [c for c in varying(runs) if not c.startswith(BOOKKEEPING)]
+    return cols[:limit]
+
+
+def comparison_table(runs: pd.DataFrame, metrics: list[str] | None = None) -> pd.DataFrame:
+    """A compact view of ``runs``: run, data source, swept params, and ``metrics`` (default: best model and
+    its NDCG@10 as recorded by notebook 07), sorted by run name."""
+    metrics = metrics if metrics is not None else ["metrics.evaluation.best_model", BEST_NDCG]
+    cols = ["run", "metrics.data.source", *swept(runs), *metrics]
+    cols = [c for c in dict.fromkeys(cols) if c in runs.columns]
+    return runs[cols].sort_values("run").reset_index(drop=True)

@@ -178,7 +178,8 @@ def _interval(d: dict | None) -> tuple[float | None, float | None, float | None]
     return _num(est), _num(d.get("low")), _num(d.get("high"))
 
 
-def _not_run(stage: str) -> str:
+def not_run(stage: str) -> str:
+    """A sentence saying that ``stage`` was not run in this run (which notebook, which metrics key)."""
     nb, what = STAGES[stage]
     return f"**{what[0].upper() + what[1:]}** was not run in this run (notebook {nb}; no `{stage}` key in metrics.json)."
 
@@ -314,14 +315,14 @@ def _pricing_sentences(metrics: dict) -> list[str]:
 def executive_summary(metrics: dict) -> list[str]:
     """Plain-words sentences (Markdown) summarising the run, one block per stage, "not run" where absent."""
     out: list[str] = []
-    out.append(_data_sentence(metrics) if ran(metrics, "data") else _not_run("data"))
+    out.append(_data_sentence(metrics) if ran(metrics, "data") else not_run("data"))
     out.append(" ".join(_segmentation_sentences(metrics)) if ran(metrics, "segmentation")
-               else _not_run("segmentation"))
+               else not_run("segmentation"))
     out.append(" ".join(_recommender_sentences(metrics)) if ran(metrics, "recommenders") or ran(metrics, "rating")
-               else _not_run("recommenders"))
-    out.append(" ".join(_basket_sentences(metrics)) if ran(metrics, "basket") else _not_run("basket"))
-    out.append(" ".join(_hybrid_sentences(metrics)) if ran(metrics, "hybrid") else _not_run("hybrid"))
-    out.append(" ".join(_pricing_sentences(metrics)) if ran(metrics, "pricing") else _not_run("pricing"))
+               else not_run("recommenders"))
+    out.append(" ".join(_basket_sentences(metrics)) if ran(metrics, "basket") else not_run("basket"))
+    out.append(" ".join(_hybrid_sentences(metrics)) if ran(metrics, "hybrid") else not_run("hybrid"))
+    out.append(" ".join(_pricing_sentences(metrics)) if ran(metrics, "pricing") else not_run("pricing"))
     tr = truth_recovery(metrics)
     if len(tr):
         out.append("**Truth recovery** (synthetic shop): " + "; ".join(

@@ -1,0 +1,123 @@
+"""Notebook 07's artifact-based numbers, hand-computed on a 3-customer example."""
+from __future__ import annotations
+
+import json
+import math
+
+import pandas as pd
+import pytest
+
+from workbench.report import evaluation as E
+
+L3 = 1 / math.log2(3)  # discount of position 2
+
+
+def _test_split() -> pd.DataFrame:
+    return pd.DataFrame({
+        "customer_id": ["c1", "c1", "c2", "c3"], "product_id": ["p1", "p2", "p3", "p4"],
+        "timestamp": pd.to_datetime(["2024-01-02", "2024-01-03", "2024-01-09", "2024-01-10"]),
+        "quantity": [2, 1, 1, 1], "unit_price": [5.0, 3.0, 10.0, 4.0]})
+
+
+def _recs(pairs: dict[str, list[str]]) -> pd.DataFrame:
+    rows = [{"customer_id": c, "product_id": p, "rank": i + 1, "score": 1.0 / (i + 1)}
+            for c, ps in pairs.items() for i, p in enumerate(ps)]
+    return pd.DataFrame(rows)
+
+
+A = _recs({"c1": ["p1", "p9"], "c2": ["p3", "p8"], "c3": ["p7", "p4"]})
+B = _recs({"c1": ["p9", "p8"], "c2": ["p8", "p3"], "c3": ["p7", "p6"]})
+
+
+def test_curves_hand_computed():
+    c = E.curves({"a": A, "b": B}, _test_split(), ks=(1, 2, 5)).set_index(["model", "k"])
+    assert list(c.index) == [("a", 1), ("a", 2), ("b", 1), ("b", 2)]  # K capped at the saved list length
+    assert c.loc[("a", 1), "precision"] == pytest.approx(2 / 3)
+    assert c.loc[("a", 1), "recall"] == pytest.approx(0.5)
+    assert c.loc[("a", 2), "precision"] == pytest.approx(0.5)
+    assert c.loc[("a", 2), "recall"] == pytest.approx(2.5 / 3)
+    ndcg_a = (1 / (1 + L3) + 1 + L3) / 3
+    assert c.loc[("a", 2), "ndcg"] == pytest.approx(ndcg_a)
+    assert c.loc[("b", 2), "ndcg"] == pytest.approx(L3 / 3)
+
+
+def test_lift_over_baseline_paired():
+    lift = E.lift_over_baseline(A, B, _test_split(), k=2, n_boot=200, seed=1)
+    ndcg_a, ndcg_b = (1 / (1 + L3) + 1 + L3) / 3, L3 / 3
+    assert lift["estimate"] == pytest.approx(ndcg_a - ndcg_b)
+    assert lift["model_value"] == pytest.approx(ndcg_a) and lift["baseline_value"] == pytest.approx(ndcg_b)
+    assert lift["low"] <= lift["estimate"] <= lift["high"]
+    assert lift["relative"] == pytest.approx((ndcg_a - ndcg_b) / ndcg_b)
+    assert lift["n_customers"] == 3 and lift["metric"] == "ndcg@2"
+    assert E.lift_over_baseline(A, B, _test_split(), k=2, n_boot=200, seed=1) == lift  # seeded
+
+
+def test_hits_over_time_revenue_per_week():
+    h = E.hits_over_time({"a": A, "b": B}, _test_split(), k=2, freq="W").set_index(["model", "period"])
+    w1, w2 = pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-08")
+    assert h.loc[("all test purchases", w1), "revenue"] == 13 and h.loc[("all test purchases", w2), "revenue"] == 14
+    assert h.loc[("a", w1), "revenue"] == 10 and h.loc[("a", w2), "revenue"] == 14
+    assert h.loc[("a", w2), "hits"] == 2
+    assert h.loc[("b", w1), "hits"] == 0 and h.loc[("b", w2), "revenue"] == 10
+    # k=1: only first positions count; a's c3 hit (position 2) drops out
+    h1 = E.hits_over_time({"a": A}, _test_split(), k=1).set_index(["model", "period"])
+    assert h1.loc[("a", w2), "revenue"] == 10
+
+
+def test_hits_over_time_without_prices_counts_and_without_time_is_empty():
+    t = _test_split().drop(columns=["unit_price"])
+    h = E.hits_over_time({"a": A}, t, products=pd.DataFrame({"product_id": ["p1", "p3"], "price": [1.0, 2.0]}))
+    assert h.loc[h["model"] == "a", "revenue"].sum() == 2 * 1.0 + 2.0 + 0  # p4 has no list price: NaN -> skipped
+    h = E.hits_over_time({"a": A}, t.drop(columns=["quantity"]))
+    assert h["revenue"].isna().all() and h.loc[h["model"] == "a", "hits"].sum() == 3
+    assert len(E.hits_over_time({"a": A}, t.drop(columns=["timestamp"]))) == 0
+
+
+def test_segment_value_shares():
+    seg = pd.DataFrame({"customer_id": list("abcd"), "segment": ["champions", "champions", "at_risk", "hibernating"],
+                        "monetary": [600.0, 200.0, 150.0, 50.0]})
+    v = E.segment_value(seg)
+    assert v["segment"].tolist() == ["champions", "at_risk", "hibernating"]
+    assert v["revenue_share"].tolist() == pytest.approx([0.8, 0.15, 0.05])
+    assert v["customer_share"].tolist() == pytest.approx([0.5, 0.25, 0.25])
+    with pytest.raises(KeyError, match="notebook 01"):
+        E.segment_value(seg.drop(columns=["monetary"]))
+
+
+def test_relevant_needs_ids():
+    with pytest.raises(KeyError, match="customer_id"):
+        E.relevant(pd.DataFrame({"user": [1]}))
+
+
+def _run_dir(tmp_path, full_metrics):
+    d = tmp_path / "run"
+    (d / "artifacts").mkdir(parents=True)
+    _test_split().to_parquet(d / "artifacts" / "split_test.parquet")
+    A.to_parquet(d / "artifacts" / "recs_ease.parquet")
+    B.to_parquet(d / "artifacts" / "recs_popular.parquet")
+    pd.DataFrame({"customer_id": ["c1", "c2"], "segment": ["champions", "at_risk"], "monetary": [3.0, 1.0]}) \
+        .to_parquet(d / "artifacts" / "customer_segments.parquet")
+    (d / "metrics.json").write_text(json.dumps(full_metrics))
+    return d
+
+
+def test_evaluate_run_and_its_metrics_block(tmp_path, full_metrics):
+    d = _run_dir(tmp_path, full_metrics)
+    ev = E.evaluate_run(d, full_metrics, {"k": 2, "n_boot": 100}, seed=3)
+    assert ev.notes == []
+    assert ev.best == ("ease", 0.16) and ev.baseline == "popular"
+    assert ev.lift["model"] == "ease" and ev.lift["baseline"] == "popular"
+    assert ev.lift["estimate"] == pytest.approx((1 / (1 + L3) + 1 + L3) / 3 - L3 / 3)
+    m = ev.to_metrics()
+    assert m["stages_run"] == ["data", "segmentation", "recommenders", "rating", "basket", "hybrid", "pricing"]
+    assert m["best_model"] == "ease" and m["best_ndcg@10"] == 0.16
+    assert m["segment_value"]["champions"]["revenue_share"] == pytest.approx(0.75)
+    assert m["truth_recovery"]["segments: ARI vs planted segments"] == 0.61
+    assert set(ev.curves["model"]) == {"ease", "popular"}
+
+
+def test_evaluate_run_degrades_without_artifacts(tmp_path):
+    metrics = {"data": {"source": "online_retail", "customers": 10}}
+    ev = E.evaluate_run(tmp_path, metrics)
+    assert ev.to_metrics() == {"stages_run": ["data"]}
+    assert len(ev.notes) == 2 and "notebook 01" in ev.notes[0] and "notebook 02" in ev.notes[1]
