@@ -121,3 +121,22 @@ def test_evaluate_run_degrades_without_artifacts(tmp_path):
     ev = E.evaluate_run(tmp_path, metrics)
     assert ev.to_metrics() == {"stages_run": ["data"]}
     assert len(ev.notes) == 2 and "notebook 01" in ev.notes[0] and "notebook 02" in ev.notes[1]
+
+
+def test_relevant_applies_the_protocol_with_train():
+    test = _test_split()
+    train = pd.DataFrame({"customer_id": ["c1", "c2", "c9"], "product_id": ["p1", "p5", "p4"]})
+    r = E.relevant(test, train)
+    # c1-p1 seen in train -> dropped; c3 unknown in train -> dropped
+    assert r.values.tolist() == [["c1", "p2"], ["c2", "p3"]]
+    assert len(E.relevant(test.assign(quantity=[1, -1, 1, 1]))) == 3  # returns are not purchases
+    c = E.curves({"a": A}, test, ks=(1,), train=train).set_index("k")
+    assert c.loc[1, "precision"] == pytest.approx(0.5)  # c1: p1 no longer relevant; c2: hit
+
+
+def test_recorded_vs_recomputed(full_metrics):
+    c = E.curves({"ease": A, "nobody": B}, _test_split(), ks=(2,))
+    t = E.recorded_vs_recomputed(c, full_metrics, k=2).set_index("model")
+    assert t.loc["ease", "ndcg@2 recomputed"] == pytest.approx((1 / (1 + L3) + 1 + L3) / 3)
+    assert t.loc["ease", "ndcg@2 recorded"] is None and t.loc["nobody", "precision@2 recorded"] is None
+    assert len(E.recorded_vs_recomputed(c.iloc[:0], full_metrics)) == 0
