@@ -20,6 +20,7 @@ ADAPTERS = {
     "movielens100k": "movielens",
     "cdnow": "cdnow",
     "groceries": "groceries",
+    "retail_price": "retail_price",
 }
 SOURCES = ("synthetic", "csv", "parquet", "sql", *ADAPTERS)
 

@@ -1,0 +1,217 @@
+"""Notebook 06 in functions: demand table -> demand model -> elasticities -> suggestions -> judgement.
+
+``DEFAULTS`` is the ``pricing`` params block with its defaults. :func:`fit_pricing` does the modelling
+on a shop and returns a :class:`PricingFit`; :func:`suggest` prices the rows you give it (by default
+the latest period), :func:`backtest` replays the suggestions over the test periods against the planted
+truth, and :func:`ab_test` simulates the experiment. Customer demographics are never read.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from workbench.data import contract as C
+from workbench.data.shop import Shop
+from workbench.pricing import abtest, backtest as B, demand as D, elasticity as E, optimize as O, table as T
+
+log = logging.getLogger(__name__)
+
+DEFAULTS: dict = {
+    "period": "W",               # W (weeks), MS (months) or D
+    "test_periods": 13,          # last periods held out for validation and the backtest
+    "ma_window": 4,              # moving-average baseline and feature
+    "pop_window": 13,            # trailing popularity window
+    "objective": "revenue",      # revenue or margin
+    "cost_share": 0.6,           # unit cost = cost_share x list price when the products have no unit_cost
+    "curve": "elasticity",       # demand over the price grid: elasticity (model level x constant elasticity) or model
+    "search": 0.30,              # candidate prices: current x (1 +- search) ...
+    "step": 0.01,                # ... in steps of this
+    "guardrails": {"max_change": 0.10, "competitor_floor": 0.80, "competitor_ceiling": 1.25, "min_margin": 0.05},
+    "demand_model": {"objective": "poisson", "n_estimators": 200, "learning_rate": 0.07, "num_leaves": 15,
+                     "min_child_samples": 40},
+    "elasticity": {"method": "fe", "pool": True, "time_fe": "category", "dml": True, "dml_folds": 2,
+                   "dml_estimators": 100, "model_periods": 8},
+    "ab": {"n_sims": 200, "alpha": 0.05},
+}
+METHOD_LABELS = {"naive": "naive log-log (no controls)", "fe": "log-log with controls (PPML, product + category x period FE)",
+                 "fe_pooled": "the same, partially pooled (empirical Bayes)", "dml": "double ML (cross-fitted LightGBM)",
+                 "model": "LightGBM finite differences"}
+
+
+@dataclass
+class PricingFit:
+    """What :func:`fit_pricing` learnt: the table, the split, the demand model and the elasticities."""
+
+    table: pd.DataFrame
+    train: pd.DataFrame
+    test: pd.DataFrame
+    model: D.DemandModel
+    forecast: pd.DataFrame          # per test row: units and every forecast
+    errors: pd.DataFrame            # model, mape (WAPE), rmse on the test periods
+    elasticities: pd.DataFrame      # per category, every method side by side
+    product_elasticity: pd.DataFrame  # per product: the elasticity the suggestions use
+    costs: pd.Series                # unit cost per product id
+    config: dict = field(default_factory=dict)
+    pooled_mean: float = float("nan")
+    pooled_tau2: float = float("nan")
+
+
+def fit_pricing(shop: Shop, config: dict | None = None, interest: pd.DataFrame | None = None,
+                seed: int = 42) -> PricingFit:
+    """Return the fitted pricing stage for ``shop``: demand table, LightGBM demand model (fitted on the
+    periods before the test periods), forecast errors against the naive baselines, and elasticities."""
+    cfg = _merge(DEFAULTS, config or {})
+    tab = T.build_demand_table(shop, cfg["period"], interest, cfg["ma_window"], cfg["pop_window"])
+    train, test = D.time_split(tab, int(cfg["test_periods"]))
+    model = D.DemandModel(**cfg["demand_model"], random_state=seed).fit(train)
+    naive = D.naive_forecasts(test)
+    forecast = test[[C.PRODUCT_ID, T.PERIOD, C.CATEGORY, T.UNITS]].copy()
+    forecast["model"] = model.predict(test)
+    for col in naive:
+        forecast[col] = naive[col].to_numpy()
+    errors = D.forecast_errors(forecast[T.UNITS], {k: forecast[k].to_numpy() for k in ("model", *naive.columns)})
+
+    ecfg = cfg["elasticity"]
+    naive_e = E.naive_elasticity(tab).rename(columns={E.ELASTICITY: "naive"})
+    fe, fits = E.fe_elasticity(tab, time_fe=ecfg["time_fe"])
+    fe = fe.rename(columns={E.ELASTICITY: "fe", E.SE: "fe_se"})
+    pooled, mu, tau2 = E.partial_pool(fe["fe"], fe["fe_se"])
+    fe["fe_pooled"] = pooled
+    model_prod, model_cat = E.model_elasticity(model, tab, last_periods=ecfg["model_periods"])
+    cats = pd.DataFrame({C.CATEGORY: sorted(tab[C.CATEGORY].astype("str").unique())})
+    el = cats.merge(naive_e, on=C.CATEGORY, how="left").merge(
+        fe[[C.CATEGORY, "fe", "fe_se", "fe_pooled", "competitor", "n_rows"]], on=C.CATEGORY, how="left")
+    if ecfg.get("dml", True):
+        dml = E.dml_elasticity(tab, n_folds=int(ecfg["dml_folds"]), n_estimators=int(ecfg["dml_estimators"]),
+                               seed=seed)
+        el = el.merge(dml[[C.CATEGORY, E.ELASTICITY, E.SE]].rename(columns={E.ELASTICITY: "dml", E.SE: "dml_se"}),
+                      on=C.CATEGORY, how="left")
+    el = el.merge(model_cat.rename(columns={E.ELASTICITY: "model"}), on=C.CATEGORY, how="left")
+    chosen = _chosen_category(el, ecfg)
+    el["used"] = chosen
+    prod = _product_elasticity(tab, el, fits, model_prod, ecfg)
+    costs = O.unit_costs(shop.products, float(cfg["cost_share"]))
+    log.info("pricing: %d products x %d periods, test WAPE %.3f (best baseline %.3f)", tab[C.PRODUCT_ID].nunique(),
+             tab[T.PERIOD_INDEX].max() + 1, errors["mape"].iloc[0], errors["mape"].iloc[1:].min())
+    return PricingFit(tab, train, test, model, forecast, errors, el, prod, costs, cfg, mu, tau2)
+
+
+def _merge(base: dict, extra: dict) -> dict:
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in base.items()}
+    for k, v in extra.items():
+        out[k] = {**out[k], **v} if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _chosen_category(el: pd.DataFrame, ecfg: dict) -> np.ndarray:
+    method = ecfg["method"]
+    if method not in ("fe", "dml", "model"):
+        raise ValueError(f"elasticity.method '{method}' is unknown; choose fe, dml or model")
+    if method == "fe":
+        col = "fe_pooled" if ecfg.get("pool", True) else "fe"
+    elif method == "dml":
+        if "dml" not in el:
+            raise ValueError("elasticity.method=dml needs elasticity.dml: true")
+        col = "dml"
+        if ecfg.get("pool", True):
+            el["dml_pooled"] = E.partial_pool(el["dml"], el["dml_se"])[0]
+            col = "dml_pooled"
+    else:
+        col = "model"
+    vals = el[col].to_numpy(dtype=float)
+    if np.isnan(vals).any():
+        fill = float(np.nanmean(vals)) if np.isfinite(vals).any() else -1.0
+        log.warning("no %s elasticity for categories %s: using the mean %.2f", col,
+                    el.loc[np.isnan(vals), C.CATEGORY].tolist(), fill)
+        vals = np.where(np.isnan(vals), fill, vals)
+    return vals
+
+
+def _product_elasticity(tab, el, fits, model_prod, ecfg) -> pd.DataFrame:
+    used = el[[C.CATEGORY, "used"]].rename(columns={"used": E.ELASTICITY})
+    if ecfg["method"] == "fe":
+        return E.product_elasticities(tab, used, fits)
+    if ecfg["method"] == "model":
+        return model_prod[[C.PRODUCT_ID, C.CATEGORY, E.ELASTICITY]]
+    prods = tab[[C.PRODUCT_ID, C.CATEGORY]].drop_duplicates(C.PRODUCT_ID).astype({C.CATEGORY: "str"})
+    return prods.merge(used, on=C.CATEGORY, how="left").sort_values(C.PRODUCT_ID, ignore_index=True)
+
+
+def demand_over_grid(fit: PricingFit, rows: pd.DataFrame, multipliers: np.ndarray) -> np.ndarray:
+    """Return the demand the suggestions believe in, (rows, grid): the configured curve."""
+    if fit.config["curve"] == "model":
+        return O.model_curve(fit.model, rows, multipliers)
+    if fit.config["curve"] != "elasticity":
+        raise ValueError(f"curve '{fit.config['curve']}' is unknown; use elasticity or model")
+    e = rows[C.PRODUCT_ID].map(fit.product_elasticity.set_index(C.PRODUCT_ID)[E.ELASTICITY]).to_numpy(dtype=float)
+    return O.elasticity_curve(fit.model.predict(rows), e, multipliers)
+
+
+def suggest(fit: PricingFit, rows: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Return price suggestions for ``rows`` of the demand table (default: every product's latest period)."""
+    if rows is None:
+        rows = fit.table.loc[fit.table[T.PERIOD_INDEX] == fit.table[T.PERIOD_INDEX].max()]
+    cfg = fit.config
+    guard = O.Guardrails.from_params(cfg["guardrails"])
+    mult = O.price_multipliers(guard.max_change, float(cfg["search"]), float(cfg["step"]))
+    cost = rows[C.PRODUCT_ID].map(fit.costs).to_numpy(dtype=float)
+    units = demand_over_grid(fit, rows, mult)
+    out = O.suggest_prices(rows, units, mult, cost, guard, cfg["objective"])
+    out["elasticity"] = rows[C.PRODUCT_ID].map(fit.product_elasticity.set_index(C.PRODUCT_ID)[E.ELASTICITY]).to_numpy()
+    return out
+
+
+def backtest(fit: PricingFit, truth: dict) -> tuple[pd.DataFrame, dict]:
+    """Return (per row revenue at current / suggested / oracle prices under the true demand, summary) over
+    the test periods; the oracle is the best guardrail-feasible grid price under the TRUE demand curve."""
+    rows = fit.test
+    sug = suggest(fit, rows)
+    cfg = fit.config
+    guard = O.Guardrails.from_params(cfg["guardrails"])
+    mult = O.price_multipliers(guard.max_change, float(cfg["search"]), float(cfg["step"]))
+    tr = B.truth_rows(truth, rows)
+    prices = np.round(rows[C.PRICE].to_numpy(dtype=float)[:, None] * mult[None, :], 2)
+    oracle = O.suggest_prices(rows, B.true_units_grid(tr, prices), mult, sug["unit_cost"].to_numpy(), guard,
+                              cfg["objective"])
+    rev = B.revenue_table(sug, oracle, tr)
+    rev[C.CATEGORY] = rows[C.CATEGORY].astype("str").to_numpy()
+    summary = B.regret_summary(rev)
+    joint_sug = B.joint_true_units(tr, rev["suggested_price"].to_numpy())
+    joint_cur = B.joint_true_units(tr, rev["current_price"].to_numpy())
+    summary["joint_uplift_pct"] = 100.0 * (float((joint_sug * rev["suggested_price"]).sum())
+                                           / float((joint_cur * rev["current_price"]).sum()) - 1.0)
+    summary["share_binding"] = float((sug["binding"] != "").mean())
+    return rev, summary
+
+
+def ab_test(fit: PricingFit, revenue: pd.DataFrame, seed: int = 42) -> dict:
+    """Return the simulated A/B test over the test periods (see :func:`workbench.pricing.abtest.simulate_ab`),
+    with each product's revenue over the training periods as the CUPED covariate."""
+    pre = fit.train
+    pre_rev = (pre[T.UNITS] * pre[C.PRICE]).groupby(pre[C.PRODUCT_ID].astype("str")).sum()
+    return abtest.simulate_ab(revenue, revenue["current_units"], revenue["suggested_units"], pre_rev,
+                              n_sims=int(fit.config["ab"]["n_sims"]), alpha=float(fit.config["ab"]["alpha"]),
+                              seed=seed)
+
+
+def truth_comparison(fit: PricingFit, truth: dict) -> tuple[pd.DataFrame, dict]:
+    """Return (per-category estimates next to the planted truth, MAEs per method against the category
+    elasticity and against the mean exact product elasticity of the category, and the product-level MAE)."""
+    cat_truth = truth["elasticities"].rename(columns={"elasticity": "true_category"})
+    pe = truth["product_elasticity"]
+    prod_mean = pe.groupby(pe[C.CATEGORY].astype("str"))["elasticity"].mean().rename("true_product_mean")
+    el = fit.elasticities.merge(cat_truth.astype({C.CATEGORY: "str"}), on=C.CATEGORY, how="left")
+    el = el.merge(prod_mean.reset_index(), on=C.CATEGORY, how="left")
+    mae = {}
+    for col in ("naive", "fe", "fe_pooled", "dml", "model", "used"):
+        if col in el:
+            mae[col] = {"category": float((el[col] - el["true_category"]).abs().mean()),
+                        "product_mean": float((el[col] - el["true_product_mean"]).abs().mean())}
+    prod = fit.product_elasticity.merge(pe[[C.PRODUCT_ID, "elasticity", "category_elasticity"]].astype(
+        {C.PRODUCT_ID: "str"}).rename(columns={"elasticity": "true"}), on=C.PRODUCT_ID, how="inner")
+    mae["product"] = {"product": float((prod[E.ELASTICITY] - prod["true"]).abs().mean()),
+                      "category": float((prod[E.ELASTICITY] - prod["category_elasticity"]).abs().mean())}
+    return el, mae

@@ -1,0 +1,220 @@
+"""The demand table: one row per product and period (week by default), zero-sales periods included.
+
+Built with vectorised pandas from the shop's ``prices`` table (the shelf price of every period, sold
+or not) and its transactions. Without a ``prices`` table the price of a period is the mean price paid
+in it, carried forward over periods without sales: such prices are only seen when something sold,
+which biases elasticities towards zero (:func:`price_source_note` says so).
+
+Columns (besides the contract's ``product_id``, ``category``, ``price``, ``competitor_price``,
+``stock``): ``period`` (period start), ``units`` (units sold, returns excluded), ``in_stock``,
+``ref_price`` (the product's median price), the own-price features of :func:`price_features`,
+trailing demand (``lag_units``, ``ma_units``, ``pop_units``, ``cat_lag_units``), seasonality
+(``season_sin``, ``season_cos``, ``cat_season_units``), ``interest`` and ``period_index``.
+"""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from workbench.data import contract as C
+from workbench.data.shop import Shop
+
+log = logging.getLogger(__name__)
+
+PERIOD = "period"
+PERIOD_INDEX = "period_index"
+UNITS = "units"
+IN_STOCK = "in_stock"
+REF_PRICE = "ref_price"
+LOG_PRICE = "log_price"
+LOG_COMP = "log_comp_price"
+REL_PRICE = "rel_price"
+PRICE_RATIO = "price_ratio"
+PRICE_CHANGE = "price_change"
+LAG_UNITS = "lag_units"
+MA_UNITS = "ma_units"
+POP_UNITS = "pop_units"
+CAT_LAG_UNITS = "cat_lag_units"
+CAT_SEASON_UNITS = "cat_season_units"
+SEASON_SIN = "season_sin"
+SEASON_COS = "season_cos"
+INTEREST = "interest"
+
+#: features that are functions of the product's own price (the monotone constraint applies to them)
+OWN_PRICE_FEATURES = (REL_PRICE, PRICE_RATIO, PRICE_CHANGE)
+
+#: period alias -> pandas Period frequency and periods per year
+_PERIODS = {"W": ("W-SUN", 52.18), "M": ("M", 12.0), "MS": ("M", 12.0), "D": ("D", 365.25)}
+
+PRICES_FROM_TABLE = "prices"
+PRICES_FROM_TRANSACTIONS = "transactions"
+
+
+def _freq(period: str) -> tuple[str, float]:
+    if period not in _PERIODS:
+        raise ValueError(f"period '{period}' is unknown; use one of {sorted(_PERIODS)}")
+    return _PERIODS[period]
+
+
+def period_start(ts: pd.Series, period: str = "W") -> pd.Series:
+    """Return the start of the period (Monday of the week, first of the month ...) of each timestamp."""
+    freq, _ = _freq(period)
+    return pd.to_datetime(ts).dt.to_period(freq).dt.start_time
+
+
+def price_source(shop: Shop) -> str:
+    """Return ``"prices"`` when the shop has a price history table, else ``"transactions"``."""
+    return PRICES_FROM_TABLE if shop.prices is not None and len(shop.prices) else PRICES_FROM_TRANSACTIONS
+
+
+def price_source_note(source: str) -> str:
+    """Return the sentence a notebook prints about where prices come from (and the bias when they are inferred)."""
+    if source == PRICES_FROM_TABLE:
+        return ("Prices come from the shop's price history (`prices` table): every period's shelf price is known, "
+                "sold or not, so periods without sales inform the demand curve too.")
+    return ("No `prices` table: prices are inferred from transactions (the mean price paid in a period, carried "
+            "forward over periods without sales). Prices are only observed when something sold, so the elasticity "
+            "estimates are BIASED towards zero by the unseen no-sale periods.")
+
+
+def _units(transactions: pd.DataFrame, period: str) -> pd.DataFrame:
+    """Units sold (returns excluded) and mean price paid per product and period."""
+    sales = transactions.loc[transactions[C.QUANTITY] > 0]
+    q = sales[C.QUANTITY].astype("float64")
+    df = pd.DataFrame({C.PRODUCT_ID: sales[C.PRODUCT_ID].to_numpy(),
+                       PERIOD: period_start(sales[C.TIMESTAMP], period).to_numpy(),
+                       UNITS: q.to_numpy(), "_paid": (q * sales[C.UNIT_PRICE].astype("float64")).to_numpy()})
+    out = df.groupby([C.PRODUCT_ID, PERIOD], sort=True, observed=True)[[UNITS, "_paid"]].sum().reset_index()
+    out["_paid_price"] = out["_paid"] / out[UNITS]
+    return out.drop(columns="_paid")
+
+
+def _price_grid(shop: Shop, units: pd.DataFrame, period: str) -> pd.DataFrame:
+    """Product x period rows with price (and competitor price, stock when known)."""
+    if price_source(shop) == PRICES_FROM_TABLE:
+        pr = shop.prices.copy()
+        pr[PERIOD] = period_start(pr[C.DATE], period)
+        agg = {C.PRICE: "mean"}
+        for col in (C.COMPETITOR_PRICE, C.STOCK):
+            if col in pr:
+                agg[col] = "mean" if col == C.COMPETITOR_PRICE else "min"
+        return pr.groupby([C.PRODUCT_ID, PERIOD], sort=True, observed=True).agg(agg).reset_index()
+    log.warning("no prices table: prices inferred from transactions (biased towards zero elasticity)")
+    periods = pd.date_range(units[PERIOD].min(), units[PERIOD].max(), freq=_freq(period)[0]).to_period(
+        _freq(period)[0]).start_time
+    grid = pd.MultiIndex.from_product([shop.products[C.PRODUCT_ID].astype("str"), periods],
+                                      names=[C.PRODUCT_ID, PERIOD]).to_frame(index=False)
+    grid = grid.merge(units[[C.PRODUCT_ID, PERIOD, "_paid_price"]], on=[C.PRODUCT_ID, PERIOD], how="left")
+    gp = grid.groupby(C.PRODUCT_ID, sort=False)["_paid_price"]
+    filled = gp.ffill().fillna(gp.bfill())
+    listed = grid[C.PRODUCT_ID].map(shop.products.set_index(C.PRODUCT_ID)[C.PRICE])
+    grid[C.PRICE] = filled.fillna(listed).to_numpy()
+    return grid.drop(columns="_paid_price")
+
+
+def trailing_mean(values: pd.Series, groups: pd.Series, window: int) -> pd.Series:
+    """Return the mean of the previous ``window`` values within each group (rows sorted by time inside
+    groups; NaN for a group's first row), computed with grouped cumulative sums."""
+    if window < 1:
+        raise ValueError(f"window must be >= 1, not {window}")
+    v = values.astype("float64")
+    g = v.groupby(groups.to_numpy(), sort=False)
+    csum = g.cumsum()
+    pos = g.cumcount()
+    before = csum - v  # sum of all earlier values of the group
+    dropped = csum.groupby(groups.to_numpy(), sort=False).shift(window + 1).fillna(0.0)  # sum up to t - window - 1
+    n = np.minimum(pos.to_numpy(), window)
+    out = (before - dropped).to_numpy() / np.where(n > 0, n, np.nan)
+    return pd.Series(out, index=values.index)
+
+
+def price_features(table: pd.DataFrame, price=None) -> pd.DataFrame:
+    """Return the own-price feature columns (log price, relative price, price ratio, price change) at
+    ``price`` (default: the table's ``price``), so a model can be asked about any candidate price."""
+    p = table[C.PRICE].to_numpy(dtype=float) if price is None else np.asarray(price, dtype=float)
+    out = pd.DataFrame(index=table.index)
+    out[LOG_PRICE] = np.log(p)
+    out[REL_PRICE] = p / table[REF_PRICE].to_numpy(dtype=float)
+    if C.COMPETITOR_PRICE in table:
+        out[PRICE_RATIO] = p / table[C.COMPETITOR_PRICE].to_numpy(dtype=float)
+    prev = table["_prev_price"].to_numpy(dtype=float) if "_prev_price" in table else np.full(len(table), np.nan)
+    out[PRICE_CHANGE] = np.log(p / prev)
+    return out
+
+
+def build_demand_table(shop: Shop, period: str = "W", interest: pd.DataFrame | None = None,
+                       ma_window: int = 4, pop_window: int = 13) -> pd.DataFrame:
+    """Return the product x period demand table (zero-sales periods included) with its features.
+
+    ``interest`` is a DataFrame ``product_id, interest`` (see :func:`interest_scores`); without it the
+    ``interest`` column is the product's trailing share of units (popularity). Lags use only earlier
+    periods, so a row's features are known before the period starts.
+    """
+    freq, per_year = _freq(period)
+    units = _units(shop.transactions, period)
+    t = _price_grid(shop, units, period)
+    t[C.PRODUCT_ID] = t[C.PRODUCT_ID].astype("str")
+    t = t.merge(units[[C.PRODUCT_ID, PERIOD, UNITS]], on=[C.PRODUCT_ID, PERIOD], how="left")
+    t[UNITS] = t[UNITS].fillna(0.0)
+    cats = shop.products[[C.PRODUCT_ID, C.CATEGORY]].copy()
+    cats[C.PRODUCT_ID] = cats[C.PRODUCT_ID].astype("str")
+    t = t.merge(cats, on=C.PRODUCT_ID, how="left")
+    t[C.CATEGORY] = t[C.CATEGORY].astype("category")
+    t = t.sort_values([C.PRODUCT_ID, PERIOD], kind="stable").reset_index(drop=True)
+
+    periods = np.sort(t[PERIOD].unique())
+    t[PERIOD_INDEX] = np.searchsorted(periods, t[PERIOD].to_numpy())
+    t[IN_STOCK] = (t[C.STOCK] > 0).to_numpy() if C.STOCK in t else True
+    t[REF_PRICE] = t.groupby(C.PRODUCT_ID, sort=False)[C.PRICE].transform("median")
+    g = t.groupby(C.PRODUCT_ID, sort=False)
+    t["_prev_price"] = g[C.PRICE].shift(1)
+    t[LAG_UNITS] = g[UNITS].shift(1)
+    t[MA_UNITS] = trailing_mean(t[UNITS], t[C.PRODUCT_ID], ma_window)
+    t[POP_UNITS] = trailing_mean(t[UNITS], t[C.PRODUCT_ID], pop_window)
+    # category demand last period and one year ago (seasonality the model can see before the period)
+    cat_units = t.groupby([C.CATEGORY, PERIOD_INDEX], observed=True)[UNITS].sum()
+    n_prod_cat = t.groupby([C.CATEGORY, PERIOD_INDEX], observed=True)[UNITS].size()
+    per_prod = (cat_units / n_prod_cat).rename("_cat_u").reset_index()
+    lag_year = int(round(per_year))
+    for name, shift in ((CAT_LAG_UNITS, 1), (CAT_SEASON_UNITS, lag_year)):
+        lagged_cat = per_prod.assign(**{PERIOD_INDEX: per_prod[PERIOD_INDEX] + shift}).rename(columns={"_cat_u": name})
+        t = t.merge(lagged_cat, on=[C.CATEGORY, PERIOD_INDEX], how="left")
+    start = pd.to_datetime(t[PERIOD])
+    phase = 2 * np.pi * (start.dt.dayofyear.to_numpy() / 365.25)
+    t[SEASON_SIN], t[SEASON_COS] = np.sin(phase), np.cos(phase)
+    t = pd.concat([t, price_features(t)], axis=1)
+    if interest is not None:
+        t[INTEREST] = t[C.PRODUCT_ID].map(interest.set_index(C.PRODUCT_ID)[INTEREST]).fillna(0.0).to_numpy()
+    else:
+        tot = t.groupby(PERIOD_INDEX)[POP_UNITS].transform("sum")
+        t[INTEREST] = (t[POP_UNITS] / tot.where(tot > 0)).fillna(0.0)
+    return t.sort_values([C.PRODUCT_ID, PERIOD], kind="stable").reset_index(drop=True)
+
+
+def interest_scores(recs: dict[str, pd.DataFrame], customers=None) -> pd.DataFrame | None:
+    """Return ``product_id, interest``: the mean over active customers of 1/rank of the product in their
+    recommendation list (0 when absent), averaged over the recommenders; ``None`` when there are none.
+
+    ``recs`` maps a recommender's name to its ``customer_id, product_id, rank`` table (the
+    ``recs_<model>`` artifacts). Active customers are those with a list (or ``customers`` if given).
+    Reciprocal rank makes recommenders with differently scaled scores comparable.
+    """
+    frames = []
+    for name in sorted(recs):
+        r = recs[name]
+        missing = {C.CUSTOMER_ID, C.PRODUCT_ID, "rank"} - set(r.columns)
+        if missing:
+            raise ValueError(f"recommendations '{name}' lack columns {sorted(missing)}; expected customer_id, "
+                             f"product_id, rank, score")
+        active = r[C.CUSTOMER_ID] if customers is None else pd.Series(customers)
+        n_active = max(int(pd.Series(active).nunique()), 1)
+        if customers is not None:
+            r = r[r[C.CUSTOMER_ID].isin(set(customers))]
+        rr = (1.0 / r["rank"].astype("float64")).groupby(r[C.PRODUCT_ID].astype("str")).sum() / n_active
+        frames.append(rr)
+    if not frames:
+        return None
+    out = pd.concat(frames, axis=1).fillna(0.0).mean(axis=1)
+    return out.rename(INTEREST).rename_axis(C.PRODUCT_ID).reset_index().sort_values(C.PRODUCT_ID, ignore_index=True)
