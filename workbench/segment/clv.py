@@ -1,0 +1,351 @@
+"""Customer lifetime value: BG/NBD (purchase frequency) and Gamma-Gamma (spend), via ``lifetimes``.
+
+``lifetimes`` (0.11.3) is unmaintained, so it is pinned, touched only in this module and only given
+numpy arrays; the rest of the code sees DataFrames and :class:`CLVModel`.
+
+Calibration data follow Fader, Hardie & Lee (2005) and lifetimes' ``summary_data_from_transaction_data``:
+purchase lines (quantity > 0) are aggregated per customer and *day*; a customer is born on the day of
+the first purchase (or on the sign-up day with ``birth="signup"``); ``frequency`` x = repeat purchase
+days after birth, ``recency`` t_x = time from birth to the last purchase day, ``T`` = time from birth to
+the end of the calibration period (inclusive day), all in ``time_unit_days`` (7 = weeks);
+``monetary_value`` = mean value of the repeat purchase days. On CDNOW_sample.txt this reproduces
+r=0.2426, alpha=4.4135, a=0.7929, b=2.4258.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+
+from workbench.data import contract as C
+from workbench.errors import ConfigError, NotFittedError
+
+log = logging.getLogger(__name__)
+
+X, T_X, T_AGE, MONEY = "frequency", "recency", "T", "monetary_value"
+EXPECTED_PURCHASES, CLV, P_ALIVE, EXPECTED_SPEND = "expected_purchases", "clv", "p_alive", "expected_spend"
+BIRTHS = ("first_purchase", "signup")
+#: below this mean drop-out probability a / (a + b) the BG/NBD fit is treated as "nobody drops out"
+NO_DROPOUT = 1e-6
+#: BG/NBD optimizer tolerances tried in turn (lifetimes' default first)
+TOLERANCES = (1e-7, 1e-5, 1e-4)
+
+DEFAULTS: dict = {
+    "enabled": True,
+    "time_unit_days": 7,          # weeks
+    "horizon": 52,                # CLV / expected purchases over this many time units
+    "calibration_end": None,      # last day of the fit; None = the day before the analysis date (all data)
+    "holdout_end": None,          # last day of the holdout check; None = the last transaction day
+    "holdout_units": None,        # with calibration_end None: hold out this many time units before the last day
+    "birth": "first_purchase",    # or "signup": the sign-up day counts as the first purchase
+    "penalizer": 0.0,
+    "discount_rate": 0.0,         # per time unit
+    "min_repeat_customers": 20,   # fewer repeat buyers with spend > 0: no Gamma-Gamma fit (mean spend used)
+}
+
+
+# ---- calibration data -----------------------------------------------------------------------------
+
+def purchase_days(transactions: pd.DataFrame, end: str | pd.Timestamp | None = None,
+                  start: str | pd.Timestamp | None = None) -> pd.DataFrame:
+    """Return one row per customer and purchase day (``customer_id``, ``day``, ``value``) in (start, end], days inclusive."""
+    qty = transactions[C.QUANTITY].to_numpy(dtype="float64")
+    day = transactions[C.TIMESTAMP].dt.normalize()
+    keep = qty > 0
+    if end is not None:
+        keep &= (day <= pd.Timestamp(end)).to_numpy()
+    if start is not None:
+        keep &= (day > pd.Timestamp(start)).to_numpy()
+    df = pd.DataFrame({
+        C.CUSTOMER_ID: transactions[C.CUSTOMER_ID].to_numpy()[keep],
+        "day": day.to_numpy()[keep],
+        "value": (qty * transactions[C.UNIT_PRICE].to_numpy(dtype="float64"))[keep],
+    })
+    return df.groupby([C.CUSTOMER_ID, "day"], sort=True, as_index=False)["value"].sum()
+
+
+def calibration_summary(transactions: pd.DataFrame, end: str | pd.Timestamp, time_unit_days: float = 7,
+                        birth: str = "first_purchase", customers: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Return per customer born by ``end`` (index customer_id): frequency, recency, T, monetary_value, birth."""
+    if birth not in BIRTHS:
+        raise ConfigError(f"segmentation.clv.birth='{birth}' is unknown; choose one of {BIRTHS}")
+    end = pd.Timestamp(end).normalize()
+    days = purchase_days(transactions, end)
+    if birth == "first_purchase":
+        born = days.groupby(C.CUSTOMER_ID)["day"].min()
+    else:
+        if customers is None:
+            raise ConfigError("segmentation.clv.birth='signup' needs the customers table")
+        born = customers.set_index(C.CUSTOMER_ID)[C.SIGNUP_DATE].dt.normalize()
+        born = born[born <= end]
+        early = days["day"].to_numpy() < born.reindex(days[C.CUSTOMER_ID]).to_numpy()
+        if early.any():
+            log.warning("clv: %d purchase day(s) before the customer's sign-up are ignored", int(early.sum()))
+    born = born.sort_index()
+    b = born.reindex(days[C.CUSTOMER_ID]).to_numpy()
+    rep = days.loc[days["day"].to_numpy() > b]  # repeat purchase days (NaT birth compares False)
+    g = rep.groupby(C.CUSTOMER_ID)
+    unit = pd.Timedelta(days=time_unit_days)
+    x = g.size().reindex(born.index, fill_value=0)
+    last = g["day"].max().reindex(born.index)
+    money = (g["value"].sum() / g.size()).reindex(born.index, fill_value=0.0)
+    out = pd.DataFrame({
+        X: x.astype("int64"),
+        T_X: ((last - born) / unit).fillna(0.0).astype("float64"),
+        T_AGE: ((end - born) / unit).astype("float64"),
+        MONEY: money.astype("float64"),
+        "birth": born,
+    })
+    out.index.name = C.CUSTOMER_ID
+    return out
+
+
+def holdout_purchases(transactions: pd.DataFrame, start: str | pd.Timestamp, end: str | pd.Timestamp,
+                      index: pd.Index) -> pd.Series:
+    """Return the number of purchase days in (start, end] for each customer of ``index`` (0 if none)."""
+    days = purchase_days(transactions, end=end, start=start)
+    return days.groupby(C.CUSTOMER_ID).size().reindex(index, fill_value=0).astype("int64")
+
+
+# ---- the model ------------------------------------------------------------------------------------
+
+def _arrays(summary: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return (summary[X].to_numpy(dtype="float64"), summary[T_X].to_numpy(dtype="float64"),
+            summary[T_AGE].to_numpy(dtype="float64"))
+
+
+def _quiet_fit(fitter, *arrays: np.ndarray, **kwargs):
+    """Return ``fitter.fit(*arrays)`` with lifetimes' print-out of failed optimisations and its warnings silenced."""
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore", (FutureWarning, DeprecationWarning, RuntimeWarning))
+        return fitter.fit(*arrays, **kwargs)
+
+
+class CLVModel(BaseEstimator):
+    """BG/NBD + Gamma-Gamma on a calibration summary; ``params_`` holds r, alpha, a, b, p, q, v.
+
+    ``penalizer`` is lifetimes' L2 penalty on the BG/NBD parameters; a fit that stops with a precision loss
+    (typical when the optimum is on a boundary) is retried at looser tolerances (``tol_used_``). Gamma-Gamma is unpenalized and
+    needs ``min_repeat_customers`` repeat buyers, else the mean spend is used.
+    """
+
+    def __init__(self, penalizer: float = 0.0, min_repeat_customers: int = 20):
+        self.penalizer = penalizer
+        self.min_repeat_customers = min_repeat_customers
+
+    def fit(self, summary: pd.DataFrame, y=None) -> "CLVModel":
+        """Fit BG/NBD on frequency/recency/T and Gamma-Gamma on repeat buyers' spend; return self."""
+        from lifetimes import BetaGeoFitter, GammaGammaFitter
+        from lifetimes.utils import ConvergenceError
+
+        x, tx, T = _arrays(summary)
+        if len(x) == 0:
+            raise ValueError("no customers to fit BG/NBD on: check calibration_end and the data's dates")
+        self.bgf_ = None
+        for tol in TOLERANCES:  # a boundary optimum (no drop-out) stops BFGS with "precision loss": loosen tol
+            try:
+                self.bgf_ = _quiet_fit(BetaGeoFitter(penalizer_coef=self.penalizer), x, tx, T, tol=tol)
+                self.tol_used_ = tol
+                break
+            except ConvergenceError:
+                log.warning("clv: BG/NBD did not converge at tol=%g (an optimum on a boundary, e.g. nobody drops "
+                            "out, stops the optimizer with a precision loss)", tol)
+        if self.bgf_ is None:
+            raise ConvergenceError(f"BG/NBD did not converge even at tol={TOLERANCES[-1]}; set "
+                                   "segmentation.clv.penalizer (e.g. 0.001) or check the calibration data")
+        self.params_ = {k: float(v) for k, v in self.bgf_.params_.items()}
+        # a / (a + b) is the mean drop-out probability; ~0 means the optimum is "nobody drops out", where
+        # lifetimes' formulas overflow: use their limit, the NBD (gamma-Poisson) model
+        self.no_dropout_ = self.params_["a"] / (self.params_["a"] + self.params_["b"]) < NO_DROPOUT
+        if self.no_dropout_:
+            log.warning("clv: BG/NBD fit says nobody drops out (a/(a+b) = %.2g); predictions use its NBD limit "
+                        "(p_alive = 1)", self.params_["a"] / (self.params_["a"] + self.params_["b"]))
+        m = summary[MONEY].to_numpy(dtype="float64")
+        rep = (x > 0) & (m > 0)
+        self.mean_spend_ = float(m[rep].mean()) if rep.any() else float("nan")
+        self.ggf_ = None
+        self.freq_spend_corr_ = float(np.corrcoef(x[rep], m[rep])[0, 1]) if rep.sum() > 2 else float("nan")
+        if rep.sum() >= self.min_repeat_customers:
+            # unpenalized: an L2 penalty on p, q, v depends on the currency's scale
+            try:
+                self.ggf_ = _quiet_fit(GammaGammaFitter(penalizer_coef=0.0), x[rep], m[rep])
+                self.params_.update({k: float(v) for k, v in self.ggf_.params_.items()})
+            except ConvergenceError:
+                log.warning("clv: Gamma-Gamma did not converge; the mean spend per purchase is used instead")
+        else:
+            log.warning("clv: only %d repeat buyers with spend > 0 (< %d): no Gamma-Gamma fit, mean spend used",
+                        int(rep.sum()), self.min_repeat_customers)
+        log.info("clv: %s", ", ".join(f"{k}={v:.4f}" for k, v in self.params_.items()))
+        return self
+
+    def _check(self) -> None:
+        if not hasattr(self, "bgf_"):
+            raise NotFittedError("CLVModel is not fitted: call fit(calibration_summary(...)) first")
+
+    def expected_purchases(self, summary: pd.DataFrame, t: float) -> np.ndarray:
+        """Return each customer's expected number of purchases in the next ``t`` time units."""
+        self._check()
+        x, tx, T = _arrays(summary)
+        if self.no_dropout_:
+            return (self.params_["r"] + x) * t / (self.params_["alpha"] + T)
+        out = np.asarray(self.bgf_.conditional_expected_number_of_purchases_up_to_time(t, x, tx, T), dtype="float64")
+        bad = ~np.isfinite(out)
+        if bad.any():
+            log.warning("clv: %d customer(s) get a non-finite BG/NBD expectation (left missing)", int(bad.sum()))
+        return out
+
+    def p_alive(self, summary: pd.DataFrame) -> np.ndarray:
+        """Return each customer's probability of still being active."""
+        self._check()
+        x, tx, T = _arrays(summary)
+        if self.no_dropout_:
+            return np.ones(len(x))
+        return np.asarray(self.bgf_.conditional_probability_alive(x, tx, T), dtype="float64")
+
+    def expected_spend(self, summary: pd.DataFrame) -> np.ndarray:
+        """Return each customer's expected value per purchase (Gamma-Gamma, or the mean spend without it)."""
+        self._check()
+        if self.ggf_ is None:
+            return np.full(len(summary), self.mean_spend_)
+        x = summary[X].to_numpy(dtype="float64")
+        m = summary[MONEY].to_numpy(dtype="float64")
+        m = np.where((x > 0) & (m > 0), m, 0.0)
+        x = np.where(m > 0, x, 0.0)  # no usable spend: the population mean
+        return np.asarray(self.ggf_.conditional_expected_average_profit(x, m), dtype="float64")
+
+    def clv(self, summary: pd.DataFrame, horizon: float, discount_rate: float = 0.0) -> np.ndarray:
+        """Return each customer's value over ``horizon`` time units: expected purchases x spend, discounted per unit."""
+        spend = self.expected_spend(summary)
+        if not discount_rate:
+            return self.expected_purchases(summary, horizon) * spend
+        steps = np.arange(1, int(np.ceil(horizon)) + 1, dtype="float64")
+        steps[-1] = horizon
+        total = np.zeros(len(summary))
+        prev = np.zeros(len(summary))
+        for s in steps:  # one vectorised call per time unit of the horizon
+            cum = self.expected_purchases(summary, s)
+            total += (cum - prev) / (1.0 + discount_rate) ** s
+            prev = cum
+        return total * spend
+
+    def predict(self, summary: pd.DataFrame, horizon: float, discount_rate: float = 0.0) -> pd.DataFrame:
+        """Return per customer (summary's index): expected_purchases, p_alive, expected_spend, clv."""
+        return pd.DataFrame({
+            EXPECTED_PURCHASES: self.expected_purchases(summary, horizon),
+            P_ALIVE: self.p_alive(summary),
+            EXPECTED_SPEND: self.expected_spend(summary),
+            CLV: self.clv(summary, horizon, discount_rate),
+        }, index=summary.index)
+
+
+# ---- checks and summaries ---------------------------------------------------------------------------
+
+def holdout_check(model: CLVModel, summary: pd.DataFrame, actual: pd.Series, horizon: float,
+                  max_frequency: int = 7) -> tuple[dict, pd.DataFrame]:
+    """Return totals (predicted vs actual repeat purchases in the holdout) and the table by calibration frequency."""
+    pred = model.expected_purchases(summary, horizon)
+    act = actual.reindex(summary.index, fill_value=0).to_numpy(dtype="float64")
+    freq = np.minimum(summary[X].to_numpy(), max_frequency)
+    by = pd.DataFrame({"frequency": freq, "actual": act, "predicted": pred}).groupby("frequency").agg(
+        customers=("actual", "size"), actual=("actual", "mean"), predicted=("predicted", "mean")).reset_index()
+    by["frequency"] = by["frequency"].astype("str").where(by["frequency"] < max_frequency, f"{max_frequency}+")
+    totals = {
+        "horizon": float(horizon),
+        "customers": int(len(summary)),
+        "predicted": float(pred.sum()),
+        "actual": float(act.sum()),
+        "mae": float(np.abs(pred - act).mean()),
+        "corr": float(np.corrcoef(pred, act)[0, 1]) if len(pred) > 2 and act.std() > 0 else float("nan"),
+    }
+    return totals, by
+
+
+def clv_by_segment(table: pd.DataFrame, by: str = "segment") -> pd.DataFrame:
+    """Return per segment: customers, mean and total expected purchases and CLV, share of total CLV (customers
+    without a prediction left out)."""
+    g = table[table[CLV].notna()].groupby(by, sort=False)
+    out = pd.DataFrame({
+        "customers": g.size(),
+        "expected_purchases_mean": g[EXPECTED_PURCHASES].mean(),
+        "clv_mean": g[CLV].mean(),
+        "clv_total": g[CLV].sum(),
+    })
+    total = out["clv_total"].sum()
+    out["clv_share"] = out["clv_total"] / total if total else np.nan
+    return out.sort_values("clv_total", ascending=False).reset_index()
+
+
+# ---- one call for the notebook --------------------------------------------------------------------------
+
+@dataclass
+class CLVResult:
+    """What :func:`customer_clv` found: the model, per-customer predictions, the holdout check and metrics."""
+
+    model: CLVModel
+    calibration: pd.DataFrame
+    predictions: pd.DataFrame
+    holdout: dict | None
+    holdout_by_frequency: pd.DataFrame | None
+    metrics: dict
+
+
+def clv_dates(analysis_date: pd.Timestamp, time_unit_days: float = 7, calibration_end=None, holdout_end=None,
+              holdout_units: float | None = None) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """Return (calibration end, holdout end) as last included days; equal when there is no holdout."""
+    last_day = pd.Timestamp(analysis_date).normalize() - pd.Timedelta(days=1)
+    h_end = pd.Timestamp(holdout_end).normalize() if holdout_end is not None else last_day
+    if calibration_end is not None:
+        c_end = pd.Timestamp(calibration_end).normalize()
+    elif holdout_units:
+        c_end = h_end - pd.Timedelta(days=float(holdout_units) * time_unit_days)
+    else:
+        c_end = h_end
+    if c_end > h_end:
+        raise ConfigError(f"segmentation.clv.calibration_end {c_end.date()} is after the holdout end / last day "
+                          f"{h_end.date()}; choose an earlier date")
+    return c_end, h_end
+
+
+def customer_clv(transactions: pd.DataFrame, customers: pd.DataFrame | None, analysis_date: pd.Timestamp,
+                 time_unit_days: float = 7, horizon: float = 52, calibration_end=None, holdout_end=None,
+                 holdout_units: float | None = None, birth: str = "first_purchase", penalizer: float = 0.0,
+                 discount_rate: float = 0.0, min_repeat_customers: int = 20) -> CLVResult:
+    """Return the fitted CLV model, each customer's expected purchases and CLV over ``horizon`` from the analysis
+    date, and, when the calibration ends before the last day, the holdout check (predicted vs actual purchases)."""
+    c_end, h_end = clv_dates(analysis_date, time_unit_days, calibration_end, holdout_end, holdout_units)
+    cal = calibration_summary(transactions, c_end, time_unit_days, birth, customers)
+    model = CLVModel(penalizer=penalizer, min_repeat_customers=min_repeat_customers).fit(cal)
+    holdout = by_freq = None
+    if c_end < h_end:
+        h = (h_end - c_end).days / time_unit_days
+        actual = holdout_purchases(transactions, c_end, h_end, cal.index)
+        holdout, by_freq = holdout_check(model, cal, actual, h)
+        holdout.update({"calibration_end": str(c_end.date()), "holdout_end": str(h_end.date())})
+    last_day = pd.Timestamp(analysis_date).normalize() - pd.Timedelta(days=1)
+    full = cal if c_end == last_day else calibration_summary(transactions, last_day, time_unit_days, birth, customers)
+    pred = model.predict(full, horizon, discount_rate)
+    metrics = {
+        **model.params_,
+        "model": "bg_nbd+gamma_gamma",
+        "time_unit_days": time_unit_days,
+        "horizon": horizon,
+        "calibration_end": str(c_end.date()),
+        "birth": birth,
+        "customers_fitted": int(len(cal)),
+        "repeat_purchases_calibration": int(cal[X].sum()),
+        "bgnbd_tol": model.tol_used_,
+        "no_dropout": bool(model.no_dropout_),
+        "gamma_gamma": model.ggf_ is not None,
+        "frequency_spend_corr": model.freq_spend_corr_,
+        "expected_purchases_total": float(np.nansum(pred[EXPECTED_PURCHASES])),
+        "clv_total": float(np.nansum(pred[CLV])),
+    }
+    if holdout is not None:
+        metrics["holdout"] = holdout
+    return CLVResult(model, cal, pred, holdout, by_freq, metrics)
