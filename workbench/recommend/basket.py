@@ -1,0 +1,358 @@
+"""Market basket analysis: invoices as baskets, FP-growth itemsets, association rules, cross-sell.
+
+Baskets are invoices (``transaction_id``) of positive-quantity lines, held as a sparse boolean
+baskets x products matrix. Frequent itemsets come from ``mlxtend``'s ``fpgrowth`` on a **sparse**
+boolean DataFrame (a dense one-hot frame of a real catalog does not fit in memory), and rules from
+``mlxtend``'s ``association_rules`` called with keyword arguments only (its signature changed across
+versions; 0.23+ needs ``num_itemsets``).
+
+The default minimum support adapts to the data: ``min_baskets`` baskets out of however many there
+are, so strong but rare bundles in a catalog of thousands of products are still found. A fixed
+``min_support`` fraction overrides it (the Groceries check uses 0.001).
+
+:class:`BasketRecommender` scores products for a customer by the best rule whose antecedent is
+inside their recent basket(s) (lift x confidence by default), excluding what they already hold.
+"""
+from __future__ import annotations
+
+import logging
+import math
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from workbench.data import contract as C
+from workbench.recommend.base import Recommender
+from workbench.recommend.interactions import Interactions
+
+log = logging.getLogger(__name__)
+
+#: the ``basket`` params block: mining settings and the cross-sell recommender's settings
+DEFAULTS: dict = {
+    "min_support": None,        # fixed support fraction; None = min_baskets / number of baskets
+    "min_baskets": 5,           # adaptive default: an itemset must occur in at least this many baskets
+    "min_confidence": 0.1,
+    "min_lift": 1.0,            # rules at or below this lift are not associations
+    "max_len": 3,               # longest itemset mined (None = no limit)
+    "single_consequent": True,  # rules with one-item consequents (the R arules convention)
+    "rule_metric": "lift_confidence",  # cross-sell rule score: lift_confidence, lift or confidence
+    "recent_baskets": 3,        # a customer's last invoices used as rule antecedents (0 = whole history)
+    "max_rules": 50000,         # strongest rules kept by the recommender
+    "top_rules": 10,            # rules listed in metrics.json
+    "bundle_top": 20,           # planted bundles are looked for among this many top rules by lift
+    "split_ratio": 0.8,         # chronological hold-out of the cross-sell evaluation
+    "k": 10,
+}
+
+ANTECEDENTS = "antecedents"
+CONSEQUENTS = "consequents"
+SUPPORT = "support"
+CONFIDENCE = "confidence"
+LIFT = "lift"
+LEVERAGE = "leverage"
+CONVICTION = "conviction"
+ANTECEDENT_SUPPORT = "antecedent support"
+CONSEQUENT_SUPPORT = "consequent support"
+ITEMSETS = "itemsets"
+#: columns of the rules table (artifacts/rules.parquet)
+RULE_COLUMNS = [ANTECEDENTS, CONSEQUENTS, ANTECEDENT_SUPPORT, CONSEQUENT_SUPPORT, SUPPORT, CONFIDENCE, LIFT,
+                LEVERAGE, CONVICTION]
+RULE_SCORES = ("lift_confidence", "lift", "confidence")
+
+
+# ---- baskets --------------------------------------------------------------------------------------
+def basket_matrix(transactions: pd.DataFrame, products=None) -> tuple[sp.csr_matrix, pd.Index, pd.Index]:
+    """Return ``(matrix, basket_ids, product_ids)``: a boolean baskets x products CSR matrix of the sales lines.
+
+    Baskets are invoices (``transaction_id``); returns (quantity <= 0) are left out. ``products`` fixes
+    the column universe (default: the products sold, sorted); ids are strings.
+    """
+    sales = transactions.loc[transactions[C.QUANTITY] > 0, [C.TRANSACTION_ID, C.PRODUCT_ID]]
+    b_codes, b_ids = pd.factorize(sales[C.TRANSACTION_ID].astype("str"), sort=True)
+    prods = (pd.Index(pd.unique(sales[C.PRODUCT_ID].astype("str"))).sort_values() if products is None
+             else pd.Index(pd.Index(products).astype("str").unique()))
+    p_codes = prods.get_indexer(sales[C.PRODUCT_ID].astype("str"))
+    keep = p_codes >= 0
+    m = sp.csr_matrix((np.ones(int(keep.sum()), dtype=bool), (b_codes[keep], p_codes[keep])),
+                      shape=(len(b_ids), len(prods)), dtype=bool)
+    m.sum_duplicates()
+    return m, pd.Index(b_ids, dtype="str"), prods
+
+
+def resolve_min_support(n_baskets: int, min_support: float | None = None, min_baskets: int = 5) -> float:
+    """Return the minimum support fraction: ``min_support`` if given, else ``min_baskets / n_baskets``."""
+    if n_baskets <= 0:
+        raise ValueError("no baskets: the transactions have no positive-quantity lines")
+    if min_support is not None:
+        s = float(min_support)
+    else:
+        s = max(int(min_baskets), 1) / n_baskets
+    if not 0.0 < s <= 1.0:
+        raise ValueError(f"minimum support {s} is outside (0, 1]: lower min_baskets ({min_baskets}) or "
+                         f"set min_support explicitly")
+    return s
+
+
+def item_support(matrix: sp.csr_matrix, product_ids: pd.Index) -> pd.Series:
+    """Return each product's support (share of baskets holding it), indexed by product id, largest first."""
+    sup = np.asarray(matrix.sum(axis=0)).ravel() / max(matrix.shape[0], 1)
+    s = pd.Series(sup, index=pd.Index(product_ids, name=C.PRODUCT_ID), name=SUPPORT)
+    return s.sort_values(ascending=False, kind="stable")
+
+
+def frequent_itemsets(matrix: sp.csr_matrix, product_ids: pd.Index, min_support: float,
+                      max_len: int | None = None) -> pd.DataFrame:
+    """Return frequent itemsets ``[support, itemsets]`` (itemsets as sorted tuples of product ids) by FP-growth.
+
+    Runs mlxtend ``fpgrowth`` on a sparse boolean DataFrame. Products below ``min_support`` cannot be
+    in a frequent itemset, so their columns are dropped first (the basket count, hence every support,
+    is unchanged); this keeps mlxtend's per-item pass small on catalogs of thousands of products.
+    """
+    from mlxtend.frequent_patterns import fpgrowth
+
+    n = matrix.shape[0]
+    counts = np.asarray(matrix.sum(axis=0)).ravel()
+    keep = np.flatnonzero(counts >= math.ceil(min_support * n - 1e-9))
+    if len(keep) == 0 or n == 0:
+        return pd.DataFrame({SUPPORT: pd.Series(dtype="float64"), ITEMSETS: pd.Series(dtype="object")})
+    sub = matrix[:, keep].tocsr().astype(bool)
+    cols = [str(c) for c in pd.Index(product_ids)[keep]]
+    df = pd.DataFrame.sparse.from_spmatrix(sub, columns=cols)
+    fi = fpgrowth(df, min_support=min_support, use_colnames=True, max_len=max_len)
+    fi[ITEMSETS] = [tuple(sorted(s)) for s in fi[ITEMSETS]]
+    fi = fi.assign(_len=fi[ITEMSETS].map(len), _key=fi[ITEMSETS].map("|".join))
+    fi = fi.sort_values([SUPPORT, "_len", "_key"], ascending=[False, True, True], kind="stable")
+    return fi.drop(columns=["_len", "_key"]).reset_index(drop=True)
+
+
+def _empty_rules() -> pd.DataFrame:
+    out = pd.DataFrame({c: pd.Series(dtype="object" if c in (ANTECEDENTS, CONSEQUENTS) else "float64")
+                        for c in RULE_COLUMNS})
+    return out
+
+
+def association_rules(itemsets: pd.DataFrame, n_baskets: int, min_confidence: float = 0.5,
+                      single_consequent: bool = True, min_lift: float | None = None) -> pd.DataFrame:
+    """Return the rules table (``RULE_COLUMNS``; antecedents/consequents as sorted lists of product ids).
+
+    Calls mlxtend ``association_rules`` with keyword arguments (``num_itemsets`` = number of baskets).
+    ``single_consequent`` keeps rules with one-item consequents (R arules' convention). Sorted by lift,
+    confidence, support (descending), then the item lists, so the order is deterministic.
+    """
+    from mlxtend.frequent_patterns import association_rules as mlx_rules
+
+    if len(itemsets) == 0 or not (itemsets[ITEMSETS].map(len) > 1).any():
+        return _empty_rules()
+    fi = pd.DataFrame({SUPPORT: itemsets[SUPPORT].to_numpy(),
+                       ITEMSETS: [frozenset(s) for s in itemsets[ITEMSETS]]})
+    rules = mlx_rules(df=fi, num_itemsets=int(n_baskets), metric="confidence", min_threshold=float(min_confidence))
+    if single_consequent:
+        rules = rules[rules[CONSEQUENTS].map(len) == 1]
+    if min_lift is not None:
+        rules = rules[rules[LIFT] > float(min_lift)]
+    rules = rules[RULE_COLUMNS].copy()
+    rules[ANTECEDENTS] = [sorted(s) for s in rules[ANTECEDENTS]]
+    rules[CONSEQUENTS] = [sorted(s) for s in rules[CONSEQUENTS]]
+    key_a = rules[ANTECEDENTS].map("|".join)
+    key_c = rules[CONSEQUENTS].map("|".join)
+    rules = rules.assign(_a=key_a, _c=key_c).sort_values(
+        [LIFT, CONFIDENCE, SUPPORT, "_a", "_c"], ascending=[False, False, False, True, True], kind="stable")
+    return rules.drop(columns=["_a", "_c"]).reset_index(drop=True)
+
+
+def mine_rules(transactions: pd.DataFrame, min_support: float | None = None, min_baskets: int = 5,
+               min_confidence: float = 0.5, max_len: int | None = None, single_consequent: bool = True,
+               min_lift: float | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Return ``(itemsets, rules, info)`` mined from the invoices of ``transactions``.
+
+    ``info`` has ``n_baskets``, ``n_products``, ``min_support`` (the fraction used), ``n_itemsets`` and
+    ``n_rules``.
+    """
+    m, baskets, products = basket_matrix(transactions)
+    s = resolve_min_support(len(baskets), min_support, min_baskets)
+    itemsets = frequent_itemsets(m, products, s, max_len)
+    rules = association_rules(itemsets, len(baskets), min_confidence, single_consequent, min_lift)
+    info = {"n_baskets": len(baskets), "n_products": len(products), "min_support": s,
+            "n_itemsets": len(itemsets), "n_rules": len(rules)}
+    log.info("basket: %d baskets, %d products, min support %.5g -> %d itemsets, %d rules", len(baskets),
+             len(products), s, len(itemsets), len(rules))
+    return itemsets, rules, info
+
+
+def rule_score(rules: pd.DataFrame, metric: str = "lift_confidence") -> np.ndarray:
+    """Return each rule's cross-sell score: lift x confidence, lift or confidence."""
+    if metric == "lift_confidence":
+        return (rules[LIFT] * rules[CONFIDENCE]).to_numpy(dtype=np.float64)
+    if metric in (LIFT, CONFIDENCE):
+        return rules[metric].to_numpy(dtype=np.float64)
+    raise ValueError(f"rule_metric must be one of {RULE_SCORES}, not {metric!r}")
+
+
+def top_rules(rules: pd.DataFrame, n: int = 10, by: str = LIFT) -> pd.DataFrame:
+    """Return the ``n`` strongest rules by ``by`` (ties: confidence, support, then the item lists)."""
+    if by == LIFT:
+        return rules.head(n).reset_index(drop=True)  # association_rules already sorts by lift
+    key_a = rules[ANTECEDENTS].map("|".join)
+    key_c = rules[CONSEQUENTS].map("|".join)
+    out = rules.assign(_a=key_a, _c=key_c).sort_values([by, LIFT, "_a", "_c"], ascending=[False, False, True, True],
+                                                       kind="stable")
+    return out.drop(columns=["_a", "_c"]).head(n).reset_index(drop=True)
+
+
+def rules_as_lists(rules: pd.DataFrame) -> list[list]:
+    """Return rules as ``[antecedents, consequents, support, confidence, lift]`` lists (for metrics.json)."""
+    return [[list(a), list(c), float(s), float(cf), float(lf)] for a, c, s, cf, lf in
+            zip(rules[ANTECEDENTS], rules[CONSEQUENTS], rules[SUPPORT], rules[CONFIDENCE], rules[LIFT])]
+
+
+def distinct_rules(rules: pd.DataFrame) -> pd.DataFrame:
+    """Return ``rules`` keeping the first rule of each itemset (A => B and its mirror B => A share support
+    and lift, so a top-by-lift list would otherwise hold every pair twice)."""
+    key = [frozenset(a) | frozenset(c) for a, c in zip(rules[ANTECEDENTS], rules[CONSEQUENTS])]
+    return rules[~pd.Series(key, index=rules.index).duplicated()].reset_index(drop=True)
+
+
+def bundles_recovered(rules: pd.DataFrame, bundles: pd.DataFrame, top: int = 20,
+                      distinct: bool = True) -> pd.DataFrame:
+    """Return the planted bundles with a ``recovered`` flag: a top-``top`` rule by lift links the pair.
+
+    A pair (product_a, product_b) is recovered when one of the ``top`` highest-lift rules has one of the
+    two products in its antecedent and the other in its consequent (either direction). With
+    ``distinct`` a rule and its mirror (same itemset, same lift) count as one of the ``top``.
+    """
+    head = top_rules(distinct_rules(rules) if distinct else rules, top, by=LIFT)
+    links = set()
+    for ante, cons in zip(head[ANTECEDENTS], head[CONSEQUENTS]):  # at most `top` rules
+        links.update((a, c) for a in ante for c in cons)
+    a = bundles["product_a"].astype("str").to_numpy()
+    b = bundles["product_b"].astype("str").to_numpy()
+    found = [(x, y) in links or (y, x) in links for x, y in zip(a, b)]  # one check per planted bundle
+    return pd.DataFrame({"product_a": a, "product_b": b, "recovered": found})
+
+
+def rules_with_names(rules: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
+    """Return ``rules`` with the antecedents and consequents spelled as product names (for tables)."""
+    names = products.set_index(products[C.PRODUCT_ID].astype("str"))[C.NAME].astype("str")
+    lookup = names.to_dict()
+    out = rules.copy()
+    for col in (ANTECEDENTS, CONSEQUENTS):
+        out[col] = [", ".join(lookup.get(p, p) for p in items) for items in rules[col]]
+    return out
+
+
+# ---- the cross-sell recommender -----------------------------------------------------------------
+def recent_basket_matrix(transactions: pd.DataFrame, interactions: Interactions, n_baskets: int = 3) -> sp.csr_matrix:
+    """Return a customers x products 0/1 CSR matrix (aligned with ``interactions``) of what each customer
+    bought in their last ``n_baskets`` invoices (0 = their whole history)."""
+    sales = transactions.loc[transactions[C.QUANTITY] > 0, [C.CUSTOMER_ID, C.TRANSACTION_ID, C.PRODUCT_ID,
+                                                            C.TIMESTAMP]]
+    if n_baskets and n_baskets > 0:
+        inv = (sales.groupby([C.CUSTOMER_ID, C.TRANSACTION_ID], observed=True, sort=False)[C.TIMESTAMP].max()
+               .rename("_t").reset_index())
+        inv = inv.sort_values([C.CUSTOMER_ID, "_t", C.TRANSACTION_ID], ascending=[True, False, False],
+                              kind="stable")
+        inv = inv[inv.groupby(C.CUSTOMER_ID, observed=True, sort=False).cumcount() < int(n_baskets)]
+        key = pd.MultiIndex.from_frame(sales[[C.CUSTOMER_ID, C.TRANSACTION_ID]])
+        sales = sales[key.isin(pd.MultiIndex.from_frame(inv[[C.CUSTOMER_ID, C.TRANSACTION_ID]]))]
+    r = interactions.customer_index(sales[C.CUSTOMER_ID].astype("str"))
+    c = interactions.product_index(sales[C.PRODUCT_ID].astype("str"))
+    ok = (r >= 0) & (c >= 0)
+    m = sp.csr_matrix((np.ones(int(ok.sum()), dtype=np.float32), (r[ok], c[ok])), shape=interactions.shape)
+    m.sum_duplicates()
+    m.data[:] = 1.0
+    return m
+
+
+class BasketRecommender(Recommender):
+    """Cross-sell from association rules: a product scores the best matching rule's score.
+
+    A rule A => B fires for a customer when every item of A is in their recent basket(s); each item of
+    B then scores the rule's ``rule_metric`` (``lift_confidence``, ``lift`` or ``confidence``), the maximum over
+    firing rules. Items the customer holds are excluded (score 0, and ``exclude_seen`` removes them).
+    Products no rule reaches keep a tiny popularity score, so ties break towards popular products.
+    """
+
+    name = "basket"
+    #: weight of popularity under the rule scores (breaks ties, never beats a firing rule)
+    tie_break = 1e-6
+    #: size bound of the dense per-batch blocks (rows x rules)
+    max_cells = 8_000_000
+
+    def __init__(self, min_support: float | None = None, min_baskets: int = 5, min_confidence: float = 0.1,
+                 min_lift: float = 1.0, max_len: int | None = 3, single_consequent: bool = True,
+                 rule_metric: str = "lift_confidence", recent_baskets: int = 3, max_rules: int = 50000):
+        self.min_support = min_support
+        self.min_baskets = min_baskets
+        self.min_confidence = min_confidence
+        self.min_lift = min_lift
+        self.max_len = max_len
+        self.single_consequent = single_consequent
+        self.rule_metric = rule_metric
+        self.recent_baskets = recent_baskets
+        self.max_rules = max_rules
+
+    @classmethod
+    def from_params(cls, params: dict) -> "BasketRecommender":
+        """A recommender built from a ``basket`` params block (unknown keys ignored)."""
+        import inspect
+
+        keys = set(inspect.signature(cls.__init__).parameters) - {"self"}
+        return cls(**{k: v for k, v in params.items() if k in keys})
+
+    def _fit(self, interactions: Interactions, transactions: pd.DataFrame | None = None,
+             rules: pd.DataFrame | None = None, **context) -> None:
+        if self.rule_metric not in RULE_SCORES:
+            raise ValueError(f"rule_metric must be one of {RULE_SCORES}, not {self.rule_metric!r}")
+        if rules is None:
+            if transactions is None:
+                raise ValueError("BasketRecommender.fit needs transactions=... (invoices to mine) or rules=...")
+            _, rules, self.info_ = mine_rules(transactions, self.min_support, self.min_baskets,
+                                              self.min_confidence, self.max_len, self.single_consequent,
+                                              self.min_lift)
+        self.rules_ = rules
+        n_prod = interactions.shape[1]
+        sc = rule_score(rules, self.rule_metric) if len(rules) else np.zeros(0)
+        order = np.argsort(-sc, kind="stable")[: int(self.max_rules)]
+        ante, cons, sc = rules[ANTECEDENTS].to_numpy()[order], rules[CONSEQUENTS].to_numpy()[order], sc[order]
+        # rules x products antecedent matrix; rules whose items are not all in the universe are dropped
+        a_len = np.array([len(a) for a in ante], dtype=np.int64)
+        a_cols = interactions.product_index(pd.Index([p for a in ante for p in a], dtype="str"))
+        a_rows = np.repeat(np.arange(len(ante)), a_len)
+        c_len = np.array([len(c) for c in cons], dtype=np.int64)
+        c_cols = interactions.product_index(pd.Index([p for c in cons for p in c], dtype="str"))
+        c_rows = np.repeat(np.arange(len(cons)), c_len)
+        bad = np.zeros(len(ante), dtype=bool)
+        bad[a_rows[a_cols < 0]] = True
+        bad[c_rows[c_cols < 0]] = True
+        ok_a, ok_c = ~bad[a_rows], ~bad[c_rows]
+        self._ante = sp.csr_matrix((np.ones(int(ok_a.sum()), dtype=np.float32), (a_rows[ok_a], a_cols[ok_a])),
+                                   shape=(len(ante), n_prod))
+        self._ante_len = np.where(bad, np.inf, a_len).astype(np.float32)
+        # (rule, consequent item) pairs sorted by item: reduceat takes the best firing rule per item
+        pr, pc = c_rows[ok_c], c_cols[ok_c]
+        srt = np.lexsort((pr, pc))
+        self._pair_rule, self._pair_item = pr[srt], pc[srt]
+        self._rule_score = sc.astype(np.float64)
+        starts = np.r_[0, np.flatnonzero(np.diff(self._pair_item)) + 1] if len(pc) else np.zeros(0, dtype=np.int64)
+        self._item_starts, self._items = starts, self._pair_item[starts] if len(pc) else starts
+        # a batch's rows x rules and rows x pairs blocks stay around ``max_cells`` floats
+        self.batch_size = int(np.clip(self.max_cells // max(len(pr), len(ante), 1), 16, 2048))
+        tx = transactions
+        if tx is not None:
+            self._held = recent_basket_matrix(tx, interactions, int(self.recent_baskets))
+        else:
+            self._held = interactions.binary()
+        log.info("basket recommender: %d rules over %d products", int((~bad).sum()), n_prod)
+
+    def _score_rows(self, rows: np.ndarray) -> np.ndarray:
+        held = self._held[rows]
+        out = np.tile(self.tie_break * self.popularity_, (len(rows), 1))
+        if len(self._pair_rule):
+            hits = (held @ self._ante.T).toarray()  # rows x rules: antecedent items held
+            fired = np.where(hits >= self._ante_len[None, :], self._rule_score[None, :].astype(np.float32),
+                             np.float32(0.0))
+            best = np.maximum.reduceat(fired[:, self._pair_rule], self._item_starts, axis=1)
+            out[:, self._items] += best
+        out[held.nonzero()] = 0.0
+        return out
