@@ -1,0 +1,136 @@
+"""The bench harness: pure helpers on hand-made runs, the naive references against the package, and a 10K smoke.
+
+No timing assertions: the smoke proves ``make bench`` runs and writes the contract's files and JSON shape.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from workbench import bench, bench_naive
+from workbench.errors import WorkbenchError
+
+
+def _run(seconds: dict, status: dict | None = None, peak: float = 100.0) -> dict:
+    status = status or {}
+    stages = {}
+    for name in bench.STAGE_NAMES:
+        st = status.get(name, bench.OK)
+        s = seconds.get(name, 1.0) if st == bench.OK else None
+        stages[name] = {"status": st, "seconds": s, "cpu_s": s, "peak_rss_mb": peak if s else None,
+                        "counts": {"n": 1} if s else {}, "message": "" if st == bench.OK else "not there"}
+    total = sum(v["seconds"] or 0.0 for v in stages.values())
+    return {"n_customers": 10, "total_s": total, "wall_s": total, "peak_rss_mb": peak, "stages": stages}
+
+
+def test_spread_is_median_min_max():
+    assert bench.spread([3.0, 1.0, 2.0]) == {"median": 2.0, "min": 1.0, "max": 3.0}
+    assert bench.spread([1.0, 4.0]) == {"median": 2.5, "min": 1.0, "max": 4.0}
+    assert bench.spread([]) == {"median": None, "min": None, "max": None}
+
+
+def test_aggregate_size_has_the_contract_shape():
+    runs = [_run({"rfm": 2.0}, peak=100.0), _run({"rfm": 4.0}, peak=300.0), _run({"rfm": 3.0}, peak=200.0)]
+    e = bench.aggregate_size(runs)
+    n_stages = len(bench.STAGE_NAMES)
+    assert e["total_s"] == {"median": n_stages - 1 + 3.0, "min": n_stages - 1 + 2.0, "max": n_stages - 1 + 4.0}
+    assert e["peak_rss_mb"] == 300.0
+    assert e["stages"]["rfm"] == {"median": 3.0, "min": 2.0, "max": 4.0}
+    assert set(e["stages"]) == set(bench.STAGE_NAMES)
+    assert e["repeats"] == 3
+
+
+def test_missing_stage_is_reported_not_timed():
+    runs = [_run({}, status={"hybrid": bench.MISSING})]
+    e = bench.aggregate_size(runs)
+    assert "hybrid" not in e["stages"] and e["status"]["hybrid"] == bench.MISSING
+    assert e["messages"]["hybrid"] == "not there"
+    md = bench.render_markdown({"sizes": {"10": e}, "ratios": {}, "machine": {}, "targets": {}})
+    assert "| hybrid | missing |" in md
+
+
+def test_targets_need_every_stage_and_both_limits():
+    ok = bench.aggregate_size([_run({}, peak=1000.0)])
+    slow = bench.aggregate_size([_run({"basket": 500.0}, peak=1000.0)])
+    fat = bench.aggregate_size([_run({}, peak=7000.0)])
+    partial = bench.aggregate_size([_run({}, status={"cf": bench.MISSING})])
+    t = bench.targets_met({"1000000": ok})
+    assert t["1000000"]["met"] and t["1000000"]["max_total_s"] == 120.0
+    assert not bench.targets_met({"1000000": slow})["1000000"]["met"]
+    assert not bench.targets_met({"1000000": fat})["1000000"]["met"]
+    assert not bench.targets_met({"1000000": partial})["1000000"]["met"]
+    assert bench.targets_met({"10000": ok}) == {}  # no target at that size
+
+
+def test_ratios_are_naive_over_fast():
+    naive = {"references": {"rfm": {"fast_s": {"median": 0.5}, "naive_s": {"median": 10.0}},
+                            "basket": {"fast_s": {"median": 2.0}, "naive_s": {"median": 3.0}}}}
+    assert bench.ratios(naive) == {"basket_naive_over_fast": 1.5, "rfm_naive_over_fast": 20.0}
+
+
+def test_peak_rss_sees_a_big_allocation():
+    rss = bench.PeakRSS()
+    rss.reset()
+    before = rss.peak_mb()
+    a = np.ones(40_000_000 // 8)  # 40 MB, touched
+    after = rss.peak_mb()
+    assert after - before > 30
+    del a
+
+
+def test_naive_rfm_gives_the_package_table(small_shop):
+    from workbench.data.validate import validate_shop
+    from workbench.segment.rfm import build_rfm, default_analysis_date
+
+    shop, _ = validate_shop(small_shop)
+    tx = shop.transactions
+    fast = build_rfm(tx, shop.customers)
+    slow = bench_naive.naive_rfm(tx, default_analysis_date(tx))
+    assert bench_naive.same_rfm(fast, slow)
+    # a changed monetary value is noticed
+    broken = slow.copy()
+    broken.loc[broken.index[0], "monetary"] += 1.0
+    assert not bench_naive.same_rfm(fast, broken)
+
+
+def test_naive_itemsets_give_the_package_itemsets(small_shop):
+    from workbench.recommend.basket import mine_rules
+
+    tx = small_shop.transactions
+    fast, _, info = mine_rules(tx, min_support=0.005, max_len=3)
+    slow, rules = bench_naive.naive_itemsets(tx, 0.005, 3)
+    assert len(fast) == len(slow) > 0 and (fast["itemsets"].map(len) > 1).any()
+    assert bench_naive.same_itemsets(fast, slow)
+    assert not bench_naive.same_itemsets(fast.iloc[1:], slow)
+
+
+def test_bad_arguments_say_what_to_do(tmp_path):
+    with pytest.raises(WorkbenchError, match="repeats >= 1"):
+        bench.main(sizes=[10_000], repeats=0, out=tmp_path)
+
+
+def test_smoke_10k_writes_bench_md_and_json(tmp_path):
+    res = bench.main(sizes=[10_000], repeats=1, out=tmp_path, naive_size=1_000)
+    data = json.loads((tmp_path / bench.BENCH_JSON).read_text())
+    assert data == json.loads(json.dumps(res))
+    assert set(data) >= {"sizes", "ratios", "machine"}
+    e = data["sizes"]["10000"]
+    assert set(e["total_s"]) == {"median", "min", "max"} and e["total_s"]["median"] > 0
+    assert e["peak_rss_mb"] > 50
+    assert bench.ERROR not in e["status"].values()
+    for stage in ("generate", "validate", "rfm", "kmeans", "clv", "cf", "basket", "pricing"):
+        assert e["status"][stage] == bench.OK, e["messages"].get(stage)
+        assert set(e["stages"][stage]) == {"median", "min", "max"}
+    assert e["counts"]["generate"]["lines"] > 50_000
+    assert e["counts"]["cf"]["recs_ease"] == 10 * 10_000
+    assert set(data["ratios"]) == {"rfm_naive_over_fast", "basket_naive_over_fast"}
+    assert all(v > 0 for v in data["ratios"].values())
+    assert data["naive"]["references"]["rfm"]["same_result"]
+    assert data["naive"]["references"]["basket"]["same_result"]
+    md = (tmp_path / bench.BENCH_MD).read_text()
+    for stage in bench.STAGE_NAMES:
+        assert f"| {stage} |" in md
+    assert "10,000 customers" in md and "naive / fast" in md

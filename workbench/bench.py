@@ -1,0 +1,546 @@
+"""``make bench``: the whole analytic batch through the package API at several sizes, timed per stage.
+
+The batch is what a nightly job on a real shop would run, in this order (``STAGES``): generate the
+synthetic shop, validate it, RFM + segments, k-means with k selection, CLV, item-kNN/EASE top-10 for
+every customer, FP-growth rules, hybrid scoring for every customer, the demand model and price
+suggestions. Stages call the public API of their sub-package with settings meant for scale (a sample
+for k-means and the silhouette, batched top-K); a stage whose module has not landed yet is reported as
+``missing`` rather than skipped silently.
+
+Every (size, repetition) runs in a fresh Python subprocess (``python -m workbench.bench --worker``), so
+the peak RSS of a size is that size's alone. Per stage the worker records wall seconds
+(``time.perf_counter``) and the peak RSS during the stage (Linux: the kernel's high-water mark, reset
+before each stage through ``/proc/self/clear_refs``; elsewhere the running process peak). The same
+invocation runs naive references of the two heaviest stages (:mod:`workbench.bench_naive`) on a fixed
+10K-customer shop and reports ``naive / fast`` ratios, which stay comparable between machines when the
+absolute seconds do not (the machine may be shared).
+
+Outputs: ``<out>/bench.json`` (``{"sizes": {"100000": {"total_s": {"median","min","max"}, "peak_rss_mb",
+"stages": {stage: {"median","min","max"}}, ...}}, "ratios": {name: value}, "machine": {...}}``) and
+``<out>/bench.md`` (the table). Timings never go into tests or ``metrics.json``.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import logging
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from workbench.data import contract as C
+from workbench.errors import WorkbenchError
+
+log = logging.getLogger(__name__)
+
+#: the batch's settings; a stage reads its own block. Meant for scale, not for the notebooks' small shops.
+DEFAULTS: dict = {
+    "seed": 42,
+    "n_products": 500,      # the generator's default catalog: 1M customers give ~10M lines
+    "n_weeks": 104,
+    "events": False,        # no stage of the batch reads events (see _stage_generate)
+    "top_k": 10,
+    "kmeans": {"k_range": [2, 8], "n_init": 3, "fit_sample": 20_000, "silhouette_sample": 5_000,
+               "n_bootstrap": 3},
+    "clv": {"time_unit_days": 7, "horizon": 52},
+    "basket": {"min_baskets": 5, "min_confidence": 0.1, "min_lift": 1.0, "max_len": 3},
+    "cf": {"models": ["item_knn", "ease"], "classes": ["ItemKNN", "EASE"], "params": {}},
+    "pricing": {},           # workbench.pricing.pipeline.DEFAULTS
+}
+
+#: customers of the shop the naive references run on (row-wise RFM does not finish at 1M)
+NAIVE_SIZE = 10_000
+#: the issue's targets: size -> (max wall seconds, max peak RSS MB)
+TARGETS: dict[int, tuple[float, float | None]] = {100_000: (15.0, None), 1_000_000: (120.0, 6144.0)}
+
+OK, MISSING, ERROR = "ok", "missing", "error"
+BENCH_JSON, BENCH_MD = "bench.json", "bench.md"
+
+
+class StageUnavailable(Exception):
+    """The module a stage needs is not in the package yet; the message says which."""
+
+
+# ---- memory ---------------------------------------------------------------------------------------
+
+class PeakRSS:
+    """Peak resident memory of this process, resettable per stage where the kernel allows it (Linux)."""
+
+    def __init__(self) -> None:
+        self.resettable = self._try_reset()
+
+    @staticmethod
+    def _try_reset() -> bool:
+        try:
+            with open("/proc/self/clear_refs", "w") as fh:
+                fh.write("5")  # 5 = reset the peak RSS (VmHWM) to the current RSS
+            return PeakRSS._hwm_mb() is not None
+        except OSError:
+            return False
+
+    @staticmethod
+    def _hwm_mb() -> float | None:
+        try:
+            with open("/proc/self/status") as fh:
+                for line in fh:
+                    if line.startswith("VmHWM:"):
+                        return int(line.split()[1]) / 1024.0
+        except OSError:
+            return None
+        return None
+
+    def reset(self) -> None:
+        """Start a new measuring window (a no-op where the peak cannot be reset)."""
+        if self.resettable:
+            self._try_reset()
+
+    def peak_mb(self) -> float:
+        """Return the peak RSS in MB since the last reset (or since the process started)."""
+        if self.resettable:
+            hwm = self._hwm_mb()
+            if hwm is not None:
+                return hwm
+        kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return kb / 1024.0 if sys.platform != "darwin" else kb / 2**20
+
+
+# ---- the stages -------------------------------------------------------------------------------------
+# A stage takes the run's state dict (it reads what earlier stages left and adds its own results) and the
+# settings; it returns a few counts that show the work was done (lines, rules, recommendations ...).
+
+def _import(module: str, names: list[str]):
+    """Return the named attributes of ``module``; raise StageUnavailable when they are not there yet."""
+    import importlib
+
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name and module.startswith(exc.name):
+            raise StageUnavailable(f"{module} is not in the package yet") from exc
+        raise
+    missing = [n for n in names if not hasattr(mod, n)]
+    if missing:
+        raise StageUnavailable(f"{module} has no {', '.join(missing)} yet")
+    return [getattr(mod, n) for n in names]
+
+
+#: modules the stages use, imported by the first stage so import time is not charged to whichever stage came first
+MODULES = ("workbench.data.synthetic", "workbench.data.validate", "workbench.segment.rfm",
+           "workbench.segment.clusters", "workbench.segment.clv", "workbench.recommend.interactions",
+           "workbench.recommend.cf", "workbench.recommend.basket", "workbench.recommend.hybrid",
+           "workbench.pricing.pipeline",
+           "lifetimes", "mlxtend.frequent_patterns", "sklearn.cluster", "lightgbm")
+
+
+def _stage_imports(st: dict, cfg: dict) -> dict:
+    import importlib
+
+    found = 0
+    for name in MODULES:
+        try:
+            importlib.import_module(name)
+            found += 1
+        except ModuleNotFoundError:
+            pass  # the stage that needs it reports it as missing
+    return {"modules": found}
+
+
+def _stage_generate(st: dict, cfg: dict) -> dict:
+    # Events are part of the shop but no stage below reads them (the recommenders learn from purchases),
+    # so by default they are not generated: 1M customers would add ~44M event rows that nothing uses.
+    (generate_shop,) = _import("workbench.data.synthetic", ["generate_shop"])
+    shop = generate_shop({"n_customers": st["n_customers"], "n_products": cfg["n_products"],
+                          "n_weeks": cfg["n_weeks"], "seed": cfg["seed"], "events": cfg["events"]})
+    shop.truth = None  # the planted truth is for tests and notebooks, not part of a production batch
+    st["raw"] = shop
+    return {"lines": len(shop.transactions), "events": 0 if shop.events is None else len(shop.events)}
+
+
+def _stage_validate(st: dict, cfg: dict) -> dict:
+    (validate_shop,) = _import("workbench.data.validate", ["validate_shop"])
+    shop, report = validate_shop(st.pop("raw"))
+    st["shop"] = shop
+    return {"quarantined": int(report.rows_quarantined)}
+
+
+def _stage_rfm(st: dict, cfg: dict) -> dict:
+    (build_rfm,) = _import("workbench.segment.rfm", ["build_rfm"])
+    shop = st["shop"]
+    st["rfm"] = build_rfm(shop.transactions, shop.customers)
+    return {"customers_scored": int(st["rfm"]["r_score"].notna().sum())}
+
+
+def _stage_kmeans(st: dict, cfg: dict) -> dict:
+    cluster_features, RFMKMeans, assign_clusters = _import(
+        "workbench.segment.clusters", ["cluster_features", "RFMKMeans", "assign_clusters"])
+    feats = cluster_features(st["rfm"])
+    model = RFMKMeans(random_state=cfg["seed"], **cfg["kmeans"]).fit(feats)
+    st["rfm"] = assign_clusters(st["rfm"], feats, model)
+    return {"k": int(model.k_)}
+
+
+def _stage_clv(st: dict, cfg: dict) -> dict:
+    calibration_summary, CLVModel = _import("workbench.segment.clv", ["calibration_summary", "CLVModel"])
+    shop, c = st["shop"], cfg["clv"]
+    end = st["rfm"].attrs["analysis_date"] - pd.Timedelta(days=1)
+    summary = calibration_summary(shop.transactions, end, time_unit_days=c["time_unit_days"])
+    model = CLVModel().fit(summary)
+    st["clv"] = model.predict(summary, c["horizon"])
+    return {"customers_valued": len(st["clv"])}
+
+
+def _stage_cf(st: dict, cfg: dict) -> dict:
+    (Interactions,) = _import("workbench.recommend.interactions", ["Interactions"])
+    classes = dict(zip(cfg["cf"]["models"], _import("workbench.recommend.cf", cfg["cf"]["classes"])))
+    shop = st["shop"]
+    inter = Interactions.from_transactions(shop.transactions, customers=shop.customers[C.CUSTOMER_ID],
+                                           products=shop.products[C.PRODUCT_ID])
+    recs, fitted = {}, {}
+    for name, cls in classes.items():  # top-K for every customer; those without purchases get popularity
+        model = cls(**cfg["cf"]["params"].get(name, {})).fit(inter)
+        recs[name] = model.recommend(inter.customer_ids, k=cfg["top_k"])
+        fitted[name] = model
+    st["interactions"], st["cf_models"], st["recs"] = inter, fitted, recs
+    return {f"recs_{n}": len(r) for n, r in recs.items()}
+
+
+def _stage_basket(st: dict, cfg: dict) -> dict:
+    (mine_rules,) = _import("workbench.recommend.basket", ["mine_rules"])
+    itemsets, rules, info = mine_rules(st["shop"].transactions, **cfg["basket"])
+    st["rules"] = rules
+    return {"itemsets": int(info["n_itemsets"]), "rules": int(info["n_rules"])}
+
+
+def _stage_hybrid(st: dict, cfg: dict) -> dict:
+    _import("workbench.recommend.hybrid", [])
+    raise StageUnavailable("the hybrid stage is not wired into the bench yet")
+
+
+def _stage_pricing(st: dict, cfg: dict) -> dict:
+    fit_pricing, suggest = _import("workbench.pricing.pipeline", ["fit_pricing", "suggest"])
+    (interest_scores,) = _import("workbench.pricing.table", ["interest_scores"])
+    # the recommenders' lists tell the demand model which products customers are steered to
+    interest = interest_scores(st["recs"]) if st.get("recs") else None
+    fit = fit_pricing(st["shop"], cfg["pricing"], interest=interest, seed=cfg["seed"])
+    st["suggestions"] = suggest(fit)
+    return {"demand_rows": len(fit.table), "suggestions": len(st["suggestions"])}
+
+
+#: the batch, in order
+STAGES: list[tuple[str, Callable[[dict, dict], dict]]] = [
+    ("imports", _stage_imports),
+    ("generate", _stage_generate),
+    ("validate", _stage_validate),
+    ("rfm", _stage_rfm),
+    ("kmeans", _stage_kmeans),
+    ("clv", _stage_clv),
+    ("cf", _stage_cf),
+    ("basket", _stage_basket),
+    ("hybrid", _stage_hybrid),
+    ("pricing", _stage_pricing),
+]
+STAGE_NAMES = [name for name, _ in STAGES]
+
+
+def settings(overrides: dict | None = None) -> dict:
+    """Return the batch settings: :data:`DEFAULTS` with ``overrides`` merged in (one level deep)."""
+    cfg = json.loads(json.dumps(DEFAULTS))
+    for key, value in (overrides or {}).items():
+        if isinstance(value, dict) and isinstance(cfg.get(key), dict):
+            cfg[key].update(value)
+        else:
+            cfg[key] = value
+    return cfg
+
+
+def run_batch(n_customers: int, cfg: dict | None = None) -> dict:
+    """Run every stage once in this process; return per stage status, seconds, peak RSS MB and counts.
+
+    Returns ``{"n_customers", "total_s", "peak_rss_mb", "stages": {name: {"status", "seconds",
+    "peak_rss_mb", "counts", "message"}}}``; a stage whose module is missing has status ``missing``,
+    one that raised has ``error`` with the traceback's last line (the stages after it still run).
+    """
+    cfg = settings(cfg)
+    rss = PeakRSS()
+    st: dict = {"n_customers": int(n_customers)}
+    stages: dict[str, dict] = {}
+    peak = rss.peak_mb()
+    t_all = time.perf_counter()
+    busy = 0.0
+    for name, fn in STAGES:
+        gc.collect()
+        rss.reset()
+        t0, c0 = time.perf_counter(), time.process_time()
+        rec: dict = {"status": OK, "seconds": None, "cpu_s": None, "peak_rss_mb": None, "counts": {}, "message": ""}
+        try:
+            rec["counts"] = fn(st, cfg) or {}
+        except StageUnavailable as exc:
+            rec.update(status=MISSING, message=str(exc))
+        except Exception as exc:  # a broken stage is reported, the others still run
+            rec.update(status=ERROR, message=f"{type(exc).__name__}: {exc}")
+            log.error("bench: stage %s failed at %d customers:\n%s", name, n_customers, traceback.format_exc())
+        dt, cpu = time.perf_counter() - t0, time.process_time() - c0
+        if rec["status"] == OK:
+            busy += dt
+            rec["seconds"], rec["cpu_s"] = dt, cpu
+            rec["peak_rss_mb"] = rss.peak_mb()
+            peak = max(peak, rec["peak_rss_mb"])
+        stages[name] = rec
+        log.info("bench %d: %-9s %-7s %7.2f s (cpu %7.2f s) %8.0f MB %s", n_customers, name, rec["status"], dt,
+                 cpu, rec["peak_rss_mb"] or 0.0, rec["message"])
+    return {"n_customers": int(n_customers), "total_s": busy, "wall_s": time.perf_counter() - t_all,
+            "peak_rss_mb": max(peak, rss.peak_mb()), "stages": stages}
+
+
+# ---- aggregation and rendering ---------------------------------------------------------------------------
+
+def spread(values: list[float]) -> dict:
+    """Return ``{"median", "min", "max"}`` of ``values`` (None for each when there are none)."""
+    vals = [float(v) for v in values if v is not None]
+    if not vals:
+        return {"median": None, "min": None, "max": None}
+    return {"median": statistics.median(vals), "min": min(vals), "max": max(vals)}
+
+
+def aggregate_size(runs: list[dict]) -> dict:
+    """Return one size's entry of bench.json from its repetitions (each a :func:`run_batch` result)."""
+    stages, stage_cpu, stage_rss, status, counts, messages = {}, {}, {}, {}, {}, {}
+    for name in STAGE_NAMES:
+        recs = [r["stages"][name] for r in runs if name in r["stages"]]
+        ok = [s for s in recs if s["status"] == OK]
+        status[name] = OK if recs and len(ok) == len(recs) else (
+            ERROR if any(s["status"] == ERROR for s in recs) else MISSING)
+        if ok:
+            stages[name] = spread([s["seconds"] for s in ok])
+            stage_cpu[name] = spread([s["cpu_s"] for s in ok])
+            stage_rss[name] = max(s["peak_rss_mb"] for s in ok)
+            counts[name] = ok[0]["counts"]
+        msgs = sorted({s["message"] for s in recs if s["message"]})
+        if msgs:
+            messages[name] = "; ".join(msgs)
+    return {
+        "total_s": spread([r["total_s"] for r in runs]),
+        "total_cpu_s": spread([sum(s["cpu_s"] or 0.0 for s in r["stages"].values()) for r in runs]),
+        "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
+        "stages": stages,
+        "stage_cpu_s": stage_cpu,
+        "stage_peak_rss_mb": stage_rss,
+        "status": status,
+        "counts": counts,
+        "messages": messages,
+        "repeats": len(runs),
+    }
+
+
+def ratios(naive: dict) -> dict:
+    """Return ``{"<stage>_naive_over_fast": median naive seconds / median fast seconds}`` per reference."""
+    out = {}
+    for name, rec in sorted(naive.get("references", {}).items()):
+        fast, slow = rec["fast_s"]["median"], rec["naive_s"]["median"]
+        if fast and slow:
+            out[f"{name}_naive_over_fast"] = slow / fast
+    return out
+
+
+def targets_met(sizes: dict) -> dict:
+    """Return per size with a target: its limits, the measured median total and peak RSS, and ``met``."""
+    out = {}
+    for n, (max_s, max_mb) in TARGETS.items():
+        entry = sizes.get(str(n))
+        if entry is None:
+            continue
+        total = entry["total_s"]["median"]
+        complete = all(s == OK for s in entry["status"].values())
+        met = (complete and total is not None and total <= max_s
+               and (max_mb is None or entry["peak_rss_mb"] <= max_mb))
+        out[str(n)] = {"max_total_s": max_s, "max_peak_rss_mb": max_mb, "total_s": total,
+                       "peak_rss_mb": entry["peak_rss_mb"], "complete": complete, "met": bool(met)}
+    return out
+
+
+def machine_info() -> dict:
+    """Return what the numbers depend on: CPU, cores, memory, load, Python and library versions, commit."""
+    info = {"platform": platform.platform(), "python": platform.python_version(), "cpu_count": os.cpu_count()}
+    try:
+        with open("/proc/cpuinfo") as fh:
+            info["cpu"] = next((ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")), None)
+        with open("/proc/meminfo") as fh:
+            info["mem_total_gb"] = round(int(fh.readline().split()[1]) / 2**20, 1)
+    except (OSError, StopIteration, ValueError):
+        pass
+    try:
+        info["load_avg_1_5_15"] = [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        pass
+    import scipy
+    import sklearn
+
+    info["versions"] = {"numpy": np.__version__, "pandas": pd.__version__, "scipy": scipy.__version__,
+                        "scikit-learn": sklearn.__version__}
+    try:
+        info["commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                        cwd=Path(__file__).resolve().parent, timeout=10).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        info["commit"] = None
+    return info
+
+
+def _fmt_s(s: dict | None) -> str:
+    if not s or s.get("median") is None:
+        return "–"
+    if s["max"] - s["min"] < 0.005:
+        return f"{s['median']:.2f}"
+    return f"{s['median']:.2f} ({s['min']:.2f}–{s['max']:.2f})"
+
+
+def render_markdown(result: dict) -> str:
+    """Return bench.md: per-stage median (min–max) seconds and peak RSS per size, ratios, targets, machine."""
+    sizes = result["sizes"]
+    names = list(sizes)
+    head = "| stage | " + " | ".join(f"{int(n):,} customers" for n in names) + " |"
+    lines = ["# Analytic batch benchmark", "",
+             "Wall seconds per stage, median (min–max) over repetitions, each repetition a fresh process; "
+             "peak RSS in MB (per stage: the peak during that stage). CPU seconds (user + system of the process, "
+             "all threads) are less sensitive than wall seconds to other work on a shared machine.", "",
+             head, "|" + "---|" * (len(names) + 1)]
+    for stage in STAGE_NAMES:
+        cells = []
+        for n in names:
+            e = sizes[n]
+            if e["status"].get(stage) == OK:
+                cells.append(f"{_fmt_s(e['stages'][stage])} s · {e['stage_peak_rss_mb'][stage]:,.0f} MB")
+            else:
+                cells.append(e["status"].get(stage, MISSING))
+        lines.append(f"| {stage} | " + " | ".join(cells) + " |")
+    lines.append("| **total** | " + " | ".join(f"**{_fmt_s(sizes[n]['total_s'])} s**" for n in names) + " |")
+    lines.append("| CPU seconds of this process | " + " | ".join(
+        f"{_fmt_s(sizes[n].get('total_cpu_s'))} s" for n in names) + " |")
+    lines.append("| **peak RSS** | " + " | ".join(f"**{sizes[n]['peak_rss_mb']:,.0f} MB**" for n in names) + " |")
+    lines.append("| repetitions | " + " | ".join(str(sizes[n]["repeats"]) for n in names) + " |")
+    counts = []
+    for n in names:
+        c = sizes[n]["counts"]
+        bits = [f"{k}={v:,}" for stage in STAGE_NAMES for k, v in c.get(stage, {}).items()]
+        counts.append(f"- {int(n):,} customers: " + ", ".join(bits))
+    lines += ["", "Work done (first repetition):", "", *counts]
+    msgs = [f"- {int(n):,} / {stage}: {m}" for n in names for stage, m in sizes[n]["messages"].items()]
+    if msgs:
+        lines += ["", "Stages not measured:", "", *msgs]
+    naive = result.get("naive") or {}
+    if naive.get("references"):
+        lines += ["", f"## Against naive references ({naive['n_customers']:,} customers, same process, "
+                      f"{naive['repeats']} repetitions)", "",
+                  "| stage | fast | naive | naive / fast | same result |", "|---|---|---|---|---|"]
+        for name, rec in sorted(naive["references"].items()):
+            ratio = result["ratios"].get(f"{name}_naive_over_fast")
+            lines.append(f"| {name}: {rec['fast']} vs {rec['naive']} | {_fmt_s(rec['fast_s'])} s | "
+                         f"{_fmt_s(rec['naive_s'])} s | {'–' if ratio is None else f'{ratio:,.1f}×'} | "
+                         f"{'yes' if rec['same_result'] else 'NO'} |")
+    if result.get("targets"):
+        lines += ["", "## Targets", "", "| customers | limit | measured | met |", "|---|---|---|---|"]
+        for n, t in result["targets"].items():
+            limit = f"≤ {t['max_total_s']:.0f} s" + (f", ≤ {t['max_peak_rss_mb']:,.0f} MB" if t["max_peak_rss_mb"]
+                                                      else "")
+            meas = f"{t['total_s']:.1f} s, {t['peak_rss_mb']:,.0f} MB" + ("" if t["complete"] else " (stages missing)")
+            lines.append(f"| {int(n):,} | {limit} | {meas} | {'yes' if t['met'] else 'no'} |")
+    m = result["machine"]
+    lines += ["", "## Machine", "",
+              f"{m.get('cpu')}, {m.get('cpu_count')} cores, {m.get('mem_total_gb')} GB RAM; load average at start "
+              f"{m.get('load_avg_1_5_15')} (a shared machine inflates absolute seconds, not the ratios); "
+              f"Python {m.get('python')}, " + ", ".join(f"{k} {v}" for k, v in m.get("versions", {}).items())
+              + f"; commit {m.get('commit')}.", ""]
+    return "\n".join(lines)
+
+
+# ---- subprocesses ------------------------------------------------------------------------------------------
+
+def _subprocess_json(args: list[str], label: str) -> dict:
+    """Run ``python -m workbench.bench <args> --json FILE`` in a fresh process; return the JSON it wrote."""
+    with tempfile.TemporaryDirectory(prefix="wb-bench-") as tmp:
+        path = Path(tmp) / "result.json"
+        cmd = [sys.executable, "-m", "workbench.bench", *args, "--json", str(path)]
+        proc = subprocess.run(cmd, cwd=os.getcwd(), env={**os.environ, "TQDM_DISABLE": "1"})
+        if proc.returncode != 0 or not path.is_file():
+            raise WorkbenchError(f"bench worker for {label} failed (exit code {proc.returncode}); run "
+                                 f"`{' '.join(cmd[1:-2])}` to see the error")
+        return json.loads(path.read_text())
+
+
+def main(sizes: list[int] | None = None, repeats: int = 3, out: str | os.PathLike | None = None,
+         overrides: dict | None = None, naive_size: int | None = NAIVE_SIZE) -> dict:
+    """Run the batch at each size (``repeats`` fresh processes each) and the naive references (on a shop of
+    ``naive_size`` customers; None skips them); return the bench.json dict after writing ``bench.json`` and
+    ``bench.md`` to ``out`` (default outputs/bench)."""
+    from workbench.config import project_root
+
+    sizes = [int(n) for n in (sizes or [10_000, 100_000, 1_000_000])]
+    if repeats < 1 or any(n < 10 for n in sizes):
+        raise WorkbenchError("bench needs repeats >= 1 and sizes >= 10 customers, e.g. --sizes 10000,100000")
+    out_dir = Path(out) if out else project_root() / "outputs" / "bench"
+    cfg = settings(overrides)
+    machine = machine_info()
+    result: dict = {"sizes": {}, "ratios": {}, "machine": machine, "settings": cfg}
+    for n in sizes:
+        runs = []
+        for r in range(repeats):
+            log.info("bench: %d customers, repetition %d of %d", n, r + 1, repeats)
+            runs.append(_subprocess_json(["--worker", "--size", str(n), "--settings", json.dumps(cfg)],
+                                         f"{n} customers"))
+        result["sizes"][str(n)] = aggregate_size(runs)
+    if naive_size:
+        log.info("bench: naive references at %d customers", naive_size)
+        result["naive"] = _subprocess_json(["--naive", "--size", str(int(naive_size)), "--repeats", str(repeats),
+                                            "--settings", json.dumps(cfg)], "the naive references")
+        result["ratios"] = ratios(result["naive"])
+    result["targets"] = targets_met(result["sizes"])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / BENCH_JSON).write_text(json.dumps(result, indent=2, sort_keys=False) + "\n")
+    md = render_markdown(result)
+    (out_dir / BENCH_MD).write_text(md)
+    log.info("bench written to %s\n%s", out_dir, md)
+    failed = [f"{n}/{s}" for n, e in result["sizes"].items() for s, v in e["status"].items() if v == ERROR]
+    if failed:
+        raise WorkbenchError(f"bench stages failed: {', '.join(failed)}; the log above has the tracebacks "
+                             f"(tables written to {out_dir})")
+    return result
+
+
+def _worker(argv: list[str] | None = None) -> int:
+    """Entry point of the subprocesses: ``--worker`` runs the batch once, ``--naive`` the references."""
+    p = argparse.ArgumentParser(prog="python -m workbench.bench")
+    mode = p.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--worker", action="store_true", help="run the batch once at --size")
+    mode.add_argument("--naive", action="store_true", help="run the naive references at --size")
+    p.add_argument("--size", type=int, required=True)
+    p.add_argument("--repeats", type=int, default=1)
+    p.add_argument("--settings", default="{}", help="JSON overrides of DEFAULTS")
+    p.add_argument("--json", required=True, help="file to write the result to")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    for noisy in ("workbench.data", "workbench.segment", "workbench.recommend", "workbench.pricing"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    cfg = settings(json.loads(args.settings))
+    if args.worker:
+        res = run_batch(args.size, cfg)
+    else:
+        from workbench.bench_naive import run_references
+
+        res = run_references(args.size, args.repeats, cfg)
+    Path(args.json).write_text(json.dumps(res))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_worker())
