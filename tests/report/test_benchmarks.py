@@ -32,12 +32,13 @@ def test_ml100k_best_model_must_beat_every_row():
     assert len(beat) == 15 and all(r["result"] == B.PASS and r["model"] == "ease" for r in beat)
     assert rows["SVD RMSE (5-fold CV)"]["result"] == B.PASS      # |0.9366 - 0.934| <= 0.01
     assert rows["KNNBaseline RMSE (5-fold CV)"]["result"] == B.MISS  # |0.955 - 0.931| > 0.01
+    assert rows["KNNBaseline MAE (5-fold CV)"]["published"] == 0.733
     # below BiVAE's nDCG but above BPR's: exactly the BiVAE row misses
     s = B.build_summary({"movielens100k": _ml100k(ndcg=0.45)})
     rows = _rows(s, "movielens100k")
-    assert rows["best model nDCG@10 vs BiVAE"]["result"] == B.MISS
-    assert rows["best model nDCG@10 vs BPR"]["result"] == B.PASS
-    assert rows["best model nDCG@10 vs BiVAE"]["ours"] == 0.45
+    assert rows["best model nDCG@10 vs BiVAE (GPU)"]["result"] == B.MISS
+    assert rows["best model nDCG@10 vs BPR (cornac)"]["result"] == B.PASS
+    assert rows["best model nDCG@10 vs BiVAE (GPU)"]["ours"] == 0.45
 
 
 def test_groceries_cdnow_online_retail_marks():
@@ -75,7 +76,7 @@ def test_top_lift_from_list_rules():
 def test_markdown_and_files(tmp_path):
     s = B.build_summary({"movielens100k": _ml100k(ndcg=0.45)}, status={"movielens100k": "ok"})
     md = B.summary_markdown(s)
-    assert "| movielens100k | best model nDCG@10 vs BiVAE | 0.475 | 0.45 | ease | >= published | **miss** |" in md
+    assert "| movielens100k | best model nDCG@10 vs BiVAE (GPU) | 0.4751 | 0.45 | ease | >= published | **miss** |" in md
     assert "| groceries | rules, one-item consequents (s=0.001, c=0.5) | 5,668 | — |  | exact | not run |" in md
     path = B.write_summary(s, tmp_path / "benchmarks")
     assert path.read_text() == md
@@ -91,3 +92,14 @@ def test_load_metrics_and_main_no_run(tmp_path, capsys):
     out = json.loads((tmp_path / "benchmarks" / "summary.json").read_text())
     assert [r["result"] for r in out["rows"] if r["run"] == "cdnow"] == [B.PASS] * 4
     assert "4 pass" in capsys.readouterr().out
+
+
+def test_anchor_values_are_the_cited_ones():
+    r = P.ML100K_RANKING
+    assert [round(r["BiVAE (GPU)"][m], 3) for m in ("ndcg@10", "precision@10", "map@10")] == [0.475, 0.412, 0.146]
+    assert [round(r["BPR (cornac)"][m], 3) for m in ("ndcg@10", "precision@10", "map@10")] == [0.442, 0.388, 0.132]
+    assert [round(r["SVD (surprise)"][m], 3) for m in ("ndcg@10", "precision@10", "map@10")] == [0.096, 0.091, 0.013]
+    assert P.ML100K_RATING["SVD"] == {"rmse": 0.934, "mae": 0.737} and P.ML100K_RATING["KNNBaseline"]["rmse"] == 0.931
+    assert P.CDNOW_BGNBD == {"r": 0.2426, "alpha": 4.4135, "a": 0.7929, "b": 2.4258}
+    assert sum(P.ONLINE_RETAIL_SEGMENTS.values()) == P.ONLINE_RETAIL_CUSTOMERS == 4338
+    assert P.GROCERIES["n_rules"] == 5668 and P.GROCERIES["top_lift"] == 18.996

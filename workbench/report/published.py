@@ -1,10 +1,8 @@
 """Published numbers the benchmark runs are checked against, each with its source.
 
-One place for every anchor, so a number quoted in a summary is never typed twice. Sources:
+The ml-100k tables live in :mod:`workbench.evaluate.published` (notebook 02 prints them); this module reads
+them from there, so no number is typed twice, and adds the anchors of the other data sets:
 
-- ml-100k ranking: microsoft/recommenders, ``examples/06_benchmarks/movielens.ipynb`` (MovieLens 100k,
-  75/25 split stratified by item, seed 42, every test rating relevant, seen items removed, k=10).
-- ml-100k rating: Surprise documentation, "Benchmarks" table (5-fold cross-validation, default parameters).
 - Groceries: Hahsler, Grün & Hornik, *arules* (R package) on its ``Groceries`` data; support 0.001,
   confidence 0.5, one-item consequents; the top rule by lift {Instant food products, soda} => {hamburger meat}.
 - CDNOW: Fader, Hardie & Lee (2005), "Counting your customers the easy way", BG/NBD on the 2,357-customer
@@ -14,22 +12,30 @@ One place for every anchor, so a number quoted in a summary is never typed twice
 """
 from __future__ import annotations
 
-#: microsoft/recommenders MovieLens 100k benchmark: model -> {metric key in metrics.json: value}
-ML100K_RANKING: dict[str, dict[str, float]] = {
-    "BiVAE": {"ndcg@10": 0.475, "precision@10": 0.412, "map@10": 0.146},
-    "BPR": {"ndcg@10": 0.442, "precision@10": 0.388, "map@10": 0.133},
-    "LightGCN": {"ndcg@10": 0.418, "precision@10": 0.361, "map@10": 0.122},
-    "SAR": {"ndcg@10": 0.388, "precision@10": 0.334, "map@10": 0.113},
-    "SVD": {"ndcg@10": 0.096, "precision@10": 0.091, "map@10": 0.013},
-}
-ML100K_RANKING_SOURCE = "microsoft/recommenders MovieLens 100k benchmark"
+from workbench.evaluate import published as _ml
 
+#: the microsoft/recommenders rows the benchmark summary checks (issue 8), by their name in that table
+ML100K_MODELS = ("BiVAE (GPU)", "BPR (cornac)", "LightGCN", "SAR", "SVD (surprise)")
+#: Surprise rows checked (both columns)
+SURPRISE_MODELS = ("SVD", "KNNBaseline")
+
+
+def _ml100k_ranking() -> dict[str, dict[str, float]]:
+    t = _ml.microsoft_ml100k().set_index("model")
+    return {m: {c: float(t.loc[m, c]) for c in ("ndcg@10", "precision@10", "map@10")} for m in ML100K_MODELS}
+
+
+def _ml100k_rating() -> dict[str, dict[str, float]]:
+    t = _ml.surprise_ml100k().set_index("model")
+    return {m: {c: float(t.loc[m, c]) for c in ("rmse", "mae")} for m in SURPRISE_MODELS}
+
+
+#: microsoft/recommenders MovieLens 100k benchmark: model -> {metric key in metrics.json: value}
+ML100K_RANKING: dict[str, dict[str, float]] = _ml100k_ranking()
+ML100K_RANKING_SOURCE = _ml.MICROSOFT_SOURCE
 #: Surprise's published 5-fold CV table on ml-100k: model -> {metric: value}
-ML100K_RATING: dict[str, dict[str, float]] = {
-    "SVD": {"rmse": 0.934, "mae": 0.737},
-    "KNNBaseline": {"rmse": 0.931},
-}
-ML100K_RATING_SOURCE = "Surprise benchmark table (ml-100k, 5-fold CV)"
+ML100K_RATING: dict[str, dict[str, float]] = _ml100k_rating()
+ML100K_RATING_SOURCE = _ml.SURPRISE_SOURCE
 
 #: arules Groceries at support 0.001 / confidence 0.5
 GROCERIES = {"n_rules": 5668, "n_rules_any_consequent": 5829, "whole_milk_support": 0.2555, "top_lift": 18.996}
