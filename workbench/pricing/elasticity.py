@@ -154,10 +154,12 @@ def fe_elasticity(table: pd.DataFrame, time_fe: str = "category", by: str = C.CA
     """Return (``category, elasticity, se, competitor, n_rows``, fits by category): Poisson log-log of units on
     own and competitor price with product and category x period (``time_fe="category"``) or period
     (``"global"``) fixed effects, one fit per ``by`` group. Groups with too few sales get NaN."""
+    if time_fe not in ("category", "global"):
+        raise ValueError(f"time_fe '{time_fe}' is unknown; use 'category' (category x period) or 'global' (period)")
     t = _usable(table)
     has_comp = C.COMPETITOR_PRICE in t and t[C.COMPETITOR_PRICE].notna().all()
     rows, fits = [], {}
-    for name, d in t.groupby(by, sort=True, observed=True):
+    for name, d in t.groupby(t[by].astype("str").to_numpy(), sort=True):
         X = [np.log(d[C.PRICE].to_numpy(dtype=float))]
         if has_comp:
             X.append(np.log(d[C.COMPETITOR_PRICE].to_numpy(dtype=float)))
@@ -279,12 +281,15 @@ def model_elasticity(model, table: pd.DataFrame, multipliers=(0.8, 0.9, 1.0, 1.1
 
 
 # ---- pooling and per-product estimates -------------------------------------------------------------------
-def partial_pool(estimates, se, max_iter: int = 200) -> tuple[np.ndarray, float, float]:
+def partial_pool(estimates, se, max_se: float = 2.0, max_iter: int = 200) -> tuple[np.ndarray, float, float]:
     """Return (shrunk estimates, pooled mean, between-group variance tau^2): empirical-Bayes partial pooling
-    of independent estimates with standard errors ``se`` towards their precision-weighted mean. NaN
-    estimates stay NaN."""
+    of independent estimates with standard errors ``se`` towards their precision-weighted mean.
+
+    Estimates with a standard error above ``max_se`` (not identified by the data) take no part and come
+    back as the pooled mean; NaN estimates stay NaN.
+    """
     est, s = np.asarray(estimates, dtype=float), np.asarray(se, dtype=float)
-    ok = np.isfinite(est) & np.isfinite(s) & (s > 0)
+    ok = np.isfinite(est) & np.isfinite(s) & (s > 0) & (s <= max_se)
     out = est.copy()
     if ok.sum() < 3:  # too few groups to estimate how much they differ
         return out, float(np.nanmean(est)) if ok.any() else np.nan, np.nan
@@ -300,6 +305,11 @@ def partial_pool(estimates, se, max_iter: int = 200) -> tuple[np.ndarray, float,
     w = 1.0 / (v + tau2)
     mu = float(np.sum(w * e) / np.sum(w))
     out[ok] = mu + tau2 / (tau2 + v) * (e - mu)
+    unidentified = np.isfinite(est) & ~ok
+    if unidentified.any():
+        log.info("partial_pool: %d estimate(s) with se > %.1f (or none) replaced by the pooled mean %.3f",
+                 int(unidentified.sum()), max_se, mu)
+        out[unidentified] = mu
     return out, mu, tau2
 
 
@@ -335,8 +345,8 @@ def product_elasticities(table: pd.DataFrame, category_elasticity: pd.DataFrame,
     out[ELASTICITY] = out[C.CATEGORY].map(cat_e).to_numpy(dtype=float) + out["deviation"].to_numpy()
     all_products = table[[C.PRODUCT_ID, C.CATEGORY]].drop_duplicates(C.PRODUCT_ID).astype({C.CATEGORY: "str"})
     out = all_products.merge(out.drop(columns=C.CATEGORY), on=C.PRODUCT_ID, how="left")
-    missing = out[ELASTICITY].isna()
-    out.loc[missing, ELASTICITY] = out.loc[missing, C.CATEGORY].map(cat_e)
+    fallback = out[C.CATEGORY].map(cat_e).to_numpy(dtype=float)
+    out[ELASTICITY] = np.where(out[ELASTICITY].isna(), fallback, out[ELASTICITY].to_numpy(dtype=float))
     out["deviation"] = out["deviation"].fillna(0.0)
     return out.sort_values(C.PRODUCT_ID, ignore_index=True)[
         [C.PRODUCT_ID, C.CATEGORY, ELASTICITY, "deviation", "deviation_se"]]

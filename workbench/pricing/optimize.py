@@ -97,36 +97,39 @@ def model_curve(model, rows: pd.DataFrame, multipliers) -> np.ndarray:
     return np.column_stack([model.predict_at(rows, p * m) for m in np.asarray(multipliers, dtype=float)])
 
 
-def feasibility(rows: pd.DataFrame, prices: np.ndarray, multipliers, cost: np.ndarray,
-                guardrails: Guardrails) -> dict[str, np.ndarray]:
-    """Return, per guardrail, a boolean (rows, grid) array: True where the candidate price violates it."""
+def violations(rows: pd.DataFrame, prices: np.ndarray, multipliers, cost: np.ndarray,
+               guardrails: Guardrails) -> dict[str, np.ndarray]:
+    """Return, per guardrail, a (rows, grid) array of how far each candidate price breaks it, relative to the
+    price (0 where it holds). ``max_change`` is a hard limit; the others can be unreachable within it."""
     m = np.asarray(multipliers, dtype=float)[None, :]
     c = np.asarray(cost, dtype=float)[:, None]
-    out = {"max_change": np.broadcast_to(np.abs(m - 1.0) > guardrails.max_change + 1e-9, prices.shape)}
+    out = {"max_change": np.broadcast_to(np.maximum(np.abs(m - 1.0) - guardrails.max_change, 0.0), prices.shape)}
     comp = rows[C.COMPETITOR_PRICE].to_numpy(dtype=float)[:, None] if C.COMPETITOR_PRICE in rows else None
     for name, ratio, side in (("competitor_floor", guardrails.competitor_floor, -1),
                               ("competitor_ceiling", guardrails.competitor_ceiling, 1)):
         if ratio is None or comp is None:
-            out[name] = np.zeros(prices.shape, dtype=bool)
+            out[name] = np.zeros(prices.shape)
         else:
-            bound = ratio * comp
-            viol = prices < bound - 1e-9 if side < 0 else prices > bound + 1e-9
-            out[name] = viol & np.isfinite(bound)
-    out["min_margin"] = (prices - c) < guardrails.min_margin * prices - 1e-9
-    out["below_cost"] = prices < c - 1e-9
-    return out
+            gap = (ratio * comp - prices) if side < 0 else (prices - ratio * comp)
+            out[name] = np.where(np.isfinite(gap), np.maximum(gap, 0.0), 0.0) / prices
+    out["min_margin"] = np.maximum(c / (1.0 - guardrails.min_margin) - prices, 0.0) / prices
+    out["below_cost"] = np.maximum(c - prices, 0.0) / prices
+    return {k: np.where(v > 1e-9, v, 0.0) for k, v in out.items()}
 
 
 def suggest_prices(rows: pd.DataFrame, units: np.ndarray, multipliers, cost, guardrails: Guardrails,
                    objective: str = "revenue") -> pd.DataFrame:
     """Return one suggestion per row of ``rows`` (``product_id``, ``price`` = current price, optional
     ``competitor_price``): ``current_price, suggested_price, change, expected_units, expected_revenue,
-    expected_margin, current_units, current_revenue, binding``.
+    expected_margin, current_units, current_revenue, unit_cost, binding``.
 
     ``units`` is demand over the grid (rows, len(multipliers)); ``cost`` the unit cost per row. The
-    suggestion maximises ``objective`` over the candidates that pass every guardrail (ties: the one
-    closest to the current price); ``binding`` lists the guardrails the unconstrained grid optimum breaks
-    ("" when none binds; "no_feasible_price" when no candidate passes, and the current price is kept).
+    suggestion maximises ``objective`` over the candidates within ``max_change`` that pass every other
+    guardrail (ties: the one closest to the current price); ``binding`` lists the guardrails the
+    unconstrained optimum of the grid breaks ("" when none binds). When no candidate within
+    ``max_change`` passes them all (the current price is far outside the competitor band, or below the
+    minimum margin), the candidate that breaks them least is taken and ``binding`` starts with
+    ``unreachable:`` followed by the guardrails still broken.
     """
     if objective not in OBJECTIVES:
         raise ValueError(f"objective '{objective}' is unknown; choose one of {OBJECTIVES}")
@@ -140,25 +143,25 @@ def suggest_prices(rows: pd.DataFrame, units: np.ndarray, multipliers, cost, gua
     cost = np.asarray(cost, dtype=float)
     prices = np.round(cur[:, None] * m[None, :], 2)
     value = prices * units if objective == "revenue" else (prices - cost[:, None]) * units
-    viol = feasibility(rows, prices, m, cost, guardrails)
-    bad = np.zeros(prices.shape, dtype=bool)
-    for v in viol.values():
-        bad |= v
+    viol = violations(rows, prices, m, cost, guardrails)
+    soft = sum(v for k, v in viol.items() if k != "max_change")
+    allowed = viol["max_change"] == 0
+    least = np.where(allowed, soft, np.inf).min(axis=1, keepdims=True)
+    ok = allowed & (soft <= least + 1e-12)  # fully feasible candidates, or the least-violating ones
     # ties -> closest to the current price: a tiny penalty on the distance
     scale = np.maximum(np.abs(value).max(axis=1, keepdims=True), 1e-12)
     score = value - 1e-9 * scale * np.abs(m - 1.0)[None, :]
     best_free = np.argmax(score, axis=1)
-    best = np.argmax(np.where(bad, -np.inf, score), axis=1)
-    none_ok = bad.all(axis=1)
-    one = int(np.argmin(np.abs(m - 1.0)))
-    best = np.where(none_ok, one, best)
+    best = np.argmax(np.where(ok, score, -np.inf), axis=1)
     r = np.arange(len(rows))
+    unreachable = least[:, 0] > 0
     binding = np.full(len(rows), "", dtype=object)
     moved = best != best_free
     for name in GUARDRAILS:  # a handful of guardrails, vectorised over rows
-        hit = moved & viol[name][r, best_free]
+        hit = np.where(unreachable, viol[name][r, best] > 0, moved & (viol[name][r, best_free] > 0))
         binding = np.where(hit, np.where(binding == "", name, binding + "+" + name), binding)
-    binding = np.where(none_ok, "no_feasible_price", binding)
+    binding = np.where(unreachable, "unreachable:" + binding.astype(str), binding)
+    one = int(np.argmin(np.abs(m - 1.0)))
     sp = prices[r, best]
     q = units[r, best]
     out = pd.DataFrame({
@@ -174,7 +177,7 @@ def suggest_prices(rows: pd.DataFrame, units: np.ndarray, multipliers, cost, gua
         "unit_cost": cost,
         "binding": binding.astype(str),
     }, index=rows.index)
-    for col in ("period", C.CATEGORY, C.COMPETITOR_PRICE):
+    for col in (C.COMPETITOR_PRICE, C.CATEGORY, "period"):
         if col in rows:
             out.insert(1, col, rows[col].to_numpy())
     return out

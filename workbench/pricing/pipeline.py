@@ -150,10 +150,16 @@ def demand_over_grid(fit: PricingFit, rows: pd.DataFrame, multipliers: np.ndarra
     return O.elasticity_curve(fit.model.predict(rows), e, multipliers)
 
 
+def latest_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """Return each product's latest row of the demand table (the price to change next)."""
+    last = table.groupby(C.PRODUCT_ID, sort=True)[T.PERIOD_INDEX].transform("max")
+    return table.loc[table[T.PERIOD_INDEX] == last]
+
+
 def suggest(fit: PricingFit, rows: pd.DataFrame | None = None) -> pd.DataFrame:
     """Return price suggestions for ``rows`` of the demand table (default: every product's latest period)."""
     if rows is None:
-        rows = fit.table.loc[fit.table[T.PERIOD_INDEX] == fit.table[T.PERIOD_INDEX].max()]
+        rows = latest_rows(fit.table)
     cfg = fit.config
     guard = O.Guardrails.from_params(cfg["guardrails"])
     mult = O.price_multipliers(guard.max_change, float(cfg["search"]), float(cfg["step"]))
@@ -215,3 +221,107 @@ def truth_comparison(fit: PricingFit, truth: dict) -> tuple[pd.DataFrame, dict]:
     mae["product"] = {"product": float((prod[E.ELASTICITY] - prod["true"]).abs().mean()),
                       "category": float((prod[E.ELASTICITY] - prod["category_elasticity"]).abs().mean())}
     return el, mae
+
+
+def expected_revenue_test(fit: PricingFit) -> pd.DataFrame:
+    """Return per test row the revenue the demand model expects at the current and at the suggested price
+    (no truth needed: what a real-data run can show), with ``period`` and ``category``."""
+    sug = suggest(fit, fit.test)
+    return pd.DataFrame({C.PRODUCT_ID: sug[C.PRODUCT_ID], T.PERIOD: fit.test[T.PERIOD].to_numpy(),
+                         C.CATEGORY: fit.test[C.CATEGORY].astype("str").to_numpy(),
+                         "current_revenue": sug["current_revenue"], "suggested_revenue": sug["expected_revenue"]})
+
+
+def revenue_by_period(revenue: pd.DataFrame) -> pd.DataFrame:
+    """Return revenue per period: the sum of every ``*_revenue`` column of ``revenue`` by ``period``."""
+    cols = [c for c in revenue.columns if c.endswith("_revenue")]
+    return revenue.groupby(T.PERIOD, sort=True)[cols].sum().reset_index()
+
+
+def demand_curve_table(fit: PricingFit, truth: dict | None = None, products: list[str] | None = None,
+                       multipliers=None, n_products: int = 4) -> pd.DataFrame:
+    """Return demand curves over the test periods for a few products: ``product_id, category, multiplier,
+    price, model, elasticity_curve`` and ``true`` (synthetic only), units summed over the test periods.
+    By default the best-selling product of each of the ``n_products`` largest categories."""
+    test = fit.test
+    if products is None:
+        sales = test.groupby([C.CATEGORY, C.PRODUCT_ID], observed=True, sort=True)[T.UNITS].sum().reset_index()
+        sales = sales.sort_values([T.UNITS, C.PRODUCT_ID], ascending=[False, True], kind="stable")
+        top_cats = (sales.groupby(C.CATEGORY, observed=True)[T.UNITS].sum().sort_values(ascending=False, kind="stable")
+                    .index[:n_products])
+        products = [str(sales.loc[sales[C.CATEGORY] == c, C.PRODUCT_ID].iloc[0]) for c in top_cats]
+    mult = np.round(np.linspace(0.7, 1.3, 13), 4) if multipliers is None else np.asarray(multipliers, dtype=float)
+    rows = test.loc[test[C.PRODUCT_ID].astype("str").isin(products)]
+    model_u = O.model_curve(fit.model, rows, mult)
+    e = rows[C.PRODUCT_ID].map(fit.product_elasticity.set_index(C.PRODUCT_ID)[E.ELASTICITY]).to_numpy(dtype=float)
+    el_u = O.elasticity_curve(fit.model.predict(rows), e, mult)
+    parts = {"model": model_u, "elasticity_curve": el_u}
+    if truth is not None:
+        tr = B.truth_rows(truth, rows)
+        parts["true"] = B.true_units_grid(tr, rows[C.PRICE].to_numpy(dtype=float)[:, None] * mult[None, :])
+    key = rows[C.PRODUCT_ID].astype("str").to_numpy()
+    out = []
+    for name, arr in parts.items():
+        s = pd.DataFrame(arr, columns=mult).groupby(key, sort=True).sum()
+        out.append(s.stack().rename(name))
+    df = pd.concat(out, axis=1).rename_axis([C.PRODUCT_ID, "multiplier"]).reset_index()
+    ref = rows.groupby(C.PRODUCT_ID, sort=True).agg(**{C.CATEGORY: (C.CATEGORY, "first"), "_p": (C.PRICE, "mean")})
+    df[C.CATEGORY] = df[C.PRODUCT_ID].map(ref[C.CATEGORY].astype("str")).to_numpy()
+    df[C.PRICE] = df[C.PRODUCT_ID].map(ref["_p"]).to_numpy() * df["multiplier"].to_numpy()
+    return df
+
+
+def pricing_metrics(fit: PricingFit, suggestions: pd.DataFrame, interest_source: str, price_source: str,
+                    backtest_summary: dict | None = None, truth_mae: dict | None = None,
+                    ab: dict | None = None) -> dict:
+    """Return the ``pricing`` block of metrics.json. Contract keys: ``demand_mape`` (WAPE of the LightGBM
+    forecast over the test periods), ``baseline_mape`` (the better naive baseline), ``elasticity_mae``
+    (category elasticities used vs the planted category elasticities; None without truth),
+    ``revenue_regret_pct`` (vs the oracle, None without truth), ``ab_uplift`` ({estimate, low, high},
+    relative revenue uplift as a fraction; None without truth)."""
+    err = fit.errors.set_index("model")
+    base = err.drop(index="model")
+    best = str(base["mape"].idxmin())
+    out = {
+        "demand_mape": float(err.loc["model", "mape"]),
+        "demand_rmse": float(err.loc["model", "rmse"]),
+        "baseline_mape": float(base.loc[best, "mape"]),
+        "baseline_rmse": float(base.loc[best, "rmse"]),
+        "baseline": best,
+        "baselines": {k: {"mape": float(r["mape"]), "rmse": float(r["rmse"])} for k, r in base.iterrows()},
+        "mape_definition": "WAPE: sum|actual - forecast| / sum(actual) over product x period test rows",
+        "n_products": int(fit.table[C.PRODUCT_ID].nunique()),
+        "n_periods": int(fit.table[T.PERIOD_INDEX].max()) + 1,
+        "test_periods": int(fit.config["test_periods"]),
+        "period": fit.config["period"],
+        "price_source": price_source,
+        "interest_source": interest_source,
+        "objective": fit.config["objective"],
+        "curve": fit.config["curve"],
+        "guardrails": dict(fit.config["guardrails"]),
+        "elasticity_method": fit.config["elasticity"]["method"]
+        + ("_pooled" if fit.config["elasticity"].get("pool", True) and fit.config["elasticity"]["method"] != "model"
+           else ""),
+        "elasticities": {r[C.CATEGORY]: float(r["used"]) for _, r in fit.elasticities.iterrows()},
+        "suggestions": {
+            "n": int(len(suggestions)),
+            "mean_change": float(suggestions["change"].mean()),
+            "share_up": float((suggestions["change"] > 1e-9).mean()),
+            "share_down": float((suggestions["change"] < -1e-9).mean()),
+            "share_binding": float((suggestions["binding"] != "").mean()),
+        },
+        "elasticity_mae": None, "revenue_regret_pct": None, "ab_uplift": None,
+    }
+    if truth_mae is not None:
+        out["elasticity_mae"] = truth_mae["used"]["category"]
+        out["elasticity_mae_truth"] = "category"
+        out["elasticity_mae_product_mean"] = truth_mae["used"]["product_mean"]
+        out["elasticity_mae_products"] = truth_mae["product"]["product"]
+        out["elasticity_mae_by_method"] = {k: v for k, v in truth_mae.items() if k not in ("used", "product")}
+    if backtest_summary is not None:
+        out["revenue_regret_pct"] = backtest_summary["revenue_regret_pct"]
+        out["backtest"] = {k: v for k, v in backtest_summary.items() if k != "revenue_regret_pct"}
+    if ab is not None:
+        out["ab_uplift"] = {"estimate": ab["estimate"], "low": ab["low"], "high": ab["high"]}
+        out["ab"] = {k: v for k, v in ab.items() if k not in ("estimate", "low", "high")}
+    return out

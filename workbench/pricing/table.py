@@ -14,6 +14,7 @@ trailing demand (``lag_units``, ``ma_units``, ``pop_units``, ``cat_lag_units``),
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -102,8 +103,7 @@ def _price_grid(shop: Shop, units: pd.DataFrame, period: str) -> pd.DataFrame:
                 agg[col] = "mean" if col == C.COMPETITOR_PRICE else "min"
         return pr.groupby([C.PRODUCT_ID, PERIOD], sort=True, observed=True).agg(agg).reset_index()
     log.warning("no prices table: prices inferred from transactions (biased towards zero elasticity)")
-    periods = pd.date_range(units[PERIOD].min(), units[PERIOD].max(), freq=_freq(period)[0]).to_period(
-        _freq(period)[0]).start_time
+    periods = pd.period_range(units[PERIOD].min(), units[PERIOD].max(), freq=_freq(period)[0]).start_time
     grid = pd.MultiIndex.from_product([shop.products[C.PRODUCT_ID].astype("str"), periods],
                                       names=[C.PRODUCT_ID, PERIOD]).to_frame(index=False)
     grid = grid.merge(units[[C.PRODUCT_ID, PERIOD, "_paid_price"]], on=[C.PRODUCT_ID, PERIOD], how="left")
@@ -182,7 +182,7 @@ def build_demand_table(shop: Shop, period: str = "W", interest: pd.DataFrame | N
         lagged_cat = per_prod.assign(**{PERIOD_INDEX: per_prod[PERIOD_INDEX] + shift}).rename(columns={"_cat_u": name})
         t = t.merge(lagged_cat, on=[C.CATEGORY, PERIOD_INDEX], how="left")
     start = pd.to_datetime(t[PERIOD])
-    phase = 2 * np.pi * (start.dt.dayofyear.to_numpy() / 365.25)
+    phase = 2 * np.pi * (start.dt.day_of_year.to_numpy() / 365.25)
     t[SEASON_SIN], t[SEASON_COS] = np.sin(phase), np.cos(phase)
     t = pd.concat([t, price_features(t)], axis=1)
     if interest is not None:
@@ -218,3 +218,9 @@ def interest_scores(recs: dict[str, pd.DataFrame], customers=None) -> pd.DataFra
         return None
     out = pd.concat(frames, axis=1).fillna(0.0).mean(axis=1)
     return out.rename(INTEREST).rename_axis(C.PRODUCT_ID).reset_index().sort_values(C.PRODUCT_ID, ignore_index=True)
+
+
+def read_recommendations(artifact_dir) -> dict[str, pd.DataFrame]:
+    """Return the ``recs_<model>.parquet`` tables in a run's artifact folder by model name (empty when none)."""
+    folder = Path(artifact_dir)
+    return {p.stem.removeprefix("recs_"): pd.read_parquet(p) for p in sorted(folder.glob("recs_*.parquet"))}

@@ -1,0 +1,75 @@
+"""Tests of workbench/pricing/demand.py: time split, the monotone LightGBM demand model, baselines, errors."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from workbench.data import contract as C
+from workbench.errors import NotFittedError
+from workbench.pricing import demand as D
+from workbench.pricing import table as T
+
+
+def test_time_split_keeps_the_last_periods_for_test(pricing_shop):
+    t = T.build_demand_table(pricing_shop)
+    train, test = D.time_split(t, 5)
+    n = t[T.PERIOD_INDEX].max() + 1
+    assert test[T.PERIOD_INDEX].min() == n - 5 and train[T.PERIOD_INDEX].max() == n - 6
+    assert len(train) + len(test) == len(t)
+    with pytest.raises(ValueError, match="test_periods"):
+        D.time_split(t, int(n))
+
+
+def test_wape_and_forecast_errors_by_hand():
+    assert D.wape([1, 0, 3], [2, 1, 3]) == pytest.approx(2 / 4)
+    err = D.forecast_errors([1.0, 3.0], {"a": np.array([1.0, 3.0]), "b": np.array([0.0, 0.0])})
+    assert err["model"].tolist() == ["a", "b"]
+    assert err["mape"].tolist() == pytest.approx([0.0, 1.0])
+    assert err["rmse"].iloc[1] == pytest.approx(np.sqrt(5))
+    with pytest.raises(ValueError):
+        D.wape([0, 0], [1, 1])
+
+
+def test_naive_forecasts_are_last_period_and_moving_average():
+    t = pd.DataFrame({T.LAG_UNITS: [np.nan, 2.0, 0.0], T.MA_UNITS: [np.nan, 2.0, 1.0]})
+    f = D.naive_forecasts(t)
+    assert f["last_period"].tolist() == [0.0, 2.0, 0.0] and f["moving_average"].tolist() == [0.0, 2.0, 1.0]
+
+
+def test_demand_never_rises_with_own_price(small_fit):
+    model, rows = small_fit.model, small_fit.test
+    assert {f for f, m in model.monotone_constraints_.items() if m == -1} == set(T.OWN_PRICE_FEATURES)
+    grid = np.linspace(0.5, 1.5, 11)
+    preds = np.column_stack([model.predict_at(rows, rows[C.PRICE].to_numpy() * g) for g in grid])
+    assert (np.diff(preds, axis=1) <= 1e-12).all()
+    assert preds[:, 0].sum() > preds[:, -1].sum()  # and it does fall overall
+
+
+def test_model_predictions_and_importance(small_fit):
+    pred = small_fit.model.predict(small_fit.test)
+    assert pred.shape == (len(small_fit.test),) and (pred >= 0).all()
+    imp = small_fit.model.feature_importance()
+    assert set(imp["feature"]) == set(small_fit.model.features_) and imp["gain"].is_monotonic_decreasing
+
+
+def test_model_objectives_and_errors(pricing_shop):
+    t = T.build_demand_table(pricing_shop)
+    train, test = D.time_split(t, 4)
+    m = D.DemandModel(objective="log", n_estimators=20).fit(train)
+    assert (m.predict(test) >= 0).all()
+    with pytest.raises(ValueError, match="objective"):
+        D.DemandModel(objective="nope").fit(train)
+    with pytest.raises(NotFittedError):
+        D.DemandModel().predict(test)
+
+
+def test_same_seed_same_predictions(pricing_shop):
+    t = T.build_demand_table(pricing_shop)
+    train, test = D.time_split(t, 4)
+    a = D.DemandModel(n_estimators=30).fit(train).predict(test)
+    b = D.DemandModel(n_estimators=30).fit(train).predict(test)
+    assert np.array_equal(a, b)
+
+
+def test_model_beats_naive_baselines_on_the_default_shop(default_fit):
+    err = default_fit.errors.set_index("model")["mape"]
+    assert err["model"] < err.drop("model").min()

@@ -1,0 +1,88 @@
+"""Tests of workbench/pricing/pipeline.py, with the checks against the planted truth of the default shop."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from workbench.data import contract as C
+from workbench.pricing import pipeline as P
+from workbench.pricing import table as T
+
+
+@pytest.fixture(scope="module")
+def default_backtest(default_fit, default_shop):
+    return P.backtest(default_fit, default_shop.truth)
+
+
+def test_elasticities_against_the_planted_truth(default_fit, default_shop):
+    comparison, mae = P.truth_comparison(default_fit, default_shop.truth)
+    assert len(comparison) == 8 and comparison["true_category"].notna().all()
+    # the naive slope is far off (prices follow demand); the residualised estimates are close
+    assert mae["naive"]["category"] > 1.0
+    assert mae["fe"]["category"] < 0.3 and mae["dml"]["category"] < 0.35
+    assert mae["fe_pooled"]["category"] < 0.2 and mae["used"] == mae["fe_pooled"]
+    # within sampling noise: most categories inside 2 standard errors
+    z = (comparison["fe"] - comparison["true_category"]) / comparison["fe_se"]
+    assert (z.abs() < 2).mean() >= 0.75
+    assert mae["product"]["product"] < 0.25
+
+
+def test_regret_against_the_oracle(default_backtest):
+    revenue, summary = default_backtest
+    assert 0 <= summary["revenue_regret_pct"] <= 3.0
+    assert summary["revenue_suggested"] > summary["revenue_current"]
+    assert summary["revenue_oracle"] >= summary["revenue_suggested"] - 1e-6
+    assert summary["revenue_oracle"] >= summary["revenue_current"] - 1e-6
+    assert {"current_revenue", "suggested_revenue", "oracle_revenue"} <= set(revenue.columns)
+
+
+def test_suggestions_respect_the_guardrails(default_fit):
+    sug = P.suggest(default_fit)
+    g = default_fit.config["guardrails"]
+    assert len(sug) == 500 and sug[C.PRODUCT_ID].is_unique
+    assert (sug["change"].abs() <= g["max_change"] + 0.001).all()
+    assert (sug["suggested_price"] >= sug["unit_cost"]).all() or sug["binding"].str.startswith("unreachable").any()
+    ok = ~sug["binding"].str.startswith("unreachable")
+    s = sug[ok]
+    assert (s["suggested_price"] >= g["competitor_floor"] * s[C.COMPETITOR_PRICE] - 0.01).all()
+    assert (s["suggested_price"] <= g["competitor_ceiling"] * s[C.COMPETITOR_PRICE] + 0.01).all()
+
+
+def test_ab_test_and_metrics(default_fit, default_backtest):
+    revenue, summary = default_backtest
+    ab = P.ab_test(default_fit, revenue, seed=42)
+    assert ab["true_uplift"] == pytest.approx(summary["uplift_pct"] / 100)
+    assert ab["low"] < ab["estimate"] < ab["high"] and 0 <= ab["power"] <= 1
+    m = P.pricing_metrics(default_fit, P.suggest(default_fit), "trailing popularity", "prices", summary,
+                          {"used": {"category": 0.1, "product_mean": 0.2}, "product": {"product": 0.3},
+                           "fe": {"category": 0.4, "product_mean": 0.5}}, ab)
+    for key in ("demand_mape", "baseline_mape", "elasticity_mae", "revenue_regret_pct", "ab_uplift"):
+        assert m[key] is not None
+    assert set(m["ab_uplift"]) == {"estimate", "low", "high"} and m["elasticity_mae"] == 0.1
+    assert m["revenue_regret_pct"] == summary["revenue_regret_pct"]
+
+
+def test_metrics_without_truth_are_null(small_fit):
+    m = P.pricing_metrics(small_fit, P.suggest(small_fit), "trailing popularity", "prices")
+    assert m["elasticity_mae"] is None and m["revenue_regret_pct"] is None and m["ab_uplift"] is None
+
+
+def test_curves_and_revenue_tables(small_fit, pricing_shop):
+    curves = P.demand_curve_table(small_fit, pricing_shop.truth, n_products=3)
+    assert curves[C.PRODUCT_ID].nunique() == 3 and {"true", "model", "elasticity_curve"} <= set(curves.columns)
+    one = curves.loc[np.isclose(curves["multiplier"], 1.0)]
+    assert one["model"].to_numpy() == pytest.approx(one["elasticity_curve"].to_numpy())
+    exp = P.expected_revenue_test(small_fit)
+    by = P.revenue_by_period(exp)
+    assert len(by) == small_fit.config["test_periods"]
+    assert by["current_revenue"].sum() == pytest.approx(exp["current_revenue"].sum())
+
+
+def test_latest_rows_are_each_products_last_period():
+    t = pd.DataFrame({C.PRODUCT_ID: ["a", "a", "b"], T.PERIOD_INDEX: [0, 1, 0]})
+    assert P.latest_rows(t).index.tolist() == [1, 2]
+
+
+def test_bad_method(pricing_shop, fast_config):
+    cfg = {**fast_config, "elasticity": {**fast_config["elasticity"], "method": "magic"}}
+    with pytest.raises(ValueError, match="method"):
+        P.fit_pricing(pricing_shop, cfg)

@@ -1,0 +1,116 @@
+"""Tests of workbench/pricing/table.py: the product x period demand table and the interest scores."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from workbench.data import contract as C
+from workbench.data.shop import Shop
+from workbench.pricing import table as T
+
+
+def tiny_shop(with_prices: bool = True) -> Shop:
+    """Two products over three weeks (Mondays 2024-01-01, 08, 15); P1 sells in weeks 1 and 3, P2 in week 2."""
+    customers = pd.DataFrame({C.CUSTOMER_ID: ["c1", "c2"], C.SIGNUP_DATE: pd.to_datetime(["2023-12-01"] * 2)})
+    products = pd.DataFrame({C.PRODUCT_ID: ["P1", "P2"], C.NAME: ["a", "b"], C.CATEGORY: ["x", "x"],
+                             C.PRICE: [10.0, 20.0]})
+    tx = pd.DataFrame({
+        C.TRANSACTION_ID: ["t1", "t1", "t2", "t3", "r1"],
+        C.CUSTOMER_ID: ["c1", "c1", "c2", "c1", "c1"],
+        C.PRODUCT_ID: ["P1", "P1", "P2", "P1", "P1"],
+        C.TIMESTAMP: pd.to_datetime(["2024-01-02 10:00", "2024-01-07 23:00", "2024-01-10 09:00", "2024-01-15 09:00", "2024-01-16 09:00"]),
+        C.QUANTITY: [2, 1, 4, 5, -1],  # the -1 is a return: not demand
+        C.UNIT_PRICE: [10.0, 10.0, 19.0, 8.0, 8.0],
+    })
+    prices = None
+    if with_prices:
+        prices = pd.DataFrame({
+            C.PRODUCT_ID: ["P1"] * 3 + ["P2"] * 3,
+            C.DATE: pd.to_datetime(["2024-01-01", "2024-01-08", "2024-01-15"] * 2),
+            C.PRICE: [10.0, 11.0, 8.0, 20.0, 19.0, 21.0],
+            C.COMPETITOR_PRICE: [10.0, 10.0, 10.0, 20.0, 20.0, 20.0],
+            C.STOCK: [5, 0, 5, 5, 5, 5],
+        })
+    return Shop(customers=customers, products=products, transactions=tx, prices=prices)
+
+
+def test_trailing_mean_matches_shifted_rolling_mean():
+    v = pd.Series([1.0, 2, 3, 4, 5, 10, 20, 30])
+    g = pd.Series(list("aaaaabbb"))
+    got = T.trailing_mean(v, g, 2).tolist()
+    assert np.isnan(got[0]) and np.isnan(got[5])
+    assert got[1:5] == [1.0, 1.5, 2.5, 3.5] and got[6:] == [10.0, 15.0]
+    with pytest.raises(ValueError):
+        T.trailing_mean(v, g, 0)
+
+
+def test_demand_table_with_prices_has_every_product_week():
+    t = T.build_demand_table(tiny_shop(), "W", ma_window=2, pop_window=2)
+    assert len(t) == 6 and list(t[C.PRODUCT_ID]) == ["P1"] * 3 + ["P2"] * 3
+    assert t[T.UNITS].tolist() == [3.0, 0.0, 5.0, 0.0, 4.0, 0.0]  # zero-sales weeks kept, return excluded
+    assert t[C.PRICE].tolist() == [10.0, 11.0, 8.0, 20.0, 19.0, 21.0]
+    assert t[T.IN_STOCK].tolist() == [True, False, True, True, True, True]
+    assert t[T.PERIOD_INDEX].tolist() == [0, 1, 2, 0, 1, 2]
+    p1 = t.iloc[:3]
+    assert np.isnan(p1[T.LAG_UNITS].iloc[0]) and p1[T.LAG_UNITS].iloc[1:].tolist() == [3.0, 0.0]
+    assert p1[T.MA_UNITS].iloc[2] == 1.5
+    assert p1[T.REF_PRICE].iloc[0] == 10.0  # median of 10, 11, 8
+    assert p1[T.REL_PRICE].tolist() == pytest.approx([1.0, 1.1, 0.8])
+    assert p1[T.PRICE_RATIO].tolist() == pytest.approx([1.0, 1.1, 0.8])
+    assert p1[T.PRICE_CHANGE].iloc[1] == pytest.approx(np.log(11 / 10))
+    # category demand per product one period earlier: week 1 of category x sold (3 + 0) / 2 products
+    assert t[T.CAT_LAG_UNITS].iloc[1] == 1.5
+
+
+def test_price_features_at_a_new_price():
+    t = T.build_demand_table(tiny_shop(), "W")
+    f = T.price_features(t, t[C.PRICE] * 2)
+    assert f[T.REL_PRICE].to_numpy() == pytest.approx(2 * t[T.REL_PRICE].to_numpy())
+    assert f[T.LOG_PRICE].to_numpy() == pytest.approx(np.log(2 * t[C.PRICE].to_numpy()))
+
+
+def test_without_prices_table_prices_come_from_transactions():
+    shop = tiny_shop(with_prices=False)
+    assert T.price_source(shop) == T.PRICES_FROM_TRANSACTIONS
+    assert "BIASED" in T.price_source_note(T.price_source(shop))
+    t = T.build_demand_table(shop, "W")
+    assert len(t) == 6
+    # P1: paid 10 in week 1, nothing in week 2 (carried forward), 8 in week 3; P2: 19 back-filled to week 1
+    assert t[C.PRICE].tolist() == [10.0, 10.0, 8.0, 19.0, 19.0, 19.0]
+    assert C.COMPETITOR_PRICE not in t and t[T.IN_STOCK].all()
+
+
+def test_monthly_periods():
+    t = T.build_demand_table(tiny_shop(), "MS")
+    assert t[T.PERIOD].nunique() == 1 and t.groupby(C.PRODUCT_ID)[T.UNITS].sum().tolist() == [8.0, 4.0]
+    with pytest.raises(ValueError, match="period"):
+        T.build_demand_table(tiny_shop(), "Q")
+
+
+def test_interest_scores_mean_reciprocal_rank_over_active_customers():
+    a = pd.DataFrame({C.CUSTOMER_ID: ["c1", "c1", "c2"], C.PRODUCT_ID: ["P1", "P2", "P2"], "rank": [1, 2, 1],
+                      "score": [0.9, 0.5, 3.0]})
+    b = pd.DataFrame({C.CUSTOMER_ID: ["c1"], C.PRODUCT_ID: ["P1"], "rank": [1], "score": [7.0]})
+    got = T.interest_scores({"a": a, "b": b}).set_index(C.PRODUCT_ID)[T.INTEREST]
+    # a: P1 = (1 + 0) / 2 = 0.5, P2 = (1/2 + 1) / 2 = 0.75; b: P1 = 1 / 1 = 1, P2 = 0
+    assert got["P1"] == pytest.approx((0.5 + 1.0) / 2) and got["P2"] == pytest.approx(0.75 / 2)
+    assert T.interest_scores({}) is None
+    with pytest.raises(ValueError, match="rank"):
+        T.interest_scores({"bad": a.drop(columns="rank")})
+
+
+def test_interest_column_uses_scores_or_falls_back_to_popularity():
+    shop = tiny_shop()
+    scores = pd.DataFrame({C.PRODUCT_ID: ["P1"], T.INTEREST: [0.3]})
+    t = T.build_demand_table(shop, "W", interest=scores)
+    assert t[T.INTEREST].tolist() == [0.3] * 3 + [0.0] * 3
+    fallback = T.build_demand_table(shop, "W")
+    # week 2: trailing units P1 = 3, P2 = 0 -> shares 1, 0
+    assert fallback[T.INTEREST].iloc[1] == 1.0 and fallback[T.INTEREST].iloc[4] == 0.0
+
+
+def test_read_recommendations(tmp_path):
+    pd.DataFrame({C.CUSTOMER_ID: ["c"], C.PRODUCT_ID: ["P1"], "rank": [1], "score": [1.0]}).to_parquet(
+        tmp_path / "recs_pop.parquet")
+    (tmp_path / "other.parquet").write_bytes(b"")
+    got = T.read_recommendations(tmp_path)
+    assert list(got) == ["pop"] and len(got["pop"]) == 1
