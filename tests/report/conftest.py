@@ -24,11 +24,13 @@ FULL_METRICS = {
     "hybrid": {"weights": {"default": {"cf": 0.3, "content": 0.25}, "tuned": {"cf": 0.5, "content": 0.1}},
                "ndcg@10": {"default": 0.15, "tuned": 0.18, "learned": 0.17},
                "components": {"cf": 0.16, "content": 0.07}, "popular": 0.08,
-               "ablation": {"cf": {"delta": -0.05, "low": -0.07, "high": -0.03},
-                            "content": {"delta": -0.002, "low": -0.01, "high": 0.006}},
-               "ab_test": {"lift": 0.12, "low": 0.05, "high": 0.19, "power": 0.9}},
-    "pricing": {"demand_mape": 0.21, "baseline_mape": 0.35, "elasticity_mae": 0.11, "revenue_regret_pct": 2.4,
-                "ab_uplift": {"estimate": 0.031, "low": 0.012, "high": 0.05}},
+               "ablation": {"cf": {"delta": 0.05, "low": 0.03, "high": 0.07},
+                            "content": {"delta": -0.002, "low": -0.01, "high": 0.006},
+                            "seasonal": {"delta": -0.02, "low": -0.03, "high": -0.01}},
+               "ab_test": {"lift": 0.12, "low": 0.05, "high": 0.19, "power": 0.9, "n_needed": 1234}},
+    "pricing": {"demand_mape": 0.21, "baseline_mape": 0.35, "baseline": "moving_average", "elasticity_mae": 0.11,
+                "revenue_regret_pct": 2.4, "ab_uplift": {"estimate": 0.031, "low": 0.012, "high": 0.05},
+                "guardrails": {"max_change": 0.1, "min_margin": 0.05}, "suggestions": {"share_binding": 0.4}},
 }
 
 

@@ -43,6 +43,7 @@ def test_rating_and_hybrid_and_ablation_tables(full_metrics):
     a = S.ablation_table(full_metrics).set_index("component")
     assert a.loc["cf", "excludes_zero"] == True  # noqa: E712
     assert a.loc["content", "excludes_zero"] == False  # noqa: E712
+    assert a.loc["seasonal", "excludes_zero"] == True  # noqa: E712
 
 
 def test_truth_recovery_only_on_synthetic(full_metrics):
@@ -69,9 +70,13 @@ def test_executive_summary_quotes_the_numbers(full_metrics):
     assert "812 test customers" in text
     assert "*KNNBaseline* (RMSE 0.930" in text
     assert "8 of 10 planted bundles" in text
-    assert "*cf* (-0.050, -0.070 to -0.030)" in text
-    assert "*content* the interval includes zero" in text
-    assert "revenue uplift 0.031 (95% interval 0.012 to 0.050)" in text
+    assert "*cf* +0.050 (+0.030 to +0.070) earn their weight" in text
+    assert "Leaving out *seasonal* would raise NDCG@10" in text
+    assert "For *content* the interval includes zero" in text
+    assert "revenue per customer +12.0% (95% interval +5.0% to +19.0%); power 0.90, 1,234 customers per arm" in text
+    assert "WAPE) is 21.0% against 35.0% for the best naive baseline (moving_average)" in text
+    assert "revenue uplift +3.1% (95% interval +1.2% to +5.0%)" in text
+    assert "Guardrails: max_change 0.10, min_margin 0.05; a guardrail binds for 40% of products" in text
     assert "2.40% of the oracle" in text
     assert "not run" not in text
 

@@ -272,12 +272,16 @@ def _hybrid_sentences(metrics: dict) -> list[str]:
         out.append(f"**Hybrid**: NDCG@10 " + ", ".join(parts) + f"{pop} (on the hybrid's own split).")
     abl = ablation_table(metrics)
     if len(abl):
-        earn = abl[abl["excludes_zero"] == True]  # noqa: E712 (None = unknown)
-        idle = abl[abl["excludes_zero"] == False]  # noqa: E712
+        earn = abl[abl["low"] > 0]
+        hurt = abl[abl["high"] < 0]
+        idle = abl[abl["excludes_zero"] == False]  # noqa: E712 (None = unknown)
         if len(earn):
-            out.append("Ablation: the NDCG@10 change has a 95% interval excluding zero for "
-                       + ", ".join(f"*{r.component}* ({r.delta:+.3f}, {r.low:+.3f} to {r.high:+.3f})"
-                                   for r in earn.itertuples()) + ": these components earn their weight.")
+            out.append("Ablation (NDCG@10 of the full blend minus the blend without the component, 95% interval): "
+                       + ", ".join(f"*{r.component}* {r.delta:+.3f} ({r.low:+.3f} to {r.high:+.3f})"
+                                   for r in earn.itertuples()) + " earn their weight.")
+        if len(hurt):
+            out.append("Leaving out " + ", ".join(f"*{c}*" for c in hurt["component"])
+                       + " would raise NDCG@10: they cost more than they add on this data.")
         if len(idle):
             out.append("For " + ", ".join(f"*{c}*" for c in idle["component"])
                        + " the interval includes zero: this data cannot tell whether they help.")
@@ -285,29 +289,43 @@ def _hybrid_sentences(metrics: dict) -> list[str]:
     if isinstance(ab, dict) and ab:
         est, lo, hi = _interval(ab)
         if est is not None:
-            ci = f" (95% interval {fmt(lo)} to {fmt(hi)})" if lo is not None and hi is not None else ""
-            out.append(f"Simulated A/B test of the hybrid against its baseline: lift {fmt(est)}{ci}.")
+            ci = f" (95% interval {_pct(lo)} to {_pct(hi)})" if lo is not None and hi is not None else ""
+            power = (f"; power {fmt(ab['power'], 2)}" if _num(ab.get("power")) is not None else "")
+            need = (f", {fmt(int(ab['n_needed']))} customers per arm would detect it with 80% power"
+                    if _num(ab.get("n_needed")) is not None else "")
+            out.append(f"Simulated A/B test of the hybrid against its baseline: revenue per customer "
+                       f"{_pct(est)}{ci}{power}{need}.")
     return out or ["**Hybrid**: the hybrid stage recorded no NDCG@10."]
+
+
+def _pct(x: Any, digits: int = 1) -> str:
+    """A fraction as a signed percentage (``0.031`` -> ``+3.1%``), ``n/a`` for none."""
+    f = _num(x)
+    return "n/a" if f is None else f"{f:+.{digits}%}"
 
 
 def _pricing_sentences(metrics: dict) -> list[str]:
     p = metrics["pricing"]
     out = []
     if _num(p.get("demand_mape")) is not None:
-        base = (f" against {fmt(p['baseline_mape'])} for the naive baseline"
+        base = (f" against {_num(p['baseline_mape']):.1%} for the best naive baseline"
+                f"{' (' + str(p['baseline']) + ')' if p.get('baseline') else ''}"
                 if _num(p.get("baseline_mape")) is not None else "")
-        out.append(f"**Pricing**: the demand model's MAPE is {fmt(p['demand_mape'])}{base}.")
+        out.append(f"**Pricing**: the demand model's forecast error (WAPE) is {_num(p['demand_mape']):.1%}{base}.")
     if _num(p.get("elasticity_mae")) is not None:
         out.append(f"Estimated elasticities are off the planted ones by {fmt(p['elasticity_mae'])} on average (MAE).")
     if _num(p.get("revenue_regret_pct")) is not None:
         out.append(f"Suggested prices leave {fmt(p['revenue_regret_pct'], 2)}% of the oracle's revenue on the table.")
     est, lo, hi = _interval(p.get("ab_uplift"))
     if est is not None:
-        ci = f" (95% interval {fmt(lo)} to {fmt(hi)})" if lo is not None and hi is not None else ""
-        out.append(f"Simulated pricing A/B test: revenue uplift {fmt(est)}{ci}.")
+        ci = f" (95% interval {_pct(lo)} to {_pct(hi)})" if lo is not None and hi is not None else ""
+        out.append(f"Simulated pricing A/B test: revenue uplift {_pct(est)}{ci}.")
     guard = p.get("guardrails")
     if isinstance(guard, dict) and guard:
-        out.append("Guardrails: " + ", ".join(f"{k} {fmt(v)}" for k, v in sorted(guard.items())) + ".")
+        binding = _num(get(p, "suggestions.share_binding"))
+        bind = f"; a guardrail binds for {binding:.0%} of products" if binding is not None else ""
+        out.append("Guardrails: " + ", ".join(f"{k} {fmt(v, 2) if _num(v) is not None else v}"
+                                              for k, v in sorted(guard.items())) + f"{bind}.")
     out.append("Prices are set per product and period, never per customer.")
     return out
 
