@@ -118,7 +118,10 @@ class EASE(Recommender):
 # ---- surprise ------------------------------------------------------------------------------------
 #: surprise algorithms this module knows by name; the first three can rank (vectorised scorer)
 SURPRISE_RANKERS = ("SVD", "SVDpp", "BaselineOnly")
-SURPRISE_ALGOS = SURPRISE_RANKERS + ("KNNBaseline", "NMF", "KNNBasic", "SlopeOne", "CoClustering")
+SURPRISE_ALGOS = SURPRISE_RANKERS + ("KNNBaseline", "NMF", "KNNBasic", "KNNWithMeans", "SlopeOne", "CoClustering",
+                                     "NormalPredictor")
+#: surprise algorithms with a random initialisation (``random_state`` param)
+_SEEDED = ("SVD", "SVDpp", "NMF", "CoClustering")
 
 
 def surprise_class(name: str):
@@ -226,10 +229,11 @@ class SurpriseRecommender(Recommender):
 
 def surprise_cv(ratings: pd.DataFrame, models: dict[str, dict], folds: int = 5, seed: int = 0,
                 rating_scale: tuple[float, float] | None = None, col_user: str = C.CUSTOMER_ID,
-                col_item: str = C.PRODUCT_ID, col_rating: str = C.RATING) -> pd.DataFrame:
+                col_item: str = C.PRODUCT_ID, col_rating: str = C.RATING, progress: bool = False) -> pd.DataFrame:
     """Return [model, rmse, mae, rmse_std, mae_std, fit_seconds] from ``folds``-fold CV of each surprise model.
 
-    ``models`` maps a surprise algorithm name to its constructor params (``{}`` = Surprise defaults).
+    ``models`` maps a surprise algorithm name to its constructor params (``{}`` = Surprise defaults, with
+    ``random_state=seed`` for the randomly initialised ones so reruns give the same numbers).
     Folds come from ``surprise.model_selection.KFold(folds, random_state=seed)`` over the rows in
     their given order, the protocol of Surprise's published benchmark table.
     """
@@ -237,8 +241,11 @@ def surprise_cv(ratings: pd.DataFrame, models: dict[str, dict], folds: int = 5, 
 
     data = surprise_dataset(ratings, col_user, col_item, col_rating, rating_scale)
     rows = []
-    for name, params in tqdm(list(models.items()), desc="surprise CV", leave=False):
-        algo = surprise_class(name)(**_quiet(name, params))
+    for name, params in tqdm(list(models.items()), desc="surprise CV", leave=False, disable=not progress):
+        params = _quiet(name, params)
+        if name in _SEEDED:
+            params.setdefault("random_state", seed)  # Surprise's default (None) would not repeat
+        algo = surprise_class(name)(**params)
         res = cross_validate(algo, data, measures=["RMSE", "MAE"], cv=KFold(n_splits=folds, random_state=seed),
                              n_jobs=1, verbose=False)
         rows.append({"model": name, "rmse": float(np.mean(res["test_rmse"])), "mae": float(np.mean(res["test_mae"])),
@@ -256,7 +263,7 @@ def surprise_grid_search(ratings: pd.DataFrame, algo: str, grid: dict[str, list]
 
     data = surprise_dataset(ratings, col_user, col_item, col_rating, rating_scale)
     grid = {k: list(v) for k, v in grid.items()}
-    if algo in ("SVD", "SVDpp", "NMF"):
+    if algo in _SEEDED:
         grid.setdefault("random_state", [seed])
     gs = GridSearchCV(surprise_class(algo), grid, measures=["rmse", "mae"], cv=KFold(n_splits=folds, random_state=seed),
                       n_jobs=1)

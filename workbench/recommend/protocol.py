@@ -89,6 +89,8 @@ def settings(params_block: dict | None) -> dict:
     from workbench.config import deep_merge
 
     cfg = deep_merge(DEFAULTS, params_block or {})
+    if "tune" in (params_block or {}):  # a params file's grids replace the defaults' (not merged per model)
+        cfg["tune"] = copy.deepcopy(params_block["tune"] or {})
     if cfg["source"] not in SOURCES:
         raise ValueError(f"recommenders.source must be one of {SOURCES}, not {cfg['source']!r}")
     if cfg["split"] not in SPLITS:

@@ -1,0 +1,36 @@
+"""Validation search: picks the grid point that is best on validation, never looks at test."""
+import numpy as np
+import pandas as pd
+
+from workbench.data import contract as C
+from workbench.evaluate import split as S
+from workbench.recommend.baselines import RandomRecommender
+from workbench.recommend.cf import EASE
+from workbench.recommend.interactions import Interactions
+from workbench.recommend.tuning import best_params, param_grid, validation_search
+
+
+def test_param_grid():
+    assert param_grid({"b": [1, 2], "a": ["x"]}) == [{"a": "x", "b": 1}, {"a": "x", "b": 2}]
+
+
+def test_validation_search_prefers_a_model_over_noise():
+    rng = np.random.default_rng(0)
+    rows = []
+    for u in range(60):  # two taste groups
+        base = 0 if u < 30 else 15
+        rows += [(f"u{u}", f"i{base + i}") for i in rng.choice(15, 8, replace=False)]
+    train = pd.DataFrame(rows, columns=[C.CUSTOMER_ID, C.PRODUCT_ID])
+
+    def make(kind, lam=1.0):
+        return EASE(lam=lam) if kind == "ease" else RandomRecommender(seed=0)
+
+    table = validation_search(make, {"kind": ["random", "ease"], "lam": [1.0, 10.0]}, train,
+                              lambda df: Interactions.from_frame(df),
+                              lambda df, seed: S.stratified_split(df, 0.75, by=C.CUSTOMER_ID, seed=seed),
+                              seeds=(1, 2), k=5)
+    assert len(table) == 4 and {"ndcg@5", "ndcg@5_std"} <= set(table.columns)
+    best = best_params(table)
+    assert best["kind"] == "ease" and isinstance(best["lam"], float)
+    rand = table.loc[table["kind"] == "random", "ndcg@5"].max()
+    assert table.loc[table["kind"] == "ease", "ndcg@5"].min() > rand
