@@ -145,4 +145,8 @@ def test_ranking_curve_monotone_recall(tiny):
     cur = M.ranking_curve(true, pred, ks=[1, 2, 3, 4])
     assert list(cur["k"]) == [1, 2, 3, 4]
     assert (np.diff(cur["recall"]) >= 0).all()
-    assert cur.loc[cur["k"] == 3, "ndcg"].item() == pytest.approx(M.ndcg_at_k(true, pred, k=3))
+    for k in (1, 2, 3, 4):
+        row = cur.set_index("k").loc[k]
+        res = M.evaluate_ranking(true, pred, k=k)
+        for name in ("precision", "recall", "map", "ndcg", "hit", "mrr"):
+            assert row[name] == pytest.approx(res[f"{name}@{k}"])

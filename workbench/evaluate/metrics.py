@@ -117,8 +117,15 @@ def per_customer_metrics(rating_true: pd.DataFrame, rating_pred: pd.DataFrame, k
     if map_normalize not in ("relevant", "min_k"):
         raise ValueError(f"map_normalize must be 'relevant' or 'min_k', not {map_normalize!r}")
     users, n_rel, pu, pos, hit = _hits_table(rating_true, rating_pred, k, col_user, col_item, col_rank, col_score)
+    return _aggregate(users, n_rel, pu, pos, hit, k, map_normalize, col_user)
+
+
+def _aggregate(users: pd.Index, n_rel: np.ndarray, pu: np.ndarray, pos: np.ndarray, hit: np.ndarray, k: int,
+               map_normalize: str, col_user: str) -> pd.DataFrame:
+    """Per-customer metrics at ``k`` from the top-k rows (user code, position, is-hit) sorted by user, position."""
     n = len(users)
-    hu, hpos = pu[hit], pos[hit]
+    top = pos <= k
+    hu, hpos = pu[hit & top], pos[hit & top]
     hits = np.bincount(hu, minlength=n).astype(np.float64)
     new_user = np.r_[True, hu[1:] != hu[:-1]] if len(hu) else np.zeros(0, dtype=bool)
     start = np.maximum.accumulate(np.where(new_user, np.arange(len(hu)), 0)) if len(hu) else hu
@@ -130,7 +137,7 @@ def per_customer_metrics(rating_true: pd.DataFrame, rating_pred: pd.DataFrame, k
     rr = np.zeros(n)
     rr[hu[new_user]] = 1.0 / hpos[new_user]
     denom_ap = n_rel if map_normalize == "relevant" else np.minimum(n_rel, k)
-    out = pd.DataFrame({
+    return pd.DataFrame({
         col_user: users.to_numpy(),
         "precision": hits / k,
         "recall": hits / np.maximum(n_rel, 1),
@@ -139,7 +146,6 @@ def per_customer_metrics(rating_true: pd.DataFrame, rating_pred: pd.DataFrame, k
         "hit": (hits > 0).astype(np.float64),
         "rr": rr,
     })
-    return out
 
 
 def _mean_metric(column: str, rating_true, rating_pred, k, **kw) -> float:
@@ -300,9 +306,13 @@ def ranking_curve(rating_true: pd.DataFrame, rating_pred: pd.DataFrame, ks: Iter
                   col_user: str = C.CUSTOMER_ID, col_item: str = C.PRODUCT_ID, col_rank: str | None = RANK,
                   col_score: str = SCORE) -> pd.DataFrame:
     """Return one row per K: [k, precision, recall, map, ndcg, hit, mrr] (for P@K / R@K curves)."""
+    ks = sorted(set(int(x) for x in ks))
+    if not ks or ks[0] < 1:
+        raise ValueError(f"ks must be positive cut-offs, not {ks}")
+    users, n_rel, pu, pos, hit = _hits_table(rating_true, rating_pred, ks[-1], col_user, col_item, col_rank, col_score)
     rows = []
-    for k in sorted(set(int(x) for x in ks)):
-        pc = per_customer_metrics(rating_true, rating_pred, k, col_user, col_item, col_rank, col_score)
+    for k in ks:  # one hits table at the largest K, cut at each K
+        pc = _aggregate(users, n_rel, pu, pos, hit, k, "relevant", col_user)
         rows.append({"k": k, **{METRIC_NAMES[c]: float(pc[c].mean()) if len(pc) else 0.0
                                 for c in PER_CUSTOMER_COLUMNS}})
     return pd.DataFrame(rows)

@@ -22,7 +22,6 @@ import logging
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 from workbench.data import contract as C
 
@@ -48,6 +47,8 @@ def random_split(df: pd.DataFrame, ratio: float = 0.75, seed: int = 42) -> tuple
     ratio = _check_ratio(ratio)
     if len(df) < 2:
         raise ValueError(f"random_split needs at least 2 rows, got {len(df)}")
+    from sklearn.model_selection import train_test_split  # imported here: sklearn is slow to import
+
     pos = np.arange(len(df))
     tr, _ = train_test_split(pos, train_size=ratio, random_state=seed)
     mask = np.zeros(len(df), dtype=bool)
