@@ -120,6 +120,15 @@ def _arrays(summary: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             summary[T_AGE].to_numpy(dtype="float64"))
 
 
+def _lifetimes():
+    """Return the ``lifetimes`` package, imported quietly (it sets a pandas option that pandas 3 deprecates)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import lifetimes
+        import lifetimes.utils
+    return lifetimes
+
+
 def _quiet_fit(fitter, *arrays: np.ndarray, **kwargs):
     """Return ``fitter.fit(*arrays)`` with lifetimes' print-out of failed optimisations and its warnings silenced."""
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
@@ -127,12 +136,29 @@ def _quiet_fit(fitter, *arrays: np.ndarray, **kwargs):
         return fitter.fit(*arrays, **kwargs)
 
 
+def _fit_loosening(make_fitter, *arrays: np.ndarray):
+    """Return (fitted lifetimes model, tol) at the first of :data:`TOLERANCES` that converges, else (None, None).
+
+    An optimum on the boundary of the parameter space (BG/NBD: nobody drops out; Gamma-Gamma: no spread of
+    mean spend across customers) stops lifetimes' BFGS with a "precision loss": a looser tolerance accepts it.
+    """
+    convergence_error = _lifetimes().utils.ConvergenceError
+    for tol in TOLERANCES:
+        fitter = make_fitter()
+        try:
+            return _quiet_fit(fitter, *arrays, tol=tol), tol
+        except convergence_error:
+            log.warning("clv: %s did not converge at tol=%g (an optimum on a boundary stops the optimizer with a "
+                        "precision loss)", type(fitter).__name__, tol)
+    return None, None
+
+
 class CLVModel(BaseEstimator):
     """BG/NBD + Gamma-Gamma on a calibration summary; ``params_`` holds r, alpha, a, b, p, q, v.
 
     ``penalizer`` is lifetimes' L2 penalty on the BG/NBD parameters; a fit that stops with a precision loss
-    (typical when the optimum is on a boundary) is retried at looser tolerances (``tol_used_``). Gamma-Gamma is unpenalized and
-    needs ``min_repeat_customers`` repeat buyers, else the mean spend is used.
+    (typical when the optimum is on a boundary) is retried at looser tolerances (``tol_used_``, ``gg_tol_used_``).
+    Gamma-Gamma is unpenalized and needs ``min_repeat_customers`` repeat buyers, else the mean spend is used.
     """
 
     def __init__(self, penalizer: float = 0.0, min_repeat_customers: int = 20):
@@ -141,21 +167,13 @@ class CLVModel(BaseEstimator):
 
     def fit(self, summary: pd.DataFrame, y=None) -> "CLVModel":
         """Fit BG/NBD on frequency/recency/T and Gamma-Gamma on repeat buyers' spend; return self."""
-        from lifetimes import BetaGeoFitter, GammaGammaFitter
-        from lifetimes.utils import ConvergenceError
+        lt = _lifetimes()
+        BetaGeoFitter, GammaGammaFitter, ConvergenceError = lt.BetaGeoFitter, lt.GammaGammaFitter, lt.utils.ConvergenceError
 
         x, tx, T = _arrays(summary)
         if len(x) == 0:
             raise ValueError("no customers to fit BG/NBD on: check calibration_end and the data's dates")
-        self.bgf_ = None
-        for tol in TOLERANCES:  # a boundary optimum (no drop-out) stops BFGS with "precision loss": loosen tol
-            try:
-                self.bgf_ = _quiet_fit(BetaGeoFitter(penalizer_coef=self.penalizer), x, tx, T, tol=tol)
-                self.tol_used_ = tol
-                break
-            except ConvergenceError:
-                log.warning("clv: BG/NBD did not converge at tol=%g (an optimum on a boundary, e.g. nobody drops "
-                            "out, stops the optimizer with a precision loss)", tol)
+        self.bgf_, self.tol_used_ = _fit_loosening(lambda: BetaGeoFitter(penalizer_coef=self.penalizer), x, tx, T)
         if self.bgf_ is None:
             raise ConvergenceError(f"BG/NBD did not converge even at tol={TOLERANCES[-1]}; set "
                                    "segmentation.clv.penalizer (e.g. 0.001) or check the calibration data")
@@ -169,15 +187,15 @@ class CLVModel(BaseEstimator):
         m = summary[MONEY].to_numpy(dtype="float64")
         rep = (x > 0) & (m > 0)
         self.mean_spend_ = float(m[rep].mean()) if rep.any() else float("nan")
-        self.ggf_ = None
+        self.ggf_, self.gg_tol_used_ = None, None
         self.freq_spend_corr_ = float(np.corrcoef(x[rep], m[rep])[0, 1]) if rep.sum() > 2 else float("nan")
         if rep.sum() >= self.min_repeat_customers:
             # unpenalized: an L2 penalty on p, q, v depends on the currency's scale
-            try:
-                self.ggf_ = _quiet_fit(GammaGammaFitter(penalizer_coef=0.0), x[rep], m[rep])
-                self.params_.update({k: float(v) for k, v in self.ggf_.params_.items()})
-            except ConvergenceError:
+            self.ggf_, self.gg_tol_used_ = _fit_loosening(lambda: GammaGammaFitter(penalizer_coef=0.0), x[rep], m[rep])
+            if self.ggf_ is None:
                 log.warning("clv: Gamma-Gamma did not converge; the mean spend per purchase is used instead")
+            else:
+                self.params_.update({k: float(v) for k, v in self.ggf_.params_.items()})
         else:
             log.warning("clv: only %d repeat buyers with spend > 0 (< %d): no Gamma-Gamma fit, mean spend used",
                         int(rep.sum()), self.min_repeat_customers)
@@ -340,6 +358,7 @@ def customer_clv(transactions: pd.DataFrame, customers: pd.DataFrame | None, ana
         "customers_fitted": int(len(cal)),
         "repeat_purchases_calibration": int(cal[X].sum()),
         "bgnbd_tol": model.tol_used_,
+        "gamma_gamma_tol": model.gg_tol_used_,
         "no_dropout": bool(model.no_dropout_),
         "gamma_gamma": model.ggf_ is not None,
         "frequency_spend_corr": model.freq_spend_corr_,

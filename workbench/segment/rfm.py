@@ -84,6 +84,18 @@ def default_analysis_date(transactions: pd.DataFrame) -> pd.Timestamp:
     return pd.Timestamp(transactions[C.TIMESTAMP].max()).normalize() + pd.Timedelta(days=1)
 
 
+def customer_codes(ids: pd.Series, customers: pd.Series | None = None) -> tuple[np.ndarray, pd.Index]:
+    """Return (integer code per row of ``ids``, the sorted customer ids the codes point into), the ids of
+    ``customers`` included even when they have no row; one hash pass and one sort of the distinct ids."""
+    both = ids if customers is None else pd.concat([customers.astype(ids.dtype), ids], ignore_index=True)
+    codes, uniq = pd.factorize(both)
+    order = pd.Index(uniq).argsort()  # ids are distinct: the order is unique
+    rank = np.empty(len(order), dtype="int64")
+    rank[order] = np.arange(len(order))
+    row_codes = rank[codes[len(both) - len(ids):]]
+    return row_codes, pd.Index(uniq[order])
+
+
 def rfm_table(transactions: pd.DataFrame, customers: pd.DataFrame | None = None,
               analysis_date: str | pd.Timestamp | None = None) -> pd.DataFrame:
     """Return one row per customer (sorted by id): recency, frequency, monetary, first/last purchase.
@@ -98,27 +110,29 @@ def rfm_table(transactions: pd.DataFrame, customers: pd.DataFrame | None = None,
         log.info("rfm: %d of %d lines on or after the analysis date %s are ignored", int((~keep).sum()),
                  len(keep), date.date())
     tx = transactions.loc[keep] if not keep.all() else transactions
-    ids = tx[C.CUSTOMER_ID]
-    ids_all = pd.Index(ids.unique())
-    if customers is not None:
-        ids_all = pd.Index(customers[C.CUSTOMER_ID]).union(ids_all)
-    ids_all = ids_all.sort_values()
-    codes = ids_all.get_indexer(ids)
+    codes, ids_all = customer_codes(tx[C.CUSTOMER_ID], None if customers is None else customers[C.CUSTOMER_ID])
     n = len(ids_all)
     qty = tx[C.QUANTITY].to_numpy(dtype="float64")
     monetary = np.bincount(codes, weights=qty * tx[C.UNIT_PRICE].to_numpy(dtype="float64"), minlength=n)
     buy = qty > 0
-    bcodes = codes[buy].astype("int64")
-    # distinct (customer, invoice) pairs among purchase lines
-    inv = pd.factorize(tx[C.TRANSACTION_ID].to_numpy()[buy])[0].astype("int64")
+    bcodes = codes[buy]
+    # distinct (customer, invoice) pairs among purchase lines: hash the pair of integer codes
+    inv = pd.factorize(tx[C.TRANSACTION_ID].array[buy])[0]
     width = int(inv.max(initial=0)) + 1
-    frequency = np.bincount(np.unique(bcodes * width + inv) // width, minlength=n).astype("int64")
-    when = pd.Series(tx[C.TIMESTAMP].to_numpy()[buy]).groupby(bcodes).agg(["min", "max"])
-    first = when["min"].reindex(np.arange(n))
-    last = when["max"].reindex(np.arange(n))
+    frequency = np.bincount(pd.unique(bcodes * width + inv) // width, minlength=n).astype("int64")
+    ts = tx[C.TIMESTAMP]
+    unit = np.datetime_data(ts.dtype)[0]
+    t_int = ts.to_numpy().view("int64")[buy]
+    lo, hi = np.iinfo("int64").max, np.iinfo("int64").min
+    first_i, last_i = np.full(n, lo), np.full(n, hi)
+    np.minimum.at(first_i, bcodes, t_int)
+    np.maximum.at(last_i, bcodes, t_int)
+    bought = frequency > 0
+    first = pd.Series(np.where(bought, first_i, np.datetime64("NaT").astype("int64")).view(f"datetime64[{unit}]"))
+    last = pd.Series(np.where(bought, last_i, np.datetime64("NaT").astype("int64")).view(f"datetime64[{unit}]"))
     recency = (date - last).dt.days.astype("Int64")
     out = pd.DataFrame({
-        C.CUSTOMER_ID: ids_all.astype("str"),
+        C.CUSTOMER_ID: pd.array(ids_all, dtype="str"),
         RECENCY: recency.array,
         FREQUENCY: frequency,
         MONETARY: monetary,
@@ -161,12 +175,13 @@ def score_rfm(table: pd.DataFrame) -> pd.DataFrame:
         F_SCORE: quantile_scores(b[FREQUENCY], rank_first=True),
         M_SCORE: quantile_scores(b[MONETARY]),
     }
-    for col, s in scores.items():
-        full = pd.Series(pd.NA, index=out.index, dtype="Int64")
-        full.loc[s.index] = s.to_numpy()
-        out[col] = full
-    txt = (out[R_SCORE].astype("str") + out[F_SCORE].astype("str") + out[M_SCORE].astype("str"))
-    out[RFM_SCORE] = txt.where(buyers, None).astype("str")
+    code = np.zeros(len(out), dtype="int64")
+    for col, sc in scores.items():
+        vals = np.zeros(len(out), dtype="int64")
+        vals[buyers] = sc.to_numpy()
+        out[col] = pd.arrays.IntegerArray(vals, ~buyers)
+        code = code * 10 + vals
+    out[RFM_SCORE] = pd.array(np.where(buyers, code.astype("str"), None), dtype="str")
     return out
 
 
@@ -209,10 +224,14 @@ def check_segment_map(segment_map: dict[str, str]) -> dict[str, str]:
 def assign_segments(scored: pd.DataFrame, segment_map: dict[str, str] | None = None) -> pd.Series:
     """Return the segment name per row from its R and F scores (``no_purchase`` without scores)."""
     cell_map = check_segment_map(segment_map or DEFAULT_SEGMENT_MAP)
-    rf = scored[R_SCORE].astype("str") + scored[F_SCORE].astype("str")
-    seg = rf.map(cell_map)
-    seg = seg.where(scored[R_SCORE].notna().to_numpy(), NO_PURCHASE)
-    return seg.astype("str").rename(SEGMENT)
+    names = [*dict.fromkeys(cell_map.values()), NO_PURCHASE]
+    lookup = np.full(100, len(names) - 1)  # index R * 10 + F; no scores -> no_purchase
+    for cell, name in cell_map.items():
+        lookup[int(cell)] = names.index(name)
+    r = scored[R_SCORE].to_numpy(dtype="int64", na_value=0)
+    f = scored[F_SCORE].to_numpy(dtype="int64", na_value=0)
+    seg = np.asarray(names, dtype=object)[lookup[r * 10 + f]]
+    return pd.Series(pd.array(seg, dtype="str"), index=scored.index, name=SEGMENT)
 
 
 def iqr_outliers(table: pd.DataFrame, k: float = 1.5) -> pd.DataFrame:

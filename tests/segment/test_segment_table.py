@@ -1,0 +1,53 @@
+"""The per-customer artifact and the metrics block that later notebooks and the report read."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from workbench.data import contract as C
+from workbench.data.validate import validate_shop
+from workbench.report.record import to_jsonable
+from workbench.segment import DEFAULTS, clusters, clv, rfm
+from workbench.segment.table import ARTIFACT, COLUMNS, customer_segments, segmentation_metrics
+
+
+def test_artifact_and_metrics_contract(small_shop, tmp_path):
+    shop, _ = validate_shop(small_shop)
+    table = rfm.build_rfm(shop.transactions, shop.customers)
+    X = clusters.cluster_features(table)
+    model = clusters.RFMKMeans(k_range=(2, 4), n_init=3, n_bootstrap=3, random_state=0).fit(X)
+    table = clusters.assign_clusters(table, X, model)
+    res = clv.customer_clv(shop.transactions, shop.customers, table.attrs["analysis_date"])
+    out = customer_segments(table, res.predictions)
+    assert ARTIFACT == "customer_segments"
+    assert list(out.columns[: len(COLUMNS)]) == list(COLUMNS) == [
+        "customer_id", "recency", "frequency", "monetary", "r_score", "f_score", "m_score", "rfm_score", "segment",
+        "cluster", "cluster_name", "expected_purchases", "clv"]
+    assert len(out) == len(shop.customers) and set(out[C.CUSTOMER_ID]) == set(shop.customers[C.CUSTOMER_ID])
+    never = out[rfm.FREQUENCY] == 0
+    assert out.loc[never, clv.CLV].isna().all() and out.loc[~never, clv.CLV].notna().all()
+    out.to_parquet(tmp_path / "a.parquet")                     # Parquet-safe (no Timestamp attrs)
+    back = pd.read_parquet(tmp_path / "a.parquet")
+    assert back[rfm.R_SCORE].dtype == "Int64" and back[rfm.RFM_SCORE].isna().sum() == never.sum()
+
+    truth = clusters.truth_agreement(table, small_shop.truth["segments"])
+    m = segmentation_metrics(table, model, truth, res.metrics)
+    assert {"k", "silhouette", "stability_ari", "segments", "ari_vs_truth", "rfm_ari_vs_truth", "clv"} <= set(m)
+    assert sum(m["segments"].values()) == len(table) and m["k"] == model.k_
+    assert {"r", "alpha", "a", "b", "p", "q", "v"} <= set(m["clv"])
+    assert isinstance(m["ari_vs_truth"], float)
+    json.dumps(to_jsonable(m))
+    real = segmentation_metrics(table, model, None, None)   # real data: no truth
+    assert real["ari_vs_truth"] is None and real["rfm_ari_vs_truth"] is None
+
+
+def test_defaults_are_the_params_block():
+    assert set(DEFAULTS) == {"analysis_date", "segment_map", "actions", "iqr_k", "kmeans", "clv"}
+    model = clusters.make_model(DEFAULTS["kmeans"], 1)
+    assert model.get_params()["k_range"] == DEFAULTS["kmeans"]["k_range"]
+    import inspect
+    keys = set(inspect.signature(clv.customer_clv).parameters) - {"transactions", "customers", "analysis_date"}
+    assert set(DEFAULTS["clv"]) - {"enabled"} == keys      # every clv param reaches customer_clv
+    assert np.isclose(DEFAULTS["iqr_k"], 1.5)
