@@ -20,7 +20,7 @@ def _label(items) -> str:
 def rules_table(rules: pd.DataFrame, n: int = 15) -> plt.Figure:
     """A table figure of the first ``n`` rules: antecedents => consequents, support, confidence, lift."""
     head = rules.head(n)
-    rows = [[_short(_label(r[ANTECEDENTS])), _short(_label(r[CONSEQUENTS]), 30), f"{r[SUPPORT]:.4f}",
+    rows = [[_short(_label(r[ANTECEDENTS]), 60), _short(_label(r[CONSEQUENTS]), 34), f"{r[SUPPORT]:.4f}",
              f"{r[CONFIDENCE]:.3f}", f"{r[LIFT]:.2f}"] for _, r in head.iterrows()]
     fig, ax = plt.subplots(figsize=(12, 0.3 * max(len(rows), 1) + 0.8))
     ax.axis("off")

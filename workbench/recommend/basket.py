@@ -41,8 +41,6 @@ DEFAULTS: dict = {
     "max_rules": 50000,         # strongest rules kept by the recommender
     "top_rules": 10,            # rules listed in metrics.json
     "bundle_top": 20,           # planted bundles are looked for among this many top rules by lift
-    "split_ratio": 0.8,         # chronological hold-out of the cross-sell evaluation
-    "k": 10,
 }
 
 ANTECEDENTS = "antecedents"

@@ -39,8 +39,6 @@ DEFAULTS: dict = {
     "half_life_days": 180.0,     # recency weighting of a customer's purchases (None = no decay)
     "n_neighbours": 20,          # similar items kept per product
     "max_dense_cells": 4_000_000,  # largest dense block (rows x products) built at once
-    "split_ratio": 0.8,          # chronological hold-out: share of the sales lines in train
-    "k": 10,
     "cold_share": 0.1,           # cold-start experiment: share of products "launched" in the test period
     "n_examples": 5,             # similar-items examples shown
 }
@@ -291,8 +289,11 @@ def launched_products(train: pd.DataFrame, test: pd.DataFrame, share: float = 0.
     These are the products first sold in the test period plus a random ``share`` of the products sold in
     both periods (their training lines are to be dropped, as if they had not been on sale yet).
     """
-    tr = pd.Index(pd.unique(train.loc[train[C.QUANTITY] > 0, C.PRODUCT_ID].astype("str")))
-    te = pd.Index(pd.unique(test.loc[test[C.QUANTITY] > 0, C.PRODUCT_ID].astype("str")))
+    def sold(df: pd.DataFrame) -> pd.Index:
+        rows = df[df[C.QUANTITY] > 0] if C.QUANTITY in df else df  # purchases, or ratings/events rows
+        return pd.Index(pd.unique(rows[C.PRODUCT_ID].astype("str")))
+
+    tr, te = sold(train), sold(test)
     natural = te.difference(tr)
     both = te.intersection(tr).sort_values()
     n = int(round(float(share) * len(both)))

@@ -1,92 +1,125 @@
-"""The chronological hold-out protocol of notebooks 03 and 04, and a loop that evaluates fitted models on it.
+"""Notebook 02's evaluation protocol for the recommenders of notebooks 03 and 04, and their evaluation loop.
 
-Train = sales lines before one global cut-off (``ratio`` of the lines), test = the lines from it on.
-The relevant items are the test (customer, product) pairs not already bought in train, for customers
-known in train (a model cannot personalise for customers it never saw). The interaction matrix spans
-the whole catalog, so products nobody bought in train still have a column (content can score them).
-Metrics come from :mod:`workbench.evaluate.metrics`.
+The split, the relevant test rows and the evaluated customers are exactly those of notebook 02
+(:mod:`workbench.recommend.protocol`, configured by the ``recommenders:`` params block: chronological
+cut-off on the synthetic shop and Online Retail, stratified on ml-100k), so the rows these notebooks add
+to ``metrics.json`` -> ``recommenders`` compare with notebook 02's and with notebook 07's recomputation
+from ``artifacts/split_test.parquet``. On top of the protocol's rows, a :class:`Holdout` carries the
+training-period purchases the content, basket and context models learn from (``transactions``).
+The interaction matrix spans the whole catalog, so products nobody bought in train still have a column.
 """
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 from workbench.data import contract as C
+from workbench.data.shop import Shop
 from workbench.evaluate.metrics import evaluate_ranking
-from workbench.evaluate.split import chronological_split, drop_seen_pairs
+from workbench.recommend import protocol as P
 from workbench.recommend.interactions import Interactions
 
 log = logging.getLogger(__name__)
 
-#: the metrics every recommender row of metrics.json carries
-ROW_METRICS = ("precision@10", "recall@10", "map@10", "ndcg@10", "coverage")
-
 
 @dataclass
 class Holdout:
-    """One chronological split: train/test sales lines, relevant pairs, the train interaction matrix."""
+    """One split under notebook 02's protocol: its train/test rows, training purchases, the train matrix."""
 
-    train: pd.DataFrame
-    test: pd.DataFrame
-    truth: pd.DataFrame
+    train: pd.DataFrame          # the protocol's training rows (purchases, ratings or events)
+    test: pd.DataFrame           # the relevant test rows (seen pairs dropped when the protocol says so)
+    transactions: pd.DataFrame   # purchases of the training part (what content/basket/context models use)
     interactions: Interactions
-    cutoff: pd.Timestamp
+    protocol: dict = field(default_factory=dict)
 
     @property
     def customers(self) -> pd.Index:
-        """The evaluated customers (known in train, with a relevant test pair), sorted."""
-        return pd.Index(pd.unique(self.truth[C.CUSTOMER_ID])).sort_values()
+        """The evaluated customers: every customer of the test rows (as notebook 02 evaluates)."""
+        return pd.Index(pd.unique(self.test[C.CUSTOMER_ID].astype("str")))
+
+    def without_products(self, product_ids) -> "Holdout":
+        """Return this hold-out with every training row and purchase of ``product_ids`` removed (the test
+        rows and the catalog stay): the products look as if launched at the cut-off."""
+        drop = pd.Index(product_ids).astype("str")
+        train = self.train[~self.train[C.PRODUCT_ID].astype("str").isin(drop)]
+        tx = self.transactions[~self.transactions[C.PRODUCT_ID].astype("str").isin(drop)]
+        inter = P.to_interactions(train, self.protocol.get("source", "purchases"), self.interactions.product_ids)
+        return Holdout(train, self.test, tx, inter, dict(self.protocol))
 
     def summary(self) -> dict:
-        """Counts of the split (lines, customers, relevant pairs) and its cut-off."""
-        return {"cutoff": str(self.cutoff), "train_lines": len(self.train), "test_lines": len(self.test),
-                "eval_customers": len(self.customers), "relevant_pairs": len(self.truth),
-                "products": self.interactions.shape[1]}
+        """The protocol and counts of the split (rows, customers, cold customers, products)."""
+        known = self.customers.isin(self.interactions.customer_ids)
+        return {"source": self.protocol.get("source"), "split": self.protocol.get("split"),
+                "ratio": self.protocol.get("ratio"), "train_rows": len(self.train), "test_rows": len(self.test),
+                "training_purchases": len(self.transactions), "eval_customers": len(self.customers),
+                "cold_customers": int((~known).sum()), "products": self.interactions.shape[1]}
 
 
-def can_split(transactions: pd.DataFrame) -> bool:
-    """Whether a chronological split is possible: the sales lines have at least two distinct timestamps."""
-    sales = transactions[transactions[C.QUANTITY] > 0]
-    return len(sales) >= 2 and pd.to_datetime(sales[C.TIMESTAMP]).nunique() >= 2
+def can_split(rows: pd.DataFrame, split: str = "chronological") -> bool:
+    """Whether the protocol's split is possible: a chronological one needs at least two distinct timestamps."""
+    if len(rows) < 2:
+        return False
+    if split != "chronological":
+        return True
+    return C.TIMESTAMP in rows and pd.to_datetime(rows[C.TIMESTAMP]).nunique() >= 2
 
 
-def chronological_holdout(transactions: pd.DataFrame, products: pd.DataFrame | None = None,
-                          ratio: float = 0.8) -> Holdout:
-    """Return the :class:`Holdout` of the sales lines at the ``ratio`` time quantile (binary interactions)."""
-    sales = transactions[transactions[C.QUANTITY] > 0]
-    if not can_split(sales):
-        raise ValueError("chronological hold-out needs sales lines with at least two distinct timestamps "
-                         "(this data has no usable dates); evaluate with another protocol")
-    train, test = chronological_split(sales, ratio=ratio)
-    cutoff = pd.to_datetime(test[C.TIMESTAMP]).min()
-    universe = products[C.PRODUCT_ID] if products is not None else sales[C.PRODUCT_ID]
-    inter = Interactions.from_transactions(train, weight="binary", products=universe)
-    truth = drop_seen_pairs(test, train)[[C.CUSTOMER_ID, C.PRODUCT_ID]].astype("str").drop_duplicates()
-    truth = truth[truth[C.CUSTOMER_ID].isin(inter.customer_ids)]
-    truth = truth.sort_values([C.CUSTOMER_ID, C.PRODUCT_ID]).reset_index(drop=True)
-    h = Holdout(train, test, truth, inter, cutoff)
-    log.info("hold-out: %s", h.summary())
+def _training_purchases(shop: Shop, train: pd.DataFrame, source: str, split: str) -> pd.DataFrame:
+    """Purchases of the training part: the train rows themselves for purchases, else the sales lines of
+    (customer, product) pairs in train (before the cut-off for a chronological split)."""
+    sales = shop.transactions[shop.transactions[C.QUANTITY] > 0]
+    if source == "purchases":
+        return train
+    pairs = pd.MultiIndex.from_frame(train[[C.CUSTOMER_ID, C.PRODUCT_ID]].astype("str"))
+    keep = pd.MultiIndex.from_frame(sales[[C.CUSTOMER_ID, C.PRODUCT_ID]].astype("str")).isin(pairs)
+    if split == "chronological" and C.TIMESTAMP in train and len(train):
+        keep &= (pd.to_datetime(sales[C.TIMESTAMP]) <= pd.to_datetime(train[C.TIMESTAMP]).max()).to_numpy()
+    return sales[keep]
+
+
+def protocol_holdout(shop: Shop, recommenders_params: dict | None = None, seed: int = 42) -> Holdout:
+    """Return the :class:`Holdout` of notebook 02's protocol (the ``recommenders:`` params block) on ``shop``."""
+    cfg = P.settings(recommenders_params)
+    rows = P.interaction_rows(shop, cfg["source"])
+    if not can_split(rows, cfg["split"]):
+        raise ValueError(f"the {cfg['split']} split needs rows with at least two distinct timestamps (this data "
+                         "has no usable dates); set recommenders.split to stratified or random")
+    train, test = P.split_rows(rows, cfg, seed)
+    inter = P.to_interactions(train, cfg["source"], shop.products[C.PRODUCT_ID])
+    tx = _training_purchases(shop, train, cfg["source"], cfg["split"])
+    h = Holdout(train, test, tx, inter, {k: cfg[k] for k in ("source", "split", "ratio", "k", "drop_seen_pairs")})
+    log.info("hold-out (notebook 02's protocol): %s", h.summary())
     return h
 
 
-def evaluate_models(models: dict, holdout: Holdout, k: int = 10, **context) -> tuple[pd.DataFrame, dict, dict]:
-    """Fit each model on the hold-out's train part and evaluate its top-``k`` lists.
+def fit_models(models: dict, holdout: Holdout, **context) -> dict:
+    """Fit every model on the hold-out's train matrix with ``transactions`` (training purchases), ``history``
+    (the protocol's train rows) and ``context``; return ``models``."""
+    for model in models.values():
+        model.fit(holdout.interactions, transactions=holdout.transactions, history=holdout.train, **context)
+    return models
 
-    ``context`` is passed to every ``fit`` (``transactions``, ``products``, ``segments`` ...; each model
-    takes what it needs). Returns ``(table, recs, seconds)``: metrics per model (rows) from
-    :func:`evaluate_ranking`, the recommendations per model, and fit/recommend seconds per model.
+
+def evaluate_models(models: dict, holdout: Holdout, k: int = 10, **context) -> tuple[pd.DataFrame, dict, dict]:
+    """Fit each model on the hold-out's train part and evaluate its top-``k`` lists for the test customers.
+
+    Every ``fit`` gets ``transactions`` (training purchases), ``history`` (the protocol's train rows) and
+    ``context`` (``products``, ``segments`` ...; each model takes what it needs). Returns
+    ``(table, recs, seconds)``: :func:`evaluate_ranking` metrics per model (rows), the recommendations
+    ``[customer_id, product_id, rank, score]`` per model, and fit/recommend seconds per model.
     """
     rows, recs, secs = {}, {}, {}
     for name, model in models.items():  # a handful of models
         t0 = time.perf_counter()
-        model.fit(holdout.interactions, **context)
+        fit_models({name: model}, holdout, **context)
         t1 = time.perf_counter()
-        recs[name] = model.recommend(holdout.customers, k=k)
+        rec = model.recommend(holdout.customers, k=k)
         t2 = time.perf_counter()
-        rows[name] = evaluate_ranking(holdout.truth, recs[name], k=k, n_items=holdout.interactions.shape[1])
+        recs[name] = rec[[C.CUSTOMER_ID, C.PRODUCT_ID, "rank", "score"]]
+        rows[name] = evaluate_ranking(holdout.test, recs[name], k=k, n_items=holdout.interactions.shape[1])
         secs[name] = {"fit": t1 - t0, "recommend": t2 - t1}
         log.info("%s: ndcg@%d %.4f (fit %.2fs, recommend %.2fs)", name, k, rows[name][f"ndcg@{k}"], t1 - t0, t2 - t1)
     table = pd.DataFrame.from_dict(rows, orient="index")
@@ -94,7 +127,7 @@ def evaluate_models(models: dict, holdout: Holdout, k: int = 10, **context) -> t
     return table, recs, secs
 
 
-def metric_rows(table: pd.DataFrame, k: int = 10) -> dict:
-    """Return ``{model: {"precision@k", "recall@k", "map@k", "ndcg@k", "coverage"}}`` for metrics.json."""
-    names = [m.replace("@10", f"@{k}") for m in ROW_METRICS]
-    return {str(m): {c: float(table.loc[m, c]) for c in names} for m in table.index}
+def metric_rows(table: pd.DataFrame) -> dict:
+    """Return ``{model: {metric: value}}`` for metrics.json's ``recommenders`` block (every column of ``table``,
+    i.e. precision/recall/map/ndcg/hit/mrr@k and coverage, the keys notebook 02 records)."""
+    return {str(m): {c: float(table.loc[m, c]) for c in table.columns} for m in table.index}
