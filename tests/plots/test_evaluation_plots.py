@@ -57,4 +57,5 @@ def test_segment_value_and_compare_runs():
     assert list(ax.lines[0].get_xdata()) == [5, 10, 20] and ax.get_xlabel() == "k"
     ax = P.compare_runs(runs, "metrics.m").axes[0]
     assert len(ax.patches) == 3
-    assert "no run recorded" in _texts(P.compare_runs(runs, "metrics.other"))
+    assert "fewer than two runs" in _texts(P.compare_runs(runs, "metrics.other"))
+    assert "fewer than two runs" in _texts(P.compare_runs(runs.assign(**{"metrics.m": [0.1, None, None]}), "metrics.m"))

@@ -67,3 +67,15 @@ def test_swept_and_comparison_table(tmp_path):
     t = compare.comparison_table(runs)
     assert list(t.columns) == ["run", "params.recommenders.k", "metrics.evaluation.best_ndcg@10"]
     assert t["run"].tolist() == ["a-k20", "b-k5"]
+
+
+def test_sweep_axis_only_over_runs_with_the_metric(tmp_path):
+    _run(tmp_path, "k5", 5, 0.10)
+    _run(tmp_path, "k20", 20, 0.14)
+    _run(tmp_path, "other", 7, 0.2)
+    runs = compare.load_runs(tmp_path)
+    runs[compare.BEST_NDCG] = [0.14, 0.10, None]  # k20, k5, other
+    assert compare.sweep_axis(runs) == "params.recommenders.k"
+    runs[compare.BEST_NDCG] = [0.14, None, None]
+    assert compare.sweep_axis(runs) is None
+    assert compare.sweep_axis(runs.drop(columns=[compare.BEST_NDCG])) is None

@@ -105,12 +105,13 @@ def test_evaluate_run_and_its_metrics_block(tmp_path, full_metrics):
     d = _run_dir(tmp_path, full_metrics)
     ev = E.evaluate_run(d, full_metrics, {"k": 2, "n_boot": 100}, seed=3)
     assert ev.notes == []
-    assert ev.best == ("ease", 0.16) and ev.baseline == "popular"
+    assert ev.best[0] == "ease" and ev.baseline == "popular"  # best on the common test set (recomputed)
+    assert ev.best[1] == pytest.approx((1 / (1 + L3) + 1 + L3) / 3)
     assert ev.lift["model"] == "ease" and ev.lift["baseline"] == "popular"
     assert ev.lift["estimate"] == pytest.approx((1 / (1 + L3) + 1 + L3) / 3 - L3 / 3)
     m = ev.to_metrics()
     assert m["stages_run"] == ["data", "segmentation", "recommenders", "rating", "basket", "hybrid", "pricing"]
-    assert m["best_model"] == "ease" and m["best_ndcg@10"] == 0.16
+    assert m["best_model"] == "ease" and m["best_ndcg@10"] == pytest.approx(ev.best[1])
     assert m["segment_value"]["champions"]["revenue_share"] == pytest.approx(0.75)
     assert m["truth_recovery"]["segments: ARI vs planted segments"] == 0.61
     assert set(ev.curves["model"]) == {"ease", "popular"}
@@ -140,3 +141,9 @@ def test_recorded_vs_recomputed(full_metrics):
     assert t.loc["ease", "ndcg@2 recomputed"] == pytest.approx((1 / (1 + L3) + 1 + L3) / 3)
     assert t.loc["ease", "ndcg@2 recorded"] is None and t.loc["nobody", "precision@2 recorded"] is None
     assert len(E.recorded_vs_recomputed(c.iloc[:0], full_metrics)) == 0
+
+
+def test_best_recomputed_ties_and_missing_k():
+    c = pd.DataFrame({"model": ["b", "a", "c"], "k": [10, 10, 5], "ndcg": [0.2, 0.2, 0.9]})
+    assert E.best_recomputed(c, 10) == ("a", 0.2)
+    assert E.best_recomputed(c, 20) is None

@@ -50,13 +50,15 @@ def test_truth_recovery_only_on_synthetic(full_metrics):
     t = S.truth_recovery(full_metrics)
     assert list(t["stage"]) == ["segmentation", "basket", "pricing", "pricing"]
     assert t["value"].tolist() == [0.61, 8, 0.11, 2.4]
+    assert isinstance(t["value"].iloc[1], int)
     full_metrics["data"]["source"] = "online_retail"
     assert len(S.truth_recovery(full_metrics)) == 0
 
 
 def test_executive_summary_quotes_the_numbers(full_metrics):
     full_metrics["evaluation"] = {
-        "lift_over_popular": {"estimate": 0.08, "low": 0.05, "high": 0.11, "n_customers": 812},
+        "lift_over_popular": {"model": "ease", "baseline": "popular", "model_value": 0.17, "baseline_value": 0.09,
+                              "estimate": 0.08, "low": 0.05, "high": 0.11, "n_customers": 812},
         "segment_value": {"champions": {"revenue_share": 0.45, "customer_share": 0.15},
                           "hibernating": {"revenue_share": 0.10, "customer_share": 0.40}}}
     text = "\n".join(S.executive_summary(full_metrics))
@@ -65,9 +67,10 @@ def test_executive_summary_quotes_the_numbers(full_metrics):
     assert "*champions* customers bring 45% of net revenue while being 15% of customers" in text
     assert "k=4" in text and "r=0.2500" in text
     assert "*ease* with NDCG@10 0.160" in text
-    assert "+100% better" in text  # 0.16 / 0.08 - 1
-    assert "+0.080 (95% interval +0.050 to +0.110); the interval excludes zero" in text
-    assert "812 test customers" in text
+    assert "scores 0.080 (+100% for *ease*)" in text  # 0.16 / 0.08 - 1
+    assert ("Re-scored on one common test set (812 customers), *ease* reaches 0.170 against 0.090 for *popular*: "
+            "NDCG@10 difference +0.080 (95% paired-bootstrap interval +0.050 to +0.110); the interval excludes zero"
+            in text)
     assert "*KNNBaseline* (RMSE 0.930" in text
     assert "8 of 10 planted bundles" in text
     assert "*cf* +0.050 (+0.030 to +0.070) earn their weight" in text

@@ -102,8 +102,8 @@ def segment_value(table: pd.DataFrame) -> plt.Figure:
 def compare_runs(runs: pd.DataFrame, metric: str, by: str | None = None) -> plt.Figure:
     """A metric across runs: a line against the swept param ``by`` when it is numeric, else one bar per run."""
     fig, ax = plt.subplots(figsize=(8, 3.6))
-    if metric not in runs.columns or runs[metric].notna().sum() == 0:
-        _empty(ax, f"no run recorded {metric}")
+    if metric not in runs.columns or runs[metric].notna().sum() < 2:
+        _empty(ax, f"fewer than two runs recorded {metric}")
         return fig
     d = runs[runs[metric].notna()]
     label = metric.removeprefix("metrics.")

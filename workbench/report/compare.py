@@ -123,3 +123,16 @@ def comparison_table(runs: pd.DataFrame, metrics: list[str] | None = None) -> pd
     cols = ["run", "metrics.data.source", *swept(runs), *metrics]
     cols = [c for c in dict.fromkeys(cols) if c in runs.columns]
     return runs[cols].sort_values("run").reset_index(drop=True)
+
+
+def sweep_axis(runs: pd.DataFrame, metric: str = BEST_NDCG) -> str | None:
+    """The first numeric swept param among the runs that recorded ``metric`` (the x axis of a sweep plot)."""
+    if metric not in runs.columns:
+        return None
+    have = runs[runs[metric].notna()]
+    if len(have) < 2:
+        return None
+    for c in swept(have):
+        if pd.api.types.is_numeric_dtype(have[c]) and have[c].notna().sum() >= 2:
+            return c
+    return None

@@ -42,10 +42,12 @@ def load_recs(run_dir: str | Path) -> dict[str, pd.DataFrame]:
 
 
 def relevant(test: pd.DataFrame, train: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The held-out (customer, product) pairs that count as relevant, one row per pair.
+    """The held-out (customer, product) pairs that count as relevant, one row per pair: notebook 07's common
+    test set, on which every saved list is re-scored.
 
-    With ``train`` (the saved ``split_train``), the evaluation protocol of notebooks 02-04 is applied:
-    pairs already seen in train are dropped and only customers known in train are kept.
+    With ``train`` (the saved ``split_train``), pairs already seen in train are dropped and only customers known
+    in train are kept. Notebook 02 scores every test customer (cold ones get popularity lists) while 03-04
+    score only customers known in train; restricting to known customers puts every model on the same footing.
     """
     cols = [C.CUSTOMER_ID, C.PRODUCT_ID]
     missing = [c for c in cols if c not in test.columns]
@@ -84,6 +86,15 @@ def curves(recs: dict[str, pd.DataFrame], test: pd.DataFrame, ks: tuple[int, ...
     if not frames:
         return pd.DataFrame(columns=[MODEL, "k", "precision", "recall", "map", "ndcg", "hit", "mrr"])
     return pd.concat(frames, ignore_index=True)
+
+
+def best_recomputed(curves_df: pd.DataFrame, k: int = 10) -> tuple[str, float] | None:
+    """``(model, ndcg@k)`` of the best model on the common test set of :func:`curves` (ties: first by name)."""
+    at = curves_df[curves_df["k"] == k] if len(curves_df) else curves_df
+    if not len(at):
+        return None
+    at = at.sort_values(["ndcg", MODEL], ascending=[False, True])
+    return str(at[MODEL].iloc[0]), float(at["ndcg"].iloc[0])
 
 
 def lift_over_baseline(model_recs: pd.DataFrame, base_recs: pd.DataFrame, test: pd.DataFrame, k: int = 10,
@@ -231,6 +242,7 @@ def evaluate_run(run_dir: str | Path, metrics: dict, cfg: dict | None = None, se
     ev.hits = hits_over_time(recs, test, pd.read_parquet(products) if products.exists() else None,
                              k=int(cfg["k"]), freq=cfg["freq"])
     ev.baseline = cfg["baseline"] or S.popular_model(metrics)
+    ev.best = best_recomputed(ev.curves, int(cfg["k"])) or ev.best
     if ev.best is not None and ev.baseline in recs and ev.best[0] in recs and ev.best[0] != ev.baseline:
         ev.lift = {"model": ev.best[0], "baseline": ev.baseline,
                    **lift_over_baseline(recs[ev.best[0]], recs[ev.baseline], test, k=int(cfg["k"]),

@@ -168,7 +168,7 @@ def truth_recovery(metrics: dict) -> pd.DataFrame:
     if regret is not None:
         rows.append({"check": "pricing: revenue regret vs oracle price (%)", "value": regret, "goal": "<= 3",
                      "stage": "pricing"})
-    return pd.DataFrame(rows, columns=["check", "value", "goal", "stage"])
+    return pd.DataFrame(rows, columns=["check", "value", "goal", "stage"], dtype=object)  # ints stay ints
 
 
 # ---- the executive summary ----------------------------------------------------------------------
@@ -233,22 +233,24 @@ def _recommender_sentences(metrics: dict) -> list[str]:
 def _ranking_sentences(metrics: dict, name: str, ndcg: float) -> list[str]:
     table = model_table(metrics)
     p10 = table.loc[name, "precision@10"]
-    out = [f"**Recommenders**: the best of {len(table)} ranking models is *{name}* with NDCG@10 {fmt(ndcg)} "
-           f"(precision@10 {fmt(p10)})."]
+    out = [f"**Recommenders**: the best of the {len(table)} ranking models recorded is *{name}* with NDCG@10 "
+           f"{fmt(ndcg)} (precision@10 {fmt(p10)})."]
     pop = popular_model(metrics)
     if pop and pop != name and _num(table.loc[pop, "ndcg@10"]):
         base = float(table.loc[pop, "ndcg@10"])
-        out.append(f"The most-popular baseline scores {fmt(base)}, so *{name}* ranks {ndcg / base - 1:+.0%} "
-                   f"better on NDCG@10.")
+        out.append(f"The most-popular baseline scores {fmt(base)} ({ndcg / base - 1:+.0%} for *{name}*).")
     lift = get(metrics, "evaluation.lift_over_popular")
     est, lo, hi = _interval(lift)
     if est is not None and lo is not None and hi is not None:
         verdict = ("the interval excludes zero, so the gain is real on this data" if lo > 0 or hi < 0
                    else "the interval includes zero, so the gain is not established")
         n = lift.get("n_customers")
-        over = f" over {fmt(n)} test customers" if n is not None else ""
-        out.append(f"Paired bootstrap{over}: NDCG@10 difference {est:+.3f} (95% interval {lo:+.3f} to "
-                   f"{hi:+.3f}); {verdict}.")
+        on = f" ({fmt(n)} customers)" if n is not None else ""
+        vals = (f"*{lift.get('model')}* reaches {fmt(lift.get('model_value'))} against "
+                f"{fmt(lift.get('baseline_value'))} for *{lift.get('baseline')}*: "
+                if lift.get("model") and _num(lift.get("model_value")) is not None else "")
+        out.append(f"Re-scored on one common test set{on}, {vals}NDCG@10 difference {est:+.3f} "
+                   f"(95% paired-bootstrap interval {lo:+.3f} to {hi:+.3f}); {verdict}.")
     return out
 
 
