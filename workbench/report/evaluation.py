@@ -17,14 +17,12 @@ import pandas as pd
 from workbench.data import contract as C
 from workbench.evaluate.metrics import per_customer_metrics, ranking_curve
 from workbench.evaluate.significance import paired_bootstrap
-from workbench.evaluate.split import drop_seen_pairs
 from workbench.report.record import ARTIFACTS_DIR
 
 log = logging.getLogger(__name__)
 
 RECS_PREFIX = "recs_"
 SPLIT_TEST = "split_test"
-SPLIT_TRAIN = "split_train"
 SEGMENTS_ARTIFACT = "customer_segments"
 #: K values of the precision/recall curves (capped at the longest list a model saved)
 CURVE_KS = (1, 2, 3, 5, 10, 15, 20)
@@ -41,13 +39,12 @@ def load_recs(run_dir: str | Path) -> dict[str, pd.DataFrame]:
     return out
 
 
-def relevant(test: pd.DataFrame, train: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The held-out (customer, product) pairs that count as relevant, one row per pair: notebook 07's common
-    test set, on which every saved list is re-scored.
+def relevant(test: pd.DataFrame) -> pd.DataFrame:
+    """The held-out (customer, product) pairs that count as relevant, one row per pair (returns excluded).
 
-    With ``train`` (the saved ``split_train``), pairs already seen in train are dropped and only customers known
-    in train are kept. Notebook 02 scores every test customer (cold ones get popularity lists) while 03-04
-    score only customers known in train; restricting to known customers puts every model on the same footing.
+    ``split_test`` is saved by notebook 02 under its protocol (seen pairs already dropped when the protocol
+    says so), and notebooks 03-05 score their lists on the same rows and customers, so re-scoring every
+    ``recs_<model>`` against it reproduces the recorded numbers on one common test set.
     """
     cols = [C.CUSTOMER_ID, C.PRODUCT_ID]
     missing = [c for c in cols if c not in test.columns]
@@ -55,11 +52,7 @@ def relevant(test: pd.DataFrame, train: pd.DataFrame | None = None) -> pd.DataFr
         raise KeyError(f"split_test lacks {missing}: it must hold customer_id and product_id (see issue 4)")
     if C.QUANTITY in test.columns:
         test = test[test[C.QUANTITY] > 0]
-    out = test[cols].astype("str")
-    if train is not None:
-        out = drop_seen_pairs(out, train)
-        out = out[out[C.CUSTOMER_ID].isin(train[C.CUSTOMER_ID].astype("str").unique())]
-    return out.drop_duplicates().reset_index(drop=True)
+    return test[cols].astype("str").drop_duplicates().reset_index(drop=True)
 
 
 def _max_rank(recs: pd.DataFrame) -> int:
@@ -68,11 +61,10 @@ def _max_rank(recs: pd.DataFrame) -> int:
     return int(recs.groupby(C.CUSTOMER_ID).size().max()) if len(recs) else 0
 
 
-def curves(recs: dict[str, pd.DataFrame], test: pd.DataFrame, ks: tuple[int, ...] = CURVE_KS,
-           train: pd.DataFrame | None = None) -> pd.DataFrame:
+def curves(recs: dict[str, pd.DataFrame], test: pd.DataFrame, ks: tuple[int, ...] = CURVE_KS) -> pd.DataFrame:
     """One row per (model, K): precision, recall, map, ndcg, hit, mrr at K, for K up to each model's list length
     (relevant pairs from :func:`relevant`)."""
-    truth = relevant(test, train)
+    truth = relevant(test)
     frames = []
     for model in sorted(recs):
         r = recs[model]
@@ -89,7 +81,7 @@ def curves(recs: dict[str, pd.DataFrame], test: pd.DataFrame, ks: tuple[int, ...
 
 
 def best_recomputed(curves_df: pd.DataFrame, k: int = 10) -> tuple[str, float] | None:
-    """``(model, ndcg@k)`` of the best model on the common test set of :func:`curves` (ties: first by name)."""
+    """``(model, ndcg@k)`` of the best model as re-scored by :func:`curves` (ties: first by name)."""
     at = curves_df[curves_df["k"] == k] if len(curves_df) else curves_df
     if not len(at):
         return None
@@ -98,11 +90,10 @@ def best_recomputed(curves_df: pd.DataFrame, k: int = 10) -> tuple[str, float] |
 
 
 def lift_over_baseline(model_recs: pd.DataFrame, base_recs: pd.DataFrame, test: pd.DataFrame, k: int = 10,
-                       metric: str = "ndcg", n_boot: int = 1000, seed: int = 42,
-                       train: pd.DataFrame | None = None) -> dict:
+                       metric: str = "ndcg", n_boot: int = 1000, seed: int = 42) -> dict:
     """Paired bootstrap over test customers of ``metric``@k, model minus baseline:
     ``{metric, estimate, low, high, model_value, baseline_value, relative, n_customers}``."""
-    truth = relevant(test, train)
+    truth = relevant(test)
     a = per_customer_metrics(truth, model_recs, k).set_index(C.CUSTOMER_ID)[metric]
     b = per_customer_metrics(truth, base_recs, k).set_index(C.CUSTOMER_ID)[metric].reindex(a.index)
     delta, low, high = paired_bootstrap(a.to_numpy(), b.to_numpy(), n_boot=n_boot, seed=seed)
@@ -235,9 +226,7 @@ def evaluate_run(run_dir: str | Path, metrics: dict, cfg: dict | None = None, se
                         "(notebook 02 not run)")
         return ev
     test = pd.read_parquet(test_path)
-    train_path = adir / f"{SPLIT_TRAIN}.parquet"
-    train = pd.read_parquet(train_path) if train_path.exists() else None
-    ev.curves = curves(recs, test, tuple(cfg["curve_ks"]), train)
+    ev.curves = curves(recs, test, tuple(cfg["curve_ks"]))
     products = adir / "data" / f"{C.PRODUCTS}.parquet"
     ev.hits = hits_over_time(recs, test, pd.read_parquet(products) if products.exists() else None,
                              k=int(cfg["k"]), freq=cfg["freq"])
@@ -246,7 +235,7 @@ def evaluate_run(run_dir: str | Path, metrics: dict, cfg: dict | None = None, se
     if ev.best is not None and ev.baseline in recs and ev.best[0] in recs and ev.best[0] != ev.baseline:
         ev.lift = {"model": ev.best[0], "baseline": ev.baseline,
                    **lift_over_baseline(recs[ev.best[0]], recs[ev.baseline], test, k=int(cfg["k"]),
-                                        n_boot=int(cfg["n_boot"]), seed=seed, train=train)}
+                                        n_boot=int(cfg["n_boot"]), seed=seed)}
     else:
         ev.notes.append("lift over popularity not computed: the best model or the popularity baseline has no "
                         "recs_<model> artifact (or they are the same model)")

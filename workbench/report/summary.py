@@ -249,7 +249,7 @@ def _ranking_sentences(metrics: dict, name: str, ndcg: float) -> list[str]:
         vals = (f"*{lift.get('model')}* reaches {fmt(lift.get('model_value'))} against "
                 f"{fmt(lift.get('baseline_value'))} for *{lift.get('baseline')}*: "
                 if lift.get("model") and _num(lift.get("model_value")) is not None else "")
-        out.append(f"Re-scored on one common test set{on}, {vals}NDCG@10 difference {est:+.3f} "
+        out.append(f"Re-scored from the saved lists on the test split{on}, {vals}NDCG@10 difference {est:+.3f} "
                    f"(95% paired-bootstrap interval {lo:+.3f} to {hi:+.3f}); {verdict}.")
     return out
 
