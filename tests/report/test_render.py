@@ -156,3 +156,11 @@ def test_headless_browser_opens_report(run_dir, tmp_path):
     res = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", page],
                          capture_output=True, text=True, timeout=60)
     assert res.returncode == 0 and "visible output" in res.stdout
+
+
+def test_unreadable_notebook_is_listed_not_fatal(run_dir):
+    (run_dir / "05_broken.ipynb").write_text("{not json")
+    index = render.render_run(run_dir)
+    text = index.read_text()
+    assert "05_broken.ipynb could not be rendered" in text
+    assert (run_dir / "report" / "00_data_eda.html").exists() and render.broken_refs(index) == []

@@ -158,8 +158,9 @@ def _title(stem: str) -> str:
     return f"{nb} · {rest.replace('_', ' ')}" if rest else stem
 
 
-def index_html(run_dir: Path, pages: list[Path], show_code: bool = False) -> str:
-    """The landing page of a run's report (HTML text); ``pages`` are the rendered notebooks in report/."""
+def index_html(run_dir: Path, pages: list[Path], show_code: bool = False, failed: dict[str, str] | None = None) -> str:
+    """The landing page of a run's report (HTML text); ``pages`` are the rendered notebooks in report/,
+    ``failed`` the notebooks that could not be rendered (name -> error)."""
     run_dir = Path(run_dir)
     metrics = _read_json(run_dir / "metrics.json")
     manifest = _read_json(run_dir / "manifest.json")
@@ -199,6 +200,8 @@ def index_html(run_dir: Path, pages: list[Path], show_code: bool = False) -> str
         out.append("</tbody></table>")
     else:
         out.append("<p class='no'>no executed notebook in this run folder</p>")
+    for name, err in sorted((failed or {}).items()):
+        out.append(f"<p class='no'>{html.escape(name)} could not be rendered: {html.escape(err)}</p>")
 
     out.append("<h2>Results</h2><h3>Stages</h3>")
     out.append(_table(S.stage_status(metrics), index=False))
@@ -250,12 +253,16 @@ def render_run(run_dir: Path, show_code: bool | None = None) -> Path:
     if out.exists():
         shutil.rmtree(out)
     out.mkdir()
-    pages = []
+    pages, failed = [], {}
     for nb in sorted(run_dir.glob("[0-9][0-9]_*.ipynb")):
-        pages.append(render_notebook(nb, out / f"{nb.stem}.html", show_code))
-        log.info("rendered %s", pages[-1].name)
+        try:
+            pages.append(render_notebook(nb, out / f"{nb.stem}.html", show_code))
+            log.info("rendered %s", pages[-1].name)
+        except Exception as exc:  # one unreadable notebook must not cost the whole report
+            failed[nb.name] = f"{type(exc).__name__}: {exc}"
+            log.error("could not render %s: %s", nb.name, failed[nb.name])
     index = out / INDEX
-    index.write_text(index_html(run_dir, pages, show_code), encoding="utf-8")
+    index.write_text(index_html(run_dir, pages, show_code, failed), encoding="utf-8")
     broken = broken_refs(index)
     if broken:
         log.warning("report %s has %d unresolved link(s): %s", index, len(broken), broken[:5])
