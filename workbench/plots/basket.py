@@ -61,7 +61,7 @@ def rules_network(rules: pd.DataFrame, n: int = 25, names: dict | None = None) -
     edges = [(a, c, float(cf), float(lf)) for ante, cons, cf, lf in
              zip(head[ANTECEDENTS], head[CONSEQUENTS], head[CONFIDENCE], head[LIFT]) for a in ante for c in cons]
     nodes = sorted({e[0] for e in edges} | {e[1] for e in edges}, key=str)
-    fig, ax = plt.subplots(figsize=(9, 9))
+    fig, ax = plt.subplots(figsize=(10, 10.5))
     ax.axis("off")
     if not nodes:
         ax.set_title("no rules to draw")
@@ -84,8 +84,10 @@ def rules_network(rules: pd.DataFrame, n: int = 25, names: dict | None = None) -
         ax.text(1.08 * x, 1.08 * y, label, fontsize=7, ha="left" if np.cos(t) >= 0 else "right", va="center",
                 rotation=np.degrees(t) if np.cos(t) >= 0 else np.degrees(t) - 180, rotation_mode="anchor")
     sm = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(lo, hi))
-    fig.colorbar(sm, ax=ax, shrink=0.5, label="lift")
-    ax.set_xlim(-1.6, 1.6)
-    ax.set_ylim(-1.6, 1.6)
-    ax.set_title(f"Strongest {len(head)} rules (arrow: antecedent item -> consequent item, width ~ confidence)")
+    fig.colorbar(sm, ax=ax, orientation="horizontal", fraction=0.035, pad=0.02, label="lift")
+    ax.set_xlim(-2.0, 2.0)
+    ax.set_ylim(-2.0, 2.0)
+    ax.set_aspect("equal")
+    ax.set_title(f"Strongest {len(head)} rules (arrow: antecedent item -> consequent item, width ~ confidence)",
+                 pad=12)
     return fig
