@@ -142,3 +142,13 @@ def test_ml100k_benchmark_bar(datasets):
     assert res["ndcg@10"] >= 0.48  # BiVAE 0.475 in their table
     assert res["precision@10"] > 0.412 and res["map@10"] > 0.146
     assert seconds < 10  # < 5 s unloaded; slack for a shared CI machine
+
+
+def test_surprise_grid_search_table():
+    from workbench.recommend.cf import surprise_grid_search
+
+    df, _ = _random_inter(n=600, ratings=True)
+    gs = surprise_grid_search(df, "SVD", {"n_epochs": [2], "reg_all": [0.02, 0.5]}, folds=3, seed=0)
+    assert list(gs["table"].columns) == ["n_epochs", "reg_all", "random_state", "rmse", "mae"]
+    assert gs["rmse"] == pytest.approx(gs["table"]["rmse"].min())
+    assert gs["params"]["reg_all"] in (0.02, 0.5)

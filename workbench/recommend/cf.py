@@ -258,7 +258,10 @@ def surprise_cv(ratings: pd.DataFrame, models: dict[str, dict], folds: int = 5, 
 def surprise_grid_search(ratings: pd.DataFrame, algo: str, grid: dict[str, list], folds: int = 5, seed: int = 0,
                          rating_scale: tuple[float, float] | None = None, col_user: str = C.CUSTOMER_ID,
                          col_item: str = C.PRODUCT_ID, col_rating: str = C.RATING) -> dict:
-    """Return ``{"params", "rmse", "mae", "table"}``: the best (by RMSE) of surprise ``GridSearchCV`` over ``grid``."""
+    """Return ``{"params", "rmse", "mae", "table"}``: the best (by RMSE) of surprise ``GridSearchCV`` over ``grid``.
+
+    ``table`` has one row per grid point: its params as columns, then mean CV ``rmse`` and ``mae``.
+    """
     from surprise.model_selection import GridSearchCV, KFold
 
     data = surprise_dataset(ratings, col_user, col_item, col_rating, rating_scale)
@@ -269,7 +272,7 @@ def surprise_grid_search(ratings: pd.DataFrame, algo: str, grid: dict[str, list]
                       n_jobs=1)
     gs.fit(data)
     best = gs.best_index["rmse"]
-    table = pd.DataFrame({"params": [str(p) for p in gs.cv_results["params"]],
-                          "rmse": gs.cv_results["mean_test_rmse"], "mae": gs.cv_results["mean_test_mae"]})
+    table = pd.DataFrame(gs.cv_results["params"]).assign(rmse=gs.cv_results["mean_test_rmse"],
+                                                        mae=gs.cv_results["mean_test_mae"])
     return {"params": gs.cv_results["params"][best], "rmse": float(gs.cv_results["mean_test_rmse"][best]),
             "mae": float(gs.cv_results["mean_test_mae"][best]), "table": table}

@@ -32,6 +32,9 @@ class _ImplicitMF(Recommender):
     def _fit(self, interactions: Interactions, **context) -> None:
         X = interactions.binary() if self.binary else interactions.matrix.astype(np.float32)
         X = sp.csr_matrix(X, dtype=np.float32)
+        import implicit.als  # noqa: F401  (loaded before limiting, so the limit covers its BLAS too)
+        import implicit.bpr  # noqa: F401
+
         with threadpool_limits(1, "blas"):  # implicit asks for single-threaded BLAS (and checks on creation)
             model = self._make()
             model.fit(X, show_progress=False)
