@@ -95,10 +95,13 @@ class _TableCheck:
         self.schema = C.SCHEMAS[name]
         self.df = raw.reset_index(drop=True).copy()
         self.reason = np.full(len(self.df), None, dtype=object)
+        self.flagged = np.zeros(len(self.df), dtype=bool)  # reason is set (kept apart: isna on objects is slow)
 
     def flag(self, mask, reason: str) -> None:
-        mask = np.asarray(mask, dtype=bool) & pd.isna(self.reason)
-        self.reason[mask] = reason
+        mask = np.asarray(mask, dtype=bool) & ~self.flagged
+        if mask.any():
+            self.reason[mask] = reason
+            self.flagged |= mask
 
     def structure(self) -> None:
         if len(self.df) == 0:
@@ -164,19 +167,27 @@ class _TableCheck:
             self.df[col.name] = s
 
     def duplicates(self) -> None:
-        ok = pd.isna(self.reason)
+        ok = ~self.flagged
         dup = np.zeros(len(self.df), dtype=bool)
         sub = self.df.loc[ok]
-        # exact duplicates: hash rows first (fast), then compare only the rows whose hash repeats
-        h = pd.util.hash_pandas_object(sub, index=False).to_numpy()
-        cand = pd.Series(h).duplicated(keep=False).to_numpy()
-        if cand.any():
-            sub_dup = sub.loc[cand].duplicated(keep="first").to_numpy()
-            pos = np.flatnonzero(ok)[np.flatnonzero(cand)]
-            dup[pos] = sub_dup
+        pos = np.flatnonzero(ok)
+        # exact duplicates: a duplicate row repeats the hash of any subset of its columns, so hash the cheap
+        # (non-string) columns first, then all columns of the rows whose hash repeats, and compare only the
+        # rows left; string hashing is most of the cost, and few rows survive the first pass
+        cheap = [c for c in sub.columns if not pd.api.types.is_string_dtype(sub[c].dtype)
+                 or isinstance(sub[c].dtype, pd.CategoricalDtype)]
+        passes = ([cheap] if cheap and len(cheap) < sub.shape[1] else []) + [list(sub.columns)]
+        for cols in passes:
+            h = pd.util.hash_pandas_object(sub[cols], index=False).to_numpy()
+            cand = pd.Series(h).duplicated(keep=False).to_numpy()
+            sub, pos = sub.loc[cand], pos[cand]
+            if not len(pos):
+                break
+        if len(pos):
+            dup[pos] = sub.duplicated(keep="first").to_numpy()
         self.flag(dup, "duplicate_line" if self.name == C.TRANSACTIONS else "duplicate_row")
         if self.schema.unique:
-            ok = pd.isna(self.reason)
+            ok = ~self.flagged
             key = self.df.loc[ok, list(self.schema.unique)]
             clash = key.duplicated(keep=False).to_numpy()
             if clash.any():
@@ -198,7 +209,7 @@ class _TableCheck:
             self.flag(~found, f"orphan:{col}")
 
     def split(self) -> tuple[pd.DataFrame, pd.DataFrame, TableReport]:
-        bad = ~pd.isna(self.reason)
+        bad = self.flagged.copy()
         accepted = self.df.loc[~bad].reset_index(drop=True)
         q = self.raw.reset_index(drop=True).loc[bad].copy()
         q.insert(0, "_reason", self.reason[bad].astype(str))
