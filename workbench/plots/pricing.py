@@ -54,7 +54,7 @@ def price_change_hist(suggestions: pd.DataFrame) -> plt.Figure:
     """Histogram of suggested price changes (%), split by whether a guardrail binds."""
     fig, ax = plt.subplots(figsize=(6.5, 3.6))
     ch = 100 * suggestions["change"].to_numpy(dtype=float)
-    bins = np.linspace(min(-12.0, ch.min() - 1), max(12.0, ch.max() + 1), 25)
+    bins = np.arange(np.floor(min(-12.0, ch.min() - 1)) - 0.5, np.ceil(max(12.0, ch.max() + 1)) + 1.0, 1.0)
     free = (suggestions["binding"] == "").to_numpy()
     ax.hist([ch[free], ch[~free]], bins=bins, stacked=True, color=["#55A868", "#C44E52"],
             label=["no guardrail binds", "a guardrail binds"])

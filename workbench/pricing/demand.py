@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 #: candidate features, in order; those absent from a table (no competitor price, no stock) are skipped
 FEATURES = (T.REL_PRICE, T.PRICE_RATIO, T.PRICE_CHANGE, "log_ref_price", T.IN_STOCK, C.CATEGORY,
             T.LAG_UNITS, T.MA_UNITS, T.POP_UNITS, T.CAT_LAG_UNITS, T.CAT_SEASON_UNITS, T.SEASON_SIN,
-            T.SEASON_COS, T.INTEREST)
+            T.SEASON_COS, T.SEASON_RATIO, T.BASE_UNITS, T.INTEREST)
 OBJECTIVES = ("poisson", "tweedie", "log")
 
 
@@ -45,13 +45,15 @@ class DemandModel(BaseEstimator, RegressorMixin):
     """LightGBM regression of units per product and period with a monotone (non-increasing) own-price effect.
 
     ``objective``: ``poisson`` (default), ``tweedie`` or ``log`` (L2 on log1p units). ``monotone_price``
-    switches the constraint off for comparison only.
+    switches the constraint off for comparison only. With ``offset`` (Poisson/Tweedie) the trees start from
+    the table's seasonal-naive ``base_units`` (LightGBM ``init_score``) and learn multiplicative
+    corrections, so trend and seasonal peaks beyond the training range are not flattened.
     """
 
     def __init__(self, objective: str = "poisson", n_estimators: int = 200, learning_rate: float = 0.07,
                  num_leaves: int = 15, min_child_samples: int = 40, subsample: float = 0.8,
                  colsample_bytree: float = 0.9, reg_lambda: float = 1.0, monotone_price: bool = True,
-                 random_state: int = 42, n_jobs: int = 1):
+                 offset: bool = True, random_state: int = 42, n_jobs: int = 1):
         self.objective = objective
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -61,6 +63,7 @@ class DemandModel(BaseEstimator, RegressorMixin):
         self.colsample_bytree = colsample_bytree
         self.reg_lambda = reg_lambda
         self.monotone_price = monotone_price
+        self.offset = offset
         self.random_state = random_state
         self.n_jobs = n_jobs
 
@@ -93,7 +96,8 @@ class DemandModel(BaseEstimator, RegressorMixin):
             monotone_constraints=mono, monotone_constraints_method="intermediate", random_state=self.random_state,
             n_jobs=self.n_jobs, deterministic=True, force_col_wise=True, verbose=-1)
         target = np.log1p(y) if self.objective == "log" else y
-        self.model_.fit(self._design(X), target)
+        self.use_offset_ = bool(self.offset and self.objective != "log" and T.BASE_UNITS in X)
+        self.model_.fit(self._design(X), target, init_score=self._offset(X) if self.use_offset_ else None)
         self.monotone_constraints_ = dict(zip(self.features_, mono))
         return self
 
@@ -105,8 +109,15 @@ class DemandModel(BaseEstimator, RegressorMixin):
         """Return expected units for every row of ``X`` had its price been ``price`` (array or scalar per row)."""
         if not hasattr(self, "model_"):
             raise NotFittedError("DemandModel is not fitted: call fit(table) first")
+        if self.use_offset_:
+            raw = self.model_.predict(self._design(X, price), raw_score=True)
+            return np.exp(raw + self._offset(X))
         pred = self.model_.predict(self._design(X, price))
         return np.maximum(np.expm1(pred), 0.0) if self.objective == "log" else pred
+
+    @staticmethod
+    def _offset(X: pd.DataFrame) -> np.ndarray:
+        return np.log(np.maximum(X[T.BASE_UNITS].to_numpy(dtype=float), 1e-3))
 
     def feature_importance(self) -> pd.DataFrame:
         """Return ``feature, gain, monotone``: the model's split gain per feature, largest first."""

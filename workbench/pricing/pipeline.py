@@ -127,17 +127,24 @@ def _chosen_category(el: pd.DataFrame, ecfg: dict) -> np.ndarray:
         log.warning("no %s elasticity for categories %s: using the mean %.2f", col,
                     el.loc[np.isnan(vals), C.CATEGORY].tolist(), fill)
         vals = np.where(np.isnan(vals), fill, vals)
+    if (vals > 0).any():  # demand never rises with own price: the same assumption as the model's constraint
+        log.warning("positive %s elasticity for categories %s set to 0 (demand never rises with own price)", col,
+                    el.loc[vals > 0, C.CATEGORY].tolist())
+        vals = np.minimum(vals, 0.0)
     return vals
 
 
 def _product_elasticity(tab, el, fits, model_prod, ecfg) -> pd.DataFrame:
     used = el[[C.CATEGORY, "used"]].rename(columns={"used": E.ELASTICITY})
     if ecfg["method"] == "fe":
-        return E.product_elasticities(tab, used, fits)
-    if ecfg["method"] == "model":
-        return model_prod[[C.PRODUCT_ID, C.CATEGORY, E.ELASTICITY]]
-    prods = tab[[C.PRODUCT_ID, C.CATEGORY]].drop_duplicates(C.PRODUCT_ID).astype({C.CATEGORY: "str"})
-    return prods.merge(used, on=C.CATEGORY, how="left").sort_values(C.PRODUCT_ID, ignore_index=True)
+        out = E.product_elasticities(tab, used, fits)
+    elif ecfg["method"] == "model":
+        out = model_prod[[C.PRODUCT_ID, C.CATEGORY, E.ELASTICITY]].copy()
+    else:
+        prods = tab[[C.PRODUCT_ID, C.CATEGORY]].drop_duplicates(C.PRODUCT_ID).astype({C.CATEGORY: "str"})
+        out = prods.merge(used, on=C.CATEGORY, how="left").sort_values(C.PRODUCT_ID, ignore_index=True)
+    out[E.ELASTICITY] = np.minimum(out[E.ELASTICITY].to_numpy(dtype=float), 0.0)  # never rising with price
+    return out
 
 
 def demand_over_grid(fit: PricingFit, rows: pd.DataFrame, multipliers: np.ndarray) -> np.ndarray:

@@ -9,7 +9,9 @@ Columns (besides the contract's ``product_id``, ``category``, ``price``, ``compe
 ``stock``): ``period`` (period start), ``units`` (units sold, returns excluded), ``in_stock``,
 ``ref_price`` (the product's median price), the own-price features of :func:`price_features`,
 trailing demand (``lag_units``, ``ma_units``, ``pop_units``, ``cat_lag_units``), seasonality
-(``season_sin``, ``season_cos``, ``cat_season_units``), ``interest`` and ``period_index``.
+(``season_sin``, ``season_cos``, ``cat_season_units``, ``season_ratio``), ``base_units`` (a
+seasonal-naive forecast: the product's trailing level x its category's ratio of the same period last
+year to the periods before it, the demand model's starting point), ``interest`` and ``period_index``.
 """
 from __future__ import annotations
 
@@ -39,6 +41,8 @@ MA_UNITS = "ma_units"
 POP_UNITS = "pop_units"
 CAT_LAG_UNITS = "cat_lag_units"
 CAT_SEASON_UNITS = "cat_season_units"
+SEASON_RATIO = "season_ratio"
+BASE_UNITS = "base_units"
 SEASON_SIN = "season_sin"
 SEASON_COS = "season_cos"
 INTEREST = "interest"
@@ -114,6 +118,23 @@ def _price_grid(shop: Shop, units: pd.DataFrame, period: str) -> pd.DataFrame:
     return grid.drop(columns="_paid_price")
 
 
+def _seasonal_baseline(per_prod: pd.DataFrame, window: int, lag_year: int) -> pd.DataFrame:
+    """Per category and period: the trailing mean units per product (``_cat_trail``) and the seasonal ratio
+    of the same period one year earlier to its own trailing mean (smoothed; NaN in the first year)."""
+    cp = per_prod.sort_values([C.CATEGORY, PERIOD_INDEX], kind="stable").reset_index(drop=True)
+    cp["_cat_trail"] = trailing_mean(cp["_cat_u"], cp[C.CATEGORY].astype("str"), window)
+    k = 0.5 * float(cp["_cat_u"].mean())
+    # the same period last year, averaged with its neighbours (one period either side) against noise
+    cp["_cat_u"] = cp.groupby(C.CATEGORY, observed=True, sort=False)["_cat_u"].transform(
+        lambda v: v.rolling(3, center=True, min_periods=1).mean())
+    ago = cp[[C.CATEGORY, PERIOD_INDEX, "_cat_u", "_cat_trail"]].copy()
+    ago[PERIOD_INDEX] = ago[PERIOD_INDEX] + lag_year
+    ago[SEASON_RATIO] = (ago["_cat_u"] + k) / (ago["_cat_trail"] + k)
+    out = cp[[C.CATEGORY, PERIOD_INDEX, "_cat_trail"]].merge(ago[[C.CATEGORY, PERIOD_INDEX, SEASON_RATIO]],
+                                                            on=[C.CATEGORY, PERIOD_INDEX], how="left")
+    return out
+
+
 def trailing_mean(values: pd.Series, groups: pd.Series, window: int) -> pd.Series:
     """Return the mean of the previous ``window`` values within each group (rows sorted by time inside
     groups; NaN for a group's first row), computed with grouped cumulative sums."""
@@ -181,6 +202,12 @@ def build_demand_table(shop: Shop, period: str = "W", interest: pd.DataFrame | N
     for name, shift in ((CAT_LAG_UNITS, 1), (CAT_SEASON_UNITS, lag_year)):
         lagged_cat = per_prod.assign(**{PERIOD_INDEX: per_prod[PERIOD_INDEX] + shift}).rename(columns={"_cat_u": name})
         t = t.merge(lagged_cat, on=[C.CATEGORY, PERIOD_INDEX], how="left")
+    t = t.merge(_seasonal_baseline(per_prod, pop_window, lag_year), on=[C.CATEGORY, PERIOD_INDEX], how="left")
+    # the product's trailing level (shrunk towards its category's) times the category's seasonal ratio
+    level = (pop_window * t[POP_UNITS] + 2.0 * t["_cat_trail"]) / (pop_window + 2.0)
+    level = level.fillna(t["_cat_trail"]).fillna(float(t[UNITS].mean()))
+    t[BASE_UNITS] = level.to_numpy() * t[SEASON_RATIO].fillna(1.0).to_numpy()
+    t = t.drop(columns="_cat_trail")
     start = pd.to_datetime(t[PERIOD])
     phase = 2 * np.pi * (start.dt.day_of_year.to_numpy() / 365.25)
     t[SEASON_SIN], t[SEASON_COS] = np.sin(phase), np.cos(phase)
