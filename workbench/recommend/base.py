@@ -92,14 +92,19 @@ class Recommender:
         """
         self._check_fitted()
         ids = pd.Index(pd.Series(customer_ids, dtype="str")).unique()
-        rows = self.interactions_.customer_index(ids)
+        if ids.equals(self.interactions_.customer_ids):  # every customer, in matrix order: no lookup
+            rows = np.arange(len(ids))
+        else:
+            rows = self.interactions_.customer_index(ids)
         parts_i, parts_s = [], []
         batches = range(0, len(ids), self.batch_size)
         for s in tqdm(batches, desc=f"{self.name} top-{k}", disable=not progress, leave=False):
             r = rows[s:s + self.batch_size]
             sc = self.score_batch(r).astype(np.float64, copy=False)
             known = r >= 0
-            if exclude_seen and known.any():
+            if exclude_seen and known.all():
+                sc[self._seen[r].nonzero()] = -np.inf
+            elif exclude_seen and known.any():
                 seen = self._seen[r[known]]
                 sub = sc[known]
                 sub[seen.nonzero()] = -np.inf
@@ -117,16 +122,15 @@ class Recommender:
         idx = np.vstack(parts_i)
         val = np.vstack(parts_s)
         kk = idx.shape[1]
-        out = pd.DataFrame({
-            C.CUSTOMER_ID: np.repeat(ids.to_numpy(), kk),
-            C.PRODUCT_ID: self.interactions_.product_ids.to_numpy()[idx.ravel()],
-            SCORE: val.ravel(),
-            RANK: np.tile(np.arange(1, kk + 1), len(ids)),
+        val = val.ravel()
+        keep = np.isfinite(val)
+        # ids are gathered with Arrow takes: no Python string objects for millions of rows
+        return pd.DataFrame({
+            C.CUSTOMER_ID: pd.array(ids, dtype="str").take(np.repeat(np.arange(len(ids)), kk)[keep]),
+            C.PRODUCT_ID: pd.array(self.interactions_.product_ids, dtype="str").take(idx.ravel()[keep]),
+            SCORE: val[keep],
+            RANK: np.tile(np.arange(1, kk + 1), len(ids))[keep],
         })
-        out = out[np.isfinite(out[SCORE].to_numpy())].reset_index(drop=True)
-        out[C.CUSTOMER_ID] = out[C.CUSTOMER_ID].astype("str")
-        out[C.PRODUCT_ID] = out[C.PRODUCT_ID].astype("str")
-        return out
 
     def score(self, customer_ids, product_ids) -> np.ndarray:
         """Scores of the given (customer, product) pairs (NaN for unknown products)."""
