@@ -103,3 +103,8 @@ def test_anchor_values_are_the_cited_ones():
     assert P.CDNOW_BGNBD == {"r": 0.2426, "alpha": 4.4135, "a": 0.7929, "b": 2.4258}
     assert sum(P.ONLINE_RETAIL_SEGMENTS.values()) == P.ONLINE_RETAIL_CUSTOMERS == 4338
     assert P.GROCERIES["n_rules"] == 5668 and P.GROCERIES["top_lift"] == 18.996
+
+
+def test_run_benchmarks_skips_missing_params(tmp_path):
+    status = B.run_benchmarks(["no_such_params_file"], outputs_dir=tmp_path)
+    assert status == {"no_such_params_file": "skipped: no params file"}
