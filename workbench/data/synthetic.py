@@ -32,6 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow
+import pyarrow.compute as pc
 
 from workbench.data import contract as C
 from workbench.data.shop import Shop
@@ -152,6 +154,14 @@ def _categorical(values, categories) -> pd.Categorical:
 def _ids(prefix: str, n: int, start: int = 1) -> np.ndarray:
     width = max(5, len(str(n + start)))
     return np.char.add(prefix, np.char.zfill(np.arange(start, start + n).astype(str), width))
+
+
+def _arrow_ids(prefix: str, n: int, start: int = 1) -> pd.api.extensions.ExtensionArray:
+    """The ids of :func:`_ids` as a pandas ``str`` array built by Arrow kernels (no numpy unicode round trip)."""
+    width = max(5, len(str(n + start)))
+    numbers = pc.cast(pyarrow.array(np.arange(start, start + n, dtype=np.int64)), pyarrow.string())
+    digits = pc.utf8_lpad(numbers, width=width, padding="0")
+    return pd.array(pc.binary_join_element_wise(prefix, digits, ""), dtype="str")
 
 
 def _sample_groups(rng, group_of_row: np.ndarray, cum: np.ndarray, offsets: np.ndarray,
@@ -298,7 +308,7 @@ def generate_shop(config: dict | None = None, **overrides) -> Shop:
     gender = rng.choice(3, n_cust, p=[0.49, 0.47, 0.04])
     regions = ["north", "south", "east", "west", "central", "capital", "coast", "islands"]
     location = rng.choice(len(regions), n_cust, p=[0.15, 0.15, 0.12, 0.12, 0.14, 0.2, 0.08, 0.04])
-    customer_ids = _ids("C", n_cust)
+    customer_ids = _arrow_ids("C", n_cust)
     customers = pd.DataFrame({
         C.CUSTOMER_ID: pd.array(customer_ids, dtype="str"),
         C.SIGNUP_DATE: start + pd.to_timedelta(signup_day, unit="D"),
@@ -423,10 +433,12 @@ def generate_shop(config: dict | None = None, **overrides) -> Shop:
     all_sec = np.r_[sale_sec, ret_sec]
     all_inv = np.r_[l_inv, l_inv[r_idx] + n_invoices]  # returns after sales in id space
     all_prod = np.r_[l_prod, l_prod[r_idx]]
-    order = np.lexsort((all_prod, all_inv, all_sec))
-    inv_ids = _ids("T", n_invoices)
-    ret_ids = np.char.add("R", np.char.lstrip(inv_ids, "T"))
-    inv_arr = pd.array(np.r_[inv_ids, ret_ids], dtype="str")
+    # sales come sorted by (invoice, product) and invoice ids follow time, returns likewise after them, so a
+    # stable sort on the time alone gives the (time, invoice, product) order (and timsort runs through the
+    # already sorted sales in one pass)
+    order = np.argsort(all_sec, kind="stable")
+    inv_arr = pd.array(pyarrow.concat_arrays([_arrow_ids("T", n_invoices)._pa_array.combine_chunks(),
+                                         _arrow_ids("R", n_invoices)._pa_array.combine_chunks()]), dtype="str")
     cust_arr = pd.array(customer_ids, dtype="str")
     prod_arr = pd.array(product_ids, dtype="str")
     all_cust = np.r_[inv_cust[l_inv], inv_cust[l_inv[r_idx]]]
