@@ -71,6 +71,8 @@ class ItemKNN(Recommender):
     """Item-based kNN: score(u, j) = sum of cosine similarities (with shrinkage) between j and u's items."""
 
     name = "item_knn"
+    #: largest dense copy of the similarity kept for scoring (400 MB = 10,000 items)
+    max_dense_bytes = 400_000_000
 
     def __init__(self, k_neighbors: int = 100, shrink: float = 10.0, binary: bool = True):
         self.k_neighbors = k_neighbors
@@ -80,8 +82,14 @@ class ItemKNN(Recommender):
     def _fit(self, interactions: Interactions, **context) -> None:
         self.X_ = _matrix(interactions, self.binary)
         self.similarity_ = cosine_similarity_shrunk(self.X_, self.shrink, self.k_neighbors)
+        # scores are dense per batch anyway: sparse @ dense is several times faster than sparse @ sparse
+        # then todense, for a similarity that fits (items^2 x 4 bytes <= max_dense_bytes)
+        n = self.similarity_.shape[0]
+        self._dense_sim = self.similarity_.toarray() if n * n * 4 <= self.max_dense_bytes else None
 
     def _score_rows(self, rows: np.ndarray) -> np.ndarray:
+        if self._dense_sim is not None:
+            return np.asarray(self.X_[rows] @ self._dense_sim, dtype=np.float64)
         return np.asarray((self.X_[rows] @ self.similarity_).todense(), dtype=np.float64)
 
 
