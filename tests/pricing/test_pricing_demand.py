@@ -73,3 +73,17 @@ def test_same_seed_same_predictions(pricing_shop):
 def test_model_beats_naive_baselines_on_the_default_shop(default_fit):
     err = default_fit.errors.set_index("model")["mape"]
     assert err["model"] < err.drop("model").min()
+
+
+def test_offset_starts_from_the_seasonal_naive_baseline(pricing_shop):
+    t = T.build_demand_table(pricing_shop)
+    assert (t[T.BASE_UNITS] > 0).all()
+    train, test = D.time_split(t, 4)
+    m = D.DemandModel(n_estimators=20, offset=True).fit(train)
+    assert m.use_offset_
+    p = test[C.PRICE].to_numpy()
+    low, high = m.predict_at(test, p * 0.9), m.predict_at(test, p * 1.1)
+    assert (low >= high - 1e-12).all() and (high > 0).all()
+    # with no trees the model is the baseline itself
+    m0 = D.DemandModel(n_estimators=1, learning_rate=1e-9, offset=True).fit(train)
+    assert m0.predict(test) == pytest.approx(test[T.BASE_UNITS].to_numpy(), rel=1e-6)

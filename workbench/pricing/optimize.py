@@ -141,7 +141,7 @@ def suggest_prices(rows: pd.DataFrame, units: np.ndarray, multipliers, cost, gua
         raise ValueError("multipliers must include 1.0 (the current price)")
     cur = rows[C.PRICE].to_numpy(dtype=float)
     cost = np.asarray(cost, dtype=float)
-    prices = np.round(cur[:, None] * m[None, :], 2)
+    prices = cur[:, None] * m[None, :]
     value = prices * units if objective == "revenue" else (prices - cost[:, None]) * units
     viol = violations(rows, prices, m, cost, guardrails)
     soft = sum(v for k, v in viol.items() if k != "max_change")

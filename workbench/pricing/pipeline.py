@@ -31,7 +31,7 @@ DEFAULTS: dict = {
     "step": 0.01,                # ... in steps of this
     "guardrails": {"max_change": 0.10, "competitor_floor": 0.80, "competitor_ceiling": 1.25, "min_margin": 0.05},
     "demand_model": {"objective": "poisson", "n_estimators": 200, "learning_rate": 0.07, "num_leaves": 15,
-                     "min_child_samples": 40},
+                     "min_child_samples": 40, "offset": False},
     "elasticity": {"method": "fe", "pool": True, "time_fe": "category", "dml": True, "dml_folds": 2,
                    "dml_estimators": 100, "model_periods": 8},
     "ab": {"n_sims": 200, "alpha": 0.05},
@@ -186,7 +186,7 @@ def backtest(fit: PricingFit, truth: dict) -> tuple[pd.DataFrame, dict]:
     guard = O.Guardrails.from_params(cfg["guardrails"])
     mult = O.price_multipliers(guard.max_change, float(cfg["search"]), float(cfg["step"]))
     tr = B.truth_rows(truth, rows)
-    prices = np.round(rows[C.PRICE].to_numpy(dtype=float)[:, None] * mult[None, :], 2)
+    prices = rows[C.PRICE].to_numpy(dtype=float)[:, None] * mult[None, :]
     oracle = O.suggest_prices(rows, B.true_units_grid(tr, prices), mult, sug["unit_cost"].to_numpy(), guard,
                               cfg["objective"])
     rev = B.revenue_table(sug, oracle, tr)
