@@ -48,6 +48,14 @@ def test_rfm_table_hand_computed(tiny):
     assert t.loc["A", rfm.FIRST_PURCHASE] == pd.Timestamp("2024-01-01 10:00")
 
 
+def test_an_invoice_shared_by_two_customers_counts_for_both():
+    tx = _tx([("T1", "A", "2024-01-01", 1, 1.0), ("T1", "B", "2024-01-01", 1, 1.0), ("T2", "A", "2024-01-02", 1, 1.0),
+              ("T2", "A", "2024-01-02", 2, 1.0)])
+    t = rfm.rfm_table(tx).set_index(C.CUSTOMER_ID)
+    assert t[rfm.FREQUENCY].to_dict() == {"A": 2, "B": 1}
+    assert rfm.rfm_table(tx[tx[C.CUSTOMER_ID] == "A"])[rfm.FREQUENCY].tolist() == [2]
+
+
 def test_default_analysis_date_is_the_day_after_the_last_transaction(tiny):
     tx, _ = tiny
     assert rfm.default_analysis_date(tx) == pd.Timestamp("2024-02-02")

@@ -86,14 +86,26 @@ def default_analysis_date(transactions: pd.DataFrame) -> pd.Timestamp:
 
 def customer_codes(ids: pd.Series, customers: pd.Series | None = None) -> tuple[np.ndarray, pd.Index]:
     """Return (integer code per row of ``ids``, the sorted customer ids the codes point into), the ids of
-    ``customers`` included even when they have no row; one hash pass and one sort of the distinct ids."""
-    both = ids if customers is None else pd.concat([customers.astype(ids.dtype), ids], ignore_index=True)
-    codes, uniq = pd.factorize(both)
+    ``customers`` included even when they have no row; one hash pass over the rows, one sort of the distinct ids."""
+    codes, uniq = pd.factorize(ids)
+    if customers is not None:  # add the customers without rows: a second, small factorize
+        to_all, uniq = pd.factorize(pd.concat([pd.Series(uniq), customers.astype(ids.dtype)], ignore_index=True))
+        codes = to_all[codes]
     order = pd.Index(uniq).argsort()  # ids are distinct: the order is unique
     rank = np.empty(len(order), dtype="int64")
     rank[order] = np.arange(len(order))
-    row_codes = rank[codes[len(both) - len(ids):]]
-    return row_codes, pd.Index(uniq[order])
+    return rank[codes], pd.Index(uniq[order])
+
+
+def _distinct_invoices(codes: np.ndarray, invoices, n: int) -> np.ndarray:
+    """Return the number of distinct invoices per customer code (length ``n``)."""
+    inv, uniq = pd.factorize(invoices)
+    owner = np.full(len(uniq), -1, dtype="int64")
+    owner[inv] = codes  # the customer of one of the invoice's lines
+    if (owner[inv] == codes).all():  # the usual case: every line of an invoice has that customer
+        return np.bincount(owner, minlength=n).astype("int64")
+    width = len(uniq) + 1  # an invoice shared by customers counts once for each of them
+    return np.bincount(pd.unique(codes * width + inv) // width, minlength=n).astype("int64")
 
 
 def rfm_table(transactions: pd.DataFrame, customers: pd.DataFrame | None = None,
@@ -116,10 +128,7 @@ def rfm_table(transactions: pd.DataFrame, customers: pd.DataFrame | None = None,
     monetary = np.bincount(codes, weights=qty * tx[C.UNIT_PRICE].to_numpy(dtype="float64"), minlength=n)
     buy = qty > 0
     bcodes = codes[buy]
-    # distinct (customer, invoice) pairs among purchase lines: hash the pair of integer codes
-    inv = pd.factorize(tx[C.TRANSACTION_ID].array[buy])[0]
-    width = int(inv.max(initial=0)) + 1
-    frequency = np.bincount(pd.unique(bcodes * width + inv) // width, minlength=n).astype("int64")
+    frequency = _distinct_invoices(bcodes, tx[C.TRANSACTION_ID].array[buy], n)
     ts = tx[C.TIMESTAMP]
     unit = np.datetime_data(ts.dtype)[0]
     t_int = ts.to_numpy().view("int64")[buy]
