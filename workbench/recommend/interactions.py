@@ -13,6 +13,17 @@ from workbench.data import contract as C
 EVENT_WEIGHTS = {"view": 1.0, "addtocart": 3.0, "transaction": 5.0}
 
 
+def positions(index: pd.Index, values) -> np.ndarray:
+    """Return the position of each value in ``index`` (-1 where absent), hashing each distinct value once.
+
+    ``index.get_indexer`` on millions of string ids looks every row up in the index; factorizing first
+    (Arrow's hash kernel on string columns) and looking up only the distinct values is about twice as fast.
+    """
+    codes, uniq = pd.factorize(pd.Series(values, copy=False) if not isinstance(values, pd.Series) else values)
+    found = index.get_indexer(pd.Index(uniq))
+    return np.where(codes >= 0, found[np.maximum(codes, 0)], -1)
+
+
 @dataclass
 class Interactions:
     """A sparse customers x products matrix plus the ids of its rows and columns.
@@ -62,8 +73,8 @@ class Interactions:
                         pd.Index(customers).astype("str").unique()).sort_values()
         prod = pd.Index(pd.unique(df[C.PRODUCT_ID].astype("str")) if products is None else
                         pd.Index(products).astype("str").unique()).sort_values()
-        r = cust.get_indexer(df[C.CUSTOMER_ID].astype("str"))
-        c = prod.get_indexer(df[C.PRODUCT_ID].astype("str"))
+        r = positions(cust, df[C.CUSTOMER_ID].astype("str"))
+        c = positions(prod, df[C.PRODUCT_ID].astype("str"))
         keep = (r >= 0) & (c >= 0)
         v = (np.ones(len(df), dtype=np.float32) if value is None else df[value].to_numpy(dtype=np.float32))
         r, c, v = r[keep], c[keep], v[keep]
