@@ -114,3 +114,9 @@ def test_read_recommendations(tmp_path):
     (tmp_path / "other.parquet").write_bytes(b"")
     got = T.read_recommendations(tmp_path)
     assert list(got) == ["pop"] and len(got["pop"]) == 1
+
+
+def test_price_coverage():
+    t = T.build_demand_table(tiny_shop(), "W")
+    assert T.price_coverage(t) == 1.0 and T.coverage_note(1.0).startswith("Every")
+    assert T.price_coverage(t.iloc[:5]) == pytest.approx(5 / 6) and "83%" in T.coverage_note(5 / 6)

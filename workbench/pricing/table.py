@@ -251,3 +251,19 @@ def read_recommendations(artifact_dir) -> dict[str, pd.DataFrame]:
     """Return the ``recs_<model>.parquet`` tables in a run's artifact folder by model name (empty when none)."""
     folder = Path(artifact_dir)
     return {p.stem.removeprefix("recs_"): pd.read_parquet(p) for p in sorted(folder.glob("recs_*.parquet"))}
+
+
+def price_coverage(table: pd.DataFrame) -> float:
+    """Return the share of product x period cells present in the demand table (1.0 = every product has a
+    price in every period; less means periods without a known price, e.g. months without sales)."""
+    n = table[C.PRODUCT_ID].nunique() * (int(table[PERIOD_INDEX].max()) + 1)
+    return len(table) / n if n else float("nan")
+
+
+def coverage_note(coverage: float) -> str:
+    """Return the sentence a notebook prints about gaps in the price history."""
+    if coverage >= 0.999:
+        return "Every product has a price in every period."
+    return (f"The price history covers {coverage:.0%} of product x period cells: periods without a known price "
+            "(typically periods without sales) are missing, which biases the elasticities towards zero as "
+            "transaction prices do.")
