@@ -142,3 +142,15 @@ def test_best_recomputed_ties_and_missing_k():
     c = pd.DataFrame({"model": ["b", "a", "c"], "k": [10, 10, 5], "ndcg": [0.2, 0.2, 0.9]})
     assert E.best_recomputed(c, 10) == ("a", 0.2)
     assert E.best_recomputed(c, 20) is None
+
+
+def test_item_support_share_of_baskets():
+    tx = pd.DataFrame({"transaction_id": ["t1", "t1", "t1", "t2", "t3", "t3"],
+                       "product_id": ["milk", "milk", "bread", "milk", "eggs", "bread"],
+                       "quantity": [1, 2, 1, 1, -1, 1]})
+    s = E.item_support(tx, n=2)
+    # baskets with a purchase: t1, t2, t3 (t3 buys bread; its eggs line is a return)
+    assert s["product_id"].tolist() == ["bread", "milk"]  # 2 baskets each: ties by id
+    assert s["baskets"].tolist() == [2, 2]
+    assert s["support"].tolist() == pytest.approx([2 / 3, 2 / 3])
+    assert E.item_support(tx, n=5)["product_id"].tolist() == ["bread", "milk"]  # eggs never bought

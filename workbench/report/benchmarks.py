@@ -80,11 +80,15 @@ def _best(metric: str) -> Callable[[dict], tuple[Any, str | None]]:
     return read
 
 
+#: the segment label of customers without a purchase (not RFM-scored, so not among the cleaned customers)
+NO_PURCHASE = "no_purchase"
+
+
 def _segments_total(m: dict) -> tuple[Any, str | None]:
     segs = get(m, "segmentation.segments")
     if not isinstance(segs, dict) or not segs:
         return None, None
-    return int(sum(v for v in segs.values() if isinstance(v, (int, float)))), None
+    return int(sum(v for k, v in segs.items() if isinstance(v, (int, float)) and k != NO_PURCHASE)), None
 
 
 def _rule_lift(rule: Any) -> float | None:
@@ -126,15 +130,15 @@ def checks() -> list[Check]:
         Check("groceries", "rules, one-item consequents (s=0.001, c=0.5)", g["n_rules"], _path("basket.n_rules"),
               "match", 0, P.GROCERIES_SOURCE),
         Check("groceries", "support of whole milk", g["whole_milk_support"],
-              _first("basket.whole_milk_support", "basket.item_support.whole milk", "data.whole_milk_support"),
+              _first("basket.whole_milk_support", "basket.item_support.whole milk", "evaluation.item_support.whole milk"),
               "match", 0.0005, P.GROCERIES_SOURCE),
         Check("groceries", "top rule lift", g["top_lift"], _top_lift, "match", 0.001, P.GROCERIES_SOURCE),
     ]
     for p, value in P.CDNOW_BGNBD.items():
         out.append(Check("cdnow", f"BG/NBD {p}", value, _path(f"segmentation.clv.{p}"), "match", 0.001,
                          P.CDNOW_SOURCE))
-    out.append(Check("online_retail", "customers in RFM segments", P.ONLINE_RETAIL_CUSTOMERS, _segments_total,
-                     "match", 0, P.ONLINE_RETAIL_SOURCE))
+    out.append(Check("online_retail", "customers with purchases (RFM-scored)", P.ONLINE_RETAIL_CUSTOMERS,
+                     _segments_total, "match", 0, P.ONLINE_RETAIL_SOURCE))
     for seg, n in P.ONLINE_RETAIL_SEGMENTS.items():
         out.append(Check("online_retail", f"segment {seg}", n, _path(f"segmentation.segments.{seg}"), "match", 0,
                          P.ONLINE_RETAIL_SOURCE))
@@ -187,7 +191,9 @@ def _fmt(x: Any) -> str:
     if isinstance(x, int):
         return f"{x:,}"
     if isinstance(x, float):
-        return f"{x:,.0f}" if x.is_integer() and abs(x) >= 100 else f"{x:.4g}"
+        if x.is_integer() and abs(x) >= 100:
+            return f"{x:,.0f}"
+        return f"{x:,.4f}".rstrip("0").rstrip(".")
     return str(x)
 
 

@@ -147,6 +147,20 @@ def hits_over_time(recs: dict[str, pd.DataFrame], test: pd.DataFrame, products: 
     return out
 
 
+def item_support(transactions: pd.DataFrame, n: int = 10) -> pd.DataFrame:
+    """The ``n`` products in most baskets: ``[product_id, baskets, support]``, support = share of invoices with
+    a purchase (quantity > 0) of the product; ties by product id."""
+    sales = transactions
+    if C.QUANTITY in sales.columns:
+        sales = sales[sales[C.QUANTITY] > 0]
+    pairs = sales[[C.TRANSACTION_ID, C.PRODUCT_ID]].astype("str").drop_duplicates()
+    n_baskets = pairs[C.TRANSACTION_ID].nunique()
+    counts = pairs[C.PRODUCT_ID].value_counts().rename("baskets").rename_axis(C.PRODUCT_ID).reset_index()
+    counts = counts.sort_values(["baskets", C.PRODUCT_ID], ascending=[False, True]).head(n).reset_index(drop=True)
+    counts["support"] = counts["baskets"] / n_baskets if n_baskets else np.nan
+    return counts
+
+
 def segment_value(segments: pd.DataFrame, segment_col: str = SEGMENT_COL,
                   monetary_col: str = MONETARY_COL) -> pd.DataFrame:
     """Per segment: customers, customer_share, revenue (sum of net monetary value), revenue_share; by revenue."""
@@ -170,6 +184,7 @@ DEFAULTS = {
     "n_boot": 1000,             # bootstrap resamples for the lift interval
     "freq": "W",                # period of the impact-over-time figure (pandas offset alias)
     "baseline": None,           # baseline model for the lift (None = the most-popular recommender)
+    "top_items": 10,            # products listed with their basket support (evaluation.item_support)
 }
 
 
@@ -184,6 +199,7 @@ class RunEvaluation:
     curves: pd.DataFrame = field(default_factory=pd.DataFrame)
     hits: pd.DataFrame = field(default_factory=pd.DataFrame)
     segments: pd.DataFrame = field(default_factory=pd.DataFrame)
+    items: pd.DataFrame = field(default_factory=pd.DataFrame)
     truth: pd.DataFrame = field(default_factory=pd.DataFrame)
     notes: list[str] = field(default_factory=list)
 
@@ -200,6 +216,8 @@ class RunEvaluation:
             out["segment_value"] = {r[SEGMENT_COL]: {"customers": r["customers"], "customer_share": r["customer_share"],
                                                      "revenue_share": r["revenue_share"]}
                                     for r in self.segments.to_dict(orient="records")}
+        if len(self.items):
+            out["item_support"] = dict(zip(self.items[C.PRODUCT_ID], self.items["support"]))
         if len(self.truth):
             out["truth_recovery"] = dict(zip(self.truth["check"], self.truth["value"]))
         return out
@@ -219,6 +237,10 @@ def evaluate_run(run_dir: str | Path, metrics: dict, cfg: dict | None = None, se
         ev.segments = segment_value(pd.read_parquet(seg_path))
     else:
         ev.notes.append("no customer_segments artifact: segment value not shown (notebook 01 not run)")
+    tx_path = adir / "data" / f"{C.TRANSACTIONS}.parquet"
+    if tx_path.exists():
+        ev.items = item_support(pd.read_parquet(tx_path, columns=[C.TRANSACTION_ID, C.PRODUCT_ID, C.QUANTITY]),
+                                int(cfg["top_items"]))
     recs = load_recs(run_dir)
     test_path = adir / f"{SPLIT_TEST}.parquet"
     if not recs or not test_path.exists():
