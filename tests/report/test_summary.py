@@ -75,6 +75,8 @@ def test_executive_summary_quotes_the_numbers(full_metrics):
     assert "8 of 10 planted bundles" in text
     assert "*cf* +0.050 (+0.030 to +0.070) earn their weight" in text
     assert "Leaving out *seasonal* would raise NDCG@10" in text
+    assert "The tuned hybrid beats its best single component (*cf*): NDCG@10 +0.020 (95% interval +0.010" in text
+    assert "The learned hybrid cannot be told apart from its best single component" in text
     assert "For *content* the interval includes zero" in text
     assert "revenue per customer +12.0% (95% interval +5.0% to +19.0%); power 0.90, 1,234 customers per arm" in text
     assert "WAPE) is 21.0% against 35.0% for the best naive baseline (moving_average)" in text

@@ -272,6 +272,12 @@ def _hybrid_sentences(metrics: dict) -> list[str]:
     if parts:
         pop = f"; popularity {fmt(h['popular'])}" if _num(h.get("popular")) is not None else ""
         out.append(f"**Hybrid**: NDCG@10 " + ", ".join(parts) + f"{pop} (on the hybrid's own split).")
+    for variant in ("tuned", "learned"):
+        est, lo, hi = _interval(get(h, f"vs_best_component.{variant}"))
+        if est is not None and lo is not None and hi is not None:
+            word = "beats" if lo > 0 else ("trails" if hi < 0 else "cannot be told apart from")
+            out.append(f"The {variant} hybrid {word} its best single component (*{h.get('best_component', '?')}*): "
+                       f"NDCG@10 {est:+.3f} (95% interval {lo:+.3f} to {hi:+.3f}).")
     abl = ablation_table(metrics)
     if len(abl):
         earn = abl[abl["low"] > 0]
