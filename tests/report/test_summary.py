@@ -64,7 +64,7 @@ def test_executive_summary_quotes_the_numbers(full_metrics):
     text = "\n".join(S.executive_summary(full_metrics))
     assert "1,000 customers" in text and "31 of 10,800" in text
     assert "*hibernating* (400, 40%)" in text
-    assert "*champions* customers bring 45% of net revenue while being 15% of customers" in text
+    assert "The *champions* segment brings 45% of net revenue from 15% of customers" in text
     assert "k=4" in text and "r=0.2500" in text
     assert "*ease* with NDCG@10 0.160" in text
     assert "scores 0.080 (+100% for *ease*)" in text  # 0.16 / 0.08 - 1

@@ -207,8 +207,8 @@ def _segmentation_sentences(metrics: dict) -> list[str]:
     if shares:
         top = max(sorted(shares), key=lambda k: shares[k])
         cshare = _num(value[top].get("customer_share"))
-        who = f" while being {cshare:.0%} of customers" if cshare is not None else ""
-        out.append(f"*{top}* customers bring {shares[top]:.0%} of net revenue{who}.")
+        who = f" from {cshare:.0%} of customers" if cshare is not None else ""
+        out.append(f"The *{top}* segment brings {shares[top]:.0%} of net revenue{who}.")
     if s.get("k") is not None:
         out.append(f"K-means chose k={s['k']} (silhouette {fmt(s.get('silhouette'), 2)}, "
                    f"bootstrap stability ARI {fmt(s.get('stability_ari'), 2)}).")
