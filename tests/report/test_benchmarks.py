@@ -77,7 +77,8 @@ def test_top_lift_from_list_rules():
 def test_markdown_and_files(tmp_path):
     s = B.build_summary({"movielens100k": _ml100k(ndcg=0.45)}, status={"movielens100k": "ok"})
     md = B.summary_markdown(s)
-    assert "| movielens100k | best model nDCG@10 vs BiVAE (GPU) | 0.4751 | 0.45 | ease | >= published | **miss** |" in md
+    assert ("| movielens100k | best model nDCG@10 vs BiVAE (GPU) | 0.4751 | 0.45 | ease | >= published | **miss** |"
+            in md)
     assert "| groceries | top rule lift | 18.996 | — |  | ± 0.001 | not run |" in md
     assert "| groceries | rules, one-item consequents (s=0.001, c=0.5) | 5,668 | — |  | exact | not run |" in md
     path = B.write_summary(s, tmp_path / "benchmarks")

@@ -68,9 +68,9 @@ def test_executive_summary_quotes_the_numbers(full_metrics):
     assert "k=4" in text and "r=0.2500" in text
     assert "*ease* with NDCG@10 0.160" in text
     assert "scores 0.080 (+100% for *ease*)" in text  # 0.16 / 0.08 - 1
-    assert ("Re-scored from the saved lists on the test split (812 customers), *ease* reaches 0.170 against 0.090 for *popular*: "
-            "NDCG@10 difference +0.080 (95% paired-bootstrap interval +0.050 to +0.110); the interval excludes zero"
-            in text)
+    assert ("Re-scored from the saved lists on the test split (812 customers), *ease* reaches 0.170 against 0.090 "
+            "for *popular*: NDCG@10 difference +0.080 (95% paired-bootstrap interval +0.050 to +0.110); "
+            "the interval excludes zero" in text)
     assert "*KNNBaseline* (RMSE 0.930" in text
     assert "8 of 10 planted bundles" in text
     assert "*cf* +0.050 (+0.030 to +0.070) earn their weight" in text

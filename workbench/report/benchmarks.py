@@ -130,7 +130,8 @@ def checks() -> list[Check]:
         Check("groceries", "rules, one-item consequents (s=0.001, c=0.5)", g["n_rules"], _path("basket.n_rules"),
               "match", 0, P.GROCERIES_SOURCE),
         Check("groceries", "support of whole milk", g["whole_milk_support"],
-              _first("basket.whole_milk_support", "basket.item_support.whole milk", "evaluation.item_support.whole milk"),
+              _first("basket.whole_milk_support", "basket.item_support.whole milk",
+                     "evaluation.item_support.whole milk"),
               "match", 0.0005, P.GROCERIES_SOURCE),
         Check("groceries", "top rule lift", g["top_lift"], _top_lift, "match", 0.001, P.GROCERIES_SOURCE),
     ]

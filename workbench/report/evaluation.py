@@ -272,6 +272,7 @@ def recorded_vs_recomputed(curves_df: pd.DataFrame, metrics: dict, k: int = 10) 
     for model in sorted(at.index):
         rec = (metrics.get("recommenders") or {}).get(model) or {}
         rows.append({MODEL: model, f"ndcg@{k} recorded": rec.get(f"ndcg@{k}"),
-                     f"ndcg@{k} recomputed": at.loc[model, "ndcg"], f"precision@{k} recorded": rec.get(f"precision@{k}"),
+                     f"ndcg@{k} recomputed": at.loc[model, "ndcg"],
+                     f"precision@{k} recorded": rec.get(f"precision@{k}"),
                      f"precision@{k} recomputed": at.loc[model, "precision"]})
     return pd.DataFrame(rows)

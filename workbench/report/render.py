@@ -169,12 +169,14 @@ def index_html(run_dir: Path, pages: list[Path], show_code: bool = False, failed
     fig_dir = run_dir / "figures"
     figures = sorted(fig_dir.glob("*.png")) if fig_dir.is_dir() else []
     durations = {Path(r.get("notebook", "")).stem: r.get("duration_s") for r in manifest.get("notebooks", [])}
+    source = S.get(metrics, "data.source", (params.get("data") or {}).get("source", "?"))
+    fingerprint = manifest.get("data_fingerprint") or S.get(metrics, "data.fingerprint") or "n/a"
 
     out = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Run {html.escape(str(name))}"
            f"</title><style>{_CSS}</style></head><body>",
            f"<h1>Workbench run: {html.escape(str(name))}</h1>",
-           f"<p class='meta'>data: {html.escape(str(S.get(metrics, 'data.source', params.get('data', {}).get('source', '?'))))}"
-           f" · fingerprint {html.escape(str(manifest.get('data_fingerprint') or S.get(metrics, 'data.fingerprint') or 'n/a'))}"
+           f"<p class='meta'>data: {html.escape(str(source))}"
+           f" · fingerprint {html.escape(str(fingerprint))}"
            f" · commit {html.escape(str(manifest.get('git_commit') or 'n/a')[:12])}"
            f" · started {html.escape(str(manifest.get('started') or 'n/a'))}"
            f" · code {'shown' if show_code else 'hidden'}</p>",

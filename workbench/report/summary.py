@@ -181,7 +181,8 @@ def _interval(d: dict | None) -> tuple[float | None, float | None, float | None]
 def not_run(stage: str) -> str:
     """A sentence saying that ``stage`` was not run in this run (which notebook, which metrics key)."""
     nb, what = STAGES[stage]
-    return f"**{what[0].upper() + what[1:]}** was not run in this run (notebook {nb}; no `{stage}` key in metrics.json)."
+    return (f"**{what[0].upper() + what[1:]}** was not run in this run (notebook {nb}; "
+            f"no `{stage}` key in metrics.json).")
 
 
 def _data_sentence(metrics: dict) -> str:
