@@ -1,0 +1,212 @@
+"""The hybrid blend: normalisation, candidates, switching, tuning, the split protocol, and a planted-truth run."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from workbench.data import contract as C
+from workbench.evaluate.metrics import per_customer_metrics
+from workbench.recommend import hybrid as H
+from workbench.recommend.base import Recommender
+from workbench.recommend.interactions import Interactions
+
+
+class Fixed(Recommender):
+    """A test double: fixed scores per matrix row (known customers) and a fixed cold row."""
+
+    name = "fixed"
+
+    def __init__(self, scores: np.ndarray):
+        self.scores = np.asarray(scores, dtype=float)
+
+    def _fit(self, interactions, **context):
+        assert self.scores.shape == interactions.shape
+
+    def _score_rows(self, rows):
+        return self.scores[rows]
+
+
+def _inter(pairs, customers=("u1", "u2", "u3"), products=("a", "b", "c", "d", "e")):
+    df = pd.DataFrame(pairs, columns=[C.CUSTOMER_ID, C.PRODUCT_ID])
+    return Interactions.from_frame(df, customers=list(customers), products=list(products))
+
+
+# ---- normalisation ----------------------------------------------------------------------------------
+def test_normalise_rows_rank_minmax_reciprocal_by_hand():
+    s = np.array([[3.0, 1.0, 2.0, 2.0, 10.0], [5.0, 5.0, 5.0, 5.0, 5.0]])
+    ex = np.array([[False, False, False, False, True], [False] * 5])
+    norm = H.normalise_rows(s, ex, "rank")
+    # row 0 without the excluded 10: ranks 1 (the 1), 2.5, 2.5 (the twos), 4 (the 3) -> (r - 1) / 3
+    assert norm[0] == pytest.approx([1.0, 0.0, 0.5, 0.5, 0.0])
+    assert norm[1] == pytest.approx([0.5] * 5)          # all tied: the middle
+    rr = H.normalise_rows(s, ex, "reciprocal")          # (c + 1) / (c + position), positions 1, 4, 2.5, 2.5
+    c = H.RECIPROCAL_C
+    assert rr[0] == pytest.approx([1.0, (c + 1) / (c + 4), (c + 1) / (c + 2.5), (c + 1) / (c + 2.5), 0.0])
+    mm = H.normalise_rows(np.array([[3.0, 1.0, 2.0, 0.0, np.nan]]), np.array([[False, False, False, True, False]]),
+                          "minmax")
+    assert mm[0] == pytest.approx([1.0, 0.0, 0.5, 0.0, 0.0])
+    assert H.normalise_rows(np.array([[2.0, 2.0]]), None, "minmax")[0] == pytest.approx([1.0, 1.0])
+    pos = H.positions(np.array([[0.2, 0.9, 0.2, 0.0]]), np.array([[True, True, True, False]]))
+    assert pos[0, :3] == pytest.approx([2.5, 1.0, 2.5]) and np.isinf(pos[0, 3])
+    with pytest.raises(ValueError, match="normalise"):
+        H.normalise_rows(s, ex, "zscore")
+
+
+def test_history_buckets_and_switching():
+    b = H.history_buckets([0, 2, 3, 9, 10, 50], cold_max=2, hot_min=10)
+    assert list(b) == ["cold", "cold", "warm", "warm", "hot", "hot"]
+    with pytest.raises(ValueError, match="hot_min"):
+        H.history_buckets([1], cold_max=5, hot_min=5)
+    sw = H.Switching(True, ("collaborative",), ("content", "popular"))
+    W = sw.row_weights(np.array([0.6, 0.3, 0.1]), ["collaborative", "content", "popular"], np.array(["cold", "hot"]))
+    assert W[0] == pytest.approx([0.0, 0.6, 0.4])      # 0.6 moved, split evenly over the two targets
+    assert W[1] == pytest.approx([0.6, 0.3, 0.1])
+    off = H.Switching(False).row_weights(np.array([0.6, 0.3, 0.1]), ["collaborative", "content", "popular"],
+                                         np.array(["cold"]))
+    assert off[0] == pytest.approx([0.6, 0.3, 0.1])
+
+
+# ---- the blend on a hand-made example ---------------------------------------------------------------
+def _two_component_hybrid(**kw):
+    inter = _inter([("u1", "a"), ("u2", "b"), ("u2", "c"), ("u3", "a"), ("u3", "b"), ("u3", "c")])
+    x = np.array([[9, 5, 4, 3, 1], [1, 9, 8, 7, 6], [5, 4, 3, 2, 1]], dtype=float)
+    y = np.array([[0, 1, 2, 3, 4], [5, 4, 3, 2, 1], [1, 2, 3, 4, 5]], dtype=float)
+    hyb = H.HybridRecommender({"x": Fixed(x), "y": Fixed(y)}, {"x": 0.5, "y": 0.5}, normalise="rank", candidates=2,
+                              cold_max=1, hot_min=3, **kw)
+    return hyb.fit(inter), x, y
+
+
+def test_candidates_blend_and_recommend_agree_by_hand():
+    hyb, x, y = _two_component_hybrid()
+    cs = hyb.candidate_set(["u1", "u2", "zz"])
+    assert cs.names == ["x", "y", "popular"]
+    # u1 saw a: x ranks b > c > d > e, y ranks e > d > c > b; top-2 each -> candidates {b, c} u {d, e}
+    c0 = cs.items[0][cs.valid[0]]
+    assert list(cs.product_ids[c0]) == ["b", "c", "d", "e"]
+    # rank-normalised over the 4 unseen products
+    assert cs.scores[0, :4, 0] == pytest.approx([1.0, 2 / 3, 1 / 3, 0.0])
+    assert cs.scores[0, :4, 1] == pytest.approx([0.0, 1 / 3, 2 / 3, 1.0])
+    assert cs.positions[0, :4, 0] == pytest.approx([1, 2, 3, 4]) and cs.positions[0, :4, 1] == pytest.approx([4, 3, 2, 1])
+    assert list(cs.buckets) == ["cold", "warm", "cold"]  # u1 has 1 product, u2 two, zz is unknown
+    # blend without switching: an even blend scores all four 0.5; tilted to y it ranks e > d
+    assert cs.blend({"x": 0.5, "y": 0.5})[0, :4] == pytest.approx([0.5] * 4)
+    rec = cs.recommendations(cs.blend({"x": 0.25, "y": 0.75}), k=2)
+    assert list(rec[rec[C.CUSTOMER_ID] == "u1"][C.PRODUCT_ID]) == ["e", "d"]
+    assert rec[rec[C.CUSTOMER_ID] == "u1"]["score"].to_numpy() == pytest.approx([0.75, 0.25 / 3 + 0.5])
+    # recommend() through the base class equals the candidate path (switching on)
+    full = hyb.recommend(["u1", "u2"], k=3)
+    via = cs.subset(np.array([True, True, False]))
+    got = via.recommendations(via.blend(hyb.weights, hyb.switching), 3)
+    pd.testing.assert_frame_equal(full.reset_index(drop=True), got.reset_index(drop=True), check_dtype=False)
+    # seen products never come back
+    seen = {("u1", "a"), ("u2", "b"), ("u2", "c")}
+    assert not any((c, p) in seen for c, p in zip(full[C.CUSTOMER_ID], full[C.PRODUCT_ID]))
+
+
+def test_unavailable_products_are_never_candidates():
+    hyb, _, _ = _two_component_hybrid()
+    hyb.set_unavailable(["b", "e"])
+    cs = hyb.candidate_set(["u1", "zz"])
+    got = set(cs.product_ids[cs.items[cs.valid]])
+    assert got.isdisjoint({"b", "e"})
+    rec = hyb.recommend(["u1", "zz"], k=5)
+    assert set(rec[C.PRODUCT_ID]).isdisjoint({"b", "e"})
+
+
+def test_popular_is_builtin_and_components_share_the_universe():
+    with pytest.raises(ValueError, match="built-in"):
+        H.HybridRecommender({"popular": Fixed(np.zeros((3, 5)))})
+    inter = _inter([("u1", "a")])
+    other = Fixed(np.zeros((3, 4))).fit(_inter([("u1", "a")], products=("a", "b", "c", "d")))
+    hyb = H.HybridRecommender({"x": other}, fit_components=False)
+    with pytest.raises(ValueError, match="product universe"):
+        hyb.fit(inter)
+
+
+# ---- NDCG on candidates equals the evaluation module ---------------------------------------------------
+def test_candidate_ndcg_matches_per_customer_metrics():
+    rng = np.random.default_rng(3)
+    n_c, n_p = 40, 30
+    cust = [f"u{i:02d}" for i in range(n_c)]
+    prod = [f"p{j:02d}" for j in range(n_p)]
+    held = pd.DataFrame({C.CUSTOMER_ID: np.repeat(cust, 3), C.PRODUCT_ID: rng.choice(prod, 3 * n_c)})
+    inter = Interactions.from_frame(held, customers=cust, products=prod)
+    comps = {"x": Fixed(rng.random((n_c, n_p))), "y": Fixed(rng.random((n_c, n_p)))}
+    hyb = H.HybridRecommender(comps, {"x": 0.7, "y": 0.2, "popular": 0.1}, candidates=8).fit(inter)
+    truth = pd.DataFrame({C.CUSTOMER_ID: np.repeat(cust, 4), C.PRODUCT_ID: rng.choice(prod, 4 * n_c)})
+    truth = H.drop_seen_pairs(truth, held)
+    cs = hyb.candidate_set(np.sort(truth[C.CUSTOMER_ID].unique())).with_truth(truth)
+    s = cs.blend(hyb.weights, hyb.switching)
+    ref = per_customer_metrics(truth, cs.recommendations(s, 10), 10)["ndcg"].to_numpy()
+    assert cs.ndcg(s, 10) == pytest.approx(ref)
+    assert cs.n_rel.sum() == len(truth.drop_duplicates())
+
+
+# ---- tuning ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("method", ["bagged", "ascent"])
+def test_tuning_finds_the_informative_component(method):
+    rng = np.random.default_rng(0)
+    n_c, n_p = 300, 40
+    cust = [f"u{i:03d}" for i in range(n_c)]
+    prod = [f"p{j:02d}" for j in range(n_p)]
+    inter = Interactions.from_frame(pd.DataFrame({C.CUSTOMER_ID: cust, C.PRODUCT_ID: ["p00"] * n_c}),
+                                    customers=cust, products=prod)
+    target = rng.integers(1, n_p, n_c)
+    oracle = rng.random((n_c, n_p))
+    oracle[np.arange(n_c), target] += 0.8                  # the wanted product usually on top
+    noise = rng.random((n_c, n_p))
+    hyb = H.HybridRecommender({"oracle": Fixed(oracle), "noise": Fixed(noise)},
+                              {"oracle": 0.2, "noise": 0.8}, candidates=40).fit(inter)
+    truth = pd.DataFrame({C.CUSTOMER_ID: cust, C.PRODUCT_ID: np.array(prod)[target]})
+    cs = hyb.candidate_set(cust).with_truth(truth)
+    # popularity is constant here (everyone bought p00, which is excluded as seen): leave it out of the search
+    w, trace = H.tune_weights(cs, hyb.weights, k=10, n_random=50, seed=1, method=method, tune=["oracle", "noise"])
+    assert sum(w.values()) == pytest.approx(1.0) and w["popular"] == 0.0
+    assert w["oracle"] > 2 * w["noise"]
+    alone = cs.ndcg(cs.blend({"oracle": 1.0})).mean()
+    assert trace["ndcg"].iloc[-1] > trace["ndcg"].iloc[0] + 0.1     # far better than the noisy start
+    assert trace["ndcg"].iloc[-1] >= 0.97 * alone
+    assert H.tune_weights(cs, hyb.weights, k=10, n_random=50, seed=1, method=method,
+                          tune=["oracle", "noise"])[0] == w  # seeded
+    with pytest.raises(ValueError, match="bagged or ascent"):
+        H.tune_weights(cs, hyb.weights, method="grid")
+
+
+# ---- components and the split protocol ------------------------------------------------------------------
+def test_build_components_from_class_paths():
+    spec = {"cross_sell": {"class": "workbench.recommend.basket.BasketRecommender", "params": {"min_baskets": 3}},
+            "ghost": {"class": "workbench.recommend.nowhere.Ghost"}, "off": {"class": "none"}}
+    comps = H.build_components(spec, skip_missing=True)
+    assert list(comps) == ["cross_sell"] and comps["cross_sell"].min_baskets == 3
+    with pytest.raises(ImportError, match="class path"):
+        H.build_components(spec, skip_missing=False)
+    with pytest.raises(TypeError, match="not a Recommender"):
+        H.build_components({"x": {"class": "workbench.recommend.interactions.Interactions",
+                                  "params": {"matrix": None, "customer_ids": None, "product_ids": None}}})
+
+
+def test_last_basket_split_holds_out_unseen_pairs(small_shop):
+    sp = H.make_split(small_shop.transactions, small_shop.products, {"split": "last_basket"})
+    train_pairs = set(zip(sp.train_tx.loc[sp.train_tx[C.QUANTITY] > 0, C.CUSTOMER_ID],
+                          sp.train_tx.loc[sp.train_tx[C.QUANTITY] > 0, C.PRODUCT_ID]))
+    assert len(sp.truth) > 0
+    assert not any(pair in train_pairs for pair in zip(sp.truth[C.CUSTOMER_ID], sp.truth[C.PRODUCT_ID]))
+    assert sp.interactions.shape[1] == small_shop.products[C.PRODUCT_ID].nunique()
+    assert set(sp.customers) <= set(sp.interactions.customer_ids)  # every test customer has a history
+    with pytest.raises(ValueError, match="split"):
+        H.make_split(small_shop.transactions, small_shop.products, {"split": "sideways"})
+
+
+def test_stratified_ratings_split():
+    rng = np.random.default_rng(0)
+    r = pd.DataFrame({C.CUSTOMER_ID: rng.integers(0, 30, 600).astype(str), C.PRODUCT_ID: rng.integers(0, 20, 600)
+                      .astype(str), C.RATING: rng.integers(1, 6, 600).astype(float),
+                      C.TIMESTAMP: pd.Timestamp("2020-01-01") + pd.to_timedelta(np.arange(600), unit="h")})
+    r = r.drop_duplicates([C.CUSTOMER_ID, C.PRODUCT_ID])
+    tx = r.assign(**{C.TRANSACTION_ID: np.arange(len(r)).astype(str), C.QUANTITY: 1, C.UNIT_PRICE: 1.0})
+    products = pd.DataFrame({C.PRODUCT_ID: np.arange(20).astype(str)})
+    cfg = {"split": "stratified", "interactions": {"source": "ratings", "weight": "binary"}}
+    sp = H.make_split(tx, products, cfg, ratings=r, seed=42)
+    assert sp.interactions.matrix.max() == 1.0
+    assert len(sp.truth) + sp.interactions.matrix.nnz == len(r)
+    with pytest.raises(ValueError, match="ratings"):
+        H.make_split(tx, products, cfg, ratings=None)

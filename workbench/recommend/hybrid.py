@@ -1,0 +1,643 @@
+"""The hybrid recommender: a weighted blend of fitted component recommenders, normalised per customer.
+
+Two stages, both vectorised over batches of customers:
+
+1. **Candidates.** Every component (and the built-in ``popular`` pseudo-component: the share of customers
+   who bought a product) scores the whole catalog for a batch of customers through the
+   :class:`~workbench.recommend.base.Recommender` interface (``score_batch``). Scores are normalised per
+   customer over the recommendable products (``rank``: the product's percentile rank among them, ties
+   averaged; ``minmax``: (s - min) / (max - min)), with seen and unavailable products excluded. The
+   candidates of a customer are the union of each component's top ``candidates`` products.
+2. **Blend.** A candidate's score is the weighted sum of its normalised component scores; the top K
+   of the blend is the recommendation. Weights are per component and default to the design brief's
+   (collaborative 0.30, content 0.25, cross-sell 0.20, seasonal 0.15, price affinity 0.10).
+
+:class:`CandidateSet` holds stage 1 for a set of customers (candidate product indices, every
+component's normalised score and rank position on them), so the default, tuned, ablated and learned
+variants are all evaluated on the same numbers without scoring the components again.
+
+**Switching.** Customers with little history (``cold``: at most ``cold_max`` distinct products) get the
+weight of the ``switch_from`` components (collaborative by default) moved to the ``switch_to``
+components (popular by default). ``hot`` customers have at least ``hot_min`` distinct products.
+
+**Tuning.** :func:`tune_weights` searches the weights on a validation split carved out of train (never
+the test split): a seeded random search over the simplex, then coordinate ascent.
+
+The hybrid takes fitted recommenders through the base interface only; :func:`build_components` makes
+them from a params spec of class paths, so this module imports no other recommender module.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.stats import rankdata
+from tqdm.auto import tqdm
+
+from workbench.data import contract as C
+from workbench.evaluate.split import drop_seen_pairs, leave_last_basket_out, chronological_split, stratified_split
+from workbench.recommend.base import RANK, SCORE, Recommender, top_k
+from workbench.recommend.interactions import Interactions
+
+log = logging.getLogger(__name__)
+
+POPULAR = "popular"
+COLD, WARM, HOT = "cold", "warm", "hot"
+BUCKETS = (COLD, WARM, HOT)
+NORMALISERS = ("rank", "minmax", "reciprocal")
+#: the constant c of the reciprocal-rank normaliser (c + 1) / (c + position)
+RECIPROCAL_C = 10.0
+
+#: the design brief's weights, by component name
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "collaborative": 0.30,
+    "content": 0.25,
+    "cross_sell": 0.20,
+    "seasonal": 0.15,
+    "price_affinity": 0.10,
+}
+
+#: the ``hybrid`` params block
+DEFAULTS: dict = {
+    "k": 10,
+    # evaluation protocol: last_basket (per customer, the last invoice held out), chronological
+    # (one global cut-off) or stratified (per-item ratio split of the ratings, the ml-100k protocol)
+    "split": "last_basket",
+    "split_ratio": 0.75,
+    "stratify_by": C.PRODUCT_ID,
+    # what the interaction matrix holds: transactions (binary/count/quantity) or ratings
+    "interactions": {"source": "transactions", "weight": "binary"},
+    # components: name -> {class: "module.Class", params: {...}, params_from: "a.params.block"}; the
+    # block named by params_from gives constructor arguments its own params override; a class that
+    # does not import is skipped with a warning when ``skip_missing``
+    "components": {
+        "collaborative": {"class": "workbench.recommend.cf.EASE", "params": {}},
+        "content": {"class": "workbench.recommend.content.ContentRecommender", "params_from": "content"},
+        "cross_sell": {"class": "workbench.recommend.basket.BasketRecommender", "params_from": "basket"},
+        "seasonal": {"class": "workbench.recommend.context.SeasonalRecommender", "params_from": "context.seasonal"},
+        "price_affinity": {"class": "workbench.recommend.context.PriceAffinityRecommender",
+                           "params_from": "context.price_affinity"},
+        "cluster_trending": {"class": "workbench.recommend.context.ClusterTrendingRecommender",
+                             "params_from": "context.cluster_trending"},
+    },
+    "skip_missing": True,
+    "weights": dict(DEFAULT_WEIGHTS),
+    "normalise": "minmax",
+    "candidates": 100,          # top products per component that enter the blend
+    "history": {"cold_max": 2, "hot_min": 10},
+    # cold customers: the "from" components' weight goes to the "to" components; enabled: true, false
+    # or auto (tuned both ways on validation, the better one kept)
+    "switching": {"enabled": "auto", "from": ["collaborative"], "to": [POPULAR]},
+    "tuning": {"method": "bagged", "n_random": 300, "n_bags": 200, "rounds": 3, "factors": [0.0, 0.5, 2.0, 4.0],
+               "seed": 0},
+    "reranker": {"depth": 50, "n_estimators": 100, "learning_rate": 0.03, "num_leaves": 7,
+                 "min_child_samples": 100, "seed": 0},
+    "final": "tuned",           # which variant the business rules and the artifact use: default, tuned, learned
+    "rules": {
+        "stock_filter": True,
+        "segment_rules": {"champions": "premium", "loyal_customers": "premium", "at_risk": "win_back",
+                          "cant_lose": "win_back", "hibernating": "win_back", "about_to_sleep": "win_back",
+                          "price_sensitive": "value"},
+        "boost": 0.1,
+        "price_sensitive_max": 0.3,   # mean within-category price percentile of what they bought
+        "diversity": "max_per_category",  # none, max_per_category or mmr
+        "max_per_category": 4,
+        "mmr_lambda": 0.7,
+        "confidence_top": 20,
+    },
+    "bootstrap": {"n_boot": 1000, "alpha": 0.05, "seed": 0},
+    "impact": {"purchase_prob": None, "fallback_purchase_prob": 0.3, "alpha": 0.05, "power": 0.8,
+               "seed": 0},
+}
+
+
+# ---- components ----------------------------------------------------------------------------------
+def _import_class(path: str):
+    module, _, name = path.rpartition(".")
+    if not module:
+        raise ValueError(f"component class '{path}' must be a dotted path like workbench.recommend.cf.EASE")
+    return getattr(importlib.import_module(module), name)
+
+
+def build_components(spec: dict, skip_missing: bool = True) -> dict[str, Recommender]:
+    """Return unfitted recommenders by name from ``{name: {"class": "module.Class", "params": {...}}}``.
+
+    With ``skip_missing`` a class that cannot be imported is left out with a warning (and listed in
+    the returned dict's absence); otherwise the import error is raised.
+    """
+    out: dict[str, Recommender] = {}
+    for name in spec:
+        entry = spec[name] or {}
+        if isinstance(entry, str):
+            entry = {"class": entry}
+        if entry.get("class") in (None, "", "none"):
+            continue
+        try:
+            cls = _import_class(entry["class"])
+        except (ImportError, AttributeError) as exc:
+            if not skip_missing:
+                raise ImportError(f"hybrid component '{name}': cannot import {entry['class']} ({exc}); fix the "
+                                  f"class path in the hybrid.components params block") from exc
+            log.warning("hybrid: component '%s' skipped: %s cannot be imported (%s)", name, entry["class"], exc)
+            continue
+        params = dict(entry.get("params") or {})
+        obj = cls.from_params(params) if hasattr(cls, "from_params") else cls(**params)
+        if not isinstance(obj, Recommender):
+            raise TypeError(f"hybrid component '{name}' ({entry['class']}) is not a Recommender subclass")
+        out[name] = obj
+    return out
+
+
+# ---- normalisation ---------------------------------------------------------------------------------
+def normalise_rows(scores: np.ndarray, excluded: np.ndarray | None = None, method: str = "rank") -> np.ndarray:
+    """Return ``scores`` normalised per row over the non-excluded entries, in [0, 1] (float32).
+
+    ``rank``: percentile rank with ties averaged (best = 1); ``minmax``: (s - min) / (max - min), a
+    constant row -> 1 (O(products) per row, no sort); ``reciprocal``: reciprocal-rank fusion's
+    (c + 1) / (c + position), c = ``RECIPROCAL_C``, which keeps the head of each list apart where the
+    percentile rank of a long catalog is nearly flat. Excluded and non-finite entries get 0.
+    """
+    if method not in NORMALISERS:
+        raise ValueError(f"normalise must be one of {NORMALISERS}, not {method!r}")
+    s = np.asarray(scores, dtype=np.float64).copy()
+    bad = ~np.isfinite(s)
+    if excluded is not None:
+        bad |= excluded
+    n_bad = bad.sum(axis=1, keepdims=True)
+    n_ok = s.shape[1] - n_bad
+    if method == "minmax":
+        lo = np.where(bad, np.inf, s).min(axis=1, keepdims=True)
+        hi = np.where(bad, -np.inf, s).max(axis=1, keepdims=True)
+        span = np.where(n_ok > 0, hi - lo, 0.0)
+        norm = np.divide(s - np.where(n_ok > 0, lo, 0.0), span, out=np.ones_like(s), where=span > 0)
+    else:
+        r = rankdata(np.where(bad, -np.inf, s), axis=1, method="average")  # excluded share the lowest ranks
+        r_ok = r - n_bad  # 1 .. n_ok among the valid ones (ties averaged)
+        if method == "rank":
+            norm = np.where(n_ok == 1, 1.0, (r_ok - 1) / np.maximum(n_ok - 1, 1))
+        else:
+            norm = (RECIPROCAL_C + 1.0) / (RECIPROCAL_C + (n_ok - r_ok + 1))
+    return np.where(bad, 0.0, np.clip(norm, 0.0, 1.0)).astype(np.float32)
+
+
+def positions(scores: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Return the 1-based position of each valid entry in its row's descending order (ties averaged; invalid: inf)."""
+    r = rankdata(np.where(valid, -scores, np.inf), axis=-1, method="average")
+    return np.where(valid, r, np.inf).astype(np.float32)
+
+
+# ---- history buckets and switching -------------------------------------------------------------------
+def history_buckets(n_history, cold_max: int = 2, hot_min: int = 10) -> np.ndarray:
+    """Return ``cold`` / ``warm`` / ``hot`` per customer from their number of distinct products."""
+    n = np.asarray(n_history)
+    if hot_min <= cold_max:
+        raise ValueError(f"history.hot_min ({hot_min}) must be larger than history.cold_max ({cold_max})")
+    return np.where(n <= cold_max, COLD, np.where(n >= hot_min, HOT, WARM)).astype(object)
+
+
+@dataclass
+class Switching:
+    """Cold customers: the weight of the ``from_`` components moves to the ``to`` components."""
+
+    enabled: bool = True
+    from_: tuple[str, ...] = ("collaborative",)
+    to: tuple[str, ...] = (POPULAR,)
+
+    @classmethod
+    def from_params(cls, block: dict | None) -> "Switching":
+        """The switching rule of a ``hybrid.switching`` params block."""
+        b = block or {}
+        return cls(bool(b.get("enabled", True)), tuple(b.get("from", ("collaborative",))),
+                   tuple(b.get("to", (POPULAR,))))
+
+    def row_weights(self, w: np.ndarray, names: list[str], buckets: np.ndarray) -> np.ndarray:
+        """Return (customers x components) weights: ``w`` everywhere, switched on cold rows."""
+        W = np.tile(np.asarray(w, dtype=np.float64), (len(buckets), 1))
+        if not self.enabled:
+            return W
+        src = np.array([n in self.from_ for n in names])
+        dst = np.array([n in self.to for n in names])
+        if not src.any() or not dst.any():
+            return W
+        cold = np.asarray(buckets) == COLD
+        moved = W[cold][:, src].sum(axis=1, keepdims=True)
+        Wc = W[cold]
+        Wc[:, src] = 0.0
+        Wc[:, dst] += moved / dst.sum()
+        W[cold] = Wc
+        return W
+
+
+# ---- the candidate set ---------------------------------------------------------------------------
+@dataclass
+class CandidateSet:
+    """Stage 1 for a set of customers: candidate products and each component's normalised score on them.
+
+    ``items`` (customers x m) are product column indices (-1 = padding), ``scores`` (customers x m x
+    components) the normalised scores, ``positions`` the 1-based rank position of the candidate in each
+    component's ordering of the candidates (the same as in the whole catalog for the component's own top
+    ``candidates`` products), ``valid`` marks real candidates; ``history`` is each customer's number of
+    distinct products in the fitted data and ``buckets`` its history bucket.
+    """
+
+    customer_ids: pd.Index
+    product_ids: pd.Index
+    names: list[str]
+    items: np.ndarray
+    scores: np.ndarray
+    positions: np.ndarray
+    valid: np.ndarray
+    history: np.ndarray
+    buckets: np.ndarray
+    rel: np.ndarray | None = field(default=None, repr=False)
+    n_rel: np.ndarray | None = field(default=None, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.customer_ids)
+
+    def weight_vector(self, weights: dict[str, float]) -> np.ndarray:
+        """Return the weights as a vector over ``names`` (missing names weigh 0)."""
+        unknown = set(weights) - set(self.names)
+        if unknown and any(weights[u] for u in unknown):
+            log.debug("weights for components not in the blend ignored: %s", sorted(unknown))
+        return np.array([float(weights.get(n, 0.0)) for n in self.names])
+
+    def blend(self, weights: dict[str, float] | np.ndarray, switching: Switching | None = None) -> np.ndarray:
+        """Return blended scores (customers x m), ``-inf`` on padding, with optional switching."""
+        w = self.weight_vector(weights) if isinstance(weights, dict) else np.asarray(weights, dtype=np.float64)
+        out = self.scores @ w.astype(np.float32)
+        if switching is not None and switching.enabled:
+            cold = np.flatnonzero(np.asarray(self.buckets) == COLD)
+            if len(cold):  # cold rows share one switched weight vector
+                wc = switching.row_weights(w, self.names, np.array([COLD]))[0]
+                out[cold] = self.scores[cold] @ wc.astype(np.float32)
+        return np.where(self.valid, out, -np.inf)
+
+    def with_truth(self, truth: pd.DataFrame) -> "CandidateSet":
+        """Return self with ``rel`` (is the candidate in ``truth``) and ``n_rel`` (distinct truth products)."""
+        t = truth[[C.CUSTOMER_ID, C.PRODUCT_ID]].astype("str").drop_duplicates()
+        r = self.customer_ids.get_indexer(t[C.CUSTOMER_ID])
+        self.n_rel = np.bincount(r[r >= 0], minlength=len(self)).astype(np.int64)
+        c = self.product_ids.get_indexer(t[C.PRODUCT_ID])
+        ok = (r >= 0) & (c >= 0)
+        T = sp.csr_matrix((np.ones(int(ok.sum()), dtype=np.int8), (r[ok], c[ok])),
+                          shape=(len(self), len(self.product_ids)))
+        rows = np.repeat(np.arange(len(self)), self.items.shape[1])
+        got = np.asarray(T[rows, np.maximum(self.items, 0).ravel()]).ravel().reshape(self.items.shape)
+        self.rel = (got > 0) & self.valid
+        return self
+
+    def top(self, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``(candidate columns, values)`` of the ``k`` best finite scores per customer (ties: lower product index)."""
+        return top_k(scores, k)  # candidates are stored by product index, so ties go to the lower index
+
+    def ndcg(self, scores: np.ndarray, k: int = 10) -> np.ndarray:
+        """Return per-customer NDCG@k of ``scores`` against ``rel`` (binary gains, IDCG over min(n_rel, k))."""
+        if self.rel is None:
+            raise ValueError("call with_truth(truth) first: the candidate set has no relevance labels")
+        idx, val = self.top(scores, k)
+        hit = np.take_along_axis(self.rel, idx, axis=1) & np.isfinite(val)
+        disc = 1.0 / np.log2(np.arange(2, idx.shape[1] + 2))
+        dcg = (hit * disc).sum(axis=1)
+        ideal = np.r_[0.0, np.cumsum(1.0 / np.log2(np.arange(2, k + 2)))]
+        idcg = ideal[np.minimum(self.n_rel, k)]
+        return np.divide(dcg, idcg, out=np.zeros(len(dcg)), where=idcg > 0)
+
+    def recommendations(self, scores: np.ndarray, k: int = 10) -> pd.DataFrame:
+        """Return the top ``k`` as a DataFrame [customer_id, product_id, score, rank] (customers in order)."""
+        idx, val = self.top(scores, k)
+        kk = idx.shape[1]
+        prod = np.take_along_axis(self.items, idx, axis=1)
+        out = pd.DataFrame({
+            C.CUSTOMER_ID: np.repeat(self.customer_ids.to_numpy(), kk),
+            C.PRODUCT_ID: self.product_ids.to_numpy()[np.maximum(prod, 0).ravel()],
+            SCORE: val.ravel().astype(np.float64),
+            RANK: np.tile(np.arange(1, kk + 1), len(self)),
+            "_col": idx.ravel(),
+        })
+        out = out[np.isfinite(out[SCORE].to_numpy()) & (prod.ravel() >= 0)].reset_index(drop=True)
+        out[C.CUSTOMER_ID] = out[C.CUSTOMER_ID].astype("str")
+        out[C.PRODUCT_ID] = out[C.PRODUCT_ID].astype("str")
+        return out.drop(columns="_col")
+
+    def subset(self, mask: np.ndarray) -> "CandidateSet":
+        """Return the candidate set of the customers where ``mask`` is true."""
+        m = np.asarray(mask, dtype=bool)
+        return CandidateSet(self.customer_ids[m], self.product_ids, list(self.names), self.items[m], self.scores[m],
+                            self.positions[m], self.valid[m], self.history[m], self.buckets[m],
+                            None if self.rel is None else self.rel[m], None if self.n_rel is None else self.n_rel[m])
+
+
+def component_scores(comp: Recommender, rows: np.ndarray) -> np.ndarray:
+    """Return ``comp``'s scores (len(rows) x products) for matrix rows, in the component's own batch size."""
+    b = max(int(getattr(comp, "batch_size", 2048)), 1)
+    if len(rows) <= b:
+        return comp.score_batch(rows)
+    return np.vstack([comp.score_batch(rows[s:s + b]) for s in range(0, len(rows), b)])
+
+
+# ---- the hybrid recommender ----------------------------------------------------------------------
+class HybridRecommender(Recommender):
+    """A weighted blend of component recommenders' per-customer normalised scores (see the module doc).
+
+    ``components`` maps names to recommenders (fitted by :meth:`fit` on the same interactions and
+    context unless ``fit_components`` is false); ``weights`` maps names to weights (the built-in
+    ``popular`` component included; missing names weigh 0).
+    """
+
+    name = "hybrid"
+    batch_size = 1024
+
+    def __init__(self, components: dict[str, Recommender], weights: dict[str, float] | None = None,
+                 normalise: str = "minmax", candidates: int = 100, cold_max: int = 2, hot_min: int = 10,
+                 switching: Switching | dict | None = None, fit_components: bool = True):
+        if POPULAR in components:
+            raise ValueError(f"'{POPULAR}' is the hybrid's built-in component: give yours another name")
+        if normalise not in NORMALISERS:
+            raise ValueError(f"normalise must be one of {NORMALISERS}, not {normalise!r}")
+        self.components = dict(components)
+        self.weights = dict(DEFAULT_WEIGHTS if weights is None else weights)
+        self.normalise = normalise
+        self.candidates = int(candidates)
+        self.cold_max = int(cold_max)
+        self.hot_min = int(hot_min)
+        self.switching = switching if isinstance(switching, Switching) else Switching.from_params(switching)
+        self.fit_components = fit_components
+
+    @classmethod
+    def from_params(cls, components: dict[str, Recommender], params: dict) -> "HybridRecommender":
+        """A hybrid over ``components`` configured by a ``hybrid`` params block."""
+        hist = params.get("history") or {}
+        return cls(components, params.get("weights"), params.get("normalise", "minmax"),
+                   int(params.get("candidates", 100)), int(hist.get("cold_max", 2)), int(hist.get("hot_min", 10)),
+                   Switching.from_params(params.get("switching")))
+
+    @property
+    def names(self) -> list[str]:
+        """Component names in blend order (``popular`` last)."""
+        return [*self.components, POPULAR]
+
+    def _fit(self, interactions: Interactions, **context) -> None:
+        if self.fit_components:
+            for name, comp in self.components.items():
+                log.info("hybrid: fitting component %s (%s)", name, type(comp).__name__)
+                comp.fit(interactions, **context)
+        for name, comp in self.components.items():
+            comp._check_fitted()
+            if comp.interactions_.shape[1] != interactions.shape[1] or \
+                    not comp.interactions_.product_ids.equals(interactions.product_ids):
+                raise ValueError(f"component '{name}' was fitted on another product universe: fit every "
+                                 f"component on the hybrid's interactions")
+        self.history_ = np.diff(interactions.matrix.tocsr().indptr).astype(np.int64)
+        self.unavailable_ = np.zeros(interactions.shape[1], dtype=bool)
+
+    def set_unavailable(self, product_ids) -> "HybridRecommender":
+        """Exclude these products from every list (e.g. out of stock) and return self."""
+        self._check_fitted()
+        idx = self.interactions_.product_index(pd.Index(pd.Series(product_ids, dtype="str")))
+        self.unavailable_ = np.zeros(self.interactions_.shape[1], dtype=bool)
+        self.unavailable_[idx[idx >= 0]] = True
+        return self
+
+    def _candidate_block(self, rows: np.ndarray, exclude_seen: bool = True, with_positions: bool = True):
+        """Candidates, normalised scores and positions for matrix rows (-1 = unknown customer)."""
+        P = self.interactions_.shape[1]
+        n = len(rows)
+        excl = np.tile(self.unavailable_, (n, 1))
+        known = rows >= 0
+        if exclude_seen and known.any():
+            seen = self._seen[rows[known]].tocoo()
+            sub = excl[known]
+            sub[seen.row, seen.col] = True
+            excl[known] = sub
+        norms = []
+        for name in self.names:
+            raw = (np.tile(self.popularity_, (n, 1)) if name == POPULAR
+                   else component_scores(self.components[name], rows))
+            norms.append(normalise_rows(raw, excl, self.normalise))
+        c = min(self.candidates, P)
+        tops = []
+        for s in norms:
+            key = np.where(excl, -1.0, s)
+            tops.append(np.argpartition(-key, c - 1, axis=1)[:, :c] if c < P else np.tile(np.arange(P), (n, 1)))
+        cand = np.sort(np.hstack(tops), axis=1)
+        dup = np.zeros(cand.shape, dtype=bool)
+        dup[:, 1:] = cand[:, 1:] == cand[:, :-1]
+        valid = ~dup & ~np.take_along_axis(excl, cand, axis=1)
+        # push invalid entries to the end and trim to the widest row
+        order = np.argsort(~valid, axis=1, kind="stable")
+        cand = np.take_along_axis(cand, order, axis=1)
+        valid = np.take_along_axis(valid, order, axis=1)
+        width = max(int(valid.sum(axis=1).max()) if n else 0, 1)
+        cand, valid = cand[:, :width], valid[:, :width]
+        cand = np.where(valid, cand, -1)
+        safe = np.maximum(cand, 0)
+        scores = np.stack([np.take_along_axis(s, safe, axis=1) for s in norms], axis=2)
+        scores[~valid] = 0.0
+        # positions among the candidates: exact for each component's own top ``candidates``, which are all in
+        pos = (np.stack([positions(scores[:, :, j], valid) for j in range(scores.shape[2])], axis=2)
+               if with_positions else None)
+        return cand, scores, pos, valid
+
+    def candidate_set(self, customer_ids, exclude_seen: bool = True, progress: bool = False) -> CandidateSet:
+        """Return the :class:`CandidateSet` of these customers (unknown customers: popularity-based lists)."""
+        self._check_fitted()
+        ids = pd.Index(pd.Series(customer_ids, dtype="str")).unique()
+        rows = self.interactions_.customer_index(ids)
+        parts = []
+        for s in tqdm(range(0, len(ids), self.batch_size), desc="hybrid candidates", disable=not progress,
+                      leave=False):
+            parts.append(self._candidate_block(rows[s:s + self.batch_size], exclude_seen))
+        width = max([p[0].shape[1] for p in parts], default=1)
+
+        def pad(a, fill):
+            extra = width - a.shape[1]
+            if extra == 0:
+                return a
+            shape = (a.shape[0], extra) + a.shape[2:]
+            return np.concatenate([a, np.full(shape, fill, dtype=a.dtype)], axis=1)
+
+        J = len(self.names)
+        if parts:
+            items = np.vstack([pad(p[0], -1) for p in parts])
+            scores = np.vstack([pad(p[1], 0.0) for p in parts])
+            positions = np.vstack([pad(p[2], np.inf) for p in parts])
+            valid = np.vstack([pad(p[3], False) for p in parts])
+        else:
+            items, valid = np.zeros((0, 1), dtype=np.int64), np.zeros((0, 1), dtype=bool)
+            scores, positions = np.zeros((0, 1, J), dtype=np.float32), np.zeros((0, 1, J), dtype=np.float32)
+        history = np.where(rows >= 0, self.history_[np.maximum(rows, 0)], 0)
+        return CandidateSet(ids, self.interactions_.product_ids, self.names, items, scores, positions, valid,
+                            history, history_buckets(history, self.cold_max, self.hot_min))
+
+    def _score_rows(self, rows: np.ndarray) -> np.ndarray:
+        cand, scores, _, valid = self._candidate_block(rows, with_positions=False)
+        hist = self.history_[rows]
+        W = self.switching.row_weights(np.array([float(self.weights.get(n, 0.0)) for n in self.names]),
+                                       self.names, history_buckets(hist, self.cold_max, self.hot_min))
+        blended = np.einsum("nmc,nc->nm", scores, W.astype(np.float32))
+        out = np.full((len(rows), self.interactions_.shape[1]), -np.inf)
+        r, c = np.nonzero(valid)
+        out[r, cand[r, c]] = blended[r, c]
+        return out
+
+    def _score_cold(self, n: int) -> np.ndarray:
+        out = np.tile(self.popularity_, (n, 1)).astype(np.float64)
+        out[:, self.unavailable_] = -np.inf
+        return out
+
+    def with_weights(self, weights: dict[str, float]) -> "HybridRecommender":
+        """Return self with new weights (the fitted components are kept)."""
+        self.weights = dict(weights)
+        return self
+
+
+# ---- weight tuning ---------------------------------------------------------------------------------
+def _normalised(w: np.ndarray) -> np.ndarray:
+    s = w.sum()
+    return w / s if s > 0 else w
+
+
+def tune_weights(cs: CandidateSet, start: dict[str, float], k: int = 10, n_random: int = 300, rounds: int = 3,
+                 factors=(0.0, 0.5, 2.0, 4.0), seed: int = 0, switching: Switching | None = None,
+                 tune: list[str] | None = None, method: str = "bagged", n_bags: int = 200) -> tuple[dict[str, float], pd.DataFrame]:
+    """Return ``(weights, trace)``: weights that maximise mean NDCG@k on ``cs`` (which needs ``with_truth``).
+
+    Candidate weight vectors are ``start``, each ``tune`` component alone and ``n_random`` seeded
+    Dirichlet(1) draws over the ``tune`` components (all by default). ``method``:
+
+    - ``bagged`` (default): the best candidate is found on each of ``n_bags`` bootstrap resamples of the
+      customers and the winners are averaged, which damps the noise of a small validation set;
+    - ``ascent``: the best candidate on all customers, then coordinate ascent multiplying one weight at
+      a time by each of ``factors`` while the mean improves (``rounds`` passes).
+
+    Weights sum to 1. ``trace`` has one row per step: ``step``, validation ``ndcg`` and the weights.
+    """
+    if method not in ("bagged", "ascent"):
+        raise ValueError(f"tuning method must be bagged or ascent, not {method!r}")
+    names = cs.names
+    free = np.array([n in (tune or names) for n in names])
+    rng = np.random.default_rng(seed)
+    trace = []
+
+    def per_customer(w: np.ndarray) -> np.ndarray:
+        return cs.ndcg(cs.blend(w, switching), k)
+
+    w0 = _normalised(cs.weight_vector(start))
+    cands = [w0]
+    for j in np.flatnonzero(free):
+        e = np.zeros(len(names))
+        e[j] = 1.0
+        cands.append(e)
+    if free.any() and n_random > 0:
+        d = rng.dirichlet(np.ones(int(free.sum())), size=int(n_random))
+        draws = np.zeros((len(d), len(names)))
+        draws[:, free] = d
+        cands.extend(draws)
+    cands = np.array(cands)
+    M = np.vstack([per_customer(w) for w in cands])  # candidates x customers
+    means = M.mean(axis=1)
+    trace.append({"step": "start", "ndcg": float(means[0]), **dict(zip(names, w0))})
+    i_best = int(np.argmax(means))
+    trace.append({"step": "random", "ndcg": float(means[i_best]), **dict(zip(names, cands[i_best]))})
+    if method == "bagged":
+        n = M.shape[1]
+        wins = np.zeros(len(cands))
+        for s in range(0, int(n_bags), 50):  # bootstrap resamples in blocks: (block x customers) indices
+            b = min(50, int(n_bags) - s)
+            idx = rng.integers(0, n, size=(b, n))
+            counts = np.zeros((b, n))
+            np.add.at(counts, (np.repeat(np.arange(b), n), idx.ravel()), 1.0)
+            bag_means = counts @ M.T  # b x candidates (sums; argmax is the same as for means)
+            np.add.at(wins, bag_means.argmax(axis=1), 1.0)
+        best_w = _normalised(wins @ cands)
+        best = float(per_customer(best_w).mean())
+        trace.append({"step": "bagged", "ndcg": best, **dict(zip(names, best_w))})
+        return {n_: float(x) for n_, x in zip(names, best_w)}, pd.DataFrame(trace)
+    best_w, best = cands[i_best], float(means[i_best])
+    for rnd in range(int(rounds)):
+        improved = False
+        for j in np.flatnonzero(free):
+            for f in factors:
+                w = best_w.copy()
+                w[j] = w[j] * f if w[j] > 0 else (f * 0.1 if f > 0 else 0.0)
+                w = _normalised(w)
+                if w.sum() == 0:
+                    continue
+                v = float(per_customer(w).mean())
+                if v > best + 1e-12:
+                    best_w, best, improved = w, v, True
+        trace.append({"step": f"ascent_{rnd + 1}", "ndcg": best, **dict(zip(names, best_w))})
+        if not improved:
+            break
+    return {n_: float(x) for n_, x in zip(names, best_w)}, pd.DataFrame(trace)
+
+
+# ---- evaluation protocol ---------------------------------------------------------------------------
+@dataclass
+class Split:
+    """One train/test split for the hybrid: training rows, truth (held-out relevant pairs), interactions."""
+
+    train_tx: pd.DataFrame
+    truth: pd.DataFrame
+    interactions: Interactions
+    train_ratings: pd.DataFrame | None = None
+
+    @property
+    def customers(self) -> pd.Index:
+        """The customers evaluated (those with a relevant held-out product), sorted."""
+        return pd.Index(np.sort(self.truth[C.CUSTOMER_ID].astype("str").unique()))
+
+
+def _pairs_in(df: pd.DataFrame, pairs: pd.DataFrame) -> np.ndarray:
+    key = pd.MultiIndex.from_frame(df[[C.CUSTOMER_ID, C.PRODUCT_ID]].astype("str"))
+    return key.isin(pd.MultiIndex.from_frame(pairs[[C.CUSTOMER_ID, C.PRODUCT_ID]].astype("str")))
+
+
+def make_split(transactions: pd.DataFrame, products: pd.DataFrame, params: dict,
+               ratings: pd.DataFrame | None = None, seed: int = 42) -> Split:
+    """Return the :class:`Split` named by the hybrid params (``split``, ``interactions``) of these rows.
+
+    ``last_basket``: each customer's last invoice is held out; ``chronological``: rows from the
+    ``split_ratio`` time quantile on; ``stratified``: a per-``stratify_by`` ratio split (of the ratings
+    when the interactions come from ratings, the ml-100k protocol). Truth = held-out sales (or ratings)
+    whose pair is not in train, since seen products are never recommended.
+    """
+    how = params.get("split", "last_basket")
+    src = (params.get("interactions") or {}).get("source", "transactions")
+    weight = (params.get("interactions") or {}).get("weight", "binary")
+    ratio = float(params.get("split_ratio", 0.75))
+    sales = transactions[transactions[C.QUANTITY] > 0]
+    train_r = None
+    if src == "ratings":
+        if ratings is None:
+            raise ValueError("hybrid.interactions.source is 'ratings' but the shop has no ratings table")
+        if how == "stratified":
+            train_r, test_r = stratified_split(ratings, ratio, by=params.get("stratify_by", C.PRODUCT_ID), seed=seed)
+        elif how == "chronological":
+            train_r, test_r = chronological_split(ratings, ratio=ratio)
+        else:
+            raise ValueError(f"split '{how}' needs invoices: use stratified or chronological with ratings")
+        train_tx = transactions[_pairs_in(transactions, train_r)]
+        truth = drop_seen_pairs(test_r, train_r)[[C.CUSTOMER_ID, C.PRODUCT_ID]]
+        inter = Interactions.from_ratings(train_r, products=products[C.PRODUCT_ID])
+        if weight == "binary":
+            inter.matrix = inter.binary()
+    else:
+        if how == "last_basket":
+            train_tx, test_tx = leave_last_basket_out(transactions)
+        elif how == "chronological":
+            train_tx, test_tx = chronological_split(transactions, ratio=ratio)
+        elif how == "stratified":
+            train_tx, test_tx = stratified_split(sales, ratio, by=params.get("stratify_by", C.PRODUCT_ID), seed=seed)
+        else:
+            raise ValueError(f"hybrid.split must be last_basket, chronological or stratified, not {how!r}")
+        test_sales = test_tx[test_tx[C.QUANTITY] > 0]
+        truth = drop_seen_pairs(test_sales, train_tx[train_tx[C.QUANTITY] > 0])[[C.CUSTOMER_ID, C.PRODUCT_ID]]
+        inter = Interactions.from_transactions(train_tx, weight=weight, products=products[C.PRODUCT_ID])
+    truth = truth.astype("str").drop_duplicates().reset_index(drop=True)
+    return Split(train_tx, truth, inter, train_r)

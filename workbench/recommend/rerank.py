@@ -1,0 +1,151 @@
+"""The learned hybrid: a LightGBM ``LGBMRanker`` (lambdarank) re-ranking the blend's top candidates.
+
+Stage 1 is a blend of the components (:class:`~workbench.recommend.hybrid.CandidateSet`); the ranker
+re-orders each customer's top ``depth`` blended candidates using the components' normalised scores and
+rank positions plus customer and product features (popularity, log price, the customer's share of
+purchases in the product's category, history length). It is trained on a validation split carved out
+of train, one query group per customer, relevance = the product is in the customer's held-out basket.
+"""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from workbench.data import contract as C
+from workbench.recommend.hybrid import CandidateSet, HybridRecommender
+
+log = logging.getLogger(__name__)
+
+
+def product_table(hybrid: HybridRecommender, products: pd.DataFrame) -> pd.DataFrame:
+    """Return per product of the hybrid's universe: ``category`` code, ``log_price``, ``log_popularity``."""
+    pid = hybrid.interactions_.product_ids
+    p = products.assign(**{C.PRODUCT_ID: products[C.PRODUCT_ID].astype("str")}).drop_duplicates(C.PRODUCT_ID)
+    p = p.set_index(C.PRODUCT_ID).reindex(pid)
+    cat = pd.Series(p[C.CATEGORY].astype("str").fillna("unknown").to_numpy())
+    price = pd.to_numeric(p[C.PRICE], errors="coerce").to_numpy(dtype=np.float64)
+    counts = np.asarray(hybrid.interactions_.binary().sum(axis=0)).ravel()
+    return pd.DataFrame({
+        "category": pd.factorize(cat, sort=True)[0],
+        "log_price": np.log(np.where(np.isfinite(price) & (price > 0), price, np.nanmedian(price))),
+        "log_popularity": np.log1p(counts),
+    }, index=pid)
+
+
+def category_share(hybrid: HybridRecommender, customer_ids: pd.Index, category: np.ndarray) -> np.ndarray:
+    """Return (customers x categories): the share of each customer's distinct products in each category."""
+    rows = hybrid.interactions_.customer_index(customer_ids)
+    n_cat = int(category.max()) + 1 if len(category) else 1
+    onehot = sp.csr_matrix((np.ones(len(category), dtype=np.float32), (np.arange(len(category)), category)),
+                           shape=(len(category), n_cat))
+    held = hybrid.interactions_.binary()
+    counts = np.zeros((len(rows), n_cat), dtype=np.float32)
+    known = rows >= 0
+    if known.any():
+        counts[known] = (held[rows[known]] @ onehot).toarray()
+    tot = counts.sum(axis=1, keepdims=True)
+    return np.divide(counts, tot, out=np.zeros_like(counts), where=tot > 0)
+
+
+class LearnedReranker:
+    """LGBMRanker (lambdarank) over the top ``depth`` candidates of a base blend (scikit-learn style)."""
+
+    def __init__(self, depth: int = 50, n_estimators: int = 100, learning_rate: float = 0.03,
+                 num_leaves: int = 7, min_child_samples: int = 100, seed: int = 0):
+        self.depth = int(depth)
+        self.n_estimators = int(n_estimators)
+        self.learning_rate = float(learning_rate)
+        self.num_leaves = int(num_leaves)
+        self.min_child_samples = int(min_child_samples)
+        self.seed = int(seed)
+
+    @classmethod
+    def from_params(cls, params: dict) -> "LearnedReranker":
+        """A re-ranker from a ``hybrid.reranker`` params block (unknown keys ignored)."""
+        import inspect
+
+        keys = set(inspect.signature(cls.__init__).parameters) - {"self"}
+        return cls(**{k: v for k, v in (params or {}).items() if k in keys})
+
+    def feature_names(self, cs: CandidateSet) -> list[str]:
+        """Return the feature column names for a candidate set's components."""
+        return ([f"score_{n}" for n in cs.names] + [f"logpos_{n}" for n in cs.names]
+                + ["base_score", "base_rank", "log_popularity", "log_price", "category_share", "log_history"])
+
+    def features(self, cs: CandidateSet, base: np.ndarray, hybrid: HybridRecommender,
+                 products: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Return ``(X, cols, ok)``: features of each customer's top-``depth`` base candidates.
+
+        ``cols`` (customers x depth) are candidate columns of ``cs`` in base order, ``ok`` marks real
+        candidates, ``X`` has one row per (customer, slot), customers in order (ok and not ok rows).
+        """
+        from workbench.recommend.base import top_k
+
+        cols, val = top_k(base, self.depth)
+        ok = np.isfinite(val)
+        n, d = cols.shape
+        items = np.take_along_axis(cs.items, cols, axis=1)
+        safe = np.maximum(items, 0)
+        sc = np.take_along_axis(cs.scores, cols[:, :, None], axis=1)  # n x d x J
+        pos = np.take_along_axis(cs.positions, cols[:, :, None], axis=1)
+        logpos = np.log1p(np.minimum(np.where(np.isfinite(pos), pos, 1e6), 1e6))
+        pt = product_table(hybrid, products)
+        share = category_share(hybrid, cs.customer_ids, pt["category"].to_numpy())
+        cat = pt["category"].to_numpy()[safe]
+        feats = [
+            sc.reshape(n * d, -1), logpos.reshape(n * d, -1),
+            np.where(ok, val, 0.0).reshape(-1, 1),
+            np.tile(np.arange(1, d + 1), n).reshape(-1, 1),
+            pt["log_popularity"].to_numpy()[safe].reshape(-1, 1),
+            pt["log_price"].to_numpy()[safe].reshape(-1, 1),
+            np.take_along_axis(share, cat, axis=1).reshape(-1, 1),
+            np.repeat(np.log1p(cs.history), d).reshape(-1, 1),
+        ]
+        return np.hstack(feats).astype(np.float32), cols, ok
+
+    def fit(self, cs: CandidateSet, base: np.ndarray, hybrid: HybridRecommender,
+            products: pd.DataFrame) -> "LearnedReranker":
+        """Train on a candidate set with truth (``cs.with_truth``): one lambdarank query per customer."""
+        from lightgbm import LGBMRanker
+
+        if cs.rel is None:
+            raise ValueError("the training candidate set needs relevance labels: call cs.with_truth(validation)")
+        X, cols, ok = self.features(cs, base, hybrid, products)
+        y = np.take_along_axis(cs.rel, cols, axis=1) & ok
+        keep_q = y.any(axis=1) & (ok.sum(axis=1) > 1)  # queries without a positive carry no gradient
+        if not keep_q.any():
+            raise ValueError("no validation customer has a relevant product among the top candidates: "
+                             "raise hybrid.reranker.depth or hybrid.candidates")
+        d = cols.shape[1]
+        row_keep = (np.repeat(keep_q, d) & ok.ravel())
+        group = ok[keep_q].sum(axis=1)
+        self.model_ = LGBMRanker(objective="lambdarank", n_estimators=self.n_estimators,
+                                 learning_rate=self.learning_rate, num_leaves=self.num_leaves,
+                                 min_child_samples=self.min_child_samples, random_state=self.seed, n_jobs=1,
+                                 deterministic=True, force_row_wise=True, verbose=-1)
+        self.feature_names_ = self.feature_names(cs)
+        self.model_.fit(pd.DataFrame(X[row_keep], columns=self.feature_names_), y.ravel()[row_keep].astype(int),
+                        group=group)
+        self.n_queries_ = int(keep_q.sum())
+        log.info("reranker: %d queries, %d rows, %d features", self.n_queries_, int(row_keep.sum()), X.shape[1])
+        return self
+
+    def scores(self, cs: CandidateSet, base: np.ndarray, hybrid: HybridRecommender,
+               products: pd.DataFrame) -> np.ndarray:
+        """Return ranker scores (customers x candidates of ``cs``): -inf outside each top-``depth``."""
+        if not hasattr(self, "model_"):
+            raise RuntimeError("LearnedReranker is not fitted: call fit(...) on a validation candidate set first")
+        X, cols, ok = self.features(cs, base, hybrid, products)
+        pred = self.model_.predict(pd.DataFrame(X, columns=self.feature_names_)).reshape(cols.shape)
+        out = np.full(base.shape, -np.inf)
+        r, c = np.nonzero(ok)
+        out[r, cols[r, c]] = pred[r, c]
+        return out
+
+    def importance(self) -> pd.Series:
+        """Return the ranker's gain importance per feature, largest first."""
+        imp = self.model_.booster_.feature_importance(importance_type="gain")
+        return pd.Series(imp, index=self.feature_names_, name="gain").sort_values(ascending=False, kind="stable")
