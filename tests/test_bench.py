@@ -134,3 +134,22 @@ def test_smoke_10k_writes_bench_md_and_json(tmp_path):
     for stage in bench.STAGE_NAMES:
         assert f"| {stage} |" in md
     assert "10,000 customers" in md and "naive / fast" in md
+
+
+def test_a_dying_worker_is_recorded_and_the_rest_still_written(tmp_path, monkeypatch):
+    calls = []
+
+    def fake(args, label):
+        calls.append(args)
+        if args[args.index("--size") + 1] == "20":
+            raise WorkbenchError("bench worker for 20 customers failed (killed by signal 9 (out of memory?))")
+        return _run({})
+
+    monkeypatch.setattr(bench, "_subprocess_json", fake)
+    with pytest.raises(WorkbenchError, match="20 customers, repetition 1"):
+        bench.main(sizes=[10, 20], repeats=2, out=tmp_path, naive_size=None)
+    data = json.loads((tmp_path / bench.BENCH_JSON).read_text())
+    assert list(data["sizes"]) == ["10"] and data["sizes"]["10"]["repeats"] == 2
+    assert "out of memory" in data["failed"]["20 customers, repetition 1"]
+    assert len(calls) == 3  # the second repetition at 20 is not tried
+    assert "## Failed runs" in (tmp_path / bench.BENCH_MD).read_text()

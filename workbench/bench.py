@@ -492,6 +492,8 @@ def render_markdown(result: dict) -> str:
             lines.append(f"| {name}: {rec['fast']} vs {rec['naive']} | {_fmt_s(rec['fast_s'])} s | "
                          f"{_fmt_s(rec['naive_s'])} s | {'–' if ratio is None else f'{ratio:,.1f}×'} | "
                          f"{'yes' if rec['same_result'] else 'NO'} |")
+    if result.get("failed"):
+        lines += ["", "## Failed runs", "", *[f"- {k}: {v}" for k, v in result["failed"].items()]]
     if result.get("targets"):
         lines += ["", "## Targets", "", "| customers | limit | measured | met |", "|---|---|---|---|"]
         for n, t in result["targets"].items():
@@ -517,8 +519,10 @@ def _subprocess_json(args: list[str], label: str) -> dict:
         cmd = [sys.executable, "-m", "workbench.bench", *args, "--json", str(path)]
         proc = subprocess.run(cmd, cwd=os.getcwd(), env={**os.environ, "TQDM_DISABLE": "1"})
         if proc.returncode != 0 or not path.is_file():
-            raise WorkbenchError(f"bench worker for {label} failed (exit code {proc.returncode}); run "
-                                 f"`{' '.join(cmd[1:-2])}` to see the error")
+            why = (f"killed by signal {-proc.returncode}" + (" (out of memory?)" if proc.returncode == -9 else "")
+                   if proc.returncode < 0 else f"exit code {proc.returncode}")
+            raise WorkbenchError(f"bench worker for {label} failed ({why}); run "
+                                 f"`python {' '.join(cmd[1:-2])} --json out.json` to see the error")
         return json.loads(path.read_text())
 
 
@@ -536,28 +540,41 @@ def main(sizes: list[int] | None = None, repeats: int = 3, out: str | os.PathLik
     cfg = settings(overrides)
     machine = machine_info()
     result: dict = {"sizes": {}, "ratios": {}, "machine": machine, "settings": cfg}
+    failed: dict[str, str] = {}  # a worker that dies (e.g. out of memory) is recorded; the other sizes still run
     for n in sizes:
         runs = []
         for r in range(repeats):
             log.info("bench: %d customers, repetition %d of %d", n, r + 1, repeats)
-            runs.append(_subprocess_json(["--worker", "--size", str(n), "--settings", json.dumps(cfg)],
-                                         f"{n} customers"))
-        result["sizes"][str(n)] = aggregate_size(runs)
+            try:
+                runs.append(_subprocess_json(["--worker", "--size", str(n), "--settings", json.dumps(cfg)],
+                                             f"{n} customers"))
+            except WorkbenchError as exc:
+                log.error("bench: %s", exc)
+                failed[f"{n} customers, repetition {r + 1}"] = str(exc)
+                break  # the next repetitions would fail the same way
+        if runs:
+            result["sizes"][str(n)] = aggregate_size(runs)
     if naive_size:
         log.info("bench: naive references at %d customers", naive_size)
-        result["naive"] = _subprocess_json(["--naive", "--size", str(int(naive_size)), "--repeats", str(repeats),
-                                            "--settings", json.dumps(cfg)], "the naive references")
-        result["ratios"] = ratios(result["naive"])
+        try:
+            result["naive"] = _subprocess_json(["--naive", "--size", str(int(naive_size)), "--repeats",
+                                                str(repeats), "--settings", json.dumps(cfg)], "the naive references")
+            result["ratios"] = ratios(result["naive"])
+        except WorkbenchError as exc:
+            log.error("bench: %s", exc)
+            failed["naive references"] = str(exc)
+    if failed:
+        result["failed"] = failed
     result["targets"] = targets_met(result["sizes"])
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / BENCH_JSON).write_text(json.dumps(result, indent=2, sort_keys=False) + "\n")
     md = render_markdown(result)
     (out_dir / BENCH_MD).write_text(md)
     log.info("bench written to %s\n%s", out_dir, md)
-    failed = [f"{n}/{s}" for n, e in result["sizes"].items() for s, v in e["status"].items() if v == ERROR]
-    if failed:
-        raise WorkbenchError(f"bench stages failed: {', '.join(failed)}; the log above has the tracebacks "
-                             f"(tables written to {out_dir})")
+    errors = [f"{n}/{s}" for n, e in result["sizes"].items() for s, v in e["status"].items() if v == ERROR]
+    if errors or failed:
+        raise WorkbenchError(f"bench failures: {', '.join(errors + list(failed))}; the log above has the "
+                             f"tracebacks (tables written to {out_dir})")
     return result
 
 
