@@ -56,6 +56,18 @@ def test_same_table_as_mlxtend_fpgrowth(small_shop, min_support, max_len):
 
     m, _, products = basket_matrix(small_shop.transactions)
     ours = sparse_itemsets(m, products, min_support, max_len)
-    ref = frequent_itemsets(m, products, min_support, max_len)
+    ref = frequent_itemsets(m, products, min_support, max_len, method="fpgrowth")
     assert len(ours) == len(ref) > 0
     pd.testing.assert_frame_equal(ours, ref, check_dtype=False)
+
+
+def test_basket_frequent_itemsets_uses_the_sparse_counter_up_to_three_items(small_shop):
+    from workbench.recommend.basket import basket_matrix, frequent_itemsets
+
+    m, _, products = basket_matrix(small_shop.transactions)
+    auto = frequent_itemsets(m, products, 0.005, 3)
+    pd.testing.assert_frame_equal(auto, sparse_itemsets(m, products, 0.005, 3))
+    longer = frequent_itemsets(m, products, 0.01, None)  # no length limit: mlxtend
+    assert len(longer) > 0
+    with pytest.raises(ValueError, match="auto, sparse or fpgrowth"):
+        frequent_itemsets(m, products, 0.005, 3, method="apriori")

@@ -100,13 +100,25 @@ def item_support(matrix: sp.csr_matrix, product_ids: pd.Index) -> pd.Series:
 
 
 def frequent_itemsets(matrix: sp.csr_matrix, product_ids: pd.Index, min_support: float,
-                      max_len: int | None = None) -> pd.DataFrame:
+                      max_len: int | None = None, method: str = "auto") -> pd.DataFrame:
     """Return frequent itemsets ``[support, itemsets]`` (itemsets as sorted tuples of product ids) by FP-growth.
 
-    Runs mlxtend ``fpgrowth`` on a sparse boolean DataFrame. Products below ``min_support`` cannot be
-    in a frequent itemset, so their columns are dropped first (the basket count, hence every support,
-    is unchanged); this keeps mlxtend's per-item pass small on catalogs of thousands of products.
+    ``method="fpgrowth"`` runs mlxtend ``fpgrowth`` on a sparse boolean DataFrame. Products below
+    ``min_support`` cannot be in a frequent itemset, so their columns are dropped first (the basket count,
+    hence every support, is unchanged); this keeps mlxtend's per-item pass small on catalogs of thousands
+    of products. ``method="sparse"`` counts itemsets of up to 3 items by sparse matrix products
+    (:func:`workbench.recommend.itemsets.sparse_itemsets`: the same table, exactly, without mlxtend's
+    Python loop over baskets, which takes minutes on millions of invoices); ``auto`` uses it when
+    ``max_len`` <= 3.
     """
+    if method == "auto":
+        method = "sparse" if max_len is not None and int(max_len) <= 3 else "fpgrowth"
+    if method == "sparse":
+        from workbench.recommend.itemsets import sparse_itemsets
+
+        return sparse_itemsets(matrix, product_ids, min_support, max_len)
+    if method != "fpgrowth":
+        raise ValueError(f"method must be auto, sparse or fpgrowth, not {method!r}")
     from mlxtend.frequent_patterns import fpgrowth
 
     n = matrix.shape[0]
