@@ -230,25 +230,12 @@ def _stage_cf(st: dict, cfg: dict) -> dict:
     return {f"recs_{n}": len(r) for n, r in recs.items()}
 
 
-def mine_fast(transactions: pd.DataFrame, basket: dict) -> tuple[pd.DataFrame, pd.DataFrame, int]:
-    """Return ``(itemsets, rules, n_baskets)``: ``mine_rules``' steps with the exact sparse itemset counter.
-
-    mlxtend's ``fpgrowth`` builds its tree in a Python loop over baskets (minutes at 3.5M invoices), so the
-    itemsets come from :func:`workbench.recommend.itemsets.sparse_itemsets` (same table); the rules are mlxtend's.
-    """
-    basket_matrix, resolve_min_support, association_rules = _import(
-        "workbench.recommend.basket", ["basket_matrix", "resolve_min_support", "association_rules"])
-    (sparse_itemsets,) = _import("workbench.recommend.itemsets", ["sparse_itemsets"])
-    m, baskets, products = basket_matrix(transactions)
-    support = resolve_min_support(len(baskets), basket.get("min_support"), basket.get("min_baskets", 5))
-    itemsets = sparse_itemsets(m, products, support, basket["max_len"])
-    rules = association_rules(itemsets, len(baskets), basket["min_confidence"], True, basket["min_lift"])
-    return itemsets, rules, len(baskets)
-
-
 def _stage_basket(st: dict, cfg: dict) -> dict:
-    itemsets, st["rules"], n_baskets = mine_fast(st["shop"].transactions, cfg["basket"])
-    return {"baskets": n_baskets, "itemsets": len(itemsets), "rules": len(st["rules"])}
+    # frequent_itemsets counts itemsets of up to 3 items by sparse products (mlxtend's fpgrowth builds its
+    # tree in a Python loop over baskets: minutes at 3.5M invoices); the rules are mlxtend's
+    (mine_rules,) = _import("workbench.recommend.basket", ["mine_rules"])
+    _, st["rules"], info = mine_rules(st["shop"].transactions, **cfg["basket"])
+    return {"baskets": int(info["n_baskets"]), "itemsets": int(info["n_itemsets"]), "rules": int(info["n_rules"])}
 
 
 def _stage_hybrid(st: dict, cfg: dict) -> dict:

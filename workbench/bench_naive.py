@@ -9,9 +9,9 @@ reports ``naive / fast``: a ratio survives a change of machine (or a busy shared
   both give the same table.
 * Frequent itemsets and rules (:func:`naive_itemsets`): the dense one-hot baskets x products table of the
   classic tutorial (``groupby().sum().unstack()``) and mlxtend ``apriori`` on it, then mlxtend's rules; the
-  fast side is the bench's basket stage (:func:`workbench.bench.mine_fast`). apriori
-  runs with ``low_memory=True``: its default materialises a baskets x candidate-pairs boolean array, about
-  9 GB on the 10K-customer shop, so the default would not even finish here.
+  fast side is the bench's basket stage (``mine_rules``: sparse itemset counting, mlxtend's rules). apriori
+  runs with ``low_memory=True``: its default materialises a baskets x candidate pairs x 2 boolean array,
+  35,514 x ~123,000 x 2 bytes = ~8.7 GB on the 10K-customer shop, so the default cannot run here.
 
 These are references for timing only; nothing else in the package uses them.
 """
@@ -72,7 +72,7 @@ def naive_rfm(transactions: pd.DataFrame, analysis_date: pd.Timestamp,
 
 def naive_itemsets(transactions: pd.DataFrame, min_support: float, max_len: int | None = None,
                    min_confidence: float = 0.1) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Return ``(itemsets, rules)`` from a dense one-hot basket table and mlxtend apriori (itemsets as sorted tuples)."""
+    """Return ``(itemsets, rules)`` from a dense one-hot basket table and mlxtend apriori (itemsets: sorted tuples)."""
     from mlxtend.frequent_patterns import apriori, association_rules
 
     sales = transactions[transactions[C.QUANTITY] > 0]
@@ -123,8 +123,7 @@ def run_references(n_customers: int, repeats: int, cfg: dict) -> dict:
     """
     from workbench.data.synthetic import generate_shop
     from workbench.data.validate import validate_shop
-    from workbench.bench import mine_fast
-    from workbench.recommend.basket import basket_matrix, resolve_min_support
+    from workbench.recommend.basket import basket_matrix, mine_rules, resolve_min_support
     from workbench.segment.rfm import build_rfm, default_analysis_date
 
     raw = generate_shop({"n_customers": int(n_customers), "n_products": cfg["n_products"],
@@ -138,7 +137,7 @@ def run_references(n_customers: int, repeats: int, cfg: dict) -> dict:
     refs = {
         "rfm": {"fast": "segment.rfm.build_rfm", "naive": "row-wise pandas (apply per row and per customer)",
                 "fast_s": [], "naive_s": []},
-        "basket": {"fast": "bench.mine_fast (sparse counting + mlxtend rules)",
+        "basket": {"fast": "recommend.basket.mine_rules (sparse counting + mlxtend rules)",
                    "naive": "dense one-hot + mlxtend apriori", "fast_s": [], "naive_s": []},
     }
     same = {}
@@ -148,7 +147,7 @@ def run_references(n_customers: int, repeats: int, cfg: dict) -> dict:
         t, slow = _time(naive_rfm, tx, date)
         refs["rfm"]["naive_s"].append(t)
         same["rfm"] = same_rfm(fast, slow)
-        t, (fi_fast, _, _) = _time(mine_fast, tx, b)
+        t, (fi_fast, _, _) = _time(mine_rules, tx, **b)
         refs["basket"]["fast_s"].append(t)
         t, (fi_slow, _) = _time(naive_itemsets, tx, support, b["max_len"], b["min_confidence"])
         refs["basket"]["naive_s"].append(t)
