@@ -52,9 +52,9 @@ DEFAULTS: dict = {
 
 # ---- calibration data -----------------------------------------------------------------------------
 
-def purchase_days(transactions: pd.DataFrame, end: str | pd.Timestamp | None = None,
-                  start: str | pd.Timestamp | None = None) -> pd.DataFrame:
-    """Return one row per customer and purchase day (``customer_id``, ``day``, ``value``) in (start, end], days inclusive."""
+def _purchase_days(transactions: pd.DataFrame, end: str | pd.Timestamp | None = None,
+                   start: str | pd.Timestamp | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+    """Return :func:`purchase_days`' table and each row's customer number (0, 1, ... in id order)."""
     qty = transactions[C.QUANTITY].to_numpy(dtype="float64")
     day = transactions[C.TIMESTAMP].dt.normalize()
     keep = qty > 0
@@ -62,12 +62,29 @@ def purchase_days(transactions: pd.DataFrame, end: str | pd.Timestamp | None = N
         keep &= (day <= pd.Timestamp(end)).to_numpy()
     if start is not None:
         keep &= (day > pd.Timestamp(start)).to_numpy()
+    # group on integer customer numbers (in id order): a groupby on millions of string ids is most of the cost
+    codes, uniq = pd.factorize(transactions[C.CUSTOMER_ID])
+    uniq = pd.Index(uniq)
+    order = uniq.argsort()
+    rank = np.empty(len(uniq), dtype=np.int64)
+    rank[order] = np.arange(len(uniq))
+    keep &= codes >= 0
     df = pd.DataFrame({
-        C.CUSTOMER_ID: transactions[C.CUSTOMER_ID].to_numpy()[keep],
+        "_c": rank[codes[keep]],
         "day": day.to_numpy()[keep],
         "value": (qty * transactions[C.UNIT_PRICE].to_numpy(dtype="float64"))[keep],
     })
-    return df.groupby([C.CUSTOMER_ID, "day"], sort=True, as_index=False)["value"].sum()
+    g = df.groupby(["_c", "day"], sort=True, as_index=False)["value"].sum()
+    c = g["_c"].to_numpy()
+    out = pd.DataFrame({C.CUSTOMER_ID: uniq[order].take(c).astype("str"), "day": g["day"].to_numpy(),
+                        "value": g["value"].to_numpy()})
+    return out, c
+
+
+def purchase_days(transactions: pd.DataFrame, end: str | pd.Timestamp | None = None,
+                  start: str | pd.Timestamp | None = None) -> pd.DataFrame:
+    """Return one row per customer and purchase day (``customer_id``, ``day``, ``value``) in (start, end], days inclusive."""
+    return _purchase_days(transactions, end, start)[0]
 
 
 def calibration_summary(transactions: pd.DataFrame, end: str | pd.Timestamp, time_unit_days: float = 7,
@@ -76,9 +93,25 @@ def calibration_summary(transactions: pd.DataFrame, end: str | pd.Timestamp, tim
     if birth not in BIRTHS:
         raise ConfigError(f"segmentation.clv.birth='{birth}' is unknown; choose one of {BIRTHS}")
     end = pd.Timestamp(end).normalize()
-    days = purchase_days(transactions, end)
+    days, cust = _purchase_days(transactions, end)
     if birth == "first_purchase":
-        born = days.groupby(C.CUSTOMER_ID)["day"].min()
+        # days are sorted by customer then day: each customer's first row is their birth; the repeat days are
+        # grouped on integer positions (a string groupby over millions of days is most of this function's time)
+        d = days["day"].to_numpy()
+        first = np.r_[True, cust[1:] != cust[:-1]] if len(cust) else np.zeros(0, dtype=bool)
+        born = pd.Series(d[first], index=pd.Index(days[C.CUSTOMER_ID].to_numpy()[first], name=C.CUSTOMER_ID))
+        group = np.cumsum(first) - 1  # row -> its customer's position in born
+        is_rep = d > born.to_numpy()[group]
+        g = days.loc[is_rep].groupby(group[is_rep])
+        n_rep = g.size()
+        pos = n_rep.index.to_numpy()
+        x = pd.Series(0, index=born.index, dtype="int64")
+        x.iloc[pos] = n_rep.to_numpy()
+        last = pd.Series(pd.NaT, index=born.index, dtype=born.dtype)
+        last.iloc[pos] = g["day"].max().to_numpy()
+        money = pd.Series(0.0, index=born.index)
+        money.iloc[pos] = (g["value"].sum() / n_rep).to_numpy()
+        return _summary_frame(born, x, last, money, end, time_unit_days)
     else:
         if customers is None:
             raise ConfigError("segmentation.clv.birth='signup' needs the customers table")
@@ -91,10 +124,15 @@ def calibration_summary(transactions: pd.DataFrame, end: str | pd.Timestamp, tim
     b = born.reindex(days[C.CUSTOMER_ID]).to_numpy()
     rep = days.loc[days["day"].to_numpy() > b]  # repeat purchase days (NaT birth compares False)
     g = rep.groupby(C.CUSTOMER_ID)
-    unit = pd.Timedelta(days=time_unit_days)
     x = g.size().reindex(born.index, fill_value=0)
     last = g["day"].max().reindex(born.index)
     money = (g["value"].sum() / g.size()).reindex(born.index, fill_value=0.0)
+    return _summary_frame(born, x, last, money, end, time_unit_days)
+
+
+def _summary_frame(born: pd.Series, x: pd.Series, last: pd.Series, money: pd.Series, end: pd.Timestamp,
+                   time_unit_days: float) -> pd.DataFrame:
+    unit = pd.Timedelta(days=time_unit_days)
     out = pd.DataFrame({
         X: x.astype("int64"),
         T_X: ((last - born) / unit).fillna(0.0).astype("float64"),
