@@ -38,7 +38,8 @@ def test_purchase_probability_and_item_values():
     p, src = I.purchase_probability(ev)
     assert (p, src) == (pytest.approx(1 / 3), "events")  # of 3 viewed pairs, (u1, a) was bought
     assert I.purchase_probability(None, 0.2) == (0.2, "parameter")
-    tx = pd.DataFrame({C.PRODUCT_ID: ["a", "a", "b", "b"], C.QUANTITY: [1, 3, 2, -1], C.UNIT_PRICE: [2.0, 2.0, 5.0, 5.0]})
+    tx = pd.DataFrame({C.PRODUCT_ID: ["a", "a", "b", "b"], C.QUANTITY: [1, 3, 2, -1],
+                       C.UNIT_PRICE: [2.0, 2.0, 5.0, 5.0]})
     v = I.item_values(tx)
     assert v["a"] == pytest.approx(4.0) and v["b"] == pytest.approx(10.0)  # returns are not sales
 

@@ -85,17 +85,17 @@ def test_candidates_blend_and_recommend_agree_by_hand():
     # rank-normalised over the 4 unseen products
     assert cs.scores[0, :4, 0] == pytest.approx([1.0, 2 / 3, 1 / 3, 0.0])
     assert cs.scores[0, :4, 1] == pytest.approx([0.0, 1 / 3, 2 / 3, 1.0])
-    assert cs.positions[0, :4, 0] == pytest.approx([1, 2, 3, 4]) and cs.positions[0, :4, 1] == pytest.approx([4, 3, 2, 1])
+    assert cs.positions[0, :4, 0] == pytest.approx([1, 2, 3, 4])
+    assert cs.positions[0, :4, 1] == pytest.approx([4, 3, 2, 1])
     assert list(cs.buckets) == ["cold", "warm", "cold"]  # u1 has 1 product, u2 two, zz is unknown
     # blend without switching: an even blend scores all four 0.5; tilted to y it ranks e > d
     assert cs.blend({"x": 0.5, "y": 0.5})[0, :4] == pytest.approx([0.5] * 4)
     rec = cs.recommendations(cs.blend({"x": 0.25, "y": 0.75}), k=2)
     assert list(rec[rec[C.CUSTOMER_ID] == "u1"][C.PRODUCT_ID]) == ["e", "d"]
     assert rec[rec[C.CUSTOMER_ID] == "u1"]["score"].to_numpy() == pytest.approx([0.75, 0.25 / 3 + 0.5])
-    # recommend() through the base class equals the candidate path (switching on)
-    full = hyb.recommend(["u1", "u2"], k=3)
-    via = cs.subset(np.array([True, True, False]))
-    got = via.recommendations(via.blend(hyb.weights, hyb.switching), 3)
+    # recommend() through the base class equals the candidate path (switching on), unknown customers too
+    full = hyb.recommend(["u1", "u2", "zz"], k=3)
+    got = cs.recommendations(cs.blend(hyb.weights, hyb.switching), 3)
     pd.testing.assert_frame_equal(full.reset_index(drop=True), got.reset_index(drop=True), check_dtype=False)
     # seen products never come back
     seen = {("u1", "a"), ("u2", "b"), ("u2", "c")}

@@ -23,7 +23,8 @@ def _cs(items, scores, positions=None, customers=("u1", "u2"), products=("a", "b
 
 def test_unavailable_products_uses_the_latest_stock_record():
     prices = pd.DataFrame({C.PRODUCT_ID: ["a", "a", "b", "b", "c"],
-                           C.DATE: pd.to_datetime(["2024-01-01", "2024-01-08", "2024-01-01", "2024-01-08", "2024-01-01"]),
+                           C.DATE: pd.to_datetime(["2024-01-01", "2024-01-08", "2024-01-01", "2024-01-08",
+                                                   "2024-01-01"]),
                            C.PRICE: 1.0, C.STOCK: [0, 5, 3, 0, 0]})
     assert list(R.unavailable_products(prices)) == ["b", "c"]
     assert list(R.unavailable_products(prices, as_of="2024-01-03")) == ["a", "c"]
@@ -36,7 +37,8 @@ def test_price_percentile_and_price_sensitive_customers():
                              C.PRICE: [1.0, 5.0, 9.0, 3.0]})
     pct = R.price_percentile(products)
     assert pct.to_dict() == pytest.approx({"a": 0.0, "b": 0.5, "c": 1.0, "d": 0.5})
-    tx = pd.DataFrame({C.CUSTOMER_ID: ["cheap", "cheap", "dear", "dear", "one"], C.PRODUCT_ID: ["a", "a", "c", "b", "a"],
+    tx = pd.DataFrame({C.CUSTOMER_ID: ["cheap", "cheap", "dear", "dear", "one"],
+                       C.PRODUCT_ID: ["a", "a", "c", "b", "a"],
                        C.QUANTITY: [1, 2, 1, 1, 1]})
     assert list(R.price_sensitive_customers(tx, products, max_pct=0.3)) == ["cheap"]  # "one" has a single line
 
@@ -101,7 +103,8 @@ def test_confidence_and_top_component():
 
 
 def test_explanations_name_the_most_similar_held_product():
-    products = pd.DataFrame({C.PRODUCT_ID: list("abcdef"), C.NAME: ["Apple", "Bread", "Cheese", "Dates", "Eggs", "Figs"],
+    products = pd.DataFrame({C.PRODUCT_ID: list("abcdef"),
+                             C.NAME: ["Apple", "Bread", "Cheese", "Dates", "Eggs", "Figs"],
                              C.CATEGORY: ["fruit", "bakery", "dairy", "fruit", "dairy", "fruit"]})
     held = sp.csr_matrix(np.array([[1, 1, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0], [1, 1, 0, 0, 0, 0], [0, 1, 0, 0, 1, 0]]))
     baskets = sp.csr_matrix(np.array([[1, 0, 0, 1, 0, 0], [0, 1, 1, 0, 0, 0], [0, 1, 1, 0, 0, 0]]))

@@ -2,7 +2,8 @@
 
 Model-agnostic: the caller passes ``per_customer(weights) -> per-customer metric values`` (aligned on the
 same customers for every call, e.g. NDCG@10 of a hybrid blend on one test split), so the same customers
-are compared and the difference gets a paired bootstrap interval (:func:`~workbench.evaluate.significance.paired_bootstrap`).
+are compared and the difference gets a paired bootstrap interval
+(:func:`~workbench.evaluate.significance.paired_bootstrap`).
 
 - leave-one-out: ``delta = full - without`` (positive: the component earns its weight; the interval
   excluding 0 says it is not resampling noise). Leaving out a zero-weight component changes nothing.

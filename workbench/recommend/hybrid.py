@@ -91,8 +91,8 @@ DEFAULTS: dict = {
     "history": {"cold_max": 2, "hot_min": 10},
     # cold customers: the "from" components' weight goes to the "to" components; enabled: true, false
     # or auto (tuned both ways on validation, the better one kept)
-    "switching": {"enabled": "auto", "from": ["collaborative"], "to": [POPULAR]},
-    "tuning": {"method": "bagged", "n_random": 300, "n_bags": 200, "rounds": 3, "factors": [0.0, 0.5, 2.0, 4.0],
+    "switching": {"enabled": "auto", "from": ["collaborative"], "to": ["content", "cluster_trending", POPULAR]},
+    "tuning": {"method": "bagged", "n_random": 200, "n_bags": 200, "rounds": 3, "factors": [0.0, 0.5, 2.0, 4.0],
                "seed": 0},
     "reranker": {"depth": 50, "n_estimators": 100, "learning_rate": 0.03, "num_leaves": 7,
                  "min_child_samples": 100, "seed": 0},
@@ -292,7 +292,7 @@ class CandidateSet:
         return self
 
     def top(self, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Return ``(candidate columns, values)`` of the ``k`` best finite scores per customer (ties: lower product index)."""
+        """Return ``(candidate columns, values)`` of the ``k`` best scores per customer (ties: lower product index)."""
         return top_k(scores, k)  # candidates are stored by product index, so ties go to the lower index
 
     def ndcg(self, scores: np.ndarray, k: int = 10) -> np.ndarray:
@@ -346,7 +346,8 @@ class HybridRecommender(Recommender):
 
     ``components`` maps names to recommenders (fitted by :meth:`fit` on the same interactions and
     context unless ``fit_components`` is false); ``weights`` maps names to weights (the built-in
-    ``popular`` component included; missing names weigh 0).
+    ``popular`` component included; missing names weigh 0). Products the customer already has are never
+    candidates (whatever ``recommend``'s ``exclude_seen`` says), nor are products set unavailable.
     """
 
     name = "hybrid"
@@ -465,18 +466,18 @@ class HybridRecommender(Recommender):
         if parts:
             items = np.vstack([pad(p[0], -1) for p in parts])
             scores = np.vstack([pad(p[1], 0.0) for p in parts])
-            positions = np.vstack([pad(p[2], np.inf) for p in parts])
+            pos = np.vstack([pad(p[2], np.inf) for p in parts])
             valid = np.vstack([pad(p[3], False) for p in parts])
         else:
             items, valid = np.zeros((0, 1), dtype=np.int64), np.zeros((0, 1), dtype=bool)
-            scores, positions = np.zeros((0, 1, J), dtype=np.float32), np.zeros((0, 1, J), dtype=np.float32)
+            scores, pos = np.zeros((0, 1, J), dtype=np.float32), np.zeros((0, 1, J), dtype=np.float32)
         history = np.where(rows >= 0, self.history_[np.maximum(rows, 0)], 0)
-        return CandidateSet(ids, self.interactions_.product_ids, self.names, items, scores, positions, valid,
+        return CandidateSet(ids, self.interactions_.product_ids, self.names, items, scores, pos, valid,
                             history, history_buckets(history, self.cold_max, self.hot_min))
 
     def _score_rows(self, rows: np.ndarray) -> np.ndarray:
         cand, scores, _, valid = self._candidate_block(rows, with_positions=False)
-        hist = self.history_[rows]
+        hist = np.where(rows >= 0, self.history_[np.maximum(rows, 0)], 0)
         W = self.switching.row_weights(np.array([float(self.weights.get(n, 0.0)) for n in self.names]),
                                        self.names, history_buckets(hist, self.cold_max, self.hot_min))
         blended = np.einsum("nmc,nc->nm", scores, W.astype(np.float32))
@@ -485,10 +486,11 @@ class HybridRecommender(Recommender):
         out[r, cand[r, c]] = blended[r, c]
         return out
 
-    def _score_cold(self, n: int) -> np.ndarray:
-        out = np.tile(self.popularity_, (n, 1)).astype(np.float64)
-        out[:, self.unavailable_] = -np.inf
-        return out
+    def score_batch(self, rows: np.ndarray) -> np.ndarray:
+        """Blended scores (len(rows) x products), -inf outside the candidates; -1 rows (unknown customers)
+        blend the components' cold-start scores, as :meth:`candidate_set` does."""
+        self._check_fitted()
+        return self._score_rows(np.asarray(rows))
 
     def with_weights(self, weights: dict[str, float]) -> "HybridRecommender":
         """Return self with new weights (the fitted components are kept)."""
@@ -504,7 +506,8 @@ def _normalised(w: np.ndarray) -> np.ndarray:
 
 def tune_weights(cs: CandidateSet, start: dict[str, float], k: int = 10, n_random: int = 300, rounds: int = 3,
                  factors=(0.0, 0.5, 2.0, 4.0), seed: int = 0, switching: Switching | None = None,
-                 tune: list[str] | None = None, method: str = "bagged", n_bags: int = 200) -> tuple[dict[str, float], pd.DataFrame]:
+                 tune: list[str] | None = None, method: str = "bagged",
+                 n_bags: int = 200) -> tuple[dict[str, float], pd.DataFrame]:
     """Return ``(weights, trace)``: weights that maximise mean NDCG@k on ``cs`` (which needs ``with_truth``).
 
     Candidate weight vectors are ``start``, each ``tune`` component alone and ``n_random`` seeded

@@ -183,7 +183,8 @@ class HybridExperiment:
         self.per_customer = pd.DataFrame({n: per_customer_metrics(truth, r, self.k)["ndcg"].to_numpy()
                                           for n, r in self.recs.items()},
                                          index=pd.Index(np.sort(truth[C.CUSTOMER_ID].unique()), name=C.CUSTOMER_ID))
-        ci = {n: bootstrap_ci(v, int(b["n_boot"]), float(b["alpha"]), int(b["seed"])) for n, v in self.per_customer.items()}
+        ci = {n: bootstrap_ci(v, int(b["n_boot"]), float(b["alpha"]), int(b["seed"]))
+              for n, v in self.per_customer.items()}
         table["ndcg_low"] = [ci[n][1] for n in table.index]
         table["ndcg_high"] = [ci[n][2] for n in table.index]
         table["kind"] = ["hybrid" if n in VARIANTS else ("baseline" if n == POPULAR else "component alone")
@@ -358,8 +359,8 @@ class HybridExperiment:
             if (params.get("interactions") or {}).get("weight", "binary") == "binary":
                 inter.matrix = inter.binary()
         else:
-            inter = Interactions.from_transactions(tx, weight=(params.get("interactions") or {}).get("weight", "binary"),
-                                                   products=self.shop.products[C.PRODUCT_ID])
+            weight = (params.get("interactions") or {}).get("weight", "binary")
+            inter = Interactions.from_transactions(tx, weight=weight, products=self.shop.products[C.PRODUCT_ID])
         hyb = self.fit_hybrid(inter, tx)
         if self.cfg["rules"].get("stock_filter", True):
             hyb.set_unavailable(R.unavailable_products(self.shop.prices))

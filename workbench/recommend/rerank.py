@@ -15,6 +15,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from workbench.data import contract as C
+from workbench.recommend.base import top_k
 from workbench.recommend.hybrid import CandidateSet, HybridRecommender
 
 log = logging.getLogger(__name__)
@@ -82,8 +83,6 @@ class LearnedReranker:
         ``cols`` (customers x depth) are candidate columns of ``cs`` in base order, ``ok`` marks real
         candidates, ``X`` has one row per (customer, slot), customers in order (ok and not ok rows).
         """
-        from workbench.recommend.base import top_k
-
         cols, val = top_k(base, self.depth)
         ok = np.isfinite(val)
         n, d = cols.shape

@@ -26,6 +26,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from workbench.data import contract as C
+from workbench.recommend.base import top_k
 from workbench.recommend.hybrid import POPULAR, CandidateSet, Switching
 
 log = logging.getLogger(__name__)
@@ -159,8 +160,6 @@ def mmr(cs: CandidateSet, scores: np.ndarray, features: np.ndarray, k: int, lam:
     ``argmax lam * rel - (1 - lam) * max cosine similarity to the picked ones``, ``rel`` = the score
     min-max scaled per customer; ``features`` are per product column (e.g. one-hot categories).
     """
-    from workbench.recommend.base import top_k
-
     cols, val = top_k(scores, pool)
     ok = np.isfinite(val)
     lo = np.where(ok, val, np.inf).min(axis=1, keepdims=True)
