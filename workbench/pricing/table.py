@@ -86,12 +86,21 @@ def price_source_note(source: str) -> str:
 
 def _units(transactions: pd.DataFrame, period: str) -> pd.DataFrame:
     """Units sold (returns excluded) and mean price paid per product and period."""
-    sales = transactions.loc[transactions[C.QUANTITY] > 0]
-    q = sales[C.QUANTITY].astype("float64")
-    df = pd.DataFrame({C.PRODUCT_ID: sales[C.PRODUCT_ID].to_numpy(),
-                       PERIOD: period_start(sales[C.TIMESTAMP], period).to_numpy(),
-                       UNITS: q.to_numpy(), "_paid": (q * sales[C.UNIT_PRICE].astype("float64")).to_numpy()})
-    out = df.groupby([C.PRODUCT_ID, PERIOD], sort=True, observed=True)[[UNITS, "_paid"]].sum().reset_index()
+    keep = (transactions[C.QUANTITY] > 0).to_numpy()
+    q = transactions[C.QUANTITY].to_numpy(dtype="float64")[keep]
+    # millions of lines, few products and days: factorize both, compute period starts for the distinct days
+    # only, and group on integer codes (a groupby on string ids and a to_period over every line dominated)
+    prod_codes, prods = pd.factorize(transactions[C.PRODUCT_ID].to_numpy()[keep])
+    day = transactions[C.TIMESTAMP].to_numpy()[keep].astype("datetime64[D]")
+    day_codes, days = pd.factorize(day)
+    starts = period_start(pd.Series(days), period).to_numpy()
+    p_codes, p_uniq = pd.factorize(starts[day_codes])
+    df = pd.DataFrame({"_p": prod_codes, "_t": p_codes, UNITS: q,
+                       "_paid": q * transactions[C.UNIT_PRICE].to_numpy(dtype="float64")[keep]})
+    g = df.groupby(["_p", "_t"], sort=False)[[UNITS, "_paid"]].sum().reset_index()
+    out = pd.DataFrame({C.PRODUCT_ID: pd.Index(prods)[g["_p"].to_numpy()], PERIOD: p_uniq[g["_t"].to_numpy()],
+                        UNITS: g[UNITS].to_numpy(), "_paid": g["_paid"].to_numpy()})
+    out = out.sort_values([C.PRODUCT_ID, PERIOD], kind="stable", ignore_index=True)
     out["_paid_price"] = out["_paid"] / out[UNITS]
     return out.drop(columns="_paid")
 
