@@ -8,6 +8,7 @@ the base class does batching, seen-item exclusion, cold customers and top-K with
 """
 from __future__ import annotations
 
+import inspect
 import logging
 
 import numpy as np
@@ -37,6 +38,12 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     order = np.lexsort((part, -vals), axis=1)
     idx = np.take_along_axis(part, order, axis=1)
     return idx, np.take_along_axis(vals, order, axis=1)
+
+
+def constructor_kwargs(cls: type, params: dict | None) -> dict:
+    """The entries of ``params`` that name arguments of ``cls.__init__`` (a params block may hold more)."""
+    keys = set(inspect.signature(cls.__init__).parameters) - {"self"}
+    return {k: v for k, v in (params or {}).items() if k in keys}
 
 
 class Recommender:
@@ -147,10 +154,13 @@ class Recommender:
             out[sel] = sc[inv[sel] - s, prod[sel]]
         return out
 
+    @classmethod
+    def from_params(cls, params: dict | None):
+        """An instance built from a params block: its keys that name constructor arguments (others ignored)."""
+        return cls(**constructor_kwargs(cls, params))
+
     def get_params(self) -> dict:
         """Constructor parameters (scikit-learn style)."""
-        import inspect
-
         return {p: getattr(self, p) for p in inspect.signature(type(self).__init__).parameters if p != "self"
                 and hasattr(self, p)}
 

@@ -302,13 +302,6 @@ class BasketRecommender(Recommender):
         self.recent_baskets = recent_baskets
         self.max_rules = max_rules
 
-    @classmethod
-    def from_params(cls, params: dict) -> "BasketRecommender":
-        """A recommender built from a ``basket`` params block (unknown keys ignored)."""
-        import inspect
-
-        keys = set(inspect.signature(cls.__init__).parameters) - {"self"}
-        return cls(**{k: v for k, v in params.items() if k in keys})
 
     def _fit(self, interactions: Interactions, transactions: pd.DataFrame | None = None,
              rules: pd.DataFrame | None = None, **context) -> None:

@@ -239,13 +239,6 @@ class ContentRecommender(Recommender):
         self.n_neighbours = n_neighbours
         self.max_dense_cells = max_dense_cells
 
-    @classmethod
-    def from_params(cls, params: dict) -> "ContentRecommender":
-        """A recommender built from a ``content`` params block (unknown keys ignored)."""
-        import inspect
-
-        keys = set(inspect.signature(cls.__init__).parameters) - {"self"}
-        return cls(**{k: v for k, v in params.items() if k in keys})
 
     def _weights(self) -> dict:
         return {"text_weight": self.text_weight, "category_weight": self.category_weight,

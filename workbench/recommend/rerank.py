@@ -15,7 +15,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from workbench.data import contract as C
-from workbench.recommend.base import top_k
+from workbench.recommend.base import constructor_kwargs, top_k
 from workbench.recommend.hybrid import CandidateSet, HybridRecommender
 
 log = logging.getLogger(__name__)
@@ -66,10 +66,7 @@ class LearnedReranker:
     @classmethod
     def from_params(cls, params: dict) -> "LearnedReranker":
         """A re-ranker from a ``hybrid.reranker`` params block (unknown keys ignored)."""
-        import inspect
-
-        keys = set(inspect.signature(cls.__init__).parameters) - {"self"}
-        return cls(**{k: v for k, v in (params or {}).items() if k in keys})
+        return cls(**constructor_kwargs(cls, params))
 
     def feature_names(self, cs: CandidateSet) -> list[str]:
         """Return the feature column names for a candidate set's components."""
