@@ -38,7 +38,7 @@ def test_metrics_carry_the_contract_names(experiment):
     assert sum(m["weights"]["tuned"].values()) == pytest.approx(1.0)
     assert set(m["ndcg@10"]) == {"default", "tuned", "learned"}
     assert set(m["components"]) == {"collaborative", "content", "cross_sell", "seasonal", "price_affinity",
-                                    "cluster_trending"}
+                                    "cluster_trending", "trending"}
     assert 0 <= m["popular"] <= 1
     for comp, v in m["ablation"].items():
         assert set(v) == {"delta", "low", "high"} and v["low"] <= v["delta"] <= v["high"]

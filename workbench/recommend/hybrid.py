@@ -83,6 +83,8 @@ DEFAULTS: dict = {
                            "params_from": "context.price_affinity"},
         "cluster_trending": {"class": "workbench.recommend.context.ClusterTrendingRecommender",
                              "params_from": "context.cluster_trending"},
+        # what sold in the last month: the temporal signal next to seasonal (weight 0 until tuned)
+        "trending": {"class": "workbench.recommend.baselines.MostPopular", "params": {"window_days": 30}},
     },
     "skip_missing": True,
     "weights": dict(DEFAULT_WEIGHTS),
