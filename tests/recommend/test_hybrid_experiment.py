@@ -92,3 +92,19 @@ def test_ablation_and_rules_tables(experiment):
     r = experiment.rules_metrics
     assert r["unavailable_products"] > 0 and r["intra_list_diversity"] >= r["intra_list_diversity_before"] - 1e-9
     assert r["max_per_category_seen"] <= experiment.cfg["rules"]["max_per_category"]
+
+
+def test_customer_sample_and_chunked_final_lists(small_shop):
+    cfg = {"tuning": {"n_random": 20, "n_bags": 20}, "bootstrap": {"n_boot": 50}, "max_customers": 40,
+           "chunk_customers": 70}
+    ex = HybridExperiment(small_shop, cfg, params=None, segments=None, seed=1)
+    ex.fit_validation()
+    ex.tune()
+    ex.fit_test()
+    table = ex.evaluate()
+    assert len(ex.cs) == 40 and len(ex.val_cs) == 40 and len(ex.per_customer) == 40
+    assert set(ex.split().truth[C.CUSTOMER_ID]) == set(ex.cs.customer_ids)
+    assert table.loc["tuned", "ndcg@10"] == pytest.approx(ex.per_customer["tuned"].mean())
+    chunked = ex.production()
+    ex.cfg["chunk_customers"] = 10 ** 6
+    pd.testing.assert_frame_equal(chunked, ex.production())

@@ -99,6 +99,8 @@ DEFAULTS: dict = {
     "reranker": {"depth": 50, "n_estimators": 100, "learning_rate": 0.03, "num_leaves": 7,
                  "min_child_samples": 100, "seed": 0},
     "final": "tuned",           # which variant the business rules and the artifact use: default, tuned, learned
+    "max_customers": None,      # evaluate a seeded sample of this many test (and validation) customers; None = all
+    "chunk_customers": 20000,   # final lists are built for this many customers at a time
     "rules": {
         "stock_filter": True,
         "segment_rules": {"champions": "premium", "loyal_customers": "premium", "at_risk": "win_back",
@@ -187,9 +189,13 @@ def normalise_rows(scores: np.ndarray, excluded: np.ndarray | None = None, metho
 
 
 def positions(scores: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """Return the 1-based position of each valid entry in its row's descending order (ties averaged; invalid: inf)."""
+    """Return the 1-based position of each valid entry in its row's descending order (ties averaged; invalid: inf).
+
+    float16 (half the memory of the scores): exact up to position 1024, which is all confidence and the
+    re-ranker's log-position feature need.
+    """
     r = rankdata(np.where(valid, -scores, np.inf), axis=-1, method="average")
-    return np.where(valid, r, np.inf).astype(np.float32)
+    return np.where(valid, r, np.inf).astype(np.float16)
 
 
 # ---- history buckets and switching -------------------------------------------------------------------
@@ -472,7 +478,7 @@ class HybridRecommender(Recommender):
             valid = np.vstack([pad(p[3], False) for p in parts])
         else:
             items, valid = np.zeros((0, 1), dtype=np.int64), np.zeros((0, 1), dtype=bool)
-            scores, pos = np.zeros((0, 1, J), dtype=np.float32), np.zeros((0, 1, J), dtype=np.float32)
+            scores, pos = np.zeros((0, 1, J), dtype=np.float32), np.zeros((0, 1, J), dtype=np.float16)
         history = np.where(rows >= 0, self.history_[np.maximum(rows, 0)], 0)
         return CandidateSet(ids, self.interactions_.product_ids, self.names, items, scores, pos, valid,
                             history, history_buckets(history, self.cold_max, self.hot_min))

@@ -108,17 +108,26 @@ class HybridExperiment:
         hyb.weights = dict(self.default_weights)
         return hyb.fit(interactions, **self._context(transactions))
 
+    def _limited(self, sp: Split, seed: int) -> Split:
+        """``sp`` with its truth kept for a seeded sample of ``max_customers`` customers (all when unset)."""
+        n = self.cfg.get("max_customers")
+        if n and len(sp.customers) > int(n):
+            keep = np.random.default_rng(seed).choice(sp.customers.to_numpy(), int(n), replace=False)
+            sp.truth = sp.truth[sp.truth[C.CUSTOMER_ID].isin(keep)].reset_index(drop=True)
+        return sp
+
     def split(self) -> Split:
         """Return (and keep) the test split of the shop under the ``split`` protocol."""
         if not hasattr(self, "test_split"):
-            self.test_split = make_split(self.shop.transactions, self.shop.products, self.cfg, self.shop.ratings,
-                                         seed=self.seed)
+            self.test_split = self._limited(make_split(self.shop.transactions, self.shop.products, self.cfg,
+                                                       self.shop.ratings, seed=self.seed), self.seed)
         return self.test_split
 
     def fit_validation(self) -> CandidateSet:
         """Fit the components on train minus a validation split and return the validation candidates."""
         sp = self.split()
-        self.val_split = make_split(sp.train_tx, self.shop.products, self.cfg, sp.train_ratings, seed=self.seed + 1)
+        self.val_split = self._limited(make_split(sp.train_tx, self.shop.products, self.cfg, sp.train_ratings,
+                                                  seed=self.seed + 1), self.seed + 1)
         self.val_hybrid = self.fit_hybrid(self.val_split.interactions, self.val_split.train_tx)
         self.val_cs = self.val_hybrid.candidate_set(self.val_split.customers, progress=self.progress)
         self.val_cs.with_truth(self.val_split.truth)
@@ -248,12 +257,15 @@ class HybridExperiment:
         onehot = np.eye(int(cat.max()) + 1, dtype=np.float32)[cat]
         return cat, pct, onehot, p[C.NAME].astype("str").fillna("")
 
+    def _price_sensitive(self, transactions: pd.DataFrame) -> pd.Index:
+        return R.price_sensitive_customers(transactions, self.shop.products,
+                                           float(self.cfg["rules"]["price_sensitive_max"]))
+
     def _rule_scores(self, hyb: HybridRecommender, cs: CandidateSet, base: np.ndarray,
-                     transactions: pd.DataFrame) -> tuple[np.ndarray, pd.Series]:
+                     sensitive: pd.Index) -> tuple[np.ndarray, pd.Series]:
         r = self.cfg["rules"]
         cat, pct, onehot, _ = self._product_arrays(cs.product_ids)
-        sens = R.price_sensitive_customers(transactions, self.shop.products, float(r["price_sensitive_max"]))
-        rule = R.customer_rules(cs.customer_ids, self.segments, sens, dict(r["segment_rules"]))
+        rule = R.customer_rules(cs.customer_ids, self.segments, sensitive, dict(r["segment_rules"]))
         rows = hyb.interactions_.customer_index(cs.customer_ids)
         held = hyb.interactions_.binary()
         fav = np.full(len(cs), -1)
@@ -292,7 +304,8 @@ class HybridExperiment:
         self.hybrid.set_unavailable(gone)
         cs = self.hybrid.candidate_set(sp.customers, progress=self.progress).with_truth(sp.truth)
         self.hybrid.set_unavailable([])
-        scores, rule = self._rule_scores(self.hybrid, cs, self._final_base(self.hybrid, cs), sp.train_tx)
+        scores, rule = self._rule_scores(self.hybrid, cs, self._final_base(self.hybrid, cs),
+                                         self._price_sensitive(sp.train_tx))
         self.final_cs, self.final_scores = cs, scores
         self.recs["final"] = cs.recommendations(scores, self.k)
         truth = sp.truth
@@ -350,39 +363,51 @@ class HybridExperiment:
 
     # ---- production lists ---------------------------------------------------------------------------
     def production(self, customer_ids=None) -> pd.DataFrame:
-        """Fit on all the data and return the final top-k per customer (``REC_COLUMNS``), all customers by default."""
+        """Fit on all the data and return the final top-k per customer (``REC_COLUMNS`` + ``rule``).
+
+        All customers of the shop by default, in chunks of ``chunk_customers`` so memory stays bounded.
+        """
         tx = self.shop.transactions
-        params = self.cfg
-        src = (params.get("interactions") or {}).get("source", "transactions")
-        if src == "ratings":
+        inter_cfg = self.cfg.get("interactions") or {}
+        if inter_cfg.get("source", "transactions") == "ratings":
             inter = Interactions.from_ratings(self.shop.ratings, products=self.shop.products[C.PRODUCT_ID])
-            if (params.get("interactions") or {}).get("weight", "binary") == "binary":
+            if inter_cfg.get("weight", "binary") == "binary":
                 inter.matrix = inter.binary()
         else:
-            weight = (params.get("interactions") or {}).get("weight", "binary")
-            inter = Interactions.from_transactions(tx, weight=weight, products=self.shop.products[C.PRODUCT_ID])
+            inter = Interactions.from_transactions(tx, weight=inter_cfg.get("weight", "binary"),
+                                                   products=self.shop.products[C.PRODUCT_ID])
         hyb = self.fit_hybrid(inter, tx)
         if self.cfg["rules"].get("stock_filter", True):
             hyb.set_unavailable(R.unavailable_products(self.shop.prices))
         ids = self.shop.customers[C.CUSTOMER_ID] if customer_ids is None else customer_ids
+        ids = pd.Index(pd.Series(ids, dtype="str")).unique()
+        held = hyb.interactions_.binary()
+        sims = R.similarity_matrices(held, self.shop.products, inter.product_ids, self._basket_matrix(tx, inter))
+        _, _, _, names = self._product_arrays(inter.product_ids)
+        sensitive = self._price_sensitive(tx)
+        chunk = max(int(self.cfg.get("chunk_customers", 20000)), 1)
+        parts = [self._production_chunk(hyb, ids[s:s + chunk], held, sims, names, sensitive)
+                 for s in range(0, len(ids), chunk)]  # chunks of thousands of customers
+        self.production_hybrid = hyb
+        return pd.concat(parts, ignore_index=True)
+
+    def _production_chunk(self, hyb: HybridRecommender, ids: pd.Index, held, sims: dict, names: pd.Series,
+                          sensitive: pd.Index) -> pd.DataFrame:
+        """The final lists of one chunk of customers (see :meth:`production`)."""
         cs = hyb.candidate_set(ids, progress=self.progress)
-        scores, rule = self._rule_scores(hyb, cs, self._final_base(hyb, cs), tx)
+        scores, rule = self._rule_scores(hyb, cs, self._final_base(hyb, cs), sensitive)
         cols, val = cs.top(scores, self.k)
         ok = np.isfinite(val)
         W = R.row_weights(cs, self.final_weights(), self.switching)
         conf = R.confidence(cs, cols, W, int(self.cfg["rules"]["confidence_top"]))
         comp = R.top_component(cs, cols, W)
-        held = hyb.interactions_.binary()
         rows = hyb.interactions_.customer_index(cs.customer_ids)
-        baskets = self._basket_matrix(tx, hyb.interactions_)
-        sims = R.similarity_matrices(held, self.shop.products, cs.product_ids, baskets)
-        _, _, _, names = self._product_arrays(cs.product_ids)
         text = R.explain(cs, cols, comp, held, rows, names, sims)
         cold = np.repeat(rows < 0, cols.shape[1]).reshape(cols.shape)
         text = np.where(cold, R.EXPLANATIONS[POPULAR], text)
         items = np.take_along_axis(cs.items, cols, axis=1)
-        cat = self.shop.products.drop_duplicates(C.PRODUCT_ID).set_index(
-            self.shop.products[C.PRODUCT_ID].drop_duplicates().astype("str"))[C.CATEGORY].astype("str")
+        p = self.shop.products.assign(**{C.PRODUCT_ID: self.shop.products[C.PRODUCT_ID].astype("str")})
+        cat = p.drop_duplicates(C.PRODUCT_ID).set_index(C.PRODUCT_ID)[C.CATEGORY].astype("str")
         pid = cs.product_ids.to_numpy()[np.maximum(items, 0)]
         out = pd.DataFrame({
             C.CUSTOMER_ID: np.repeat(cs.customer_ids.to_numpy(), cols.shape[1]),
@@ -399,7 +424,6 @@ class HybridExperiment:
         out = out.astype({C.CUSTOMER_ID: "str", C.PRODUCT_ID: "str", "explanation": "str", "reason": "str",
                           C.NAME: "str", C.CATEGORY: "str"})
         out["rule"] = rule.reindex(out[C.CUSTOMER_ID]).fillna("").to_numpy()
-        self.production_hybrid = hyb
         return out
 
     @staticmethod

@@ -86,7 +86,7 @@ class LearnedReranker:
         items = np.take_along_axis(cs.items, cols, axis=1)
         safe = np.maximum(items, 0)
         sc = np.take_along_axis(cs.scores, cols[:, :, None], axis=1)  # n x d x J
-        pos = np.take_along_axis(cs.positions, cols[:, :, None], axis=1)
+        pos = np.take_along_axis(cs.positions, cols[:, :, None], axis=1).astype(np.float32)
         logpos = np.log1p(np.minimum(np.where(np.isfinite(pos), pos, 1e6), 1e6))
         pt = product_table(hybrid, products)
         share = category_share(hybrid, cs.customer_ids, pt["category"].to_numpy())
