@@ -255,19 +255,30 @@ def rules_with_names(rules: pd.DataFrame, products: pd.DataFrame) -> pd.DataFram
 def recent_basket_matrix(transactions: pd.DataFrame, interactions: Interactions, n_baskets: int = 3) -> sp.csr_matrix:
     """Return a customers x products 0/1 CSR matrix (aligned with ``interactions``) of what each customer
     bought in their last ``n_baskets`` invoices (0 = their whole history)."""
-    sales = transactions.loc[transactions[C.QUANTITY] > 0, [C.CUSTOMER_ID, C.TRANSACTION_ID, C.PRODUCT_ID,
-                                                            C.TIMESTAMP]]
-    if n_baskets and n_baskets > 0:
-        inv = (sales.groupby([C.CUSTOMER_ID, C.TRANSACTION_ID], observed=True, sort=False)[C.TIMESTAMP].max()
-               .rename("_t").reset_index())
-        inv = inv.sort_values([C.CUSTOMER_ID, "_t", C.TRANSACTION_ID], ascending=[True, False, False],
-                              kind="stable")
-        inv = inv[inv.groupby(C.CUSTOMER_ID, observed=True, sort=False).cumcount() < int(n_baskets)]
-        key = pd.MultiIndex.from_frame(sales[[C.CUSTOMER_ID, C.TRANSACTION_ID]])
-        sales = sales[key.isin(pd.MultiIndex.from_frame(inv[[C.CUSTOMER_ID, C.TRANSACTION_ID]]))]
-    r = interactions.customer_index(sales[C.CUSTOMER_ID].astype("str"))
-    c = interactions.product_index(sales[C.PRODUCT_ID].astype("str"))
-    ok = (r >= 0) & (c >= 0)
+    r_all, c_all = interactions.locate(transactions)  # every line's row and column, shared by the components
+    lines = np.flatnonzero((transactions[C.QUANTITY] > 0).to_numpy() & (r_all >= 0))
+    r, c = r_all[lines], c_all[lines]
+    if n_baskets and n_baskets > 0 and len(lines):
+        # each (customer, invoice) pair's time is its latest line; per customer the pairs are ranked newest
+        # first (ties: the larger invoice id) and the lines of the first n_baskets are kept. Integer codes
+        # throughout: no string keys over millions of lines
+        inv, inv_ids = pd.factorize(transactions[C.TRANSACTION_ID].iloc[lines], sort=True)
+        pair, _ = pd.factorize(r.astype(np.int64) * max(len(inv_ids), 1) + inv)
+        ts = pd.to_datetime(transactions[C.TIMESTAMP].iloc[lines])
+        t = (ts.dt.tz_convert(None) if ts.dt.tz is not None else ts).to_numpy().view(np.int64)
+        t_pair = pd.Series(t, copy=False).groupby(pair, sort=True).max().to_numpy()
+        r_pair = np.empty(len(t_pair), dtype=np.int64)
+        inv_pair = np.empty(len(t_pair), dtype=np.int64)
+        r_pair[pair], inv_pair[pair] = r, inv
+        order = np.lexsort((-inv_pair, -t_pair, r_pair))
+        r_sorted = r_pair[order]
+        at = np.arange(len(order))
+        first = np.maximum.accumulate(np.where(np.r_[True, r_sorted[1:] != r_sorted[:-1]], at, 0))
+        keep_pair = np.empty(len(order), dtype=bool)
+        keep_pair[order] = (at - first) < int(n_baskets)
+        keep = keep_pair[pair]
+        r, c = r[keep], c[keep]
+    ok = c >= 0
     m = sp.csr_matrix((np.ones(int(ok.sum()), dtype=np.float32), (r[ok], c[ok])), shape=interactions.shape)
     m.sum_duplicates()
     m.data[:] = 1.0

@@ -200,18 +200,17 @@ def recency_weights(transactions: pd.DataFrame, interactions: Interactions, half
     Each sales line adds ``0.5 ** (age_days / half_life_days)`` (1 without a half-life), age measured
     from ``now`` (default: the last timestamp in ``transactions``).
     """
-    sales = transactions[transactions[C.QUANTITY] > 0]
-    ts = pd.to_datetime(sales[C.TIMESTAMP])
+    r, c = interactions.locate(transactions)  # every line's row and column, shared by the components
+    is_sale = (transactions[C.QUANTITY] > 0).to_numpy()
+    ok = is_sale & (r >= 0) & (c >= 0)
     if half_life_days:
-        ref = pd.Timestamp(now) if now is not None else ts.max()
-        age = ((ref - ts).dt.total_seconds() / 86400.0).clip(lower=0).to_numpy()
+        ts = pd.to_datetime(transactions[C.TIMESTAMP])
+        ref = pd.Timestamp(now) if now is not None else ts[is_sale].max()
+        age = ((ref - ts[ok]).dt.total_seconds() / 86400.0).clip(lower=0).to_numpy()
         w = np.power(0.5, age / float(half_life_days))
     else:
-        w = np.ones(len(sales))
-    r = interactions.customer_index(sales[C.CUSTOMER_ID].astype("str"))
-    c = interactions.product_index(sales[C.PRODUCT_ID].astype("str"))
-    ok = (r >= 0) & (c >= 0)
-    m = sp.csr_matrix((w[ok], (r[ok], c[ok])), shape=interactions.shape, dtype=np.float64)
+        w = np.ones(int(ok.sum()))
+    m = sp.csr_matrix((w, (r[ok], c[ok])), shape=interactions.shape, dtype=np.float64)
     m.sum_duplicates()
     return m
 
@@ -257,10 +256,16 @@ class ContentRecommender(Recommender):
         w = normalize(w, norm="l1")  # weighted mean of the bought vectors
         self.profiles_ = normalize((w @ self.vectors_).tocsr(), norm="l2").astype(np.float32)
         self._vt = self.vectors_.T.tocsc()
+        # features x products as a dense array when small: sparse x dense is several times faster than
+        # sparse x sparse with a nearly dense result
+        cells = self.vectors_.shape[0] * self.vectors_.shape[1]
+        self._vt_dense = self._vt.toarray().astype(np.float32) if cells <= int(self.max_dense_cells) else None
         self.batch_size = int(np.clip(int(self.max_dense_cells) // max(interactions.shape[1], 1), 16, 2048))
         self.similarity_ = None
 
     def _score_rows(self, rows: np.ndarray) -> np.ndarray:
+        if getattr(self, "_vt_dense", None) is not None:
+            return np.asarray(self.profiles_[rows] @ self._vt_dense, dtype=np.float64)
         return (self.profiles_[rows] @ self._vt).toarray().astype(np.float64)
 
     def similarity(self) -> sp.csr_matrix:

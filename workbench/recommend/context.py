@@ -104,16 +104,15 @@ class ClusterTrendingRecommender(Recommender):
         codes, labels = pd.factorize(groups, sort=True)
         self.group_labels_ = pd.Index(labels, dtype="str")
         self._group_of_row = codes
-        sales = _sales(transactions)
-        ts = pd.to_datetime(sales[C.TIMESTAMP])
-        ref = pd.Timestamp(now) if now is not None else ts.max()
-        age = ((ref - ts).dt.total_seconds() / 86400.0).clip(lower=0).to_numpy()
-        w = np.power(0.5, age / float(self.half_life_days)) if self.half_life_days else np.ones(len(sales))
-        r = interactions.customer_index(sales[C.CUSTOMER_ID].astype("str"))
-        c = interactions.product_index(sales[C.PRODUCT_ID].astype("str"))
-        ok = (r >= 0) & (c >= 0)
+        r, c = interactions.locate(transactions)  # every line's row and column, shared by the components
+        is_sale = (transactions[C.QUANTITY] > 0).to_numpy()
+        ok = is_sale & (r >= 0) & (c >= 0)
+        ts = pd.to_datetime(transactions[C.TIMESTAMP])
+        ref = pd.Timestamp(now) if now is not None else ts[is_sale].max()
+        age = ((ref - ts[ok]).dt.total_seconds() / 86400.0).clip(lower=0).to_numpy()
+        w = np.power(0.5, age / float(self.half_life_days)) if self.half_life_days else np.ones(len(age))
         g = codes[r[ok]]
-        counts = sp.csr_matrix((w[ok], (g, c[ok])), shape=(len(labels), interactions.shape[1])).toarray()
+        counts = sp.csr_matrix((w, (g, c[ok])), shape=(len(labels), interactions.shape[1])).toarray()
         glob = counts.sum(axis=0)
         self.global_trend_ = glob / max(glob.sum(), 1e-300)
         a = float(self.prior_strength)
@@ -162,10 +161,11 @@ class SeasonalRecommender(Recommender):
              **context) -> None:
         if transactions is None:
             raise ValueError("SeasonalRecommender.fit needs transactions=... (the training purchases)")
-        sales = _sales(transactions)
+        is_sale = (transactions[C.QUANTITY] > 0).to_numpy()
+        sales = transactions[is_sale]
         date = self.date or now or pd.to_datetime(sales[C.TIMESTAMP]).max()
         self.date_ = pd.Timestamp(date)
-        c = interactions.product_index(sales[C.PRODUCT_ID].astype("str"))
+        c = interactions.locate(transactions)[1][is_sale]  # every line's column, shared by the components
         ok = c >= 0
         inseason = season_mask(sales[C.TIMESTAMP], self.date_, self.back_days, self.ahead_days) & ok
         n = interactions.shape[1]
@@ -195,13 +195,15 @@ class SeasonalRecommender(Recommender):
 def product_prices(products: pd.DataFrame | None, transactions: pd.DataFrame, product_ids: pd.Index) -> np.ndarray:
     """Return a price per product id: the products table's ``price``, else the median sales unit price."""
     ids = pd.Index(product_ids).astype("str")
-    sales = _sales(transactions)
-    med = sales.groupby(sales[C.PRODUCT_ID].astype("str"), observed=True)[C.UNIT_PRICE].median()
-    price = med.reindex(ids)
+    price = pd.Series(np.nan, index=ids)
     if products is not None and C.PRICE in products:
         listed = products.drop_duplicates(C.PRODUCT_ID).set_index(
             products[C.PRODUCT_ID].drop_duplicates().astype("str"))[C.PRICE]
-        price = listed.reindex(ids).astype("float64").fillna(price)
+        price = listed.reindex(ids).astype("float64")
+    if price.isna().any():  # the median sales price where the table has none (a groupby over every line)
+        sales = _sales(transactions)
+        med = sales.groupby(sales[C.PRODUCT_ID].astype("str"), observed=True)[C.UNIT_PRICE].median()
+        price = price.fillna(med.reindex(ids))
     fallback = float(np.nanmedian(price.to_numpy(dtype=np.float64))) if price.notna().any() else 1.0
     return price.fillna(fallback).clip(lower=1e-6).to_numpy(dtype=np.float64)
 
@@ -227,13 +229,12 @@ class PriceAffinityRecommender(Recommender):
              products: pd.DataFrame | None = None, **context) -> None:
         if transactions is None:
             raise ValueError("PriceAffinityRecommender.fit needs transactions=... (the training purchases)")
-        sales = _sales(transactions)
-        sales = sales[sales[C.UNIT_PRICE] > 0]
+        price = transactions[C.UNIT_PRICE].to_numpy(dtype=np.float64)
+        keep = (transactions[C.QUANTITY] > 0).to_numpy() & (price > 0)
         self.log_price_ = np.log(product_prices(products, transactions, interactions.product_ids))
-        r = interactions.customer_index(sales[C.CUSTOMER_ID].astype("str"))
-        x = np.log(sales[C.UNIT_PRICE].to_numpy(dtype=np.float64))
-        ok = r >= 0
-        r, x = r[ok], x[ok]
+        r = interactions.locate(transactions)[0]  # every line's row, shared by the components
+        ok = keep & (r >= 0)
+        r, x = r[ok], np.log(price[ok])
         n_c = np.bincount(r, minlength=interactions.shape[0]).astype(np.float64)
         s1 = np.bincount(r, weights=x, minlength=interactions.shape[0])
         s2 = np.bincount(r, weights=x * x, minlength=interactions.shape[0])

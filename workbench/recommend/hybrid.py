@@ -167,25 +167,40 @@ def normalise_rows(scores: np.ndarray, excluded: np.ndarray | None = None, metho
     """
     if method not in NORMALISERS:
         raise ValueError(f"normalise must be one of {NORMALISERS}, not {method!r}")
-    s = np.asarray(scores, dtype=np.float64).copy()
+    if method == "minmax":
+        return _minmax_rows(scores, excluded)
+    s = np.asarray(scores, dtype=np.float64)
     bad = ~np.isfinite(s)
     if excluded is not None:
         bad |= excluded
     n_bad = bad.sum(axis=1, keepdims=True)
     n_ok = s.shape[1] - n_bad
-    if method == "minmax":
-        lo = np.where(bad, np.inf, s).min(axis=1, keepdims=True)
-        hi = np.where(bad, -np.inf, s).max(axis=1, keepdims=True)
-        span = np.where(n_ok > 0, hi - lo, 0.0)
-        norm = np.divide(s - np.where(n_ok > 0, lo, 0.0), span, out=np.ones_like(s), where=span > 0)
+    r = rankdata(np.where(bad, -np.inf, s), axis=1, method="average")  # excluded share the lowest ranks
+    r_ok = r - n_bad  # 1 .. n_ok among the valid ones (ties averaged)
+    if method == "rank":
+        norm = np.where(n_ok == 1, 1.0, (r_ok - 1) / np.maximum(n_ok - 1, 1))
     else:
-        r = rankdata(np.where(bad, -np.inf, s), axis=1, method="average")  # excluded share the lowest ranks
-        r_ok = r - n_bad  # 1 .. n_ok among the valid ones (ties averaged)
-        if method == "rank":
-            norm = np.where(n_ok == 1, 1.0, (r_ok - 1) / np.maximum(n_ok - 1, 1))
-        else:
-            norm = (RECIPROCAL_C + 1.0) / (RECIPROCAL_C + (n_ok - r_ok + 1))
+        norm = (RECIPROCAL_C + 1.0) / (RECIPROCAL_C + (n_ok - r_ok + 1))
     return np.where(bad, 0.0, np.clip(norm, 0.0, 1.0)).astype(np.float32)
+
+
+def _minmax_rows(scores: np.ndarray, excluded: np.ndarray | None) -> np.ndarray:
+    """Min-max normalisation per row in float32, in place on one working copy (the hot path at scale)."""
+    s = np.array(scores, dtype=np.float32)  # a copy: the caller's scores are not touched
+    bad = ~np.isfinite(s)
+    if excluded is not None:
+        bad |= excluded
+    np.copyto(s, np.inf, where=bad)
+    lo = s.min(axis=1, keepdims=True)
+    np.copyto(s, -np.inf, where=bad)
+    hi = s.max(axis=1, keepdims=True)
+    span = hi - lo  # a row with nothing valid: -inf - inf = -inf, not > 0
+    s -= np.where(np.isfinite(lo), lo, np.float32(0.0))
+    np.divide(s, span, out=s, where=span > 0)
+    s[(span <= 0).ravel() | ~np.isfinite(span).ravel()] = 1.0  # a constant row -> 1
+    np.copyto(s, 0.0, where=bad)
+    np.clip(s, 0.0, 1.0, out=s)
+    return s
 
 
 def positions(scores: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -416,13 +431,7 @@ class HybridRecommender(Recommender):
         """Candidates, normalised scores and positions for matrix rows (-1 = unknown customer)."""
         P = self.interactions_.shape[1]
         n = len(rows)
-        excl = np.tile(self.unavailable_, (n, 1))
-        known = rows >= 0
-        if exclude_seen and known.any():
-            seen = self._seen[rows[known]].tocoo()
-            sub = excl[known]
-            sub[seen.row, seen.col] = True
-            excl[known] = sub
+        excl = self._excluded(rows, exclude_seen)
         norms = []
         for name in self.names:
             raw = (np.tile(self.popularity_, (n, 1)) if name == POPULAR
@@ -485,15 +494,53 @@ class HybridRecommender(Recommender):
                             history, history_buckets(history, self.cold_max, self.hot_min))
 
     def _score_rows(self, rows: np.ndarray) -> np.ndarray:
-        cand, scores, _, valid = self._candidate_block(rows, with_positions=False)
+        """The blend over the whole catalog for matrix rows, -inf outside the candidates.
+
+        The same numbers as :meth:`candidate_set` + :meth:`CandidateSet.blend`, without building the
+        candidate lists: a dense (rows x products) candidate mask and one weighted sum per component. When
+        ``candidates`` covers the catalog every recommendable product is a candidate, so a component is
+        scored only for the rows where it carries weight (e.g. popular only for switched cold customers).
+        """
+        P = self.interactions_.shape[1]
+        n = len(rows)
+        excl = self._excluded(rows, exclude_seen=True)
         hist = np.where(rows >= 0, self.history_[np.maximum(rows, 0)], 0)
-        W = self.switching.row_weights(np.array([float(self.weights.get(n, 0.0)) for n in self.names]),
+        W = self.switching.row_weights(np.array([float(self.weights.get(nm, 0.0)) for nm in self.names]),
                                        self.names, history_buckets(hist, self.cold_max, self.hot_min))
-        blended = np.einsum("nmc,nc->nm", scores, W.astype(np.float32))
-        out = np.full((len(rows), self.interactions_.shape[1]), -np.inf)
-        r, c = np.nonzero(valid)
-        out[r, cand[r, c]] = blended[r, c]
-        return out
+        W = W.astype(np.float32)
+        c = min(self.candidates, P)
+        restrict = c < P
+        cand = np.zeros((n, P), dtype=bool) if restrict else None
+        blended = np.zeros((n, P), dtype=np.float32)
+        for j, name in enumerate(self.names):
+            w = W[:, j]
+            use = np.flatnonzero(w != 0) if not restrict else np.arange(n)
+            if len(use) == 0:
+                continue  # no weight anywhere in this block and no say in the candidates
+            sub = rows[use]
+            raw = (np.tile(self.popularity_, (len(sub), 1)) if name == POPULAR
+                   else component_scores(self.components[name], sub))
+            s = normalise_rows(raw, excl[use], self.normalise)
+            if restrict:  # this component's top c join the candidates (as in _candidate_block)
+                top = np.argpartition(np.where(excl, np.float32(-1.0), s), P - c, axis=1)[:, P - c:]
+                np.put_along_axis(cand, top, True, axis=1)
+            s *= w[use, None]
+            if len(use) == n:
+                blended += s
+            else:
+                blended[use] += s
+        valid = ~excl if cand is None else cand & ~excl
+        return np.where(valid, blended, -np.inf)
+
+    def _excluded(self, rows: np.ndarray, exclude_seen: bool = True) -> np.ndarray:
+        """(rows x products) mask of the products that are never candidates: unavailable, and seen."""
+        n = len(rows)
+        excl = np.tile(self.unavailable_, (n, 1))
+        known = rows >= 0
+        if exclude_seen and known.any():
+            seen = self._seen[rows[known]].tocoo()
+            excl[np.flatnonzero(known)[seen.row], seen.col] = True
+        return excl
 
     def score_batch(self, rows: np.ndarray) -> np.ndarray:
         """Blended scores (len(rows) x products), -inf outside the candidates; -1 rows (unknown customers)

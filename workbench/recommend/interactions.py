@@ -1,7 +1,8 @@
 """The customer x product interaction matrix (scipy.sparse CSR) with id <-> index maps."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import weakref
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -35,6 +36,7 @@ class Interactions:
     matrix: sp.csr_matrix
     customer_ids: pd.Index
     product_ids: pd.Index
+    _located: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -42,11 +44,27 @@ class Interactions:
 
     def customer_index(self, ids) -> np.ndarray:
         """Row positions of customer ids (-1 where unknown)."""
-        return self.customer_ids.get_indexer(pd.Index(ids))
+        return positions(self.customer_ids, ids)
 
     def product_index(self, ids) -> np.ndarray:
         """Column positions of product ids (-1 where unknown)."""
-        return self.product_ids.get_indexer(pd.Index(ids))
+        return positions(self.product_ids, ids)
+
+    def locate(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Row and column positions (int32, -1 where unknown) of every line of ``frame`` (customer_id, product_id).
+
+        Remembered per frame object while it lives (frames are read, never changed, during a fit): the
+        hybrid's components all read the same transactions, and mapping millions of string ids is the
+        largest part of their fits. Callers select lines with boolean masks on the result.
+        """
+        hit = self._located.get(id(frame))
+        if hit is not None and hit[0]() is frame and hit[1] == len(frame):
+            return hit[2], hit[3]
+        r = positions(self.customer_ids, frame[C.CUSTOMER_ID].astype("str")).astype(np.int32)
+        c = positions(self.product_ids, frame[C.PRODUCT_ID].astype("str")).astype(np.int32)
+        self._located = {k: v for k, v in self._located.items() if v[0]() is not None}  # drop dead frames
+        self._located[id(frame)] = (weakref.ref(frame), len(frame), r, c)
+        return r, c
 
     def binary(self) -> sp.csr_matrix:
         """The matrix with every stored positive value set to 1 (float32)."""
