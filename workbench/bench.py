@@ -225,7 +225,10 @@ def _stage_cf(st: dict, cfg: dict) -> dict:
     (Interactions,) = _import("workbench.recommend.interactions", ["Interactions"])
     classes = dict(zip(cfg["cf"]["models"], _import("workbench.recommend.cf", cfg["cf"]["classes"])))
     shop = st["shop"]
-    inter = Interactions.from_transactions(shop.transactions, customers=shop.customers[C.CUSTOMER_ID],
+    # binary purchases: what item-kNN and EASE fit on (binary=True) and what the hybrid's components take,
+    # so the hybrid stage reuses this matrix and its id mapping of the transactions
+    inter = Interactions.from_transactions(shop.transactions, weight="binary",
+                                           customers=shop.customers[C.CUSTOMER_ID],
                                            products=shop.products[C.PRODUCT_ID])
     recs, fitted = {}, {}
     for name, cls in classes.items():  # top-K for every customer; those without purchases get popularity
@@ -255,9 +258,11 @@ def _stage_hybrid(st: dict, cfg: dict) -> dict:
             for name, c in DEFAULTS["components"].items()}
     components = build_components(spec, skip_missing=True)
     hybrid = HybridRecommender.from_params(components, {**DEFAULTS, **cfg["hybrid"]})
-    inter = Interactions.from_transactions(shop.transactions, weight="binary",
-                                           customers=shop.customers[C.CUSTOMER_ID],
-                                           products=shop.products[C.PRODUCT_ID])
+    inter = st.get("interactions")  # the cf stage's binary purchases
+    if inter is None:
+        inter = Interactions.from_transactions(shop.transactions, weight="binary",
+                                               customers=shop.customers[C.CUSTOMER_ID],
+                                               products=shop.products[C.PRODUCT_ID])
     # the cross-sell component takes the basket stage's rules instead of mining the invoices again
     hybrid.fit(inter, transactions=shop.transactions, products=shop.products, segments=st.get("rfm"),
                history=shop.transactions, rules=st.get("rules"))

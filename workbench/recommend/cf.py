@@ -89,8 +89,8 @@ class ItemKNN(Recommender):
 
     def _score_rows(self, rows: np.ndarray) -> np.ndarray:
         if self._dense_sim is not None:
-            return np.asarray(self.X_[rows] @ self._dense_sim, dtype=np.float64)
-        return np.asarray((self.X_[rows] @ self.similarity_).todense(), dtype=np.float64)
+            return np.asarray(self.X_[rows] @ self._dense_sim)  # float32, as the model computes
+        return (self.X_[rows] @ self.similarity_).toarray()
 
 
 def ease_weights(gram: np.ndarray, lam: float) -> np.ndarray:
@@ -120,7 +120,7 @@ class EASE(Recommender):
         self.B_ = ease_weights(gram, float(self.lam)).astype(np.float32)
 
     def _score_rows(self, rows: np.ndarray) -> np.ndarray:
-        return np.asarray(self.X_[rows] @ self.B_, dtype=np.float64)
+        return np.asarray(self.X_[rows] @ self.B_)  # float32, as the model computes
 
 
 # ---- surprise ------------------------------------------------------------------------------------

@@ -265,8 +265,8 @@ class ContentRecommender(Recommender):
 
     def _score_rows(self, rows: np.ndarray) -> np.ndarray:
         if getattr(self, "_vt_dense", None) is not None:
-            return np.asarray(self.profiles_[rows] @ self._vt_dense, dtype=np.float64)
-        return (self.profiles_[rows] @ self._vt).toarray().astype(np.float64)
+            return np.asarray(self.profiles_[rows] @ self._vt_dense)  # float32, as the model computes
+        return (self.profiles_[rows] @ self._vt).toarray()
 
     def similarity(self) -> sp.csr_matrix:
         """Return (and cache) the sparse top-N item-item similarity of the fitted products."""

@@ -87,45 +87,39 @@ class Interactions:
         ``customers``/``products`` fix the universe (e.g. the whole catalog, so products nobody bought
         yet still have a column); by default it is the ids present, sorted.
         """
-        cust = pd.Index(pd.unique(df[C.CUSTOMER_ID].astype("str")) if customers is None else
-                        pd.Index(customers).astype("str").unique()).sort_values()
-        prod = pd.Index(pd.unique(df[C.PRODUCT_ID].astype("str")) if products is None else
-                        pd.Index(products).astype("str").unique()).sort_values()
+        cust, prod = _universe(df, customers, products)
         r = positions(cust, df[C.CUSTOMER_ID].astype("str"))
         c = positions(prod, df[C.PRODUCT_ID].astype("str"))
-        keep = (r >= 0) & (c >= 0)
         v = (np.ones(len(df), dtype=np.float32) if value is None else df[value].to_numpy(dtype=np.float32))
-        r, c, v = r[keep], c[keep], v[keep]
-        if aggfunc == "max":
-            key = r.astype(np.int64) * len(prod) + c
-            order = np.lexsort((v, key))
-            key, v = key[order], v[order]
-            last = np.r_[key[1:] != key[:-1], True]
-            key, v = key[last], v[last]
-            r, c = key // len(prod), key % len(prod)
-        m = sp.csr_matrix((v, (r, c)), shape=(len(cust), len(prod)), dtype=np.float32)
-        m.sum_duplicates()
-        m.eliminate_zeros()
-        return cls(m, cust, prod)
+        return cls(_matrix(r, c, v, len(cust), len(prod), aggfunc), cust, prod)
 
     @classmethod
     def from_transactions(cls, transactions: pd.DataFrame, weight: str = "quantity", customers=None,
                           products=None) -> "Interactions":
         """Purchases as interactions: ``weight`` = ``quantity`` (net units, returns subtract; non-positive
-        totals dropped), ``count`` (lines) or ``binary`` (bought at all)."""
+        totals dropped), ``count`` (lines) or ``binary`` (bought at all).
+
+        Every line's row and column are remembered for ``transactions`` (see :meth:`locate`), so models
+        fitted on these interactions with the same transactions do not map the ids again.
+        """
+        if weight not in ("quantity", "count", "binary"):
+            raise ValueError(f"weight must be quantity, count or binary, not {weight!r}")
         tx = transactions
+        lines = np.ones(len(tx), dtype=bool) if weight == "quantity" else (tx[C.QUANTITY] > 0).to_numpy()
+        # the default universe is the ids of the lines used (sales only for count and binary)
+        cust, prod = _universe(tx if lines.all() else tx[lines], customers, products)
+        r = positions(cust, tx[C.CUSTOMER_ID].astype("str")).astype(np.int32)
+        c = positions(prod, tx[C.PRODUCT_ID].astype("str")).astype(np.int32)
+        v = (tx[C.QUANTITY].to_numpy(dtype=np.float32) if weight == "quantity"
+             else np.ones(len(tx), dtype=np.float32))
+        m = _matrix(r[lines], c[lines], v[lines], len(cust), len(prod), "sum")
         if weight == "quantity":
-            df = tx[[C.CUSTOMER_ID, C.PRODUCT_ID, C.QUANTITY]]
-            inter = cls.from_frame(df, C.QUANTITY, customers, products)
-            inter.matrix.data = np.maximum(inter.matrix.data, 0)
-            inter.matrix.eliminate_zeros()
-            return inter
-        sales = tx[tx[C.QUANTITY] > 0]
-        inter = cls.from_frame(sales[[C.CUSTOMER_ID, C.PRODUCT_ID]], None, customers, products)
+            m.data = np.maximum(m.data, 0)
+            m.eliminate_zeros()
+        inter = cls(m, cust, prod)
         if weight == "binary":
             inter.matrix = inter.binary()
-        elif weight != "count":
-            raise ValueError(f"weight must be quantity, count or binary, not {weight!r}")
+        inter._located[id(tx)] = (weakref.ref(tx), len(tx), r, c)
         return inter
 
     @classmethod
@@ -143,3 +137,29 @@ class Interactions:
         r = ratings.sort_values(C.TIMESTAMP) if C.TIMESTAMP in ratings else ratings
         r = r.drop_duplicates([C.CUSTOMER_ID, C.PRODUCT_ID], keep="last")
         return cls.from_frame(r[[C.CUSTOMER_ID, C.PRODUCT_ID, C.RATING]], C.RATING, customers, products)
+
+
+def _universe(df: pd.DataFrame, customers=None, products=None) -> tuple[pd.Index, pd.Index]:
+    """The sorted customer and product ids: the given universes, else the ids present in ``df``."""
+    cust = pd.Index(pd.unique(df[C.CUSTOMER_ID].astype("str")) if customers is None else
+                    pd.Index(customers).astype("str").unique()).sort_values()
+    prod = pd.Index(pd.unique(df[C.PRODUCT_ID].astype("str")) if products is None else
+                    pd.Index(products).astype("str").unique()).sort_values()
+    return cust, prod
+
+
+def _matrix(r: np.ndarray, c: np.ndarray, v: np.ndarray, n_rows: int, n_cols: int, aggfunc: str) -> sp.csr_matrix:
+    """CSR matrix of the values at (r, c), lines with r or c = -1 left out; duplicates summed (or max'ed)."""
+    keep = (r >= 0) & (c >= 0)
+    r, c, v = r[keep], c[keep], v[keep]
+    if aggfunc == "max":
+        key = r.astype(np.int64) * n_cols + c
+        order = np.lexsort((v, key))
+        key, v = key[order], v[order]
+        last = np.r_[key[1:] != key[:-1], True]
+        key, v = key[last], v[last]
+        r, c = key // n_cols, key % n_cols
+    m = sp.csr_matrix((v, (r, c)), shape=(n_rows, n_cols), dtype=np.float32)
+    m.sum_duplicates()
+    m.eliminate_zeros()
+    return m
