@@ -263,11 +263,21 @@ def _stage_hybrid(st: dict, cfg: dict) -> dict:
         inter = Interactions.from_transactions(shop.transactions, weight="binary",
                                                customers=shop.customers[C.CUSTOMER_ID],
                                                products=shop.products[C.PRODUCT_ID])
-    # the cross-sell component takes the basket stage's rules instead of mining the invoices again
-    hybrid.fit(inter, transactions=shop.transactions, products=shop.products, segments=st.get("rfm"),
-               history=shop.transactions, rules=st.get("rules"))
+    # the cross-sell component takes the basket stage's rules instead of mining the invoices again, and a
+    # component the cf stage already fitted on the same matrix (same class and settings: EASE) is reused
+    context = dict(transactions=shop.transactions, products=shop.products, segments=st.get("rfm"),
+                   history=shop.transactions, rules=st.get("rules"))
+    fitted, reused = list((st.get("cf_models") or {}).values()), 0
+    for name, comp in list(components.items()):
+        same = [m for m in fitted if type(m) is type(comp) and m.get_params() == comp.get_params()
+                and m.interactions_ is inter]
+        components[name] = same[0] if same else comp.fit(inter, **context)
+        reused += bool(same)
+    hybrid.components = components
+    hybrid.fit_components = False
+    hybrid.fit(inter, **context)
     st.setdefault("recs", {})["hybrid"] = hybrid.recommend(inter.customer_ids, k=cfg["top_k"])
-    return {"components": len(components), "recs_hybrid": len(st["recs"]["hybrid"])}
+    return {"components": len(components), "reused": reused, "recs_hybrid": len(st["recs"]["hybrid"])}
 
 
 def _stage_pricing(st: dict, cfg: dict) -> dict:

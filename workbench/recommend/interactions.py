@@ -107,7 +107,8 @@ class Interactions:
         tx = transactions
         lines = np.ones(len(tx), dtype=bool) if weight == "quantity" else (tx[C.QUANTITY] > 0).to_numpy()
         # the default universe is the ids of the lines used (sales only for count and binary)
-        cust, prod = _universe(tx if lines.all() else tx[lines], customers, products)
+        given = customers is not None and products is not None
+        cust, prod = _universe(tx if given or lines.all() else tx[lines], customers, products)
         r = positions(cust, tx[C.CUSTOMER_ID].astype("str")).astype(np.int32)
         c = positions(prod, tx[C.PRODUCT_ID].astype("str")).astype(np.int32)
         v = (tx[C.QUANTITY].to_numpy(dtype=np.float32) if weight == "quantity"
