@@ -23,8 +23,9 @@ import pandas as pd
 import scipy.sparse as sp
 
 from workbench.data import contract as C
+from workbench.data.codes import compact, factorize_ids, sorted_codes
 from workbench.recommend.base import Recommender
-from workbench.recommend.interactions import Interactions
+from workbench.recommend.interactions import Interactions, positions
 
 log = logging.getLogger(__name__)
 
@@ -60,17 +61,26 @@ RULE_SCORES = ("lift_confidence", "lift", "confidence")
 
 
 # ---- baskets --------------------------------------------------------------------------------------
+def _codes(values: pd.Series, rows: np.ndarray) -> tuple[np.ndarray, pd.Index]:
+    """Factorize codes of ``values`` at ``rows`` (a mask or positions), the uniques of the whole column."""
+    codes, uniq = factorize_ids(values)
+    return codes[rows], uniq
+
+
 def basket_matrix(transactions: pd.DataFrame, products=None) -> tuple[sp.csr_matrix, pd.Index, pd.Index]:
     """Return ``(matrix, basket_ids, product_ids)``: a boolean baskets x products CSR matrix of the sales lines.
 
     Baskets are invoices (``transaction_id``); returns (quantity <= 0) are left out. ``products`` fixes
     the column universe (default: the products sold, sorted); ids are strings.
     """
-    sales = transactions.loc[transactions[C.QUANTITY] > 0, [C.TRANSACTION_ID, C.PRODUCT_ID]]
-    b_codes, b_ids = pd.factorize(sales[C.TRANSACTION_ID].astype("str"), sort=True)
-    prods = (pd.Index(pd.unique(sales[C.PRODUCT_ID].astype("str"))).sort_values() if products is None
-             else pd.Index(pd.Index(products).astype("str").unique()))
-    p_codes = prods.get_indexer(sales[C.PRODUCT_ID].astype("str"))
+    # integer codes of the whole columns (hashed once per column and shared), then the sales lines' rows
+    is_sale = (transactions[C.QUANTITY] > 0).to_numpy()
+    b_codes, b_ids = sorted_codes(*compact(*_codes(transactions[C.TRANSACTION_ID].astype("str"), is_sale)))
+    if products is None:
+        prods = compact(*_codes(transactions[C.PRODUCT_ID].astype("str"), is_sale))[1].sort_values()
+    else:
+        prods = pd.Index(pd.Index(products).astype("str").unique())
+    p_codes = positions(prods, transactions[C.PRODUCT_ID].astype("str"))[is_sale]
     keep = p_codes >= 0
     m = sp.csr_matrix((np.ones(int(keep.sum()), dtype=bool), (b_codes[keep], p_codes[keep])),
                       shape=(len(b_ids), len(prods)), dtype=bool)
@@ -262,7 +272,7 @@ def recent_basket_matrix(transactions: pd.DataFrame, interactions: Interactions,
         # each (customer, invoice) pair's time is its latest line; per customer the pairs are ranked newest
         # first (ties: the larger invoice id) and the lines of the first n_baskets are kept. Integer codes
         # throughout: no string keys over millions of lines
-        inv, inv_ids = pd.factorize(transactions[C.TRANSACTION_ID].iloc[lines], sort=True)
+        inv, inv_ids = sorted_codes(*compact(*_codes(transactions[C.TRANSACTION_ID], lines)))
         pair, _ = pd.factorize(r.astype(np.int64) * max(len(inv_ids), 1) + inv)
         ts = pd.to_datetime(transactions[C.TIMESTAMP].iloc[lines])
         t = (ts.dt.tz_convert(None) if ts.dt.tz is not None else ts).to_numpy().view(np.int64)

@@ -9,6 +9,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from workbench.data import contract as C
+from workbench.data.codes import factorize_ids
 
 #: default implicit weights per event type (view < addtocart < transaction)
 EVENT_WEIGHTS = {"view": 1.0, "addtocart": 3.0, "transaction": 5.0}
@@ -20,8 +21,8 @@ def positions(index: pd.Index, values) -> np.ndarray:
     ``index.get_indexer`` on millions of string ids looks every row up in the index; factorizing first
     (Arrow's hash kernel on string columns) and looking up only the distinct values is about twice as fast.
     """
-    codes, uniq = pd.factorize(pd.Series(values, copy=False) if not isinstance(values, pd.Series) else values)
-    found = index.get_indexer(pd.Index(uniq))
+    codes, uniq = factorize_ids(pd.Series(values, copy=False) if not isinstance(values, pd.Series) else values)
+    found = index.get_indexer(uniq)
     return np.where(codes >= 0, found[np.maximum(codes, 0)], -1)
 
 

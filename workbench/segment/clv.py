@@ -24,6 +24,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from workbench.data import contract as C
+from workbench.data.codes import factorize_ids
 from workbench.errors import ConfigError, NotFittedError
 
 log = logging.getLogger(__name__)
@@ -63,8 +64,7 @@ def _purchase_days(transactions: pd.DataFrame, end: str | pd.Timestamp | None = 
     if start is not None:
         keep &= (day > pd.Timestamp(start)).to_numpy()
     # group on integer customer numbers (in id order): a groupby on millions of string ids is most of the cost
-    codes, uniq = pd.factorize(transactions[C.CUSTOMER_ID])
-    uniq = pd.Index(uniq)
+    codes, uniq = factorize_ids(transactions[C.CUSTOMER_ID])  # shared with the other stages
     order = uniq.argsort()
     rank = np.empty(len(uniq), dtype=np.int64)
     rank[order] = np.arange(len(uniq))

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.data import contract as C
+from workbench.data.codes import compact, factorize_ids
 from workbench.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -84,10 +85,15 @@ def default_analysis_date(transactions: pd.DataFrame) -> pd.Timestamp:
     return pd.Timestamp(transactions[C.TIMESTAMP].max()).normalize() + pd.Timedelta(days=1)
 
 
-def customer_codes(ids: pd.Series, customers: pd.Series | None = None) -> tuple[np.ndarray, pd.Index]:
+def customer_codes(ids: pd.Series, customers: pd.Series | None = None,
+                   rows: np.ndarray | None = None) -> tuple[np.ndarray, pd.Index]:
     """Return (integer code per row of ``ids``, the sorted customer ids the codes point into), the ids of
-    ``customers`` included even when they have no row; one hash pass over the rows, one sort of the distinct ids."""
-    codes, uniq = pd.factorize(ids)
+    ``customers`` included even when they have no row; one hash pass over the rows (shared with the other
+    stages through :func:`~workbench.data.codes.factorize_ids`), one sort of the distinct ids.
+    ``rows`` (a boolean mask) keeps only those rows (and the ids they hold)."""
+    codes, uniq = factorize_ids(ids)
+    if rows is not None:
+        codes, uniq = compact(codes[rows], uniq)
     if customers is not None:  # add the customers without rows: a second, small factorize
         to_all, uniq = pd.factorize(pd.concat([pd.Series(uniq), customers.astype(ids.dtype)], ignore_index=True))
         codes = to_all[codes]
@@ -97,14 +103,14 @@ def customer_codes(ids: pd.Series, customers: pd.Series | None = None) -> tuple[
     return rank[codes], pd.Index(uniq[order])
 
 
-def _distinct_invoices(codes: np.ndarray, invoices, n: int) -> np.ndarray:
-    """Return the number of distinct invoices per customer code (length ``n``)."""
-    inv, uniq = pd.factorize(invoices)
-    owner = np.full(len(uniq), -1, dtype="int64")
+def _distinct_invoices(codes: np.ndarray, inv: np.ndarray, n_inv: int, n: int) -> np.ndarray:
+    """Return the number of distinct invoices per customer code (length ``n``), ``inv`` the invoice code
+    (0 .. n_inv - 1) of each line."""
+    owner = np.full(n_inv, -1, dtype="int64")
     owner[inv] = codes  # the customer of one of the invoice's lines
     if (owner[inv] == codes).all():  # the usual case: every line of an invoice has that customer
-        return np.bincount(owner, minlength=n).astype("int64")
-    width = len(uniq) + 1  # an invoice shared by customers counts once for each of them
+        return np.bincount(owner[owner >= 0], minlength=n).astype("int64")
+    width = n_inv + 1  # an invoice shared by customers counts once for each of them
     return np.bincount(pd.unique(codes * width + inv) // width, minlength=n).astype("int64")
 
 
@@ -121,14 +127,18 @@ def rfm_table(transactions: pd.DataFrame, customers: pd.DataFrame | None = None,
     if not keep.all():
         log.info("rfm: %d of %d lines on or after the analysis date %s are ignored", int((~keep).sum()),
                  len(keep), date.date())
-    tx = transactions.loc[keep] if not keep.all() else transactions
-    codes, ids_all = customer_codes(tx[C.CUSTOMER_ID], None if customers is None else customers[C.CUSTOMER_ID])
+    rows = None if keep.all() else keep
+    tx = transactions.loc[keep] if rows is not None else transactions
+    codes, ids_all = customer_codes(transactions[C.CUSTOMER_ID],
+                                    None if customers is None else customers[C.CUSTOMER_ID], rows)
     n = len(ids_all)
     qty = tx[C.QUANTITY].to_numpy(dtype="float64")
     monetary = np.bincount(codes, weights=qty * tx[C.UNIT_PRICE].to_numpy(dtype="float64"), minlength=n)
     buy = qty > 0
     bcodes = codes[buy]
-    frequency = _distinct_invoices(bcodes, tx[C.TRANSACTION_ID].array[buy], n)
+    inv, inv_ids = factorize_ids(transactions[C.TRANSACTION_ID])
+    inv = inv if rows is None else inv[rows]
+    frequency = _distinct_invoices(bcodes, inv[buy], len(inv_ids), n)
     ts = tx[C.TIMESTAMP]
     unit = np.datetime_data(ts.dtype)[0]
     t_int = ts.to_numpy().view("int64")[buy]
