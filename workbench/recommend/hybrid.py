@@ -157,18 +157,20 @@ def build_components(spec: dict, skip_missing: bool = True) -> dict[str, Recomme
 
 
 # ---- normalisation ---------------------------------------------------------------------------------
-def normalise_rows(scores: np.ndarray, excluded: np.ndarray | None = None, method: str = "rank") -> np.ndarray:
+def normalise_rows(scores: np.ndarray, excluded: np.ndarray | None = None, method: str = "rank",
+                   copy: bool = True) -> np.ndarray:
     """Return ``scores`` normalised per row over the non-excluded entries, in [0, 1] (float32).
 
     ``rank``: percentile rank with ties averaged (best = 1); ``minmax``: (s - min) / (max - min), a
     constant row -> 1 (O(products) per row, no sort); ``reciprocal``: reciprocal-rank fusion's
     (c + 1) / (c + position), c = ``RECIPROCAL_C``, which keeps the head of each list apart where the
-    percentile rank of a long catalog is nearly flat. Excluded and non-finite entries get 0.
+    percentile rank of a long catalog is nearly flat. Excluded and non-finite entries get 0. With
+    ``copy=False``, ``minmax`` may work in place on float32 ``scores`` (a scratch array of the caller's).
     """
     if method not in NORMALISERS:
         raise ValueError(f"normalise must be one of {NORMALISERS}, not {method!r}")
     if method == "minmax":
-        return _minmax_rows(scores, excluded)
+        return _minmax_rows(scores, excluded, copy)
     s = np.asarray(scores, dtype=np.float64)
     bad = ~np.isfinite(s)
     if excluded is not None:
@@ -184,9 +186,10 @@ def normalise_rows(scores: np.ndarray, excluded: np.ndarray | None = None, metho
     return np.where(bad, 0.0, np.clip(norm, 0.0, 1.0)).astype(np.float32)
 
 
-def _minmax_rows(scores: np.ndarray, excluded: np.ndarray | None) -> np.ndarray:
-    """Min-max normalisation per row in float32, in place on one working copy (the hot path at scale)."""
-    s = np.array(scores, dtype=np.float32)  # a copy: the caller's scores are not touched
+def _minmax_rows(scores: np.ndarray, excluded: np.ndarray | None, copy: bool = True) -> np.ndarray:
+    """Min-max normalisation per row in float32, in place on one working array (the hot path at scale):
+    a copy of ``scores`` unless ``copy`` is false and they are float32 already."""
+    s = np.array(scores, dtype=np.float32, copy=True if copy else None)
     bad = ~np.isfinite(s)
     if excluded is not None:
         bad |= excluded
@@ -520,7 +523,7 @@ class HybridRecommender(Recommender):
             sub = rows[use]
             raw = (np.tile(self.popularity_, (len(sub), 1)) if name == POPULAR
                    else component_scores(self.components[name], sub))
-            s = normalise_rows(raw, excl[use], self.normalise)
+            s = normalise_rows(raw, excl[use], self.normalise, copy=False)  # raw is this loop's scratch
             if restrict:  # this component's top c join the candidates (as in _candidate_block)
                 top = np.argpartition(np.where(excl, np.float32(-1.0), s), P - c, axis=1)[:, P - c:]
                 np.put_along_axis(cand, top, True, axis=1)
