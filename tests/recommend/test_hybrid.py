@@ -141,6 +141,31 @@ def test_candidate_ndcg_matches_per_customer_metrics():
     assert cs.n_rel.sum() == len(truth.drop_duplicates())
 
 
+def test_concat_stacks_candidate_sets_row_for_row():
+    rng = np.random.default_rng(5)
+    cust = [f"u{i}" for i in range(6)]
+    prod = [f"p{j}" for j in range(12)]
+    held = pd.DataFrame({C.CUSTOMER_ID: np.repeat(cust, 2), C.PRODUCT_ID: rng.choice(prod, 12)})
+    inter = Interactions.from_frame(held, customers=cust, products=prod)
+    comps = {"x": Fixed(rng.random((6, 12))), "y": Fixed(rng.random((6, 12)))}
+    truth = H.drop_seen_pairs(pd.DataFrame({C.CUSTOMER_ID: np.repeat(cust, 3), C.PRODUCT_ID: rng.choice(prod, 18)}),
+                              held)
+    narrow = H.HybridRecommender(comps, {"x": 0.6, "y": 0.4}, candidates=2).fit(inter)
+    wide = H.HybridRecommender(comps, {"x": 0.6, "y": 0.4}, candidates=6).fit(inter)
+    a = narrow.candidate_set(cust[:4]).with_truth(truth)
+    b = wide.candidate_set(cust[2:]).with_truth(truth)
+    assert a.items.shape[1] < b.items.shape[1]  # padding is exercised
+    both = H.CandidateSet.concat([a, b])
+    assert list(both.customer_ids) == cust[:4] + cust[2:]  # a customer may appear once per fold
+    assert both.items.shape == (8, b.items.shape[1]) and (both.items[:4, a.items.shape[1]:] == -1).all()
+    w = {"x": 0.3, "y": 0.5, "popular": 0.2}
+    assert both.ndcg(both.blend(w), 3) == pytest.approx(np.r_[a.ndcg(a.blend(w), 3), b.ndcg(b.blend(w), 3)])
+    assert H.CandidateSet.concat([a]) is a
+    other = H.HybridRecommender({"z": comps["x"]}, {"z": 1.0}).fit(inter).candidate_set(cust)
+    with pytest.raises(ValueError, match="share components"):
+        H.CandidateSet.concat([a, other])
+
+
 # ---- tuning ---------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("method", ["bagged", "ascent"])
 def test_tuning_finds_the_informative_component(method):

@@ -5,7 +5,7 @@ import pytest
 
 from workbench.data import contract as C
 from workbench.recommend import rules as R
-from workbench.recommend.hybrid_experiment import REC_COLUMNS, HybridExperiment, component_specs
+from workbench.recommend.hybrid_experiment import REC_COLUMNS, HybridExperiment, component_specs, paired_sample_size
 
 STEPS = ["fit_validation", "tune", "fit_reranker", "fit_test", "evaluate", "ablation", "by_history", "apply_rules",
          "impact"]
@@ -108,3 +108,38 @@ def test_customer_sample_and_chunked_final_lists(small_shop):
     chunked = ex.production()
     ex.cfg["chunk_customers"] = 10 ** 6
     pd.testing.assert_frame_equal(chunked, ex.production())
+
+
+def test_validation_folds_are_earlier_cut_offs_of_train_and_pooled(small_shop):
+    cfg = {"tuning": {"n_random": 20, "n_bags": 20}, "reranker": {"n_estimators": 10, "min_child_samples": 5},
+           "validation": {"folds": 3}}
+    ex = HybridExperiment(small_shop, cfg, params=None, segments=None, seed=1)
+    ex.fit_validation()
+    assert len(ex.val_folds) == 3
+    assert len(ex.val_cs) == sum(len(cs) for _, _, cs in ex.val_folds) > len(ex.val_folds[0][2])
+    test_train_end = pd.to_datetime(ex.split().train_tx[C.TIMESTAMP]).max()
+    ends = [pd.to_datetime(vs.train_tx[C.TIMESTAMP]).max() for vs, _, _ in ex.val_folds]
+    assert test_train_end >= ends[0] >= ends[1] >= ends[2]
+    for (outer, _, _), (inner, _, _) in zip(ex.val_folds, ex.val_folds[1:]):  # nested: each fold inside the last
+        assert len(inner.train_tx) < len(outer.train_tx)
+        assert inner.train_tx.index.isin(outer.train_tx.index).all()
+    test_pairs = set(map(tuple, ex.split().truth[[C.CUSTOMER_ID, C.PRODUCT_ID]].to_numpy()))
+    for vs, _, _ in ex.val_folds:  # no test-split row is ever in a validation fold
+        assert vs.train_tx.index.isin(ex.split().train_tx.index).all()
+        assert not test_pairs & set(map(tuple, vs.truth[[C.CUSTOMER_ID, C.PRODUCT_ID]].to_numpy()))
+    ex.tune()
+    rr = ex.fit_reranker()
+    single = HybridExperiment(small_shop, {**cfg, "validation": {"folds": 1}}, params=None, segments=None, seed=1)
+    single.fit_validation()
+    single.tune()
+    assert rr.n_queries_ > single.fit_reranker().n_queries_  # the re-ranker learns from every fold
+    # fold 1 is the single-fold validation split, exactly
+    pd.testing.assert_frame_equal(ex.val_folds[0][0].truth, single.val_split.truth)
+
+
+def test_paired_sample_size_by_hand():
+    d = np.array([0.1, -0.1, 0.3, 0.1])  # mean 0.1, sd 0.163299 (ddof 1)
+    # ((1.959964 + 0.841621) * 0.163299 / 0.1) ** 2 = 20.93 -> 21
+    assert paired_sample_size(d, 0.05, 0.8) == 21
+    assert paired_sample_size(np.zeros(5)) == float("inf")
+    assert paired_sample_size(d, 0.05, 0.9) > 21

@@ -72,3 +72,20 @@ def test_reranker_learns_category_affinity_and_is_deterministic():
     assert np.isinf(learned[outside]).all()    # only the top-depth candidates are re-ranked
     with pytest.raises(RuntimeError, match="not fitted"):
         LearnedReranker().scores(cs_te, base_te, hyb_te, products)
+
+
+def test_reranker_pools_folds_and_one_fold_is_fit():
+    hyb_a, cs_a, products = _world(1, n_c=150)
+    hyb_b, cs_b, _ = _world(3, n_c=150)
+    hyb_te, cs_te, _ = _world(2, n_c=150)
+    base_a, base_b, base_te = (c.blend({"noise": 1.0}) for c in (cs_a, cs_b, cs_te))
+    kw = dict(depth=40, n_estimators=40, min_child_samples=20)
+    one = LearnedReranker(**kw).fit(cs_a, base_a, hyb_a, products)
+    same = LearnedReranker(**kw).fit_folds([(cs_a, base_a, hyb_a)], products)
+    assert np.array_equal(one.scores(cs_te, base_te, hyb_te, products), same.scores(cs_te, base_te, hyb_te, products))
+    pooled = LearnedReranker(**kw).fit_folds([(cs_a, base_a, hyb_a), (cs_b, base_b, hyb_b)], products)
+    assert pooled.n_queries_ == one.n_queries_ + LearnedReranker(**kw).fit(cs_b, base_b, hyb_b, products).n_queries_
+    assert not np.array_equal(pooled.scores(cs_te, base_te, hyb_te, products),
+                              one.scores(cs_te, base_te, hyb_te, products))
+    with pytest.raises(ValueError, match="relevance labels"):
+        LearnedReranker(**kw).fit_folds([(hyb_a.candidate_set(cs_a.customer_ids), base_a, hyb_a)], products)

@@ -90,6 +90,10 @@ DEFAULTS: dict = {
     "weights": dict(DEFAULT_WEIGHTS),
     "normalise": "minmax",
     "candidates": 100,          # top products per component that enter the blend
+    # validation carved out of train (never the test split) for tuning and the re-ranker: ``folds`` cut-offs
+    # pooled (last_basket / chronological: successively earlier cut-offs; stratified: other seeds of the
+    # same split of train); ``ratio``: the validation split's ratio (None = split_ratio)
+    "validation": {"folds": 1, "ratio": None},
     "history": {"cold_max": 2, "hot_min": 10},
     # cold customers: the "from" components' weight goes to the "to" components; enabled: true, false
     # or auto (tuned both ways on validation, the better one kept)
@@ -349,6 +353,39 @@ class CandidateSet:
         out[C.CUSTOMER_ID] = out[C.CUSTOMER_ID].astype("str")
         out[C.PRODUCT_ID] = out[C.PRODUCT_ID].astype("str")
         return out.drop(columns="_col")
+
+    @classmethod
+    def concat(cls, sets: list["CandidateSet"]) -> "CandidateSet":
+        """Return one candidate set stacking ``sets`` (same products and components; rows may repeat customers).
+
+        Rows are padded to the widest set; relevance labels are kept only when every set has them.
+        """
+        if not sets:
+            raise ValueError("concat needs at least one candidate set")
+        first = sets[0]
+        for s in sets[1:]:
+            if list(s.names) != list(first.names) or not s.product_ids.equals(first.product_ids):
+                raise ValueError("candidate sets to concatenate must share components and products")
+        if len(sets) == 1:
+            return first
+        width = max(s.items.shape[1] for s in sets)
+
+        def stack(attr: str, fill):
+            parts = []
+            for s in sets:
+                a = getattr(s, attr)
+                extra = width - a.shape[1]
+                if extra:
+                    a = np.concatenate([a, np.full((a.shape[0], extra) + a.shape[2:], fill, dtype=a.dtype)], axis=1)
+                parts.append(a)
+            return np.concatenate(parts, axis=0)
+
+        labelled = all(s.rel is not None for s in sets)
+        return cls(pd.Index(np.concatenate([s.customer_ids.to_numpy() for s in sets])), first.product_ids,
+                   list(first.names), stack("items", -1), stack("scores", 0.0), stack("positions", np.inf),
+                   stack("valid", False), np.concatenate([s.history for s in sets]),
+                   np.concatenate([s.buckets for s in sets]), stack("rel", False) if labelled else None,
+                   np.concatenate([s.n_rel for s in sets]) if labelled else None)
 
     def subset(self, mask: np.ndarray) -> "CandidateSet":
         """Return the candidate set of the customers where ``mask`` is true."""

@@ -3,7 +3,8 @@
 :class:`HybridExperiment` keeps the state between steps so the notebook stays a list of calls:
 
 1. ``fit_validation``: a validation split carved out of TRAIN with the same protocol (never the test
-   split); the components are fitted on what is left and the validation candidates are built.
+   split), or several (``validation.folds``, pooled); the components are fitted on what is left and the
+   validation candidates are built.
 2. ``tune``: weights searched on the validation candidates (:func:`~workbench.recommend.hybrid.tune_weights`).
 3. ``fit_reranker``: the LGBMRanker trained on the same validation candidates.
 4. ``fit_test``: components refitted on the whole train split, test candidates built once; every
@@ -69,6 +70,21 @@ def _ranking_rows(truth: pd.DataFrame, recs: dict[str, pd.DataFrame], k: int, n_
     return out
 
 
+def paired_sample_size(diff, alpha: float = 0.05, power: float = 0.8) -> float:
+    """Return the customers a paired comparison needs to detect mean(``diff``) with this power (two-sided alpha).
+
+    ``diff`` are per-customer differences (e.g. NDCG of the hybrid minus NDCG of a component):
+    n = ((z_{1-alpha/2} + z_power) * sd / mean)^2, rounded up; ``inf`` when the mean is 0.
+    """
+    from scipy.stats import norm
+
+    d = np.asarray(diff, dtype=np.float64)
+    mean, sd = float(d.mean()), float(d.std(ddof=1)) if len(d) > 1 else 0.0
+    if mean == 0.0:
+        return float("inf")
+    return float(np.ceil(((norm.ppf(1 - alpha / 2) + norm.ppf(power)) * sd / mean) ** 2))
+
+
 @dataclass
 class HybridExperiment:
     """The hybrid's evaluation on one shop (see the module doc); ``cfg`` is the ``hybrid`` params block."""
@@ -124,13 +140,36 @@ class HybridExperiment:
         return self.test_split
 
     def fit_validation(self) -> CandidateSet:
-        """Fit the components on train minus a validation split and return the validation candidates."""
+        """Fit the components on train minus a validation split and return the validation candidates.
+
+        With ``validation.folds`` > 1 there are several validation splits, all carved out of train: for
+        ``last_basket`` and ``chronological`` successively earlier cut-offs (fold 2 holds out the last
+        basket of fold 1's training part, ...), for ``stratified`` the same split of train under other
+        seeds. Their candidate sets are pooled (one row per fold and customer) for tuning and the re-ranker.
+        ``val_split`` / ``val_hybrid`` are the first fold's; ``val_folds`` keeps ``(split, hybrid, candidates)``.
+        """
         sp = self.split()
-        self.val_split = self._limited(make_split(sp.train_tx, self.shop.products, self.cfg, sp.train_ratings,
-                                                  seed=self.seed + 1), self.seed + 1)
-        self.val_hybrid = self.fit_hybrid(self.val_split.interactions, self.val_split.train_tx)
-        self.val_cs = self.val_hybrid.candidate_set(self.val_split.customers, progress=self.progress)
-        self.val_cs.with_truth(self.val_split.truth)
+        v = dict(self.cfg.get("validation") or {})
+        n_folds = int(v.get("folds", 1))
+        if n_folds < 1:
+            raise ValueError(f"hybrid.validation.folds must be at least 1, not {n_folds}")
+        vcfg = self.cfg if v.get("ratio") is None else {**self.cfg, "split_ratio": float(v["ratio"])}
+        nested = self.cfg["split"] != "stratified"
+        train_tx, train_r = sp.train_tx, sp.train_ratings
+        self.val_folds = []
+        for f in range(n_folds):
+            seed = self.seed + 1 + f
+            vs = self._limited(make_split(train_tx, self.shop.products, vcfg, train_r, seed=seed), seed)
+            if len(vs.customers) == 0:
+                log.warning("hybrid: validation fold %d has no customers; %d fold(s) used", f + 1, f)
+                break
+            hyb = self.fit_hybrid(vs.interactions, vs.train_tx)
+            cs = hyb.candidate_set(vs.customers, progress=self.progress).with_truth(vs.truth)
+            self.val_folds.append((vs, hyb, cs))
+            if nested:
+                train_tx, train_r = vs.train_tx, vs.train_ratings
+        self.val_split, self.val_hybrid, _ = self.val_folds[0]
+        self.val_cs = CandidateSet.concat([cs for _, _, cs in self.val_folds])
         self.names = self.val_cs.names
         self.default_weights = {n: self.default_weights.get(n, 0.0) for n in self.names}
         return self.val_cs
@@ -157,10 +196,10 @@ class HybridExperiment:
         return pd.concat(self.tuning_traces, ignore_index=True)
 
     def fit_reranker(self) -> LearnedReranker:
-        """Train the LGBMRanker on the validation candidates over the tuned blend; return it."""
+        """Train the LGBMRanker on the validation candidates (every fold) over the tuned blend; return it."""
         self.reranker = LearnedReranker.from_params(self.cfg["reranker"])
-        base = self.val_cs.blend(self.tuned_weights, self.switching)
-        self.reranker.fit(self.val_cs, base, self.val_hybrid, self.shop.products)
+        folds = [(cs, cs.blend(self.tuned_weights, self.switching), hyb) for _, hyb, cs in self.val_folds]
+        self.reranker.fit_folds(folds, self.shop.products)
         return self.reranker
 
     def fit_test(self) -> CandidateSet:
@@ -208,7 +247,11 @@ class HybridExperiment:
         return max(comps, key=lambda n: (self.table.loc[n, col], n)) if comps else POPULAR
 
     def comparisons(self) -> pd.DataFrame:
-        """Return paired bootstrap NDCG differences of each hybrid variant vs the best component and popular."""
+        """Return paired bootstrap NDCG differences of each hybrid variant vs the best component and popular.
+
+        ``n_needed``: the customers a paired test would need to detect the observed difference with
+        ``impact.power`` at ``bootstrap.alpha`` (:func:`paired_sample_size`), next to ``n`` evaluated.
+        """
         b = self.cfg["bootstrap"]
         rows = []
         best = self.best_component()
@@ -216,8 +259,11 @@ class HybridExperiment:
             for other in (best, POPULAR):
                 d, lo, hi = paired_bootstrap(self.per_customer[v], self.per_customer[other], int(b["n_boot"]),
                                              float(b["alpha"]), int(b["seed"]))
+                diff = self.per_customer[v].to_numpy() - self.per_customer[other].to_numpy()
                 rows.append({"variant": v, "versus": other, "delta": d, "low": lo, "high": hi,
-                             "excludes_zero": bool(lo > 0 or hi < 0)})
+                             "excludes_zero": bool(lo > 0 or hi < 0), "n": int(len(diff)),
+                             "n_needed": paired_sample_size(diff, float(b["alpha"]),
+                                                            float(self.cfg["impact"]["power"]))})
         return pd.DataFrame(rows)
 
     # ---- ablation and history buckets ---------------------------------------------------------------
@@ -453,13 +499,14 @@ class HybridExperiment:
 
         def cmp(variant, versus):
             r = comp_rows[(comp_rows["variant"] == variant) & (comp_rows["versus"] == versus)].iloc[0]
-            return {"delta": r["delta"], "low": r["low"], "high": r["high"]}
+            return {"delta": r["delta"], "low": r["low"], "high": r["high"], "n_needed": r["n_needed"]}
 
         best = self.best_component()
         out = {
             "k": k, "split": self.cfg["split"], "normalise": self.cfg["normalise"],
             "switching_used": bool(self.switching.enabled),
             "n_customers": int(len(self.cs)), "n_validation": int(len(self.val_cs)),
+            "validation_folds": int(len(self.val_folds)),
             "components_used": comps, "components_missing": list(self.missing),
             "weights": {"default": self.default_weights, "tuned": self.tuned_weights},
             col: {v: float(t.loc[v, col]) for v in VARIANTS if v in t.index},

@@ -4,7 +4,8 @@ Stage 1 is a blend of the components (:class:`~workbench.recommend.hybrid.Candid
 re-orders each customer's top ``depth`` blended candidates using the components' normalised scores and
 rank positions plus customer and product features (popularity, log price, the customer's share of
 purchases in the product's category, history length). It is trained on a validation split carved out
-of train, one query group per customer, relevance = the product is in the customer's held-out basket.
+of train (several validation folds pooled when configured), one query group per customer and fold,
+relevance = the product is in the customer's held-out basket.
 """
 from __future__ import annotations
 
@@ -105,28 +106,41 @@ class LearnedReranker:
     def fit(self, cs: CandidateSet, base: np.ndarray, hybrid: HybridRecommender,
             products: pd.DataFrame) -> "LearnedReranker":
         """Train on a candidate set with truth (``cs.with_truth``): one lambdarank query per customer."""
+        return self.fit_folds([(cs, base, hybrid)], products)
+
+    def fit_folds(self, folds: list[tuple[CandidateSet, np.ndarray, HybridRecommender]],
+                  products: pd.DataFrame) -> "LearnedReranker":
+        """Train on several validation folds pooled: ``(candidate set with truth, base blend, its hybrid)`` each.
+
+        Each fold's features come from its own hybrid (popularity and category shares of the data it was
+        fitted on); every (fold, customer) is one lambdarank query.
+        """
         from lightgbm import LGBMRanker
 
-        if cs.rel is None:
-            raise ValueError("the training candidate set needs relevance labels: call cs.with_truth(validation)")
-        X, cols, ok = self.features(cs, base, hybrid, products)
-        y = np.take_along_axis(cs.rel, cols, axis=1) & ok
-        keep_q = y.any(axis=1) & (ok.sum(axis=1) > 1)  # queries without a positive carry no gradient
-        if not keep_q.any():
+        Xs, ys, groups = [], [], []
+        for cs, base, hybrid in folds:
+            if cs.rel is None:
+                raise ValueError("the training candidate set needs relevance labels: call cs.with_truth(validation)")
+            X, cols, ok = self.features(cs, base, hybrid, products)
+            y = np.take_along_axis(cs.rel, cols, axis=1) & ok
+            keep_q = y.any(axis=1) & (ok.sum(axis=1) > 1)  # queries without a positive carry no gradient
+            row_keep = np.repeat(keep_q, cols.shape[1]) & ok.ravel()
+            Xs.append(X[row_keep])
+            ys.append(y.ravel()[row_keep].astype(int))
+            groups.append(ok[keep_q].sum(axis=1))
+            self.feature_names_ = self.feature_names(cs)
+        group = np.concatenate(groups) if groups else np.zeros(0, dtype=int)
+        if len(group) == 0:
             raise ValueError("no validation customer has a relevant product among the top candidates: "
                              "raise hybrid.reranker.depth or hybrid.candidates")
-        d = cols.shape[1]
-        row_keep = (np.repeat(keep_q, d) & ok.ravel())
-        group = ok[keep_q].sum(axis=1)
         self.model_ = LGBMRanker(objective="lambdarank", n_estimators=self.n_estimators,
                                  learning_rate=self.learning_rate, num_leaves=self.num_leaves,
                                  min_child_samples=self.min_child_samples, random_state=self.seed, n_jobs=1,
                                  deterministic=True, force_row_wise=True, verbose=-1)
-        self.feature_names_ = self.feature_names(cs)
-        self.model_.fit(pd.DataFrame(X[row_keep], columns=self.feature_names_), y.ravel()[row_keep].astype(int),
-                        group=group)
-        self.n_queries_ = int(keep_q.sum())
-        log.info("reranker: %d queries, %d rows, %d features", self.n_queries_, int(row_keep.sum()), X.shape[1])
+        self.model_.fit(pd.DataFrame(np.vstack(Xs), columns=self.feature_names_), np.concatenate(ys), group=group)
+        self.n_queries_ = int(len(group))
+        log.info("reranker: %d queries over %d folds, %d rows, %d features", self.n_queries_, len(folds),
+                 int(group.sum()), len(self.feature_names_))
         return self
 
     def scores(self, cs: CandidateSet, base: np.ndarray, hybrid: HybridRecommender,
