@@ -1,0 +1,45 @@
+"""The interaction matrix: from_transactions weights and the remembered id mapping of the transactions."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from workbench.data import contract as C
+from workbench.recommend.interactions import Interactions
+
+
+def _tx():
+    return pd.DataFrame({
+        C.TRANSACTION_ID: pd.array(["t1", "t1", "t2", "t3", "r1"], dtype="str"),
+        C.CUSTOMER_ID: pd.array(["u1", "u1", "u2", "u1", "u1"], dtype="str"),
+        C.PRODUCT_ID: pd.array(["a", "b", "a", "a", "b"], dtype="str"),
+        C.QUANTITY: [2, 1, 3, 1, -1],
+    })
+
+
+@pytest.mark.parametrize("weight, expected", [
+    ("quantity", {("u1", "a"): 3, ("u2", "a"): 3}),           # u1 returned its b: net 0, dropped
+    ("count", {("u1", "a"): 2, ("u1", "b"): 1, ("u2", "a"): 1}),
+    ("binary", {("u1", "a"): 1, ("u1", "b"): 1, ("u2", "a"): 1}),
+])
+def test_from_transactions_weights(weight, expected):
+    inter = Interactions.from_transactions(_tx(), weight=weight)
+    got = {(c, p): v for c, p, v in inter.to_frame().itertuples(index=False)}
+    assert got == expected
+
+
+def test_locate_maps_every_line_and_is_shared_with_the_fitted_models():
+    tx = _tx()
+    inter = Interactions.from_transactions(tx, weight="binary", customers=["u0", "u1", "u2"], products=["a", "b", "z"])
+    r, c = inter.locate(tx)
+    assert list(r) == [1, 1, 2, 1, 1] and list(c) == [0, 1, 0, 0, 1]
+    assert inter.locate(tx)[0] is r           # remembered by from_transactions for this frame
+    other = tx.assign(**{C.CUSTOMER_ID: pd.array(["u2", "u9", "u0", "u1", "u1"], dtype="str")})
+    r2, _ = inter.locate(other)               # another frame is mapped on its own (unknown ids -> -1)
+    assert list(r2) == [2, -1, 0, 1, 1]
+    assert inter.locate(other)[0] is r2
+
+
+def test_customer_and_product_index_unknown_ids():
+    inter = Interactions.from_transactions(_tx(), weight="binary")
+    assert list(inter.customer_index(["u2", "nobody", "u1"])) == [1, -1, 0]
+    assert list(inter.product_index(pd.Index(["b", "a", "zz"]))) == [1, 0, -1]
