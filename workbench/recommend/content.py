@@ -264,7 +264,7 @@ class ContentRecommender(Recommender):
         self.similarity_ = None
 
     def _score_rows(self, rows: np.ndarray) -> np.ndarray:
-        if getattr(self, "_vt_dense", None) is not None:
+        if self._vt_dense is not None:
             return np.asarray(self.profiles_[rows] @ self._vt_dense)  # float32, as the model computes
         return (self.profiles_[rows] @ self._vt).toarray()
 

@@ -1,8 +1,7 @@
 """The customer x product interaction matrix (scipy.sparse CSR) with id <-> index maps."""
 from __future__ import annotations
 
-import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -37,7 +36,6 @@ class Interactions:
     matrix: sp.csr_matrix
     customer_ids: pd.Index
     product_ids: pd.Index
-    _located: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -52,20 +50,13 @@ class Interactions:
         return positions(self.product_ids, ids)
 
     def locate(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """Row and column positions (int32, -1 where unknown) of every line of ``frame`` (customer_id, product_id).
+        """Row and column positions (-1 where unknown) of every line of ``frame`` (customer_id, product_id).
 
-        Remembered per frame object while it lives (frames are read, never changed, during a fit): the
-        hybrid's components all read the same transactions, and mapping millions of string ids is the
-        largest part of their fits. Callers select lines with boolean masks on the result.
+        The id columns' hashes are shared (:func:`~workbench.data.codes.factorize_ids`), so the components
+        that read the same transactions only look the distinct ids up; callers select lines with masks.
         """
-        hit = self._located.get(id(frame))
-        if hit is not None and hit[0]() is frame and hit[1] == len(frame):
-            return hit[2], hit[3]
-        r = positions(self.customer_ids, frame[C.CUSTOMER_ID].astype("str")).astype(np.int32)
-        c = positions(self.product_ids, frame[C.PRODUCT_ID].astype("str")).astype(np.int32)
-        self._located = {k: v for k, v in self._located.items() if v[0]() is not None}  # drop dead frames
-        self._located[id(frame)] = (weakref.ref(frame), len(frame), r, c)
-        return r, c
+        return (positions(self.customer_ids, frame[C.CUSTOMER_ID].astype("str")),
+                positions(self.product_ids, frame[C.PRODUCT_ID].astype("str")))
 
     def binary(self) -> sp.csr_matrix:
         """The matrix with every stored positive value set to 1 (float32)."""
@@ -98,11 +89,7 @@ class Interactions:
     def from_transactions(cls, transactions: pd.DataFrame, weight: str = "quantity", customers=None,
                           products=None) -> "Interactions":
         """Purchases as interactions: ``weight`` = ``quantity`` (net units, returns subtract; non-positive
-        totals dropped), ``count`` (lines) or ``binary`` (bought at all).
-
-        Every line's row and column are remembered for ``transactions`` (see :meth:`locate`), so models
-        fitted on these interactions with the same transactions do not map the ids again.
-        """
+        totals dropped), ``count`` (lines) or ``binary`` (bought at all)."""
         if weight not in ("quantity", "count", "binary"):
             raise ValueError(f"weight must be quantity, count or binary, not {weight!r}")
         tx = transactions
@@ -110,8 +97,8 @@ class Interactions:
         # the default universe is the ids of the lines used (sales only for count and binary)
         given = customers is not None and products is not None
         cust, prod = _universe(tx if given or lines.all() else tx[lines], customers, products)
-        r = positions(cust, tx[C.CUSTOMER_ID].astype("str")).astype(np.int32)
-        c = positions(prod, tx[C.PRODUCT_ID].astype("str")).astype(np.int32)
+        r = positions(cust, tx[C.CUSTOMER_ID].astype("str"))
+        c = positions(prod, tx[C.PRODUCT_ID].astype("str"))
         v = (tx[C.QUANTITY].to_numpy(dtype=np.float32) if weight == "quantity"
              else np.ones(len(tx), dtype=np.float32))
         m = _matrix(r[lines], c[lines], v[lines], len(cust), len(prod), "sum")
@@ -121,7 +108,6 @@ class Interactions:
         inter = cls(m, cust, prod)
         if weight == "binary":
             inter.matrix = inter.binary()
-        inter._located[id(tx)] = (weakref.ref(tx), len(tx), r, c)
         return inter
 
     @classmethod
