@@ -7,7 +7,7 @@ NAME   ?= $(basename $(notdir $(PARAMS)))
 SIZES  ?= 10000 100000 1000000
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test lab report benchmarks bench clean
+.PHONY: setup services run test lab report benchmarks bench clean
 
 setup: $(STAMP)
 
@@ -21,7 +21,12 @@ $(STAMP): pyproject.toml
 run: setup
 	$(PY) -m workbench run --params $(PARAMS)
 
-test: setup
+# the real components the tests use (database, browser, ...): each scripts/setup-*.sh installs and starts one,
+# idempotently, and returns at once when it is already there
+services:
+	@for script in scripts/setup-*.sh; do [ -e "$$script" ] || continue; bash "$$script" || exit 1; done
+
+test: setup services
 	$(PY) -m pytest -q
 
 lab: setup
