@@ -74,3 +74,67 @@ def test_source_errors(tmp_path):
         load_source({"source": "excel"})
     with pytest.raises(ConfigError, match="path"):
         load_source({"source": "csv"})
+
+
+def _tiny_folder(folder, transactions=True, events=True):
+    folder.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame({"customer_id": ["c1", "c2"], "signup_date": ["2024-01-01", "2024-01-02"],
+                  "location": ["Zürich", "Köln"]}).to_csv(folder / "customers.csv", index=False)
+    pd.DataFrame({"product_id": ["p1", "p2"], "name": ["Crème brûlée", "Bag"], "category": ["food", "bags"]}
+                 ).to_csv(folder / "products.csv", index=False)
+    if transactions:
+        pd.DataFrame({"transaction_id": ["t1"], "customer_id": ["c1"], "product_id": ["p1"],
+                      "timestamp": ["2024-02-01"], "quantity": [1], "unit_price": [2.5]}
+                     ).to_csv(folder / "transactions.csv", index=False)
+    if events:
+        pd.DataFrame({"timestamp": ["2024-02-01", "2024-02-02"], "customer_id": ["c1", "c2"],
+                      "product_id": ["p1", "p2"], "event": ["view", "transaction"]}).to_csv(folder / "events.csv",
+                                                                                          index=False)
+    return folder
+
+
+def test_folder_without_transactions_or_prices_is_a_shop_without_money(tmp_path):
+    d = _tiny_folder(tmp_path / "clicks", transactions=False)
+    shop, rep = load_shop({"data": {"source": "csv", "path": str(d)}})
+    assert len(shop.transactions) == 0 and len(shop.events) == 2
+    assert shop.products[C.PRICE].isna().all() and shop.feedback == C.EVENTS
+    assert rep.tables[C.TRANSACTIONS].rows_read == 0
+    d = _tiny_folder(tmp_path / "nothing", transactions=False, events=False)
+    with pytest.raises(DataSourceError, match="transactions.csv missing.*events.csv or ratings.csv"):
+        load_source({"source": "csv", "path": str(d)})
+
+
+@pytest.mark.parametrize("encoding, given, works", [
+    ("utf-8-sig", None, True),     # a byte-order mark names the encoding
+    ("utf-16", None, True),
+    ("latin-1", None, False),      # no mark: read as UTF-8, stops naming the file and the byte
+    ("latin-1", "latin-1", True),  # data.encoding names it
+])
+def test_csv_encodings(tmp_path, encoding, given, works):
+    d = _tiny_folder(tmp_path / "enc")
+    for f in d.glob("*.csv"):
+        f.write_bytes(f.read_text(encoding="utf-8").encode(encoding))
+    data = {"source": "csv", "path": str(d), **({"encoding": given} if given else {})}
+    if works:
+        shop, rep = load_shop({"data": data})
+        assert shop.customers[C.LOCATION].astype("str").tolist() == ["Zürich", "Köln"]
+        assert shop.customers.columns[0] == C.CUSTOMER_ID and rep.rows_quarantined == 0
+    else:
+        with pytest.raises(DataSourceError, match=r"customers.csv' is not utf-8 text \(byte \d+.*data.encoding"):
+            load_source(data)
+
+
+def test_data_drop_turns_the_synthetic_shop_into_a_clickstream():
+    params = {"seed": 3, "data": {"source": "synthetic", "synthetic": {"n_customers": 100, "n_products": 120, "n_weeks": 30},
+                                  "drop": ["transactions", "prices", "products.price"]}}
+    shop, rep = load_shop(params)
+    full, _ = load_shop({"seed": 3, "data": {"source": "synthetic",
+                                             "synthetic": {"n_customers": 100, "n_products": 120, "n_weeks": 30}}})
+    assert len(shop.transactions) == 0 and shop.prices is None and shop.products[C.PRICE].isna().all()
+    assert len(shop.events) == len(full.events) and shop.feedback == C.EVENTS
+    # every sale line of the full shop is a purchase event of the clickstream
+    assert (shop.events[C.EVENT] == "transaction").sum() == (full.transactions[C.QUANTITY] > 0).sum()
+    with pytest.raises(ConfigError, match="names no table"):
+        load_shop({"data": {"source": "synthetic", "drop": ["orders"]}})
+    with pytest.raises(ConfigError, match="no column 'cost'"):
+        load_shop({"data": {"source": "synthetic", "drop": ["products.cost"]}})

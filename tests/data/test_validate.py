@@ -3,9 +3,10 @@ import pandas as pd
 import pytest
 
 from workbench.data import contract as C
+from workbench.data.load import load_shop
 from workbench.data.shop import Shop
-from workbench.data.validate import validate_shop
-from workbench.errors import DataValidationError, WorkbenchError
+from workbench.data.validate import Limits, validate_shop
+from workbench.errors import ConfigError, DataValidationError, WorkbenchError
 
 
 def tiny_shop(**tx_extra) -> Shop:
@@ -135,3 +136,175 @@ def test_events_with_unknown_type_quarantined():
                                 C.PRODUCT_ID: ["p1", "p2"], C.EVENT: ["view", "wishlist"]})
     _, rep = validate_shop(shop)
     assert rep.tables[C.EVENTS].reasons == {"invalid_value:event": 1}
+
+
+# ---- non-finite values, absurd magnitudes, overflow ----------------------------------------------
+
+def _with_cell(shop: Shop, table: str, column: str, value, row: int = 0) -> Shop:
+    df = getattr(shop, table).copy()
+    df[column] = df[column].astype(object)
+    df.loc[row, column] = value
+    setattr(shop, table, df)
+    return shop
+
+
+@pytest.mark.parametrize("table, column, value, reason", [
+    (C.TRANSACTIONS, C.UNIT_PRICE, "inf", "non_finite:unit_price"),
+    (C.TRANSACTIONS, C.UNIT_PRICE, float("inf"), "non_finite:unit_price"),
+    (C.TRANSACTIONS, C.UNIT_PRICE, "-Infinity", "non_finite:unit_price"),
+    (C.TRANSACTIONS, C.UNIT_PRICE, "nan", "non_finite:unit_price"),
+    (C.TRANSACTIONS, C.UNIT_PRICE, " NaN ", "non_finite:unit_price"),
+    (C.TRANSACTIONS, C.UNIT_PRICE, 1e308, "out_of_range:unit_price"),
+    (C.TRANSACTIONS, C.UNIT_PRICE, 1_000_001.0, "out_of_range:unit_price"),
+    (C.TRANSACTIONS, C.QUANTITY, "inf", "non_finite:quantity"),
+    (C.TRANSACTIONS, C.QUANTITY, 1e20, "out_of_range:quantity"),
+    (C.TRANSACTIONS, C.QUANTITY, 2 ** 63, "out_of_range:quantity"),
+    (C.TRANSACTIONS, C.QUANTITY, -2_000_000, "out_of_range:quantity"),
+    (C.TRANSACTIONS, C.TIMESTAMP, "1970-01-01", "before_min_date:timestamp"),
+    (C.CUSTOMERS, C.SIGNUP_DATE, "1601-01-01", "before_min_date:signup_date"),
+    (C.PRODUCTS, C.PRICE, "inf", "non_finite:price"),
+    (C.PRODUCTS, C.PRICE, 5e6, "out_of_range:price"),
+])
+def test_non_finite_and_absurd_values_are_quarantined(table, column, value, reason):
+    clean, rep = validate_shop(_with_cell(tiny_shop(), table, column, value))
+    assert rep.tables[table].reasons == {reason: 1}
+    q = rep.quarantine[table]
+    assert q["_reason"].tolist() == [reason] and q["_row"].tolist() == [0]
+    for t in rep.tables.values():
+        assert t.rows_accepted + t.rows_quarantined == t.rows_read
+    if table == C.TRANSACTIONS:
+        assert np.isfinite(clean.transactions[C.QUANTITY] * clean.transactions[C.UNIT_PRICE]).all()
+
+
+def test_ages_beyond_the_bound_quarantine_the_customer():
+    shop = tiny_shop()
+    shop.customers[C.AGE] = [40, "inf", 200]
+    clean, rep = validate_shop(shop)
+    assert rep.tables[C.CUSTOMERS].reasons == {"non_finite:age": 1, "out_of_range:age": 1}
+    assert clean.customers[C.AGE].tolist() == [40] and clean.customers[C.AGE].dtype == "int64"
+
+
+def test_overflowing_revenue_is_quarantined_when_bounds_are_lifted():
+    """1e308 x 1e6 is inf in float64: with the magnitude bounds lifted, the revenue check catches it."""
+    shop = _with_cell(_with_cell(tiny_shop(), C.TRANSACTIONS, C.UNIT_PRICE, 1e308), C.TRANSACTIONS, C.QUANTITY, 10 ** 6)
+    lifted = Limits(max_unit_price=np.inf, max_quantity=np.inf)
+    with np.errstate(over="ignore"):
+        assert np.isinf(np.float64(1e308) * 1e6)
+    _, rep = validate_shop(shop, limits=lifted)
+    assert rep.tables[C.TRANSACTIONS].reasons == {"overflow:revenue": 1}
+    _, rep = validate_shop(shop)  # default bounds: the price itself is absurd
+    assert rep.tables[C.TRANSACTIONS].reasons == {"out_of_range:unit_price": 1}
+
+
+def test_limits_from_params_and_through_load(tmp_path):
+    assert Limits.from_params({"max_unit_price": 20}).max_unit_price == 20.0
+    assert Limits.from_params({"max_quantity": ".inf"}).max_quantity == np.inf
+    with pytest.raises(ConfigError, match="max_price"):
+        Limits.from_params({"max_price": 5})
+    with pytest.raises(ConfigError, match="min_date"):
+        Limits.from_params({"min_date": "yesterday-ish"})
+    with pytest.raises(ConfigError, match="must be > 0"):
+        Limits.from_params({"max_age": -1})
+    shop = tiny_shop()
+    d = tmp_path / "shop"
+    d.mkdir()
+    for name, df in shop.tables().items():
+        df.to_csv(d / f"{name}.csv", index=False)
+    _, rep = load_shop({"data": {"source": "csv", "path": str(d), "validation": {"max_unit_price": 5}}})
+    # two lines at 10.0 and the 10.0 bag itself (its lines are then orphans too)
+    assert rep.tables[C.PRODUCTS].reasons == {"out_of_range:price": 1}
+    assert rep.tables[C.TRANSACTIONS].reasons == {"out_of_range:unit_price": 2}
+
+
+def test_mixed_time_zones_parse_to_utc():
+    shop = tiny_shop()
+    shop.transactions[C.TIMESTAMP] = ["2024-03-01 10:00+02:00", "2024-03-01 10:00", "2024-03-02T11:00Z", "2024-03-05"]
+    clean, rep = validate_shop(shop)
+    assert rep.rows_quarantined == 0
+    assert clean.transactions[C.TIMESTAMP].tolist()[:3] == [pd.Timestamp("2024-03-01 08:00"),
+                                                           pd.Timestamp("2024-03-01 10:00"),
+                                                           pd.Timestamp("2024-03-02 11:00")]
+
+
+def test_duplicate_column_names_and_reserved_names():
+    shop = tiny_shop()
+    shop.transactions.columns = [C.TRANSACTION_ID, C.CUSTOMER_ID, C.CUSTOMER_ID, C.TIMESTAMP, C.QUANTITY, C.UNIT_PRICE]
+    with pytest.raises(DataValidationError, match=r"transactions\.customer_id: rule 'unique_column_names'"):
+        validate_shop(shop)
+    shop = tiny_shop()
+    shop.transactions["_reason"] = "from the source"
+    shop.transactions.loc[0, C.QUANTITY] = 0
+    _, rep = validate_shop(shop)
+    q = rep.quarantine[C.TRANSACTIONS]
+    assert q["_reason"].tolist() == ["zero:quantity"] and q["_reason_source"].tolist() == ["from the source"]
+
+
+# ---- invalid shops stop at load ------------------------------------------------------------------
+
+def test_only_returns_stops_with_the_rule():
+    shop = tiny_shop()
+    shop.transactions[C.QUANTITY] = [-1, -1, -2, -1]
+    with pytest.raises(DataValidationError) as err:
+        validate_shop(shop)
+    e = err.value
+    assert (e.table, e.column, e.rule, e.n_rows) == (C.TRANSACTIONS, C.QUANTITY, "has_sales", 4)
+    assert "transactions.quantity" in str(e) and "transaction t1: quantity -1" in str(e)
+
+
+def test_a_table_with_no_usable_rows_names_its_column():
+    shop = tiny_shop()
+    shop.transactions[C.UNIT_PRICE] = [0.0, -1.0, 0.0, "inf"]
+    with pytest.raises(DataValidationError) as err:
+        validate_shop(shop)
+    e = err.value
+    assert (e.table, e.column, e.rule, e.n_rows) == (C.TRANSACTIONS, C.UNIT_PRICE, "non_empty_after_validation", 4)
+    assert "non_finite:unit_price: 1" in str(e) and "non_positive:unit_price: 3" in str(e)
+    shop = tiny_shop()
+    shop.events = pd.DataFrame({C.TIMESTAMP: ["2024-03-01"], C.CUSTOMER_ID: ["ghost"], C.PRODUCT_ID: ["p1"],
+                                C.EVENT: ["view"]})
+    with pytest.raises(DataValidationError, match=r"events\.customer_id: rule 'non_empty_after_validation'"):
+        validate_shop(shop)
+
+
+def test_no_feedback_at_all_is_an_error():
+    shop = tiny_shop()
+    shop.transactions = None
+    with pytest.raises(DataValidationError, match=r"transactions: rule 'feedback_present'.*events: absent"):
+        validate_shop(shop)
+
+
+# ---- shops without money -------------------------------------------------------------------------
+
+def _events() -> pd.DataFrame:
+    return pd.DataFrame({C.TIMESTAMP: ["2024-03-01", "2024-03-01", "2024-03-02"], C.CUSTOMER_ID: ["c1", "c1", "c2"],
+                         C.PRODUCT_ID: ["p1", "p1", "p2"], C.EVENT: ["view", "transaction", "addtocart"]})
+
+
+@pytest.mark.parametrize("transactions", ["absent", "empty"])
+def test_events_only_shop_without_prices(transactions):
+    shop = tiny_shop()
+    shop.transactions = None if transactions == "absent" else shop.transactions.iloc[0:0]
+    shop.products = shop.products.drop(columns=[C.PRICE])
+    shop.events = _events()
+    clean, rep = validate_shop(shop)
+    assert len(clean.transactions) == 0 and set(clean.transactions.columns) == set(C.SCHEMAS[C.TRANSACTIONS].required)
+    assert clean.transactions[C.QUANTITY].dtype == "int64"
+    assert (rep.tables[C.TRANSACTIONS].rows_read, rep.tables[C.TRANSACTIONS].rows_accepted) == (0, 0)
+    assert clean.products[C.PRICE].isna().all() and clean.products[C.PRICE].dtype == "float64"
+    assert len(clean.events) == 3
+    assert not clean.has_sales and clean.feedback == C.EVENTS
+
+
+def test_missing_product_prices_are_kept():
+    shop = _with_cell(tiny_shop(), C.PRODUCTS, C.PRICE, None)
+    clean, rep = validate_shop(shop)
+    assert rep.rows_quarantined == 0
+    assert clean.products[C.PRICE].isna().tolist() == [True, False]
+    assert clean.has_sales and clean.feedback == C.TRANSACTIONS
+
+
+def test_empty_optional_table_is_left_out():
+    shop = tiny_shop()
+    shop.events = _events().iloc[0:0]
+    clean, rep = validate_shop(shop)
+    assert clean.events is None and C.EVENTS not in rep.tables

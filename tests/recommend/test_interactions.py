@@ -41,3 +41,33 @@ def test_customer_and_product_index_unknown_ids():
     inter = Interactions.from_transactions(_tx(), weight="binary")
     assert list(inter.customer_index(["u2", "nobody", "u1"])) == [1, -1, 0]
     assert list(inter.product_index(pd.Index(["b", "a", "zz"]))) == [1, 0, -1]
+
+
+def _events():
+    return pd.DataFrame({C.CUSTOMER_ID: ["u1", "u1", "u1", "u2", "u2"], C.PRODUCT_ID: ["a", "a", "a", "b", "a"],
+                         C.EVENT: ["view", "addtocart", "transaction", "view", "wishlist"]})
+
+
+def test_from_events_weights_per_type():
+    inter = Interactions.from_events(_events())
+    got = {(c, p): v for c, p, v in inter.to_frame().itertuples(index=False)}
+    assert got == {("u1", "a"): 1 + 3 + 5, ("u2", "b"): 1}  # the unknown "wishlist" row is left out, not NaN
+    inter = Interactions.from_events(_events(), weights={"view": 0, "transaction": 10})
+    got = {(c, p): v for c, p, v in inter.to_frame().itertuples(index=False)}
+    assert got == {("u1", "a"): 13}
+    with pytest.raises(ValueError, match="wishlist"):
+        Interactions.from_events(_events(), weights={"wishlist": 2})
+    with pytest.raises(ValueError, match="finite"):
+        Interactions.from_events(_events(), weights={"view": float("nan")})
+
+
+def test_from_shop_follows_the_feedback():
+    from workbench.data.shop import Shop
+
+    products = pd.DataFrame({C.PRODUCT_ID: ["a", "b"]})
+    clicks = Shop(customers=None, products=products, transactions=_tx().iloc[0:0], events=_events())
+    assert clicks.feedback == C.EVENTS
+    assert Interactions.from_shop(clicks).matrix.sum() == 10
+    buys = Shop(customers=None, products=products, transactions=_tx(), events=_events())
+    assert buys.feedback == C.TRANSACTIONS
+    assert Interactions.from_shop(buys, weight="count").matrix.sum() == 4

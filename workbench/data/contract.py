@@ -45,6 +45,9 @@ PRICES = "prices"
 REQUIRED_TABLES = (CUSTOMERS, PRODUCTS, TRANSACTIONS)
 OPTIONAL_TABLES = (EVENTS, RATINGS, PRICES)
 ALL_TABLES = REQUIRED_TABLES + OPTIONAL_TABLES
+#: a shop needs at least one of these with rows: what customers did (bought, clicked or rated).
+#: ``transactions`` may be empty or absent when ``events`` or ``ratings`` exist (a shop without money).
+FEEDBACK_TABLES = (TRANSACTIONS, EVENTS, RATINGS)
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,8 @@ class Column:
 
     ``kind`` is one of ``id`` (string), ``datetime``, ``date``, ``int``, ``float``, ``category``,
     ``text``. ``positive`` asks for values > 0, ``nonzero`` for values != 0, ``choices`` for a closed set.
+    ``bound`` names the :class:`~workbench.data.validate.Limits` field that caps the column's magnitude
+    (``max_unit_price`` ...). A column that is not ``required`` may be absent or hold missing values.
     """
 
     name: str
@@ -61,6 +66,7 @@ class Column:
     positive: bool = False
     nonzero: bool = False
     choices: tuple[str, ...] | None = None
+    bound: str | None = None
 
 
 @dataclass(frozen=True)
@@ -91,7 +97,7 @@ SCHEMAS: dict[str, TableSchema] = {
         (
             Column(CUSTOMER_ID, "id"),
             Column(SIGNUP_DATE, "datetime"),
-            Column(AGE, "int", required=False),
+            Column(AGE, "int", required=False, bound="max_age"),
             Column(GENDER, "category", required=False),
             Column(LOCATION, "category", required=False),
         ),
@@ -103,7 +109,7 @@ SCHEMAS: dict[str, TableSchema] = {
             Column(PRODUCT_ID, "id"),
             Column(NAME, "text"),
             Column(CATEGORY, "category"),
-            Column(PRICE, "float", positive=True),
+            Column(PRICE, "float", required=False, positive=True, bound="max_unit_price"),  # may lack prices
             Column(DESCRIPTION, "text", required=False),
             Column(BRAND, "category", required=False),
         ),
@@ -116,8 +122,8 @@ SCHEMAS: dict[str, TableSchema] = {
             Column(CUSTOMER_ID, "id"),
             Column(PRODUCT_ID, "id"),
             Column(TIMESTAMP, "datetime"),
-            Column(QUANTITY, "int", nonzero=True),
-            Column(UNIT_PRICE, "float", positive=True),
+            Column(QUANTITY, "int", nonzero=True, bound="max_quantity"),
+            Column(UNIT_PRICE, "float", positive=True, bound="max_unit_price"),
         ),
         foreign_keys={CUSTOMER_ID: CUSTOMERS, PRODUCT_ID: PRODUCTS},
     ),
@@ -146,9 +152,9 @@ SCHEMAS: dict[str, TableSchema] = {
         (
             Column(PRODUCT_ID, "id"),
             Column(DATE, "datetime"),
-            Column(PRICE, "float", positive=True),
-            Column(COMPETITOR_PRICE, "float", required=False, positive=True),
-            Column(STOCK, "int", required=False),
+            Column(PRICE, "float", positive=True, bound="max_unit_price"),
+            Column(COMPETITOR_PRICE, "float", required=False, positive=True, bound="max_unit_price"),
+            Column(STOCK, "int", required=False, bound="max_quantity"),
         ),
         unique=(PRODUCT_ID, DATE),
         foreign_keys={PRODUCT_ID: PRODUCTS},

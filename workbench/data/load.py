@@ -6,18 +6,56 @@ import logging
 
 import pandas as pd
 
+from workbench.data import contract as C
 from workbench.data.shop import Shop
 from workbench.data.sources import load_source
-from workbench.data.validate import ValidationReport, validate_shop
+from workbench.data.validate import Limits, ValidationReport, validate_shop
+from workbench.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
 
+def drop_parts(shop: Shop, drop: list | None) -> Shop:
+    """The shop without the tables (``prices``) and columns (``products.price``) named in ``data.drop``.
+
+    Turns any source into a narrower one, e.g. the synthetic shop into a clickstream-only shop
+    (``[transactions, prices, products.price]``). Dropping a required table or column other than
+    ``transactions`` and ``products.price`` is left to validation, which names what is missing.
+    """
+    if not drop:
+        return shop
+    if isinstance(drop, str):
+        drop = [drop]
+    tables, meta = {}, dict(shop.meta)
+    for item in drop:
+        table, _, column = str(item).partition(".")
+        if table not in C.ALL_TABLES:
+            raise ConfigError(f"data.drop: {item!r} names no table; use one of {list(C.ALL_TABLES)} "
+                              f"or table.column")
+        df = tables.get(table, getattr(shop, table))
+        if not column:
+            tables[table] = None
+        elif df is not None:
+            if column not in df:
+                raise ConfigError(f"data.drop: {table} has no column {column!r} (has {list(df.columns)[:12]})")
+            tables[table] = df.drop(columns=[column])
+    meta["dropped"] = [str(d) for d in drop]
+    log.info("data.drop: leaving out %s", ", ".join(meta["dropped"]))
+    out = shop.replace(**tables)
+    out.meta = meta
+    return out
+
+
 def load_shop(params: dict) -> tuple[Shop, ValidationReport]:
-    """Return the validated shop named by ``params['data']`` and its validation report."""
+    """Return the validated shop named by ``params['data']`` and its validation report.
+
+    ``data.drop`` leaves tables or columns out before validation; ``data.validation`` sets the
+    :class:`~workbench.data.validate.Limits`; ``data.strict`` turns any quarantined row into an error.
+    """
     data = params["data"]
-    raw = load_source(data, seed=params.get("seed"))
-    shop, report = validate_shop(raw, strict=bool(data.get("strict", False)))
+    limits = Limits.from_params(data.get("validation"))
+    raw = drop_parts(load_source(data, seed=params.get("seed")), data.get("drop"))
+    shop, report = validate_shop(raw, strict=bool(data.get("strict", False)), limits=limits)
     log.info("loaded %s:\n%s", raw.name, report)
     return shop, report
 

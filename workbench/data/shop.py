@@ -12,13 +12,14 @@ from workbench.data import contract as C
 class Shop:
     """A shop in the data contract: required tables, optional tables and (synthetic only) its truth.
 
-    ``truth`` maps a name to a DataFrame (``segments``, ``bundles``, ``elasticities`` ...) or is
+    ``transactions`` may be empty (or ``None`` before validation) when ``events`` or ``ratings`` carry
+    the feedback: a shop without money. ``truth`` maps a name to a DataFrame (``segments``, ``bundles``, ``elasticities`` ...) or is
     ``None`` for real data, where nothing is known to be true.
     """
 
     customers: pd.DataFrame
     products: pd.DataFrame
-    transactions: pd.DataFrame
+    transactions: pd.DataFrame | None
     events: pd.DataFrame | None = None
     ratings: pd.DataFrame | None = None
     prices: pd.DataFrame | None = None
@@ -41,10 +42,33 @@ class Shop:
         kw.update(tables)
         return Shop(**kw, truth=self.truth, name=self.name, meta=dict(self.meta))
 
+    @property
+    def has_sales(self) -> bool:
+        """Whether the shop has at least one sale line (a shop without money has none)."""
+        tx = self.transactions
+        return tx is not None and len(tx) > 0 and bool(is_sale(tx).any())
+
+    @property
+    def feedback(self) -> str:
+        """The table recommenders learn from: ``transactions`` when there are sales, else ``events``, else
+        ``ratings`` (the validated shop always has one of them)."""
+        if self.has_sales:
+            return C.TRANSACTIONS
+        for name in (C.EVENTS, C.RATINGS):
+            df = getattr(self, name)
+            if df is not None and len(df) > 0:
+                return name
+        return C.TRANSACTIONS
+
     def summary(self) -> pd.DataFrame:
         """Row and column counts per table."""
         rows = [{"table": n, "rows": len(df), "columns": df.shape[1]} for n, df in self.tables().items()]
         return pd.DataFrame(rows)
+
+
+def is_sale(transactions: pd.DataFrame) -> pd.Series:
+    """The lines that are sales (quantity > 0); the others are returns."""
+    return transactions[C.QUANTITY] > 0
 
 
 def with_revenue(transactions: pd.DataFrame) -> pd.DataFrame:

@@ -23,6 +23,8 @@ ADAPTERS = {
     "retail_price": "retail_price",
 }
 SOURCES = ("synthetic", "csv", "parquet", "sql", *ADAPTERS)
+#: keys of a ``data`` block read by the loader itself, never passed to an adapter
+LOAD_KEYS = ("source", "strict", "path", "validation", "drop")
 
 
 def _resolve(path: str | Path) -> Path:
@@ -32,9 +34,12 @@ def _resolve(path: str | Path) -> Path:
     return p
 
 
-def read_folder(path: str | Path, fmt: str = "csv") -> Shop:
+def read_folder(path: str | Path, fmt: str = "csv", encoding: str | None = None) -> Shop:
     """Read ``customers``, ``products``, ``transactions`` (and ``events``, ``ratings``, ``prices`` when
-    present) from ``<path>/<table>.csv`` or ``.parquet``. CSV dates are ISO text, parsed in validation."""
+    present) from ``<path>/<table>.csv`` or ``.parquet``. CSV dates are ISO text, parsed in validation.
+
+    ``transactions`` may be missing when ``events`` or ``ratings`` are there (a shop without money).
+    CSV files are UTF-8 unless a byte-order mark or ``encoding`` says otherwise."""
     folder = _resolve(path)
     if not folder.is_dir():
         raise DataSourceError(f"{fmt} source: folder '{folder}' does not exist")
@@ -42,19 +47,43 @@ def read_folder(path: str | Path, fmt: str = "csv") -> Shop:
     for name in C.ALL_TABLES:
         f = folder / f"{name}.{fmt}"
         if not f.exists():
-            if name in C.REQUIRED_TABLES:
-                raise DataSourceError(f"{fmt} source: '{f}' is missing; a shop needs "
-                                      f"{', '.join(t + '.' + fmt for t in C.REQUIRED_TABLES)}")
             continue
         try:
             if fmt == "csv":
-                ids = {c: "str" for c in (C.CUSTOMER_ID, C.PRODUCT_ID, C.TRANSACTION_ID)}
-                tables[name] = pd.read_csv(f, dtype=ids, keep_default_na=True)
+                tables[name] = _read_csv(f, encoding)
             else:
                 tables[name] = pd.read_parquet(f)
+        except DataSourceError:
+            raise
         except Exception as exc:  # a broken file: say which
             raise DataSourceError(f"{fmt} source: cannot read '{f}': {exc}") from exc
-    return Shop(**tables, name=folder.name)
+    needed = [n for n in C.REQUIRED_TABLES if n != C.TRANSACTIONS and n not in tables]
+    if not any(n in tables for n in C.FEEDBACK_TABLES):
+        needed.append(C.TRANSACTIONS)
+    if needed:
+        raise DataSourceError(f"{fmt} source: {', '.join(n + '.' + fmt for n in needed)} missing in '{folder}'; a "
+                              f"shop needs customers.{fmt}, products.{fmt} and transactions.{fmt} (or, without "
+                              f"money, events.{fmt} or ratings.{fmt} instead of transactions.{fmt})")
+    return Shop(**{"transactions": None, **tables}, name=folder.name)
+
+
+#: byte-order marks that name their encoding
+_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+
+
+def _read_csv(f: Path, encoding: str | None) -> pd.DataFrame:
+    """Read one contract CSV (ids as text). A byte-order mark picks the encoding when none is given; a file
+    that does not decode stops with the file, the byte and how to name its encoding."""
+    if encoding is None:
+        head = f.open("rb").read(4)
+        encoding = next((enc for bom, enc in _BOMS if head.startswith(bom)), "utf-8")
+    ids = {c: "str" for c in (C.CUSTOMER_ID, C.PRODUCT_ID, C.TRANSACTION_ID)}
+    try:
+        return pd.read_csv(f, dtype=ids, keep_default_na=True, encoding=encoding)
+    except UnicodeDecodeError as exc:
+        raise DataSourceError(f"csv source: '{f}' is not {encoding} text (byte {exc.start}: "
+                              f"{exc.object[exc.start:exc.start + 4]!r}); set data.encoding to the file's "
+                              f"encoding, e.g. latin-1 or cp1252") from exc
 
 
 def read_sql(url: str | None = None, path: str | None = None, tables: dict | None = None,
@@ -87,15 +116,18 @@ def read_sql(url: str | None = None, path: str | None = None, tables: dict | Non
                     out[name] = pd.read_sql(text(queries[name]), conn)
                 elif names[name] in present:
                     out[name] = pd.read_sql_table(names[name], conn)
-                elif name in C.REQUIRED_TABLES:
+                elif name in C.REQUIRED_TABLES and name != C.TRANSACTIONS:
                     raise DataSourceError(f"sql source: table '{names[name]}' not found (have {sorted(present)})")
     finally:
         engine.dispose()
+    if not any(n in out for n in C.FEEDBACK_TABLES):
+        raise DataSourceError(f"sql source: table '{names[C.TRANSACTIONS]}' not found (have {sorted(present)}); a "
+                              f"shop needs transactions, or events or ratings instead")
     for name in (C.CUSTOMER_ID, C.PRODUCT_ID, C.TRANSACTION_ID):
         for df in out.values():
             if name in df and not pd.api.types.is_string_dtype(df[name]):
                 df[name] = df[name].astype("str")
-    return Shop(**out, name="sql")
+    return Shop(**{"transactions": None, **out}, name="sql")
 
 
 def load_source(data: dict, seed: int | None = None) -> Shop:
@@ -111,12 +143,12 @@ def load_source(data: dict, seed: int | None = None) -> Shop:
     if source in ("csv", "parquet"):
         if "path" not in data:
             raise ConfigError(f"data.source={source} needs data.path, a folder with customers.{source} ...")
-        return read_folder(data["path"], source)
+        return read_folder(data["path"], source, data.get("encoding"))
     if source == "sql":
         return read_sql(data.get("url"), data.get("path"), data.get("tables"), data.get("queries"))
     if source in ADAPTERS:
         mod = importlib.import_module(f"workbench.data.adapters.{ADAPTERS[source]}")
-        options = {k: v for k, v in data.items() if k not in ("source", "strict", "path")}
+        options = {k: v for k, v in data.items() if k not in LOAD_KEYS}
         path = data.get("path")
         return mod.load(path=_resolve(path) if path else None, **options)
     raise ConfigError(f"data.source '{source}' is unknown; choose one of {', '.join(SOURCES)}")

@@ -5,7 +5,14 @@ Two kinds of problem:
 * fatal ones raise :class:`~workbench.errors.DataValidationError` (an empty table, a missing required
   column, an id that names two different records), with the table, column, rule, count and examples;
 * recoverable ones (orphan lines, duplicate lines, non-positive prices, unparseable or future dates,
-  missing values, zero quantities, unknown event types) move the row to quarantine with its reason.
+  missing values, zero quantities, unknown event types, ``inf``/``nan`` values, magnitudes beyond the
+  :class:`Limits`, lines whose revenue overflows) move the row to quarantine with its reason.
+
+A shop that cannot be used stops here, with the table, column and rule: no feedback table at all (no
+transactions, events or ratings), a table whose every row was quarantined, transactions with returns
+but no sale. A shop without money is legal: ``transactions`` may be empty or absent when ``events`` or
+``ratings`` exist (an empty transactions table is returned), and ``products.price`` may be absent or
+missing (it is then NaN).
 
 Rows are never dropped silently: for every table ``rows_accepted + rows_quarantined == rows_read``.
 With ``strict=True`` any quarantined row is an error instead.
@@ -21,10 +28,56 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from workbench.data import contract as C
-from workbench.data.shop import Shop
-from workbench.errors import DataValidationError
+from workbench.data.shop import Shop, is_sale
+from workbench.errors import ConfigError, DataValidationError
 
 log = logging.getLogger(__name__)
+
+#: text that means "not a finite number" (compared lower-cased, stripped)
+NON_FINITE_TOKENS = frozenset({"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"})
+#: integers must fit int64
+_INT64_LIMIT = float(2 ** 63)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The largest believable magnitudes (the ``data.validation`` params block).
+
+    Values beyond them are quarantined as ``out_of_range:<column>``: ``max_unit_price`` caps
+    ``transactions.unit_price``, ``products.price`` and the ``prices`` table; ``max_quantity`` caps
+    ``|quantity|`` and ``stock``; ``max_age`` caps ``customers.age``; dates before ``min_date`` (epoch-zero
+    junk such as 1970-01-01 included) are quarantined as ``before_min_date:<column>``. Set a bound to
+    ``.inf`` (YAML) to lift it; a line whose revenue (quantity x unit price) is still not finite is
+    quarantined as ``overflow:revenue``.
+    """
+
+    max_unit_price: float = 1e6
+    max_quantity: float = 1e6
+    max_age: float = 120
+    min_date: str = "1980-01-01"
+
+    @classmethod
+    def from_params(cls, block: dict | None) -> "Limits":
+        """The limits of a ``data.validation`` block (missing keys keep their defaults)."""
+        block = dict(block or {})
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(block) - known)
+        if unknown:
+            raise ConfigError(f"data.validation: unknown key(s) {unknown}; known: {sorted(known)}")
+        out = {}
+        for k, v in block.items():
+            if k == "min_date":
+                if pd.isna(pd.to_datetime(str(v), errors="coerce")):
+                    raise ConfigError(f"data.validation.min_date={v!r} is not a date")
+                out[k] = str(v)
+                continue
+            try:
+                out[k] = float(v.strip().lstrip("+.")) if isinstance(v, str) else float(v)  # YAML's .inf too
+            except (TypeError, ValueError):
+                raise ConfigError(f"data.validation.{k}={v!r} is not a number") from None
+            if not out[k] > 0:
+                raise ConfigError(f"data.validation.{k}={v!r} must be > 0")
+        return cls(**out)
 
 
 @dataclass
@@ -80,6 +133,52 @@ def _np_bool(arr) -> np.ndarray:
     return np.asarray(pc.fill_null(arr, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
+def _one_float(x) -> float:
+    try:
+        return float(x)
+    except (TypeError, ValueError, OverflowError):
+        return np.nan
+
+
+def _numbers(s: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """The column as float64 (NaN where not a number) and as parsed by ``pd.to_numeric`` (exact integers)."""
+    try:
+        num = pd.to_numeric(s, errors="coerce")
+    except (TypeError, ValueError, OverflowError):  # objects pandas cannot parse as a column
+        num = pd.Series([_one_float(x) for x in s], index=s.index, dtype="float64")
+    try:
+        v = num.to_numpy(dtype="float64", na_value=np.nan)
+    except (TypeError, ValueError, OverflowError):
+        v = np.array([_one_float(x) for x in num], dtype="float64")
+    return v, num
+
+
+def _non_finite_text(s: pd.Series) -> np.ndarray:
+    """Rows holding text such as ``nan`` or ``-inf`` (missing cells excluded)."""
+    if pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
+        return np.zeros(len(s), dtype=bool)
+    txt = s.astype("str").str.strip().str.lower()
+    return txt.isin(NON_FINITE_TOKENS).to_numpy(dtype=bool, na_value=False) & s.notna().to_numpy()
+
+
+def _dates(s: pd.Series) -> pd.Series:
+    """The column as naive datetimes (UTC when the input carries time zones); NaT where unparseable."""
+    if pd.api.types.is_datetime64_any_dtype(s):
+        out = s
+    else:
+        try:
+            out = pd.to_datetime(s, errors="coerce", format="mixed")
+        except (TypeError, ValueError, OverflowError):  # mixed time zones, odd objects
+            try:
+                out = pd.to_datetime(s, errors="coerce", format="mixed", utc=True)
+            except (TypeError, ValueError, OverflowError):
+                out = pd.Series([pd.to_datetime(x, errors="coerce", utc=True) if isinstance(x, str) else pd.NaT
+                                 for x in s], index=s.index, dtype="datetime64[ns, UTC]")
+    if getattr(out.dt, "tz", None) is not None:
+        out = out.dt.tz_convert(None)
+    return out
+
+
 def _examples(df: pd.DataFrame, mask: np.ndarray, column: str | None, n: int = 3) -> list:
     idx = np.flatnonzero(mask)[:n]
     if column is not None and column in df:
@@ -90,8 +189,8 @@ def _examples(df: pd.DataFrame, mask: np.ndarray, column: str | None, n: int = 3
 class _TableCheck:
     """Coerces one table and collects, per row, the first rule it breaks."""
 
-    def __init__(self, name: str, raw: pd.DataFrame, now: pd.Timestamp):
-        self.name, self.raw, self.now = name, raw, now
+    def __init__(self, name: str, raw: pd.DataFrame, now: pd.Timestamp, limits: Limits):
+        self.name, self.raw, self.now, self.limits = name, raw, now, limits
         self.schema = C.SCHEMAS[name]
         self.df = raw.reset_index(drop=True).copy()
         self.reason = np.full(len(self.df), None, dtype=object)
@@ -106,6 +205,13 @@ class _TableCheck:
     def structure(self) -> None:
         if len(self.df) == 0:
             raise DataValidationError(self.name, None, "non_empty", 0, hint="the table has no rows; check the source")
+        names = pd.Index(self.df.columns.map(str))
+        if names.duplicated().any():
+            dup = sorted(set(names[names.duplicated()]))
+            raise DataValidationError(self.name, dup[0], "unique_column_names", len(self.df),
+                                      examples=[f"columns present: {list(names)[:12]}"],
+                                      hint="two columns share a name; rename one in the source or the adapter")
+        self.df.columns = names
         missing = [c for c in self.schema.required if c not in self.df.columns]
         if missing:
             raise DataValidationError(
@@ -130,26 +236,12 @@ class _TableCheck:
                 if col.required:
                     self.flag(_np_bool(pc.equal(_arrow(s), "")), f"missing_value:{col.name}")
             elif col.kind in ("datetime", "date"):
-                if not pd.api.types.is_datetime64_any_dtype(s):
-                    s = pd.to_datetime(s, errors="coerce", format="mixed")
-                if getattr(s.dt, "tz", None) is not None:
-                    s = s.dt.tz_convert(None)
+                s = _dates(s)
                 self.flag(s.isna().to_numpy() & ~missing, f"unparseable_date:{col.name}")
                 self.flag((s > self.now).to_numpy(), f"future_date:{col.name}")
+                self.flag((s < pd.Timestamp(self.limits.min_date)).to_numpy(), f"before_min_date:{col.name}")
             elif col.kind in ("int", "float"):
-                num = pd.to_numeric(s, errors="coerce")
-                self.flag(num.isna().to_numpy() & ~missing, f"not_numeric:{col.name}")
-                if col.kind == "int":
-                    frac = (num.to_numpy(dtype=float, na_value=0.0) % 1) != 0
-                    self.flag(frac, f"not_integer:{col.name}")
-                    s = num.round().astype("Int64") if num.isna().any() else num.astype("int64")
-                else:
-                    s = num.astype("float64")
-                v = s.to_numpy(dtype=float, na_value=np.nan)
-                if col.positive:
-                    self.flag(~(v > 0) & ~np.isnan(v), f"non_positive:{col.name}")
-                if col.nonzero:
-                    self.flag(v == 0, f"zero:{col.name}")
+                s = self._number(col, s, missing)
             elif col.kind == "category":
                 if col.choices is not None:
                     if isinstance(s.dtype, pd.CategoricalDtype):  # check the few categories, not every row
@@ -165,6 +257,45 @@ class _TableCheck:
             elif col.kind == "text" and (not pd.api.types.is_string_dtype(s) or s.dtype == object):
                 s = s.astype("str").where(~missing, None).astype("str")
             self.df[col.name] = s
+
+    def _number(self, col: C.Column, s: pd.Series, missing: np.ndarray) -> pd.Series:
+        """Coerce a numeric column; flag non-finite, non-numeric, fractional and out-of-range values."""
+        v, num = _numbers(s)
+        finite = np.isfinite(v)
+        self.flag(np.isinf(v) | _non_finite_text(s), f"non_finite:{col.name}")
+        self.flag(np.isnan(v) & ~missing, f"not_numeric:{col.name}")
+        with np.errstate(invalid="ignore"):
+            if col.kind == "int":
+                self.flag(finite & (np.mod(v, 1, where=finite, out=np.zeros_like(v)) != 0),
+                          f"not_integer:{col.name}")
+            bound = getattr(self.limits, col.bound) if col.bound else np.inf
+            limit = min(bound, _INT64_LIMIT - 1024) if col.kind == "int" else bound
+            self.flag(finite & (np.abs(v) > limit), f"out_of_range:{col.name}")
+            if col.positive:
+                self.flag(~(v > 0) & ~np.isnan(v), f"non_positive:{col.name}")
+            if col.nonzero:
+                self.flag(v == 0, f"zero:{col.name}")
+        if col.kind == "float":
+            return pd.Series(v, index=s.index, dtype="float64")
+        ok = finite & (np.abs(v) < _INT64_LIMIT - 1024) & ~self.flagged
+        if pd.api.types.is_integer_dtype(num.dtype) and num.dtype != "uint64" and not num.isna().any():
+            return num.astype("int64")  # exact, no float round trip
+        ints = np.where(ok, v, 0).round().astype("int64")
+        if ok.all():
+            return pd.Series(ints, index=s.index)
+        out = pd.array(np.where(ok, ints, 0), dtype="Int64")
+        out[~ok] = pd.NA
+        return pd.Series(out, index=s.index)
+
+    def revenue(self) -> None:
+        """Transactions: quarantine lines whose quantity x unit price is not a finite number."""
+        if self.name != C.TRANSACTIONS:
+            return
+        q = self.df[C.QUANTITY].to_numpy(dtype="float64", na_value=np.nan)
+        p = self.df[C.UNIT_PRICE].to_numpy(dtype="float64", na_value=np.nan)
+        with np.errstate(over="ignore", invalid="ignore"):
+            rev = q * p
+        self.flag(~np.isfinite(rev) & np.isfinite(q) & np.isfinite(p), f"overflow:{C.REVENUE}")
 
     def duplicates(self) -> None:
         ok = ~self.flagged
@@ -211,7 +342,12 @@ class _TableCheck:
     def split(self) -> tuple[pd.DataFrame, pd.DataFrame, TableReport]:
         bad = self.flagged.copy()
         accepted = self.df.loc[~bad].reset_index(drop=True)
+        for col in self.schema.columns:  # integer columns whose missing values all went to quarantine
+            if col.kind == "int" and col.name in accepted and str(accepted[col.name].dtype) == "Int64" \
+                    and not accepted[col.name].isna().any():
+                accepted[col.name] = accepted[col.name].astype("int64")
         q = self.raw.reset_index(drop=True).loc[bad].copy()
+        q.columns = [f"{c}_source" if c in ("_row", "_reason") else c for c in q.columns.map(str)]
         q.insert(0, "_reason", self.reason[bad].astype(str))
         q.insert(0, "_row", np.flatnonzero(bad))
         reasons = pd.Series(self.reason[bad]).value_counts().sort_index()
@@ -221,29 +357,88 @@ class _TableCheck:
         return accepted, q.reset_index(drop=True), rep
 
 
-def validate_shop(shop: Shop, strict: bool = False, now: pd.Timestamp | None = None) -> tuple[Shop, ValidationReport]:
+def empty_table(name: str) -> pd.DataFrame:
+    """A table of the contract with no rows and its required columns in their validated dtypes."""
+    kinds = {"id": "str", "text": "str", "datetime": "datetime64[us]", "date": "datetime64[us]",
+             "int": "int64", "float": "float64", "category": "category"}
+    return pd.DataFrame({c.name: pd.Series([], dtype=kinds[c.kind]) for c in C.SCHEMAS[name].columns if c.required})
+
+
+def _has_rows(df: pd.DataFrame | None) -> bool:
+    return df is not None and len(df) > 0
+
+
+def _feedback(shop: Shop) -> None:
+    """Raise unless the shop has a table saying what customers did (transactions, events or ratings)."""
+    if not any(_has_rows(getattr(shop, n)) for n in C.FEEDBACK_TABLES):
+        present = {n: (None if getattr(shop, n) is None else len(getattr(shop, n))) for n in C.FEEDBACK_TABLES}
+        raise DataValidationError(C.TRANSACTIONS, None, "feedback_present", 0,
+                                  examples=[f"{n}: {'absent' if k is None else f'{k} rows'}"
+                                            for n, k in present.items()],
+                                  hint="a shop needs purchases (transactions), a clickstream (events) or ratings")
+
+
+def _all_quarantined(name: str, rep: TableReport, q: pd.DataFrame) -> DataValidationError:
+    """The error for a table that had rows and kept none: named by its most frequent reason's column."""
+    top = max(rep.reasons, key=lambda k: (rep.reasons[k], k))
+    column = top.split(":", 1)[1] if ":" in top else None
+    rows = q.loc[q["_reason"] == top, "_row"].head(3).tolist()
+    return DataValidationError(name, column, "non_empty_after_validation", rep.rows_read,
+                               examples=[f"{k}: {v}" for k, v in sorted(rep.reasons.items())] + [f"row {r}" for r in rows],
+                               hint=f"every row was quarantined (most often: {top}); see the quarantine for the rows")
+
+
+def _check_sales(tx: pd.DataFrame) -> None:
+    """Transactions with lines but no sale (only returns) cannot be analysed: stop with the reason."""
+    if len(tx) and not is_sale(tx).any():
+        raise DataValidationError(
+            C.TRANSACTIONS, C.QUANTITY, "has_sales", len(tx),
+            examples=[f"transaction {t}: quantity {q}" for t, q in zip(tx[C.TRANSACTION_ID].head(3), tx[C.QUANTITY].head(3))],
+            hint="every accepted line is a return (quantity < 0); a shop needs at least one sale "
+                 "(quantity > 0), or no transactions at all and events or ratings instead")
+
+
+def validate_shop(shop: Shop, strict: bool = False, now: pd.Timestamp | None = None,
+                  limits: Limits | None = None) -> tuple[Shop, ValidationReport]:
     """Return the shop with only valid rows, and the report of what went to quarantine and why.
 
     Raises :class:`DataValidationError` on fatal problems, and on any quarantined row if ``strict``.
-    ``now`` (default: the current time) is the cut-off for future dates.
+    ``now`` (default: the current time) is the cut-off for future dates; ``limits`` (default
+    :class:`Limits`) the largest believable magnitudes. Every table of the result is present in the
+    report; absent or empty transactions (legal with events or ratings) come back as an empty table.
     """
     now = pd.Timestamp.now() if now is None else pd.Timestamp(now)
+    limits = Limits() if limits is None else limits
     report = ValidationReport()
     accepted: dict[str, pd.DataFrame] = {}
+    _feedback(shop)
     for name in C.ALL_TABLES:  # parents (customers, products) come before the tables that point to them
         raw = getattr(shop, name)
+        if name == C.TRANSACTIONS and not _has_rows(raw):
+            accepted[name] = empty_table(name)  # a shop without money: events or ratings carry the feedback
+            report.tables[name] = TableReport(name, 0, 0, 0)
+            log.info("transactions: none; the shop's feedback is its %s",
+                     " and ".join(n for n in (C.EVENTS, C.RATINGS) if _has_rows(getattr(shop, n))))
+            continue
         if raw is None:
             continue
-        chk = _TableCheck(name, raw, now)
+        if name in C.OPTIONAL_TABLES and len(raw) == 0:
+            log.warning("%s: the table has no rows and is left out", name)
+            accepted[name] = None
+            continue
+        chk = _TableCheck(name, raw, now, limits)
         chk.structure()
         chk.coerce()
+        chk.revenue()
         chk.duplicates()
         chk.foreign_keys(accepted)
         df, q, rep = chk.split()
-        if name in C.REQUIRED_TABLES and len(df) == 0:
-            raise DataValidationError(name, None, "non_empty_after_validation", rep.rows_read,
-                                      examples=[f"{k}: {v}" for k, v in rep.reasons.items()],
-                                      hint="every row was quarantined")
+        if len(df) == 0:
+            raise _all_quarantined(name, rep, q)
+        if name == C.PRODUCTS and C.PRICE not in df:
+            df[C.PRICE] = np.nan  # a catalog without prices
+        if name == C.TRANSACTIONS:
+            _check_sales(df)
         accepted[name] = df
         report.tables[name] = rep
         if len(q):

@@ -1,6 +1,7 @@
 """The customer x product interaction matrix (scipy.sparse CSR) with id <-> index maps."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,8 +11,23 @@ import scipy.sparse as sp
 from workbench.data import contract as C
 from workbench.data.codes import factorize_ids
 
+log = logging.getLogger(__name__)
+
 #: default implicit weights per event type (view < addtocart < transaction)
 EVENT_WEIGHTS = {"view": 1.0, "addtocart": 3.0, "transaction": 5.0}
+
+
+def event_weights(weights: dict | None = None) -> dict[str, float]:
+    """:data:`EVENT_WEIGHTS` with ``weights`` (e.g. a params block) on top; unknown types and weights that
+    are not finite numbers are errors."""
+    unknown = sorted(set(weights or {}) - set(C.EVENT_TYPES))
+    if unknown:
+        raise ValueError(f"event weights: unknown event type(s) {unknown}; the types are {list(C.EVENT_TYPES)}")
+    out = {**EVENT_WEIGHTS, **(weights or {})}
+    for k, v in out.items():
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or not np.isfinite(v):
+            raise ValueError(f"event weights: {k}={v!r} is not a finite number")
+    return {k: float(v) for k, v in out.items()}
 
 
 def positions(index: pd.Index, values) -> np.ndarray:
@@ -113,11 +129,32 @@ class Interactions:
     @classmethod
     def from_events(cls, events: pd.DataFrame, weights: dict | None = None, customers=None,
                     products=None) -> "Interactions":
-        """Implicit feedback: each event adds its type's weight (view < addtocart < transaction)."""
-        w = {**EVENT_WEIGHTS, **(weights or {})}
-        vals = events[C.EVENT].astype("str").map(w).astype("float32")
-        df = events[[C.CUSTOMER_ID, C.PRODUCT_ID]].assign(_w=vals.to_numpy())
+        """Implicit feedback: each event adds its type's weight (view < addtocart < transaction).
+
+        ``weights`` overrides :data:`EVENT_WEIGHTS` per type (a weight of 0 ignores the type). Rows of a
+        type with no weight are left out with a warning, never stored as NaN.
+        """
+        w = event_weights(weights)
+        kinds = events[C.EVENT].astype("str")
+        vals = kinds.map(w).astype("float32")
+        unknown = vals.isna().to_numpy()
+        if unknown.any():
+            log.warning("events: %d row(s) of types without a weight are left out (%s); weights: %s",
+                        int(unknown.sum()), sorted(set(kinds[unknown].head(1000))), w)
+        df = events.loc[~unknown, [C.CUSTOMER_ID, C.PRODUCT_ID]].assign(_w=vals.to_numpy()[~unknown])
         return cls.from_frame(df, "_w", customers, products)
+
+    @classmethod
+    def from_shop(cls, shop, weight: str = "quantity", weights: dict | None = None, customers=None,
+                  products=None) -> "Interactions":
+        """The interactions of the shop's feedback (:attr:`~workbench.data.shop.Shop.feedback`): purchases
+        (``weight`` as in :meth:`from_transactions`), else events (``weights`` per type), else ratings."""
+        source = shop.feedback
+        if source == C.EVENTS:
+            return cls.from_events(shop.events, weights, customers, products)
+        if source == C.RATINGS:
+            return cls.from_ratings(shop.ratings, customers, products)
+        return cls.from_transactions(shop.transactions, weight, customers, products)
 
     @classmethod
     def from_ratings(cls, ratings: pd.DataFrame, customers=None, products=None) -> "Interactions":

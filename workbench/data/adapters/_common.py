@@ -12,7 +12,7 @@ from workbench.errors import DataSourceError
 log = logging.getLogger(__name__)
 
 #: keys of a params ``data`` block that belong to other sources; an adapter ignores them quietly
-OTHER_SOURCE_KEYS = frozenset({"synthetic", "url", "tables", "queries"})
+OTHER_SOURCE_KEYS = frozenset({"synthetic", "url", "tables", "queries", "encoding"})
 
 
 def dataset_file(folder: str, filename: str, path: str | Path | None = None) -> Path:
