@@ -7,7 +7,7 @@ NAME   ?= $(basename $(notdir $(PARAMS)))
 SIZES  ?= 10000 100000 1000000
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup services run test lab report benchmarks bench clean
+.PHONY: setup services run test lab report benchmarks bench mlflow-ui clean
 
 setup: $(STAMP)
 
@@ -31,6 +31,13 @@ test: setup services
 
 lab: setup
 	$(VENV)/bin/jupyter lab notebooks/
+
+# the MLflow UI over the runs tracked in outputs/ (http://127.0.0.1:$(MLFLOW_PORT))
+MLFLOW_PORT ?= 5000
+mlflow-ui: setup
+	mkdir -p outputs/mlflow
+	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/outputs/mlflow/mlflow.db --host 127.0.0.1 \
+		--port $(MLFLOW_PORT) --workers 1
 
 report: setup
 	$(PY) -m workbench.report.render outputs/$(NAME)

@@ -19,6 +19,8 @@ def test_environment_matches_pyproject():
     wanted = dict(parse(s) for s in py["dependencies"] + py["optional-dependencies"]["dev"])
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     conda = dict(parse(s) for s in env["dependencies"] if isinstance(s, str) and not s.startswith(("python", "pip")))
+    pip = [s for d in env["dependencies"] if isinstance(d, dict) for s in d.get("pip", [])]
+    conda.update(parse(s) for s in pip if not s.startswith("-"))  # wheels only pip has (psycopg[binary])
     assert conda == wanted
 
 

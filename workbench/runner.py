@@ -139,7 +139,15 @@ def run(params: str | Path = "default", out: str | Path | None = None, only: lis
         _render(tmp)
     _swap(tmp, out_dir)
     log.info("run complete: %s", out_dir)
+    _track(out_dir, overrides, only)
     return out_dir
+
+
+def _track(out_dir: Path, overrides: list[str] | None, only: list[str] | None) -> None:
+    """Record the complete run in MLflow (the ``tracking`` params block); a failure is only a warning."""
+    from workbench.tracking import track_run
+
+    track_run(out_dir, overrides=list(overrides or []), only=only)
 
 
 def _record_timing(run_dir: Path, name: str, secs: float) -> None:
