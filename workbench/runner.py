@@ -143,11 +143,11 @@ def run(params: str | Path = "default", out: str | Path | None = None, only: lis
     return out_dir
 
 
-def _track(out_dir: Path, overrides: list[str] | None, only: list[str] | None) -> None:
+def _track(out_dir: Path, overrides: list[str] | dict | None, only: list[str] | None) -> None:
     """Record the complete run in MLflow (the ``tracking`` params block); a failure is only a warning."""
     from workbench.tracking import track_run
 
-    track_run(out_dir, overrides=list(overrides or []), only=only)
+    track_run(out_dir, overrides=overrides, only=only)
 
 
 def _record_timing(run_dir: Path, name: str, secs: float) -> None:

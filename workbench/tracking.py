@@ -167,7 +167,15 @@ def run_name(params: dict, overrides: list[str] | None) -> str:
     return " ".join([str(params.get("name", "run")), *(overrides or [])])[:250]
 
 
-def track_run(run_dir: str | Path, overrides: list[str] | None = None, only: list[str] | None = None) -> Tracked | None:
+def override_texts(overrides: list[str] | dict | None) -> list[str]:
+    """The ``-p`` overrides as ``key.sub=value`` texts (a nested dict of overrides flattened)."""
+    if isinstance(overrides, dict):
+        return [f"{k}={json.dumps(v, default=str) if not isinstance(v, str) else v}" for k, v in flatten(overrides)]
+    return [str(o) for o in overrides or []]
+
+
+def track_run(run_dir: str | Path, overrides: list[str] | dict | None = None,
+              only: list[str] | None = None) -> Tracked | None:
     """Record the finished run in ``run_dir`` in MLflow; return where, or ``None`` when off or failed.
 
     Never raises: a tracking failure is a warning (logged and issued) and leaves the run folder as it was,
@@ -180,6 +188,7 @@ def track_run(run_dir: str | Path, overrides: list[str] | None = None, only: lis
     if not cfg.get("enabled", True):
         return None
     uri = tracking_uri(cfg, run_dir)
+    overrides = override_texts(overrides)
     try:
         tracked = _track(run_dir, manifest, params, cfg, uri, overrides, only)
     except Exception as exc:  # any failure of the store, the network or MLflow itself
