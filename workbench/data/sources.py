@@ -21,6 +21,7 @@ ADAPTERS = {
     "cdnow": "cdnow",
     "groceries": "groceries",
     "retail_price": "retail_price",
+    "retailrocket": "retailrocket",
 }
 SOURCES = ("synthetic", "csv", "parquet", "sql", *ADAPTERS)
 #: keys of a ``data`` block read by the loader itself, never passed to an adapter
