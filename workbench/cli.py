@@ -6,6 +6,7 @@ import logging
 import sys
 
 from workbench.errors import WorkbenchError
+from workbench.runfolder import RunStopped
 
 
 def _add_params(p: argparse.ArgumentParser) -> None:
@@ -73,4 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     except WorkbenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except (KeyboardInterrupt, RunStopped) as exc:
+        print(f"stopped ({type(exc).__name__}): the partial run is kept in <out>.failed/, the last complete run "
+              "is untouched", file=sys.stderr)
+        return 130 if isinstance(exc, KeyboardInterrupt) else 143
     return 0

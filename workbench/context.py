@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +19,9 @@ from workbench.data import contract as C
 from workbench.data.load import fingerprint, load_shop
 from workbench.data.shop import Shop
 from workbench.data.validate import ValidationReport
+from workbench.errors import StageSkipped
 from workbench.report.record import RunRecorder
+from workbench.stages import Limits, skip_record
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +37,7 @@ class Context:
     run_dir: Path
     rec: RunRecorder
     _shop: Shop | None = field(default=None, repr=False)
+    skips: dict = field(default_factory=dict)
     report: ValidationReport | None = field(default=None, repr=False)
 
     @property
@@ -44,6 +48,35 @@ class Context:
     def stage(self, name: str, defaults: dict | None = None) -> dict:
         """The params block of a stage merged over ``defaults``."""
         return stage(self.params, name, defaults)
+
+    @property
+    def limits(self) -> Limits:
+        """The least data each stage needs (params ``limits:``)."""
+        return Limits.from_params(self.params)
+
+    def skip(self, stage: str, reason: str) -> dict:
+        """Record that ``stage`` (a metrics key, dotted for a part) is skipped for ``reason``, say so, return the record."""
+        record = skip_record(reason)
+        self.rec.set_metric(stage, record)
+        self.skips[stage] = reason
+        log.warning("%s skipped: %s", stage, reason)
+        show_skip(stage, reason)
+        return record
+
+    def skipped(self, stage: str) -> dict | None:
+        """The ``{"skipped": reason}`` record of ``stage`` if it was skipped in this session, else ``None``."""
+        return skip_record(self.skips[stage]) if stage in self.skips else None
+
+    @contextmanager
+    def skippable(self, stage: str):
+        """Run a block that may raise :class:`StageSkipped`: record the skip under ``stage`` and go on.
+
+        The rest of the block does not run; later code tests ``ctx.skipped(stage)`` or its own results.
+        """
+        try:
+            yield self
+        except StageSkipped as exc:
+            self.skip(stage, exc.reason)
 
     def load_data(self) -> tuple[Shop, ValidationReport]:
         """Load and validate the data, write data artifacts, quarantine files and ``metrics.data``."""
@@ -105,6 +138,41 @@ def setup_logging(level: int = logging.INFO) -> None:
     logger.setLevel(level)
 
 
+def show_skip(stage: str, reason: str) -> None:
+    """Say in the notebook (as Markdown) or on stderr that ``stage`` is skipped and why."""
+    text = f"**Skipped: `{stage}`.** {reason}. The run goes on without it; the report lists it."
+    try:
+        from IPython import get_ipython
+        from IPython.display import Markdown, display
+    except ImportError:  # pragma: no cover - IPython is a dependency of the notebooks
+        print(text, file=sys.stderr)
+        return
+    if get_ipython() is None:
+        print(text.replace("**", "").replace("`", ""), file=sys.stderr)
+    else:
+        display(Markdown("> " + text))
+
+
+def _install_skip_handler(ctx: Context) -> None:
+    """In a notebook kernel: a :class:`StageSkipped` that reaches the top of a cell records the skip,
+    shows the reason instead of a traceback and ends the notebook (the runner goes on with the next)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+
+    def handler(shell, etype, value, tb, tb_offset=None):
+        ctx.skip(value.stage, value.reason)
+        stb = [f"{etype.__name__}: {value}"]
+        shell._showtraceback(etype, value, stb)  # an error output naming the exception, for the runner
+        return stb
+
+    shell.set_custom_exc((StageSkipped,), handler)
+
+
 def start(params: str | dict = "default", run_dir: str | Path | None = None,
           overrides: dict | list | None = None) -> Context:
     """Return the notebook's :class:`Context`.
@@ -118,5 +186,7 @@ def start(params: str | dict = "default", run_dir: str | Path | None = None,
     if run_dir is None:
         run_dir = project_root() / "outputs" / f"interactive-{cfg['name']}"
     ctx = Context(params=cfg, run_dir=Path(run_dir), rec=RunRecorder(run_dir))
+    Limits.from_params(cfg)  # a malformed limits block fails here, before any work
+    _install_skip_handler(ctx)
     log.info("run folder: %s", ctx.run_dir)
     return ctx

@@ -38,3 +38,16 @@ class NotebookExecutionError(WorkbenchError):
 
 class NotFittedError(WorkbenchError, ValueError):
     """A model was used before ``fit``."""
+
+
+class StageSkipped(WorkbenchError):
+    """A stage cannot do its job on this data (too few buyers, one purchase day, no price variation ...).
+
+    ``stage`` is the ``metrics.json`` key it records under (dotted for a part of a stage, e.g.
+    ``segmentation.clv``); ``reason`` says in the user's terms what is missing and which limit decides.
+    The run goes on: the stage records ``{"skipped": reason}`` and the report lists it first.
+    """
+
+    def __init__(self, stage: str, reason: str):
+        self.stage, self.reason = stage, reason
+        super().__init__(f"{stage} skipped: {reason}")

@@ -3,7 +3,10 @@
 The run writes into a temporary folder next to the target and swaps it in only when every notebook
 succeeded, so the previous complete run is never destroyed. A failed run is kept as
 ``<name>.failed/`` with the executed notebook showing the error, and raises
-:class:`~workbench.errors.NotebookExecutionError` naming the notebook and the cell.
+:class:`~workbench.errors.NotebookExecutionError` naming the notebook, the section, the cell and the reason.
+A run stopped by Ctrl-C or SIGTERM is kept there too; one killed outright is moved there by the next run
+(:mod:`workbench.runfolder`). A notebook whose stage skipped itself (``StageSkipped``) ends early, its
+reason in ``metrics.json`` and the manifest, and the run goes on (:mod:`workbench.outcome`).
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from pathlib import Path
 import yaml
 from tqdm.auto import tqdm
 
+from workbench import outcome, runfolder
 from workbench.config import load_params, project_root
 from workbench.errors import ConfigError, NotebookExecutionError
 
@@ -69,10 +73,9 @@ def _git_commit() -> str | None:
         return None
 
 
-def _failure_message(nb: Path, exc: Exception) -> str:
-    cell = getattr(exc, "exec_count", None)
-    ename, evalue = getattr(exc, "ename", type(exc).__name__), getattr(exc, "evalue", str(exc))
-    return f"notebook {nb.name} failed in cell {cell if cell is not None else '?'}: {ename}: {evalue}"
+def _failure_message(nb: Path, exc: Exception, executed: Path | None = None) -> str:
+    """The notebook, its section and cell, and the reason in the user's terms (see :mod:`workbench.outcome`)."""
+    return outcome.failure_message(outcome.read_failure(nb.name, executed, exc))
 
 
 def run(params: str | Path = "default", out: str | Path | None = None, only: list[str] | None = None,
@@ -84,19 +87,37 @@ def run(params: str | Path = "default", out: str | Path | None = None, only: lis
     in the output folder is kept, so a later stage can be re-run alone. ``notebooks`` is the folder of
     source notebooks (default ``notebooks/`` of the project).
     """
-    import papermill as pm
-
     cfg = load_params(params, overrides)
     out_dir = Path(out) if out else project_root() / "outputs" / cfg["name"]
     out_dir = out_dir.resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir.parent / f".{out_dir.name}.tmp"
-    if tmp.exists():
-        shutil.rmtree(tmp)
+    runfolder.recover(out_dir)  # a killed earlier run: its partial folder goes to <name>.failed
+    tmp = runfolder.tmp_dir(out_dir)
     if only and out_dir.exists():
         shutil.copytree(out_dir, tmp)
     else:
         tmp.mkdir()
+    runfolder.claim(tmp)
+    try:
+        with runfolder.stop_on_sigterm():
+            return _run_into(tmp, out_dir, cfg, only, render, kernel, notebooks)
+    except NotebookExecutionError:
+        raise
+    except ConfigError:  # nothing ran: no partial run to keep
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    except BaseException as exc:  # Ctrl-C, SIGTERM, anything unexpected: keep the partial run
+        if tmp.exists():
+            failed = runfolder.keep_failed(tmp, out_dir, f"stopped: {type(exc).__name__}: {exc}")
+            log.error("run stopped (%s); the partial run is kept at %s and %s is untouched",
+                      type(exc).__name__, failed, out_dir)
+        raise
+
+
+def _run_into(tmp: Path, out_dir: Path, cfg: dict, only, render: bool, kernel: str, notebooks) -> Path:
+    """Execute the notebooks into ``tmp`` and swap it into ``out_dir``."""
+    import papermill as pm
+
     params_file = tmp / "params.yaml"
     params_file.write_text(yaml.safe_dump(cfg, sort_keys=True))
     nbs = discover(only, cfg.get("notebooks"), notebooks)
@@ -112,21 +133,23 @@ def run(params: str | Path = "default", out: str | Path | None = None, only: lis
         t0 = time.perf_counter()
         nb_start = datetime.now(timezone.utc)
         target = tmp / nb.name
+        skipped = None
         try:
             pm.execute_notebook(str(nb), str(target), cwd=str(nb.parent), kernel_name=kernel,
                                 parameters={"params": str(params_file), "run_dir": str(tmp), "overrides": {}},
                                 progress_bar=False, log_output=False)
         except Exception as exc:  # papermill raises PapermillExecutionError; keep the evidence
-            failed = out_dir.parent / f"{out_dir.name}.failed"
-            if failed.exists():
-                shutil.rmtree(failed)
-            tmp.rename(failed)
-            msg = _failure_message(nb, exc) + f"; the executed notebook is kept at {failed / nb.name}"
-            raise NotebookExecutionError(msg) from exc
+            skipped = outcome.skip_of(exc)
+            if skipped is None:
+                msg = _failure_message(nb, exc, target if target.exists() else None)
+                failed = runfolder.keep_failed(tmp, out_dir, msg)
+                raise NotebookExecutionError(msg + f"; the executed notebook is kept at {failed / nb.name}") from exc
+            outcome.mark_skipped(target)
+            log.warning("%s ended early: %s", nb.name, skipped)
         secs = time.perf_counter() - t0
         runs[nb.name] = {"notebook": nb.name, "start": nb_start.isoformat(timespec="seconds"),
                          "end": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                         "duration_s": round(secs, 2)}
+                         "duration_s": round(secs, 2), **({"skipped": skipped} if skipped else {})}
         _record_timing(tmp, nb.name, secs)
     fp = tmp / "data_fingerprint.txt"
     manifest.update({"data_fingerprint": fp.read_text().strip() if fp.exists() else None,
@@ -137,6 +160,7 @@ def run(params: str | Path = "default", out: str | Path | None = None, only: lis
     manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
     if render:
         _render(tmp)
+    runfolder.release(tmp)
     _swap(tmp, out_dir)
     log.info("run complete: %s", out_dir)
     _track(out_dir, overrides, only)
@@ -167,7 +191,7 @@ def _render(run_dir: Path) -> None:
 
 
 def _swap(tmp: Path, out_dir: Path) -> None:
-    old = out_dir.parent / f".{out_dir.name}.old"
+    old = runfolder.old_dir(out_dir)
     if old.exists():
         shutil.rmtree(old)
     if out_dir.exists():
@@ -175,6 +199,6 @@ def _swap(tmp: Path, out_dir: Path) -> None:
     tmp.rename(out_dir)
     if old.exists():
         shutil.rmtree(old)
-    failed = out_dir.parent / f"{out_dir.name}.failed"
+    failed = runfolder.failed_dir(out_dir)
     if failed.exists():
         shutil.rmtree(failed)

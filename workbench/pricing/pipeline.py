@@ -16,6 +16,7 @@ import pandas as pd
 from workbench.data import contract as C
 from workbench.data.shop import Shop
 from workbench.pricing import abtest, backtest as B, demand as D, elasticity as E, optimize as O, table as T
+from workbench.stages import Limits, require
 
 log = logging.getLogger(__name__)
 
@@ -59,12 +60,35 @@ class PricingFit:
     pooled_tau2: float = float("nan")
 
 
+def check_pricing_data(table: pd.DataFrame, config: dict, limits: Limits | None = None) -> None:
+    """Raise :class:`~workbench.errors.StageSkipped` (``pricing``) unless the demand ``table`` spans the test
+    periods plus ``limits.pricing_min_periods`` periods to learn from, and at least one product was sold at
+    ``limits.pricing_min_price_points`` different prices (an elasticity is learnt from price changes)."""
+    limits = limits or Limits()
+    n_periods = int(table[T.PERIOD_INDEX].max()) + 1 if len(table) else 0
+    test, need = int(config["test_periods"]), int(config["test_periods"]) + limits.pricing_min_periods
+    require(n_periods >= need, "pricing",
+            f"pricing needs {test} test periods (params pricing.test_periods) plus {limits.pricing_min_periods} "
+            f"earlier periods to learn from (params limits.pricing_min_periods), {need} in all; the sales span "
+            f"{n_periods} period(s) of '{config['period']}'")
+    levels = table[C.PRICE].round(2).groupby(table[C.PRODUCT_ID], observed=True).nunique()
+    most = int(levels.max()) if len(levels) else 0
+    require(most >= limits.pricing_min_price_points, "pricing",
+            f"pricing needs a product sold at {limits.pricing_min_price_points} or more different prices to learn "
+            f"how demand answers price (params limits.pricing_min_price_points); every one of the "
+            f"{len(levels)} products has at most {most}")
+
+
 def fit_pricing(shop: Shop, config: dict | None = None, interest: pd.DataFrame | None = None,
-                seed: int = 42) -> PricingFit:
+                seed: int = 42, limits: Limits | None = None) -> PricingFit:
     """Return the fitted pricing stage for ``shop``: demand table, LightGBM demand model (fitted on the
-    periods before the test periods), forecast errors against the naive baselines, and elasticities."""
+    periods before the test periods), forecast errors against the naive baselines, and elasticities.
+
+    Raises :class:`~workbench.errors.StageSkipped` when the data cannot support it (:func:`check_pricing_data`).
+    """
     cfg = _merge(DEFAULTS, config or {})
     tab = T.build_demand_table(shop, cfg["period"], interest, cfg["ma_window"], cfg["pop_window"])
+    check_pricing_data(tab, cfg, limits)
     train, test = D.time_split(tab, int(cfg["test_periods"]))
     model = D.DemandModel(**cfg["demand_model"], random_state=seed).fit(train)
     naive = D.naive_forecasts(test)

@@ -94,6 +94,18 @@ class RunRecorder:
         _write_json(self.metrics_path, data)
         return data[stage]
 
+    def set_metric(self, path: str, value: Any) -> None:
+        """Set the value at a dotted ``path`` of ``metrics.json`` (``segmentation.clv``), creating the parents."""
+        data = self.metrics()
+        keys = path.split(".")
+        node = data
+        for key in keys[:-1]:
+            if not isinstance(node.get(key), dict):
+                node[key] = {}
+            node = node[key]
+        node[keys[-1]] = to_jsonable(value)
+        _write_json(self.metrics_path, data)
+
     # ---- timings ---------------------------------------------------------------------------
     def log_timing(self, stage: str, name: str, seconds: float) -> None:
         """Record a duration in ``timings.json`` (never in ``metrics.json``)."""

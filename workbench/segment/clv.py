@@ -25,7 +25,8 @@ from sklearn.base import BaseEstimator
 
 from workbench.data import contract as C
 from workbench.data.codes import factorize_ids
-from workbench.errors import ConfigError, NotFittedError
+from workbench.errors import ConfigError, NotFittedError, StageSkipped
+from workbench.stages import Limits, require
 
 log = logging.getLogger(__name__)
 
@@ -368,15 +369,46 @@ def clv_dates(analysis_date: pd.Timestamp, time_unit_days: float = 7, calibratio
     return c_end, h_end
 
 
+def check_clv_data(transactions: pd.DataFrame, calibration: pd.DataFrame, calibration_end: pd.Timestamp,
+                   limits: Limits | None = None, holdout: bool = False) -> None:
+    """Raise :class:`~workbench.errors.StageSkipped` (``segmentation.clv``) unless the calibration period (up to
+    ``calibration_end``; ``calibration`` is its :func:`calibration_summary`) has ``limits.clv_min_purchase_days``
+    days with a purchase and ``limits.clv_min_repeat_buyers`` customers who bought again on a later day."""
+    limits = limits or Limits()
+    end = pd.Timestamp(calibration_end).normalize()
+    day = transactions[C.TIMESTAMP].dt.normalize()
+    n_days = int(day[(transactions[C.QUANTITY].to_numpy() > 0) & (day <= end).to_numpy()].nunique())
+    where = (f"up to the calibration end {end.date()} (params segmentation.clv.calibration_end / holdout_units)"
+             if holdout else f"up to {end.date()}")
+    require(n_days >= limits.clv_min_purchase_days, "segmentation.clv",
+            f"lifetime value (BG/NBD) needs purchases on at least {limits.clv_min_purchase_days} different days "
+            f"{where} (params limits.clv_min_purchase_days); there are {n_days}")
+    repeat = int((calibration[X] > 0).sum())
+    require(repeat >= limits.clv_min_repeat_buyers, "segmentation.clv",
+            f"lifetime value (BG/NBD) needs at least {limits.clv_min_repeat_buyers} customers who bought again "
+            f"on a later day {where} (params limits.clv_min_repeat_buyers); there are {repeat} of "
+            f"{len(calibration)} buyers")
+
+
 def customer_clv(transactions: pd.DataFrame, customers: pd.DataFrame | None, analysis_date: pd.Timestamp,
                  time_unit_days: float = 7, horizon: float = 52, calibration_end=None, holdout_end=None,
                  holdout_units: float | None = None, birth: str = "first_purchase", penalizer: float = 0.0,
-                 discount_rate: float = 0.0, min_repeat_customers: int = 20) -> CLVResult:
+                 discount_rate: float = 0.0, min_repeat_customers: int = 20,
+                 limits: Limits | None = None) -> CLVResult:
     """Return the fitted CLV model, each customer's expected purchases and CLV over ``horizon`` from the analysis
-    date, and, when the calibration ends before the last day, the holdout check (predicted vs actual purchases)."""
+    date, and, when the calibration ends before the last day, the holdout check (predicted vs actual purchases).
+
+    Raises :class:`~workbench.errors.StageSkipped` (``segmentation.clv``) when the calibration period has
+    fewer purchase days or repeat buyers than ``limits`` asks (BG/NBD learns from repeat purchases over
+    time), or when BG/NBD does not converge.
+    """
     c_end, h_end = clv_dates(analysis_date, time_unit_days, calibration_end, holdout_end, holdout_units)
     cal = calibration_summary(transactions, c_end, time_unit_days, birth, customers)
-    model = CLVModel(penalizer=penalizer, min_repeat_customers=min_repeat_customers).fit(cal)
+    check_clv_data(transactions, cal, c_end, limits, holdout=c_end < h_end)
+    try:
+        model = CLVModel(penalizer=penalizer, min_repeat_customers=min_repeat_customers).fit(cal)
+    except _lifetimes().utils.ConvergenceError as exc:
+        raise StageSkipped("segmentation.clv", f"{exc}") from exc
     holdout = by_freq = None
     if c_end < h_end:
         h = (h_end - c_end).days / time_unit_days

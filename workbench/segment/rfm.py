@@ -30,6 +30,7 @@ import pandas as pd
 from workbench.data import contract as C
 from workbench.data.codes import compact, factorize_ids
 from workbench.errors import ConfigError
+from workbench.stages import Limits, require
 
 log = logging.getLogger(__name__)
 
@@ -274,11 +275,20 @@ def outlier_counts(table: pd.DataFrame) -> dict[str, int]:
 
 def build_rfm(transactions: pd.DataFrame, customers: pd.DataFrame | None = None,
               analysis_date: str | pd.Timestamp | None = None, segment_map: dict[str, str] | None = None,
-              iqr_k: float = 1.5) -> pd.DataFrame:
-    """Return the per-customer RFM table with scores, rfm_score, segment and IQR outlier flags."""
+              iqr_k: float = 1.5, limits: Limits | None = None) -> pd.DataFrame:
+    """Return the per-customer RFM table with scores, rfm_score, segment and IQR outlier flags.
+
+    Raises :class:`~workbench.errors.StageSkipped` (``segmentation``) with fewer customers with a purchase
+    than ``limits.rfm_min_buyers`` (params ``limits:``): quintile scores need a few buyers per score.
+    """
     seg_map = segment_map or DEFAULT_SEGMENT_MAP
     check_segment_map(seg_map)  # fail before the work
     table = rfm_table(transactions, customers, analysis_date)
+    buyers, need = int((table[FREQUENCY] > 0).sum()), max((limits or Limits()).rfm_min_buyers, N_BINS)
+    require(buyers >= need, "segmentation",
+            f"RFM quintile scores need at least {need} customers with a purchase before "
+            f"{pd.Timestamp(table.attrs['analysis_date']).date()} (params limits.rfm_min_buyers); this shop has "
+            f"{buyers} of {len(table)} customers")
     date = table.attrs["analysis_date"]
     scored = score_rfm(table)
     scored[SEGMENT] = assign_segments(scored, seg_map).to_numpy()

@@ -1,0 +1,94 @@
+"""Stages that cannot work on the data skip with a reason: limits from params, the record, the report's list."""
+import json
+
+import pandas as pd
+import pytest
+
+from workbench.context import Context
+from workbench.errors import ConfigError, StageSkipped
+from workbench.report.record import RunRecorder
+from workbench.stages import Limits, require, skipped_stages
+
+
+def test_limits_from_params_and_bad_keys():
+    assert Limits.from_params({}) == Limits()
+    assert Limits.from_params({"limits": {"clv_min_repeat_buyers": 7}}).clv_min_repeat_buyers == 7
+    with pytest.raises(ConfigError, match="rfm_min_buyrs.*known"):
+        Limits.from_params({"limits": {"rfm_min_buyrs": 3}})
+    with pytest.raises(ConfigError, match="whole number"):
+        Limits.from_params({"limits": {"rules_min_baskets": 0}})
+    with pytest.raises(ConfigError, match="at least 5"):
+        Limits.from_params({"limits": {"rfm_min_buyers": 4}})
+
+
+def test_require_raises_with_stage_and_reason():
+    require(True, "pricing", "never")
+    with pytest.raises(StageSkipped) as err:
+        require(False, "pricing", "no price variation")
+    assert (err.value.stage, err.value.reason) == ("pricing", "no price variation")
+    assert str(err.value) == "pricing skipped: no price variation"
+
+
+def test_skippable_records_nested_and_whole_stage(tmp_path):
+    ctx = Context(params={"name": "t", "data": {"source": "synthetic"}}, run_dir=tmp_path, rec=RunRecorder(tmp_path))
+    ctx.rec.log_metrics("segmentation", {"customers": 3})
+    ran_after = []
+    with ctx.skippable("segmentation.clv"):
+        require(False, "segmentation.clv", "nobody bought twice")
+        ran_after.append(1)
+    assert not ran_after
+    assert ctx.skipped("segmentation.clv") == {"skipped": "nobody bought twice"}
+    assert ctx.skipped("pricing") is None
+    ctx.skip("pricing", "one price per product")
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["segmentation"] == {"customers": 3, "clv": {"skipped": "nobody bought twice"}}
+    assert metrics["pricing"] == {"skipped": "one price per product"}
+    assert skipped_stages(metrics) == [("pricing", "one price per product"),
+                                       ("segmentation.clv", "nobody bought twice")]
+    with pytest.raises(ValueError):  # only StageSkipped is turned into a skip
+        with ctx.skippable("basket"):
+            raise ValueError("a real bug")
+
+
+def test_rfm_skips_below_min_buyers():
+    from workbench.segment import rfm
+
+    tx = pd.DataFrame({"transaction_id": ["T1", "T2", "T3"], "customer_id": ["A", "B", "C"],
+                       "product_id": ["P"] * 3, "timestamp": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03"]),
+                       "quantity": [1, 1, 1], "unit_price": [1.0, 2.0, 3.0]})
+    with pytest.raises(StageSkipped, match="at least 5 customers with a purchase.*has 3 of 3") as err:
+        rfm.build_rfm(tx)
+    assert err.value.stage == "segmentation"
+
+
+def _days_shop(days_per_customer: dict[str, list[str]]) -> pd.DataFrame:
+    rows = [(f"T{c}{i}", c, "P", pd.Timestamp(d), 1, 10.0)
+            for c, days in days_per_customer.items() for i, d in enumerate(days)]
+    return pd.DataFrame(rows, columns=["transaction_id", "customer_id", "product_id", "timestamp", "quantity",
+                                       "unit_price"])
+
+
+def test_clv_skips_without_repeat_buyers_or_days():
+    from workbench.segment import clv
+
+    one_day = _days_shop({c: ["2024-03-01"] for c in "ABCDEFG"})
+    with pytest.raises(StageSkipped, match="at least 2 different days.*there are 1") as err:
+        clv.customer_clv(one_day, None, pd.Timestamp("2024-03-02"))
+    assert err.value.stage == "segmentation.clv"
+    once = _days_shop({c: [f"2024-03-0{i + 1}"] for i, c in enumerate("ABCDEFG")})
+    with pytest.raises(StageSkipped, match="bought again.*there are 0 of 7 buyers"):
+        clv.customer_clv(once, None, pd.Timestamp("2024-03-09"))
+    with pytest.raises(StageSkipped, match="calibration end"):  # the holdout leaves one day to learn from
+        clv.customer_clv(once, None, pd.Timestamp("2024-03-09"), time_unit_days=1, holdout_units=6)
+
+
+def test_pricing_skips_without_price_variation_or_history():
+    from workbench.pricing.pipeline import check_pricing_data
+
+    table = pd.DataFrame({"product_id": ["P"] * 20, "period_index": range(20), "price": [9.99] * 20})
+    cfg = {"test_periods": 4, "period": "W"}
+    with pytest.raises(StageSkipped, match="2 or more different prices.*at most 1"):
+        check_pricing_data(table, cfg)
+    check_pricing_data(table.assign(price=[9.99] * 10 + [8.99] * 10), cfg)
+    with pytest.raises(StageSkipped, match="plus 4 earlier periods.*span 6 period"):
+        check_pricing_data(table.head(6), cfg)
