@@ -72,7 +72,7 @@ def regret_summary(revenue: pd.DataFrame) -> dict:
 def joint_true_units(truth_aligned: pd.DataFrame, new_price) -> np.ndarray:
     """Return true expected units per row when ALL rows' prices change at once (rows must hold every product
     of each (category, tier) group in a period). First picks re-split the group's fixed number of lines by
-    the new choice shares; bundle additions scale with the product's own price factor."""
+    the new choice shares; favourite and bundle lines scale with the product's own price factor."""
     t = truth_aligned
     p_now = t[C.PRICE].to_numpy(dtype=float)
     r = (np.asarray(new_price, dtype=float) / p_now) ** t[CATEGORY_ELASTICITY].to_numpy(dtype=float)
@@ -83,4 +83,7 @@ def joint_true_units(truth_aligned: pd.DataFrame, new_price) -> np.ndarray:
     group_first = np.bincount(key, weights=first)[key]
     denom = np.bincount(key, weights=s * r)[key]
     new_first = np.where(denom > 0, group_first * s * r / np.where(denom > 0, denom, 1.0), 0.0)
-    return new_first + t["bundle_units"].to_numpy(dtype=float) * r
+    constant = t["bundle_units"].to_numpy(dtype=float)
+    if "favourite_units" in t:
+        constant = constant + t["favourite_units"].to_numpy(dtype=float)
+    return new_first + constant * r

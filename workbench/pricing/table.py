@@ -214,7 +214,8 @@ def build_demand_table(shop: Shop, period: str = "W", interest: pd.DataFrame | N
     t = t.merge(_seasonal_baseline(per_prod, pop_window, lag_year), on=[C.CATEGORY, PERIOD_INDEX], how="left")
     # the product's trailing level (shrunk towards its category's) times the category's seasonal ratio
     level = (pop_window * t[POP_UNITS] + 2.0 * t["_cat_trail"]) / (pop_window + 2.0)
-    level = level.fillna(t["_cat_trail"]).fillna(float(t[UNITS].mean()))
+    # no sales yet in the product's window nor its category's (a young or small shop): the mean units per row
+    level = level.fillna(t["_cat_trail"]).where(lambda v: v > 0, float(t[UNITS].mean()))
     t[BASE_UNITS] = level.to_numpy() * t[SEASON_RATIO].fillna(1.0).to_numpy()
     t = t.drop(columns="_cat_trail")
     start = pd.to_datetime(t[PERIOD])
