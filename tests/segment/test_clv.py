@@ -163,3 +163,24 @@ def test_cdnow_literature_parameters(datasets):
     assert h["predicted"] == pytest.approx(1653.4, abs=1.0)
     by = res.holdout_by_frequency.set_index("frequency")
     assert by.loc["0", "customers"] == 1411 and by.loc["0", "predicted"] == pytest.approx(by.loc["0", "actual"], abs=0.02)
+
+
+def test_bgnbd_linear_form_equals_lifetimes_and_covers_a_plus_b_below_one():
+    """The linear-space BG/NBD expectation equals lifetimes' (a second implementation) where lifetimes is finite,
+    and stays finite and non-negative where lifetimes' log-space form fails (a + b < 1, x = 0)."""
+    from lifetimes import BetaGeoFitter
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 10, 300).astype(float)
+    T = rng.uniform(5, 60, 300)
+    tx = np.where(x > 0, rng.uniform(0, 1, 300) * T, 0.0)
+    for params in ({"r": 0.2426, "alpha": 4.4135, "a": 0.7929, "b": 2.4258},
+                   {"r": 0.354, "alpha": 3.229, "a": 0.0958, "b": 0.679}):
+        ref = BetaGeoFitter()
+        ref.params_ = pd.Series(params)
+        theirs = np.asarray(ref.conditional_expected_number_of_purchases_up_to_time(13, x, tx, T), dtype=float)
+        ours = clv._bgnbd_expected(params, 13, x, tx, T)
+        ok = np.isfinite(theirs)
+        np.testing.assert_allclose(ours[ok], theirs[ok], rtol=1e-9)
+        assert np.isfinite(ours).all() and (ours >= 0).all()
+    assert not ok.all()  # the second parameter set is one where lifetimes gives NaN

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.special import hyp2f1
 from sklearn.base import BaseEstimator
 
 from workbench.data import contract as C
@@ -192,6 +193,17 @@ def _fit_loosening(make_fitter, *arrays: np.ndarray):
     return None, None
 
 
+def _bgnbd_expected(params: dict, t: float, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """BG/NBD expected purchases in the next ``t`` units given (x, t_x, T), in linear space (Fader, Hardie &
+    Lee 2005, eq. 10): valid where 2F1 is negative (a + b + x - 1 < 0), which the log-space form is not."""
+    r, alpha, a, b = (float(params[k]) for k in ("r", "alpha", "a", "b"))
+    z = t / (alpha + T + t)
+    head = (a + b + x - 1) / (a - 1)
+    body = 1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp2f1(r + x, b + x, a + b + x - 1, z)
+    tail = 1 + (x > 0) * a / np.where(x > 0, b + x - 1, 1.0) * ((alpha + T) / (alpha + tx)) ** (r + x)
+    return head * body / tail
+
+
 class CLVModel(BaseEstimator):
     """BG/NBD + Gamma-Gamma on a calibration summary; ``params_`` holds r, alpha, a, b, p, q, v.
 
@@ -253,6 +265,9 @@ class CLVModel(BaseEstimator):
             return (self.params_["r"] + x) * t / (self.params_["alpha"] + T)
         out = np.asarray(self.bgf_.conditional_expected_number_of_purchases_up_to_time(t, x, tx, T), dtype="float64")
         bad = ~np.isfinite(out)
+        if bad.any():  # lifetimes works in log space, which fails where the hypergeometric term is negative
+            out[bad] = _bgnbd_expected(self.params_, t, x[bad], tx[bad], T[bad])
+            bad = ~np.isfinite(out)
         if bad.any():
             log.warning("clv: %d customer(s) get a non-finite BG/NBD expectation (left missing)", int(bad.sum()))
         return out
