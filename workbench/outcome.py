@@ -69,7 +69,7 @@ def _where(traceback: list[str]) -> str | None:
     for line in traceback or []:
         for m in _FRAME.finditer(_ANSI.sub("", line)):
             path, lineno = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(5))
-            func = m.group(3) or m.group(6) or m.group(7)
+            func = (m.group(3) or m.group(6) or m.group(7) or "").split("(")[0]
             rel = path[path.rfind("workbench"):].replace("\\", "/")
             found = f"{rel}:{lineno}" + (f" in {func}" if func else "")
     return found

@@ -8,18 +8,22 @@ import pandas as pd
 from workbench.data import contract as C
 from workbench.data.profile import customer_spend, invoices
 from workbench.data.shop import with_revenue
+from workbench.plots.guard import drawable, finite, hist, no_data
 
 
 def spend_and_basket(transactions: pd.DataFrame) -> plt.Figure:
     """Histograms of net spend per customer (log scale) and lines per invoice."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-    spend = customer_spend(transactions)
+    spend = finite(customer_spend(transactions), "spend per customer")
     spend = spend[spend > 0]
-    axes[0].hist(np.log10(spend), bins=40, color="#4C72B0")
+    hist(axes[0], np.log10(spend), "spend per customer", "no customer with a positive net spend", bins=40,
+         color="#4C72B0")
     axes[0].set(title="Net spend per customer", xlabel="log10(spend)", ylabel="customers")
     inv = invoices(transactions)
-    lines = inv.loc[inv[C.REVENUE] > 0, "lines"]
-    axes[1].hist(lines, bins=np.arange(0.5, min(lines.max(), 30) + 1.5), color="#55A868")
+    lines = finite(inv.loc[inv[C.REVENUE] > 0, "lines"], "lines per invoice")
+    top = min(lines.max(), 30) if lines.size else 1
+    hist(axes[1], lines, "lines per invoice", "no invoice with a positive net revenue",
+         bins=np.arange(0.5, top + 1.5), color="#55A868")
     axes[1].set(title="Basket size", xlabel="lines per invoice", ylabel="invoices")
     fig.tight_layout()
     return fig
@@ -28,8 +32,14 @@ def spend_and_basket(transactions: pd.DataFrame) -> plt.Figure:
 def sales_over_time(transactions: pd.DataFrame, freq: str = "W") -> plt.Figure:
     """Net revenue and invoices per period (weekly by default), to show seasonality."""
     tx = with_revenue(transactions)
+    if tx.empty:
+        fig, ax = plt.subplots(figsize=(11, 3.8))
+        no_data(ax, "no transactions")
+        return fig
+    tx = tx.assign(**{C.REVENUE: tx[C.REVENUE].where(drawable(tx[C.REVENUE]))})
     per = tx.set_index(C.TIMESTAMP).resample(freq)
     rev = per[C.REVENUE].sum()
+    rev = rev.where(drawable(rev))
     inv = per[C.TRANSACTION_ID].nunique()
     fig, ax = plt.subplots(figsize=(11, 3.8))
     ax.plot(rev.index, rev.to_numpy(), color="#4C72B0", label="net revenue")
@@ -47,7 +57,12 @@ def top_products_categories(transactions: pd.DataFrame, products: pd.DataFrame, 
     tx = with_revenue(transactions).merge(products[[C.PRODUCT_ID, C.NAME, C.CATEGORY]], on=C.PRODUCT_ID)
     top = tx.groupby(C.NAME)[C.QUANTITY].sum().nlargest(n).sort_values()
     cat = tx.groupby(C.CATEGORY, observed=True)[C.REVENUE].sum().sort_values()
+    cat = cat[drawable(cat)]
     fig, axes = plt.subplots(1, 2, figsize=(12, 0.28 * n + 1.8))
+    if top.empty:
+        no_data(axes[0], "no products sold")
+        no_data(axes[1], "no revenue")
+        return fig
     axes[0].barh([str(s)[:35] for s in top.index], top.to_numpy(), color="#4C72B0")
     axes[0].set(title=f"Top {n} products by units", xlabel="units")
     cat = cat.tail(20)
@@ -60,7 +75,12 @@ def top_products_categories(transactions: pd.DataFrame, products: pd.DataFrame, 
 def interaction_heatmap(matrix: pd.DataFrame) -> plt.Figure:
     """Heatmap of a (sampled) customers x products units matrix (log1p colour scale)."""
     fig, ax = plt.subplots(figsize=(8, 6))
-    im = ax.imshow(np.log1p(matrix.to_numpy(dtype=float)), aspect="auto", cmap="viridis", interpolation="nearest")
+    values = matrix.to_numpy(dtype=float)
+    if values.size == 0:
+        no_data(ax, "no interactions")
+        return fig
+    values = np.where(drawable(values), values, 0.0)
+    im = ax.imshow(np.log1p(np.clip(values, 0, None)), aspect="auto", cmap="viridis", interpolation="nearest")
     ax.set(title="Customer x product interactions (sample, log1p units)", xlabel="products (top by units)",
            ylabel="customers (sample)")
     ax.set_xticks([]), ax.set_yticks([])
@@ -76,7 +96,7 @@ def demographics(customers: pd.DataFrame) -> plt.Figure:
     for ax, col in zip(axes[0], cols):
         s = customers[col]
         if col == C.AGE:
-            ax.hist(s.dropna(), bins=30, color="#8172B3")
+            hist(ax, s.dropna(), "ages", bins=30, color="#8172B3")
         else:
             vc = s.astype("str").value_counts().head(12).sort_values()
             ax.barh(vc.index.astype(str), vc.to_numpy(), color="#8172B3")

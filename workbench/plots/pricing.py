@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.data import contract as C
+from workbench.plots.guard import finite, no_data
 
 _COLORS = {"true": "#222222", "model": "#4C72B0", "elasticity_curve": "#DD8452", "naive": "#C44E52",
            "fe": "#8172B3", "fe_pooled": "#55A868", "dml": "#937860", "used": "#55A868"}
@@ -54,8 +55,13 @@ def price_change_hist(suggestions: pd.DataFrame) -> plt.Figure:
     """Histogram of suggested price changes (%), split by whether a guardrail binds."""
     fig, ax = plt.subplots(figsize=(6.5, 3.6))
     ch = 100 * suggestions["change"].to_numpy(dtype=float)
+    ok = np.isfinite(ch)
+    free = (suggestions["binding"] == "").to_numpy()[ok]
+    ch = finite(ch, "price changes")
+    if ch.size == 0:
+        no_data(ax, "no finite price suggestion")
+        return fig
     bins = np.arange(np.floor(min(-12.0, ch.min() - 1)) - 0.5, np.ceil(max(12.0, ch.max() + 1)) + 1.0, 1.0)
-    free = (suggestions["binding"] == "").to_numpy()
     ax.hist([ch[free], ch[~free]], bins=bins, stacked=True, color=["#55A868", "#C44E52"],
             label=["no guardrail binds", "a guardrail binds"])
     ax.set(xlabel="suggested change (%)", ylabel="products", title="Suggested price changes")

@@ -169,6 +169,8 @@ def index_html(run_dir: Path, pages: list[Path], show_code: bool = False, failed
     fig_dir = run_dir / "figures"
     figures = sorted(fig_dir.glob("*.png")) if fig_dir.is_dir() else []
     durations = {Path(r.get("notebook", "")).stem: r.get("duration_s") for r in manifest.get("notebooks", [])}
+    ended_early = {Path(r.get("notebook", "")).stem: r["skipped"] for r in manifest.get("notebooks", [])
+                   if r.get("skipped")}
     source = S.get(metrics, "data.source", (params.get("data") or {}).get("source", "?"))
     fingerprint = manifest.get("data_fingerprint") or S.get(metrics, "data.fingerprint") or "n/a"
 
@@ -194,11 +196,12 @@ def index_html(run_dir: Path, pages: list[Path], show_code: bool = False, failed
 
     out.append("<h2>Notebooks</h2>")
     if pages:
-        out.append("<table><thead><tr><th>notebook</th><th>run time (s)</th></tr></thead><tbody>")
+        out.append("<table><thead><tr><th>notebook</th><th>run time (s)</th><th>note</th></tr></thead><tbody>")
         for p in pages:
             d = durations.get(p.stem)
+            note = f"ended early: {ended_early[p.stem]}" if p.stem in ended_early else ""
             out.append(f"<tr><td><a href='{html.escape(p.name)}'>{html.escape(_title(p.stem))}</a></td>"
-                       f"<td class='num'>{'' if d is None else S.fmt(d, 1)}</td></tr>")
+                       f"<td class='num'>{'' if d is None else S.fmt(d, 1)}</td><td>{html.escape(note)}</td></tr>")
         out.append("</tbody></table>")
     else:
         out.append("<p class='no'>no executed notebook in this run folder</p>")

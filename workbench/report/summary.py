@@ -11,6 +11,8 @@ from typing import Any
 
 import pandas as pd
 
+from workbench.stages import SKIPPED, skipped_stages
+
 #: metrics.json stage key -> (notebooks that write it, what a reader calls it)
 STAGES: dict[str, tuple[str, str]] = {
     "data": ("00", "data and EDA"),
@@ -62,13 +64,28 @@ def fmt(x: Any, digits: int = 3) -> str:
 
 
 def ran(metrics: dict, stage: str) -> bool:
-    """Whether ``stage`` recorded anything in this run's metrics."""
-    return isinstance(metrics.get(stage), dict) and bool(metrics[stage])
+    """Whether ``stage`` recorded results in this run's metrics (a stage that skipped itself did not)."""
+    return isinstance(metrics.get(stage), dict) and bool(metrics[stage]) and SKIPPED not in metrics[stage]
+
+
+def skipped_sentences(metrics: dict) -> list[str]:
+    """One sentence per stage (or part of a stage) that skipped itself, with its reason; first in the summary."""
+    out = []
+    order = {s: i for i, s in enumerate(STAGES)}
+    for path, reason in sorted(skipped_stages(metrics), key=lambda pr: (order.get(pr[0].split(".")[0], 99), pr[0])):
+        top, _, part = path.partition(".")
+        what = STAGES[top][1] if top in STAGES else top
+        label = f"{what[0].upper() + what[1:]}" + (f", {part.replace('.', ' ')}" if part else "")
+        nb = f" (notebook {STAGES[top][0]})" if top in STAGES else ""
+        out.append(f"**Skipped: {label}**{nb}: {reason.rstrip('.')}. The run went on without it.")
+    return out
 
 
 def stage_status(metrics: dict) -> pd.DataFrame:
     """One row per stage: notebook, what it is, and whether this run recorded it (``ran`` yes/no)."""
-    rows = [{"stage": s, "notebook": nb, "what": what, "ran": "yes" if ran(metrics, s) else "no"}
+    skipped = dict(skipped_stages(metrics))
+    rows = [{"stage": s, "notebook": nb, "what": what,
+             "ran": "yes" if ran(metrics, s) else (f"skipped: {skipped[s]}" if s in skipped else "no")}
             for s, (nb, what) in STAGES.items()]
     return pd.DataFrame(rows)
 
@@ -341,15 +358,21 @@ def _pricing_sentences(metrics: dict) -> list[str]:
 
 def executive_summary(metrics: dict) -> list[str]:
     """Plain-words sentences (Markdown) summarising the run, one block per stage, "not run" where absent."""
-    out: list[str] = []
-    out.append(_data_sentence(metrics) if ran(metrics, "data") else not_run("data"))
-    out.append(" ".join(_segmentation_sentences(metrics)) if ran(metrics, "segmentation")
-               else not_run("segmentation"))
-    out.append(" ".join(_recommender_sentences(metrics)) if ran(metrics, "recommenders") or ran(metrics, "rating")
-               else not_run("recommenders"))
-    out.append(" ".join(_basket_sentences(metrics)) if ran(metrics, "basket") else not_run("basket"))
-    out.append(" ".join(_hybrid_sentences(metrics)) if ran(metrics, "hybrid") else not_run("hybrid"))
-    out.append(" ".join(_pricing_sentences(metrics)) if ran(metrics, "pricing") else not_run("pricing"))
+    out: list[str] = skipped_sentences(metrics)  # what could not be done comes first
+    whole = {p for p, _ in skipped_stages(metrics) if "." not in p}
+
+    def block(stage: str, sentences, done: bool) -> None:
+        if stage not in whole:
+            out.append(sentences() if done else not_run(stage))
+
+    block("data", lambda: _data_sentence(metrics), ran(metrics, "data"))
+    block("segmentation", lambda: " ".join(_segmentation_sentences(metrics)), ran(metrics, "segmentation"))
+    if "recommenders" not in whole or ran(metrics, "rating"):
+        out.append(" ".join(_recommender_sentences(metrics)) if ran(metrics, "recommenders") or ran(metrics, "rating")
+                   else not_run("recommenders"))
+    block("basket", lambda: " ".join(_basket_sentences(metrics)), ran(metrics, "basket"))
+    block("hybrid", lambda: " ".join(_hybrid_sentences(metrics)), ran(metrics, "hybrid"))
+    block("pricing", lambda: " ".join(_pricing_sentences(metrics)), ran(metrics, "pricing"))
     tr = truth_recovery(metrics)
     if len(tr):
         out.append("**Truth recovery** (synthetic shop): " + "; ".join(

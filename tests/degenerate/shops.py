@@ -1,0 +1,136 @@
+"""Degenerate but valid shops (and one invalid one), written as CSV contract folders.
+
+Each is cut from one small synthetic shop, the way a data scientist's first extract often looks: a pilot
+market, one week of logs, a one-product brand. ``python tests/degenerate/shops.py OUT`` writes them all
+to ``OUT/<name>/`` (customers.csv, products.csv, transactions.csv) for trying by hand::
+
+    python -m workbench run --params default -p data.source=csv -p data.path=OUT/one_day --out /tmp/one_day
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from workbench.data import contract as C
+from workbench.data.synthetic import generate_shop
+
+#: the base shop every degenerate one is cut from (small: these shops test completion, not quality)
+BASE = {"n_customers": 120, "n_products": 60, "n_weeks": 26, "seed": 11}
+
+
+def _base() -> dict[str, pd.DataFrame]:
+    shop = generate_shop(BASE)
+    return {C.CUSTOMERS: shop.customers, C.PRODUCTS: shop.products, C.TRANSACTIONS: shop.transactions}
+
+
+def _only(tables: dict, tx: pd.DataFrame, customers: pd.Series | None = None) -> dict:
+    cust = tables[C.CUSTOMERS]
+    if customers is not None:
+        cust = cust[cust[C.CUSTOMER_ID].isin(customers)]
+    return {C.CUSTOMERS: cust, C.PRODUCTS: tables[C.PRODUCTS], C.TRANSACTIONS: tx}
+
+
+def no_repeat(t: dict) -> dict:
+    """Every customer bought once: only each customer's first invoice is kept."""
+    tx = t[C.TRANSACTIONS]
+    first = tx.sort_values(C.TIMESTAMP).groupby(C.CUSTOMER_ID)[C.TRANSACTION_ID].first()
+    return _only(t, tx[tx[C.TRANSACTION_ID].isin(first)])
+
+
+def one_product(t: dict) -> dict:
+    """A one-product brand: the catalog and the lines of the best-selling product only."""
+    tx = t[C.TRANSACTIONS]
+    best = tx[C.PRODUCT_ID].value_counts().index[0]
+    out = _only(t, tx[tx[C.PRODUCT_ID] == best])
+    out[C.PRODUCTS] = t[C.PRODUCTS][t[C.PRODUCTS][C.PRODUCT_ID] == best]
+    return out
+
+
+def one_day(t: dict) -> dict:
+    """One day of logs: every line moved to the shop's busiest day (time of day kept)."""
+    tx = t[C.TRANSACTIONS].copy()
+    day = tx[C.TIMESTAMP].dt.normalize().value_counts().index[0]
+    tx[C.TIMESTAMP] = day + (tx[C.TIMESTAMP] - tx[C.TIMESTAMP].dt.normalize())
+    cust = t[C.CUSTOMERS].copy()
+    cust[C.SIGNUP_DATE] = cust[C.SIGNUP_DATE].clip(upper=day)
+    return {**_only(t, tx), C.CUSTOMERS: cust}
+
+
+def one_customer(t: dict) -> dict:
+    """A single customer (the most active one) and their lines."""
+    tx = t[C.TRANSACTIONS]
+    who = tx[C.CUSTOMER_ID].value_counts().index[0]
+    return _only(t, tx[tx[C.CUSTOMER_ID] == who], pd.Series([who]))
+
+
+def twenty_customers(t: dict) -> dict:
+    """A pilot: 20 customers and the first 30 lines they bought."""
+    tx = t[C.TRANSACTIONS]
+    who = tx[C.CUSTOMER_ID].drop_duplicates().iloc[:20]
+    lines = tx[tx[C.CUSTOMER_ID].isin(who)].sort_values([C.TIMESTAMP, C.TRANSACTION_ID]).iloc[:30]
+    return _only(t, lines, who)
+
+
+def only_returns(t: dict) -> dict:
+    """Invalid: every line is a return (negative quantity), there are no sales."""
+    tx = t[C.TRANSACTIONS].copy()
+    tx[C.QUANTITY] = -tx[C.QUANTITY].abs()
+    return _only(t, tx)
+
+
+def single_category(t: dict) -> dict:
+    """Every product in one category."""
+    prod = t[C.PRODUCTS].copy()
+    prod[C.CATEGORY] = "general"
+    return {**t, C.PRODUCTS: prod}
+
+
+def timezone_offsets(t: dict) -> dict:
+    """Timestamps written with UTC offsets (+02:00, -05:00 ...), as exports from several regions look."""
+    tx = t[C.TRANSACTIONS].copy()
+    offsets = np.array([2, -5, 0, 9])[np.arange(len(tx)) % 4]
+    stamps = tx[C.TIMESTAMP] + pd.to_timedelta(offsets, unit="h")
+    tx[C.TIMESTAMP] = [f"{s.isoformat()}{o:+03d}:00" for s, o in zip(stamps, offsets)]
+    return {**t, C.TRANSACTIONS: tx}
+
+
+#: name -> (builder, what a run must do: "complete" or "stop at load")
+SHOPS = {
+    "no_repeat": no_repeat,
+    "one_product": one_product,
+    "one_day": one_day,
+    "one_customer": one_customer,
+    "twenty_customers": twenty_customers,
+    "only_returns": only_returns,
+    "single_category": single_category,
+    "timezone_offsets": timezone_offsets,
+}
+#: shops that are invalid: loading stops with a WorkbenchError before any notebook runs deep
+INVALID = ("only_returns",)
+
+
+def write_shops(out: str | Path, names=None) -> dict[str, Path]:
+    """Write the shops (all, or ``names``) as CSV contract folders under ``out``; return name -> folder."""
+    base = _base()
+    folders = {}
+    for name in names or SHOPS:
+        folder = Path(out) / name
+        folder.mkdir(parents=True, exist_ok=True)
+        for table, df in SHOPS[name](base).items():
+            df.to_csv(folder / f"{table}.csv", index=False)
+        folders[name] = folder
+    return folders
+
+
+def params_for(name: str, folder: Path, **extra) -> dict:
+    """Params (a dict for :func:`workbench.runner.run`) that read the shop in ``folder``."""
+    return {"name": f"degenerate_{name}", "seed": 42, "data": {"source": "csv", "path": str(folder), "strict": False},
+            **extra}
+
+
+if __name__ == "__main__":
+    for n, f in write_shops(sys.argv[1] if len(sys.argv) > 1 else "degenerate_shops").items():
+        print(n, f)
