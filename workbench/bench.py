@@ -248,43 +248,33 @@ def _stage_basket(st: dict, cfg: dict) -> dict:
 
 
 def _stage_hybrid(st: dict, cfg: dict) -> dict:
-    # the hybrid module's default blend: every component class it lists, with that class's default settings
-    # (a params file's params_from blocks are a notebook matter), fitted on binary purchases
-    DEFAULTS, build_components, HybridRecommender = _import(
-        "workbench.recommend.hybrid", ["DEFAULTS", "build_components", "HybridRecommender"])
+    # the hybrid module's default blend, made by its one builder: every component class it lists with that
+    # class's default settings (a params file's params_from blocks are a notebook matter), fitted on binary
+    # purchases; a component the cf stage already fitted on the same matrix (same class and settings: EASE)
+    # is reused, and the cross-sell component takes the basket stage's rules instead of mining again
+    DEFAULTS, build_hybrid = _import("workbench.recommend.hybrid", ["DEFAULTS", "build_hybrid"])
     (Interactions,) = _import("workbench.recommend.interactions", ["Interactions"])
     shop = st["shop"]
-    spec = {name: {"class": c["class"], "params": dict(c.get("params") or {})}
-            for name, c in DEFAULTS["components"].items()}
-    components = build_components(spec, skip_missing=True)
-    hybrid = HybridRecommender.from_params(components, {**DEFAULTS, **cfg["hybrid"]})
     inter = st.get("interactions")  # the cf stage's binary purchases
     if inter is None:
         inter = Interactions.from_transactions(shop.transactions, weight="binary",
                                                customers=shop.customers[C.CUSTOMER_ID],
                                                products=shop.products[C.PRODUCT_ID])
-    # the cross-sell component takes the basket stage's rules instead of mining the invoices again, and a
-    # component the cf stage already fitted on the same matrix (same class and settings: EASE) is reused
     context = dict(transactions=shop.transactions, products=shop.products, segments=st.get("rfm"),
                    history=shop.transactions, rules=st.get("rules"))
-    fitted, reused = list((st.get("cf_models") or {}).values()), 0
-    for name, comp in list(components.items()):
-        same = [m for m in fitted if type(m) is type(comp) and m.get_params() == comp.get_params()
-                and m.interactions_ is inter]
-        components[name] = same[0] if same else comp.fit(inter, **context)
-        reused += bool(same)
-    hybrid.components = components
-    hybrid.fit_components = False
-    hybrid.fit(inter, **context)
+    fitted = list((st.get("cf_models") or {}).values())
+    hybrid = build_hybrid({**DEFAULTS, **cfg["hybrid"]}, inter, context, fitted=fitted)
+    reused = sum(any(c is m for m in fitted) for c in hybrid.components.values())
     st.setdefault("recs", {})["hybrid"] = hybrid.recommend(inter.customer_ids, k=cfg["top_k"])
-    return {"components": len(components), "reused": reused, "recs_hybrid": len(st["recs"]["hybrid"])}
+    return {"components": len(hybrid.components), "reused": reused, "recs_hybrid": len(st["recs"]["hybrid"])}
 
 
 def _stage_pricing(st: dict, cfg: dict) -> dict:
     fit_pricing, suggest = _import("workbench.pricing.pipeline", ["fit_pricing", "suggest"])
     (interest_scores,) = _import("workbench.pricing.table", ["interest_scores"])
-    # the recommenders' lists tell the demand model which products customers are steered to
-    interest = interest_scores(st["recs"]) if st.get("recs") else None
+    # the final recommendations (the hybrid's lists) tell the demand model which products customers are steered to
+    final = {"hybrid": st["recs"]["hybrid"]} if "hybrid" in (st.get("recs") or {}) else {}
+    interest = interest_scores(final) if final else None
     fit = fit_pricing(st["shop"], cfg["pricing"], interest=interest, seed=cfg["seed"])
     st["suggestions"] = suggest(fit)
     return {"demand_rows": len(fit.table), "suggestions": len(st["suggestions"])}

@@ -44,7 +44,8 @@ def test_min_support_adapts_to_baskets():
 
 def test_itemsets_and_rules_hand_computed():
     tx = _tx(FIVE)
-    itemsets, rules, info = B.mine_rules(tx, min_support=0.4, min_confidence=0.5, single_consequent=False)
+    itemsets, rules, info = B.mine_rules(tx, min_support=0.4, min_confidence=0.5, single_consequent=False,
+                                         min_lift=None, max_len=None)
     sup = {tuple(s): v for s, v in zip(itemsets[B.ITEMSETS], itemsets[B.SUPPORT])}
     assert sup == pytest.approx({("a",): 0.8, ("b",): 0.8, ("c",): 0.4, ("a", "b"): 0.6, ("a", "c"): 0.4})
     r = {(tuple(a), tuple(c)): row for a, c, row in zip(rules[B.ANTECEDENTS], rules[B.CONSEQUENTS],

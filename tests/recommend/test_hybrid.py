@@ -1,10 +1,11 @@
-"""The hybrid blend: normalisation, candidates, switching, tuning, the split protocol, and a planted-truth run."""
+"""The hybrid blend: normalisation, candidates, switching, tuning, the one builder, and a planted-truth run."""
 import numpy as np
 import pandas as pd
 import pytest
 
 from workbench.data import contract as C
 from workbench.evaluate.metrics import per_customer_metrics
+from workbench.evaluate.split import drop_seen_pairs
 from workbench.recommend import hybrid as H
 from workbench.recommend.base import Recommender
 from workbench.recommend.interactions import Interactions
@@ -133,7 +134,7 @@ def test_candidate_ndcg_matches_per_customer_metrics():
     comps = {"x": Fixed(rng.random((n_c, n_p))), "y": Fixed(rng.random((n_c, n_p)))}
     hyb = H.HybridRecommender(comps, {"x": 0.7, "y": 0.2, "popular": 0.1}, candidates=8).fit(inter)
     truth = pd.DataFrame({C.CUSTOMER_ID: np.repeat(cust, 4), C.PRODUCT_ID: rng.choice(prod, 4 * n_c)})
-    truth = H.drop_seen_pairs(truth, held)
+    truth = drop_seen_pairs(truth, held)
     cs = hyb.candidate_set(np.sort(truth[C.CUSTOMER_ID].unique())).with_truth(truth)
     s = cs.blend(hyb.weights, hyb.switching)
     ref = per_customer_metrics(truth, cs.recommendations(s, 10), 10)["ndcg"].to_numpy()
@@ -148,7 +149,7 @@ def test_concat_stacks_candidate_sets_row_for_row():
     held = pd.DataFrame({C.CUSTOMER_ID: np.repeat(cust, 2), C.PRODUCT_ID: rng.choice(prod, 12)})
     inter = Interactions.from_frame(held, customers=cust, products=prod)
     comps = {"x": Fixed(rng.random((6, 12))), "y": Fixed(rng.random((6, 12)))}
-    truth = H.drop_seen_pairs(pd.DataFrame({C.CUSTOMER_ID: np.repeat(cust, 3), C.PRODUCT_ID: rng.choice(prod, 18)}),
+    truth = drop_seen_pairs(pd.DataFrame({C.CUSTOMER_ID: np.repeat(cust, 3), C.PRODUCT_ID: rng.choice(prod, 18)}),
                               held)
     narrow = H.HybridRecommender(comps, {"x": 0.6, "y": 0.4}, candidates=2).fit(inter)
     wide = H.HybridRecommender(comps, {"x": 0.6, "y": 0.4}, candidates=6).fit(inter)
@@ -209,29 +210,29 @@ def test_build_components_from_class_paths():
                                   "params": {"matrix": None, "customer_ids": None, "product_ids": None}}})
 
 
-def test_last_basket_split_holds_out_unseen_pairs(small_shop):
-    sp = H.make_split(small_shop.transactions, small_shop.products, {"split": "last_basket"})
-    train_pairs = set(zip(sp.train_tx.loc[sp.train_tx[C.QUANTITY] > 0, C.CUSTOMER_ID],
-                          sp.train_tx.loc[sp.train_tx[C.QUANTITY] > 0, C.PRODUCT_ID]))
-    assert len(sp.truth) > 0
-    assert not any(pair in train_pairs for pair in zip(sp.truth[C.CUSTOMER_ID], sp.truth[C.PRODUCT_ID]))
-    assert sp.interactions.shape[1] == small_shop.products[C.PRODUCT_ID].nunique()
-    assert set(sp.customers) <= set(sp.interactions.customer_ids)  # every test customer has a history
-    with pytest.raises(ValueError, match="split"):
-        H.make_split(small_shop.transactions, small_shop.products, {"split": "sideways"})
+def test_build_hybrid_fits_its_components_and_reuses_fitted_ones(small_shop):
+    """The one builder: every component fitted on the given interactions, a fitted twin reused as it is."""
+    from workbench.recommend.cf import EASE
 
-
-def test_stratified_ratings_split():
-    rng = np.random.default_rng(0)
-    r = pd.DataFrame({C.CUSTOMER_ID: rng.integers(0, 30, 600).astype(str), C.PRODUCT_ID: rng.integers(0, 20, 600)
-                      .astype(str), C.RATING: rng.integers(1, 6, 600).astype(float),
-                      C.TIMESTAMP: pd.Timestamp("2020-01-01") + pd.to_timedelta(np.arange(600), unit="h")})
-    r = r.drop_duplicates([C.CUSTOMER_ID, C.PRODUCT_ID])
-    tx = r.assign(**{C.TRANSACTION_ID: np.arange(len(r)).astype(str), C.QUANTITY: 1, C.UNIT_PRICE: 1.0})
-    products = pd.DataFrame({C.PRODUCT_ID: np.arange(20).astype(str)})
-    cfg = {"split": "stratified", "interactions": {"source": "ratings", "weight": "binary"}}
-    sp = H.make_split(tx, products, cfg, ratings=r, seed=42)
-    assert sp.interactions.matrix.max() == 1.0
-    assert len(sp.truth) + sp.interactions.matrix.nnz == len(r)
-    with pytest.raises(ValueError, match="ratings"):
-        H.make_split(tx, products, cfg, ratings=None)
+    tx = small_shop.transactions
+    inter = Interactions.from_transactions(tx, weight="binary", products=small_shop.products[C.PRODUCT_ID])
+    cfg = {**H.DEFAULTS, "components": {"collaborative": {"class": "workbench.recommend.cf.EASE"},
+                                        "trending": {"class": "workbench.recommend.baselines.MostPopular",
+                                                     "params": {"window_days": 30}}}}
+    context = {"transactions": tx, "products": small_shop.products, "history": tx}
+    twin = EASE().fit(inter)
+    other_matrix = EASE().fit(Interactions.from_transactions(tx, weight="binary",
+                                                             products=small_shop.products[C.PRODUCT_ID]))
+    hyb = H.build_hybrid(cfg, inter, context, fitted=[other_matrix, twin], weights={"collaborative": 1.0})
+    assert hyb.components["collaborative"] is twin  # same class, settings and interactions: reused
+    assert hyb.components["trending"].interactions_ is inter and hyb.interactions_ is inter
+    assert hyb.weights == {"collaborative": 1.0} and not hyb.fit_components
+    fresh = H.build_hybrid(cfg, inter, context, weights={"collaborative": 1.0})
+    assert fresh.components["collaborative"] is not twin
+    ids = inter.customer_ids[:50]
+    pd.testing.assert_frame_equal(hyb.recommend(ids, k=10), fresh.recommend(ids, k=10))
+    # params_from blocks resolve against the whole params dict
+    spec = H.component_specs({"components": {"x": {"class": "a.B", "params_from": "basket",
+                                                   "params": {"min_lift": 2.0}}}},
+                             {"basket": {"min_support": 0.01, "min_lift": 1.0}})
+    assert spec["x"]["params"] == {"min_support": 0.01, "min_lift": 2.0}  # own params win

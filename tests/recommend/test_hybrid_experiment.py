@@ -5,34 +5,35 @@ import pytest
 
 from workbench.data import contract as C
 from workbench.recommend import rules as R
-from workbench.recommend.hybrid_experiment import REC_COLUMNS, HybridExperiment, component_specs, paired_sample_size
+from workbench.evaluate.significance import paired_sample_size
+from workbench.recommend.hybrid_experiment import REC_COLUMNS, HybridExperiment
+from workbench.segment.segmenter import Segmenter
 
-STEPS = ["fit_validation", "tune", "fit_reranker", "fit_test", "evaluate", "ablation", "by_history", "apply_rules",
-         "impact"]
+FAST = {"hybrid": {"tuning": {"n_random": 60, "n_bags": 50}}, "evaluation": {"n_boot": 200}, "seed": 42}
 
 
 @pytest.fixture(scope="module")
 def experiment(small_shop):
-    cfg = {"tuning": {"n_random": 60, "n_bags": 50}, "bootstrap": {"n_boot": 200}}
-    ex = HybridExperiment(small_shop, cfg, params=None, segments=None, seed=42)
-    for step in STEPS:
-        getattr(ex, step)()
-    ex.recs_final = ex.production()
-    return ex
-
-
-def test_component_specs_merge_params_from_blocks():
-    cfg = {"components": {"cross_sell": {"class": "a.B", "params_from": "basket", "params": {"min_lift": 2.0}},
-                          "seasonal": {"class": "a.S", "params_from": "context.seasonal"}, "x": "a.X"}}
-    params = {"basket": {"min_support": 0.01, "min_lift": 1.0}, "context": {"seasonal": {"back_days": 7}}}
-    spec = component_specs(cfg, params)
-    assert spec["cross_sell"]["params"] == {"min_support": 0.01, "min_lift": 2.0}  # own params win
-    assert spec["seasonal"]["params"] == {"back_days": 7}
-    assert spec["x"] == {"class": "a.X", "params": {}}
+    """Every step on the small shop, each step's result kept (the way notebook 05 runs them); no segments
+    (cluster trending is one global group), as on data without a segmentation."""
+    ex = HybridExperiment(small_shop, FAST)
+    r = {"validation": ex.fit_validation()}
+    r["tuning"] = ex.tune(r["validation"])
+    r["reranker"] = ex.fit_reranker(r["validation"], r["tuning"])
+    r["test"] = ex.evaluate(r["tuning"], r["reranker"])
+    r["ablation"] = ex.ablation(r["test"], r["tuning"])
+    r["history"] = ex.by_history(r["test"], r["tuning"])
+    r["rules"] = ex.apply_rules(r["test"], r["tuning"], r["reranker"])
+    r["impact"] = ex.impact(r["test"], r["rules"])
+    r["final"] = ex.production(r["tuning"], r["reranker"])
+    r["metrics"] = ex.metrics(r["validation"], r["tuning"], r["test"], r["ablation"], r["history"], r["rules"],
+                              r["impact"])
+    return ex, r
 
 
 def test_metrics_carry_the_contract_names(experiment):
-    m = experiment.metrics()
+    ex, r = experiment
+    m = r["metrics"]
     assert set(m["weights"]) == {"default", "tuned"}
     assert m["weights"]["default"]["collaborative"] == 0.30 and m["weights"]["default"]["cross_sell"] == 0.20
     assert sum(m["weights"]["tuned"].values()) == pytest.approx(1.0)
@@ -49,12 +50,26 @@ def test_metrics_carry_the_contract_names(experiment):
     assert 0 <= ab["power"] <= 1
     # the variant table reproduces metrics computed independently from the saved lists
     from workbench.evaluate.metrics import ndcg_at_k
-    truth = experiment.split().truth
-    assert m["ndcg@10"]["tuned"] == pytest.approx(ndcg_at_k(truth, experiment.recs["tuned"], 10))
+    truth = ex.holdout.test
+    assert m["ndcg@10"]["tuned"] == pytest.approx(ndcg_at_k(truth, r["test"].recs["tuned"], 10))
+    lists = ex.recommendation_lists(r["test"], r["rules"])
+    assert sorted(lists) == ["hybrid_default", "hybrid_final", "hybrid_learned", "hybrid_tuned"]
+    assert m["rules"]["ndcg@10"] == pytest.approx(ndcg_at_k(truth, lists["hybrid_final"], 10))
+    for recs in lists.values():
+        assert list(recs.columns) == [C.CUSTOMER_ID, C.PRODUCT_ID, "score", "rank"]
+        assert set(recs[C.CUSTOMER_ID]) == set(ex.holdout.customers)  # top K for every test customer
+
+
+def test_metrics_gather_only_the_steps_that_ran(experiment):
+    ex, r = experiment
+    m = ex.metrics(r["validation"], r["tuning"], r["test"])
+    assert not {"ablation", "by_history", "rules", "revenue", "ab_test"} & set(m)
+    assert m["ndcg@10"] == r["metrics"]["ndcg@10"]
 
 
 def test_final_lists_respect_the_business_rules(experiment, small_shop):
-    recs = experiment.recs_final
+    ex, r = experiment
+    recs = r["final"]
     assert list(recs.columns[:len(REC_COLUMNS)]) == list(REC_COLUMNS)
     assert set(recs[C.CUSTOMER_ID]) == set(small_shop.customers[C.CUSTOMER_ID].astype(str))
     assert recs.groupby(C.CUSTOMER_ID).size().max() == 10
@@ -66,7 +81,7 @@ def test_final_lists_respect_the_business_rules(experiment, small_shop):
     gone = R.unavailable_products(small_shop.prices)
     assert len(gone) > 0 and not recs[C.PRODUCT_ID].isin(gone).any()
     per_cat = recs.groupby([C.CUSTOMER_ID, C.CATEGORY]).size()
-    assert per_cat.max() <= experiment.cfg["rules"]["max_per_category"]
+    assert per_cat.max() <= ex.cfg["rules"]["max_per_category"]
     assert (recs.groupby(C.CUSTOMER_ID)["score"].apply(lambda s: s.is_monotonic_decreasing)).all()
 
 
@@ -74,7 +89,7 @@ def test_cross_sell_explanations_name_planted_bundles(experiment, small_shop):
     """Planted truth: "often bought together with X" names X = the planted partner of the product far more
     often than chance (baskets also hold co-bought favourites of customers with the same taste, so not
     every basket rule is a planted bundle)."""
-    recs = experiment.recs_final
+    recs = experiment[1]["final"]
     b = small_shop.truth["bundles"]
     pairs = set(zip(b["product_a"], b["product_b"])) | set(zip(b["product_b"], b["product_a"]))
     prefix = "often bought together with "
@@ -89,55 +104,80 @@ def test_cross_sell_explanations_name_planted_bundles(experiment, small_shop):
 
 
 def test_ablation_and_rules_tables(experiment):
-    abl = experiment.ablation_table
+    ex, r = experiment
+    abl = r["ablation"].tuned
     assert list(abl["component"])[:2] == ["collaborative", "content"]
     assert (abl.loc[abl["weight"] == 0, "delta"] == 0).all()
-    r = experiment.rules_metrics
-    assert r["unavailable_products"] > 0 and r["intra_list_diversity"] >= r["intra_list_diversity_before"] - 1e-9
-    assert r["max_per_category_seen"] <= experiment.cfg["rules"]["max_per_category"]
+    rm = r["rules"].metrics
+    assert rm["unavailable_products"] > 0 and rm["intra_list_diversity"] >= rm["intra_list_diversity_before"] - 1e-9
+    assert rm["max_per_category_seen"] <= ex.cfg["rules"]["max_per_category"]
+
+
+def test_no_test_period_purchase_reaches_the_segments(small_shop):
+    """The segmenter sees each training part only: no transaction of a test basket, and never the full data."""
+    segmenter = Segmenter(None, small_shop.customers, small_shop.products, seed=42)
+    seen = []
+    params = {**FAST, "evaluation": {**FAST["evaluation"], "validation": {"folds": 2}}}
+    ex = HybridExperiment(small_shop, params, segmenter=lambda tx: seen.append(tx) or segmenter(tx))
+    validation = ex.fit_validation()
+    tuning = ex.tune(validation)
+    test = ex.evaluate(tuning)
+    ex.apply_rules(test, tuning)
+    assert len(seen) == 2 + 1 + 1  # two validation folds, the test fit, the rules
+    sales = small_shop.transactions[small_shop.transactions[C.QUANTITY] > 0]
+    test_lines = sales[~sales[C.TRANSACTION_ID].isin(ex.holdout.train[C.TRANSACTION_ID])]  # the held-out baskets
+    assert len(test_lines) > 0
+    for tx in seen:
+        assert not tx[C.TRANSACTION_ID].isin(test_lines[C.TRANSACTION_ID]).any()
+        assert len(tx) < len(sales)
+    # each fit's segments come from exactly its own training part
+    for fold, tx in zip(validation.folds, seen):
+        assert set(tx[C.TRANSACTION_ID]) == set(fold.holdout.train[C.TRANSACTION_ID])
+    assert set(seen[2][C.TRANSACTION_ID]) == set(ex.holdout.train[C.TRANSACTION_ID]) == set(seen[3][C.TRANSACTION_ID])
 
 
 def test_customer_sample_and_chunked_final_lists(small_shop):
-    cfg = {"tuning": {"n_random": 20, "n_bags": 20}, "bootstrap": {"n_boot": 50}, "max_customers": 40,
-           "chunk_customers": 70}
-    ex = HybridExperiment(small_shop, cfg, params=None, segments=None, seed=1)
-    ex.fit_validation()
-    ex.tune()
-    ex.fit_test()
-    table = ex.evaluate()
-    assert len(ex.cs) == 40 and len(ex.val_cs) == 40 and len(ex.per_customer) == 40
-    assert set(ex.split().truth[C.CUSTOMER_ID]) == set(ex.cs.customer_ids)
-    assert table.loc["tuned", "ndcg@10"] == pytest.approx(ex.per_customer["tuned"].mean())
-    chunked = ex.production()
+    params = {"hybrid": {"tuning": {"n_random": 20, "n_bags": 20}, "max_customers": 40, "chunk_customers": 70},
+              "evaluation": {"n_boot": 50}, "seed": 1}
+    ex = HybridExperiment(small_shop, params)
+    validation = ex.fit_validation()
+    tuning = ex.tune(validation)
+    test = ex.evaluate(tuning)
+    assert len(test.candidates) == 40 and len(validation.candidates) == 40 and len(test.per_customer) == 40
+    assert set(ex.holdout.test[C.CUSTOMER_ID]) == set(test.candidates.customer_ids)
+    assert test.table.loc["tuned", "ndcg@10"] == pytest.approx(test.per_customer["tuned"].mean())
+    chunked = ex.production(tuning)
     ex.cfg["chunk_customers"] = 10 ** 6
-    pd.testing.assert_frame_equal(chunked, ex.production())
+    pd.testing.assert_frame_equal(chunked, ex.production(tuning))
 
 
 def test_validation_folds_are_earlier_cut_offs_of_train_and_pooled(small_shop):
-    cfg = {"tuning": {"n_random": 20, "n_bags": 20}, "reranker": {"n_estimators": 10, "min_child_samples": 5},
-           "validation": {"folds": 3}}
-    ex = HybridExperiment(small_shop, cfg, params=None, segments=None, seed=1)
-    ex.fit_validation()
-    assert len(ex.val_folds) == 3
-    assert len(ex.val_cs) == sum(len(cs) for _, _, cs in ex.val_folds) > len(ex.val_folds[0][2])
-    test_train_end = pd.to_datetime(ex.split().train_tx[C.TIMESTAMP]).max()
-    ends = [pd.to_datetime(vs.train_tx[C.TIMESTAMP]).max() for vs, _, _ in ex.val_folds]
+    params = {"hybrid": {"tuning": {"n_random": 20, "n_bags": 20},
+                         "reranker": {"n_estimators": 10, "min_child_samples": 5}},
+              "evaluation": {"validation": {"folds": 3}}, "seed": 1}
+    ex = HybridExperiment(small_shop, params)
+    validation = ex.fit_validation()
+    folds = validation.folds
+    assert len(folds) == 3
+    assert len(validation.candidates) == sum(len(f.candidates) for f in folds) > len(folds[0].candidates)
+    test_train_end = pd.to_datetime(ex.holdout.train[C.TIMESTAMP]).max()
+    ends = [pd.to_datetime(f.holdout.train[C.TIMESTAMP]).max() for f in folds]
     assert test_train_end >= ends[0] >= ends[1] >= ends[2]
-    for (outer, _, _), (inner, _, _) in zip(ex.val_folds, ex.val_folds[1:]):  # nested: each fold inside the last
-        assert len(inner.train_tx) < len(outer.train_tx)
-        assert inner.train_tx.index.isin(outer.train_tx.index).all()
-    test_pairs = set(map(tuple, ex.split().truth[[C.CUSTOMER_ID, C.PRODUCT_ID]].to_numpy()))
-    for vs, _, _ in ex.val_folds:  # no test-split row is ever in a validation fold
-        assert vs.train_tx.index.isin(ex.split().train_tx.index).all()
-        assert not test_pairs & set(map(tuple, vs.truth[[C.CUSTOMER_ID, C.PRODUCT_ID]].to_numpy()))
-    ex.tune()
-    rr = ex.fit_reranker()
-    single = HybridExperiment(small_shop, {**cfg, "validation": {"folds": 1}}, params=None, segments=None, seed=1)
-    single.fit_validation()
-    single.tune()
-    assert rr.n_queries_ > single.fit_reranker().n_queries_  # the re-ranker learns from every fold
+    for outer, inner in zip(folds, folds[1:]):  # nested: each fold inside the last
+        assert len(inner.holdout.train) < len(outer.holdout.train)
+        assert inner.holdout.train[C.TRANSACTION_ID].isin(outer.holdout.train[C.TRANSACTION_ID]).all()
+    test_pairs = set(map(tuple, ex.holdout.test[[C.CUSTOMER_ID, C.PRODUCT_ID]].to_numpy()))
+    for f in folds:  # no test-split row is ever in a validation fold
+        assert f.holdout.train[C.TRANSACTION_ID].isin(ex.holdout.train[C.TRANSACTION_ID]).all()
+        assert not test_pairs & set(map(tuple, f.holdout.test[[C.CUSTOMER_ID, C.PRODUCT_ID]].to_numpy()))
+    tuning = ex.tune(validation)
+    rr = ex.fit_reranker(validation, tuning)
+    single = HybridExperiment(small_shop, {**params, "evaluation": {"validation": {"folds": 1}}})
+    single_validation = single.fit_validation()
+    single_tuning = single.tune(single_validation)
+    assert rr.n_queries_ > single.fit_reranker(single_validation, single_tuning).n_queries_  # every fold
     # fold 1 is the single-fold validation split, exactly
-    pd.testing.assert_frame_equal(ex.val_folds[0][0].truth, single.val_split.truth)
+    pd.testing.assert_frame_equal(folds[0].holdout.test, single_validation.folds[0].holdout.test)
 
 
 def test_paired_sample_size_by_hand():

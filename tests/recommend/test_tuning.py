@@ -25,10 +25,9 @@ def test_validation_search_prefers_a_model_over_noise():
     def make(kind, lam=1.0):
         return EASE(lam=lam) if kind == "ease" else RandomRecommender(seed=0)
 
-    table = validation_search(make, {"kind": ["random", "ease"], "lam": [1.0, 10.0]}, train,
-                              lambda df: Interactions.from_frame(df),
-                              lambda df, seed: S.stratified_split(df, 0.75, by=C.CUSTOMER_ID, seed=seed),
-                              seeds=(1, 2), k=5)
+    folds = [S.stratified_split(train, 0.75, by=C.CUSTOMER_ID, seed=seed) for seed in (1, 2)]
+    table = validation_search(make, {"kind": ["random", "ease"], "lam": [1.0, 10.0]}, folds,
+                              lambda df: Interactions.from_frame(df), k=5)
     assert len(table) == 4 and {"ndcg@5", "ndcg@5_std"} <= set(table.columns)
     best = best_params(table)
     assert best["kind"] == "ease" and isinstance(best["lam"], float)

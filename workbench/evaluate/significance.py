@@ -98,3 +98,18 @@ def two_proportion_ztest(success_a: int, n_a: int, success_b: int, n_b: int) -> 
         return 0.0, 1.0
     z = (pb - pa) / se
     return float(z), float(math.erfc(abs(z) / math.sqrt(2.0)))  # two-sided normal tail
+
+
+def paired_sample_size(diff, alpha: float = 0.05, power: float = 0.8) -> float:
+    """Return the customers a paired comparison needs to detect mean(``diff``) with this power (two-sided alpha).
+
+    ``diff`` are per-customer differences (e.g. NDCG of the hybrid minus NDCG of a component):
+    n = ((z_{1-alpha/2} + z_power) * sd / mean)^2, rounded up; ``inf`` when the mean is 0.
+    """
+    from scipy.stats import norm
+
+    d = np.asarray(diff, dtype=np.float64)
+    mean, sd = float(d.mean()), float(d.std(ddof=1)) if len(d) > 1 else 0.0
+    if mean == 0.0:
+        return float("inf")
+    return float(np.ceil(((norm.ppf(1 - alpha / 2) + norm.ppf(power)) * sd / mean) ** 2))

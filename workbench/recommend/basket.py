@@ -181,10 +181,11 @@ def association_rules(itemsets: pd.DataFrame, n_baskets: int, min_confidence: fl
     return rules.drop(columns=["_a", "_c"]).reset_index(drop=True)
 
 
-def mine_rules(transactions: pd.DataFrame, min_support: float | None = None, min_baskets: int = 5,
-               min_confidence: float = 0.5, max_len: int | None = None, single_consequent: bool = True,
-               min_lift: float | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """Return ``(itemsets, rules, info)`` mined from the invoices of ``transactions``.
+def mine_rules(transactions: pd.DataFrame, min_support: float | None = DEFAULTS["min_support"],
+               min_baskets: int = DEFAULTS["min_baskets"], min_confidence: float = DEFAULTS["min_confidence"],
+               max_len: int | None = DEFAULTS["max_len"], single_consequent: bool = DEFAULTS["single_consequent"],
+               min_lift: float | None = DEFAULTS["min_lift"]) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Return ``(itemsets, rules, info)`` mined from the invoices of ``transactions`` (defaults: :data:`DEFAULTS`).
 
     ``info`` has ``n_baskets``, ``n_products``, ``min_support`` (the fraction used), ``n_itemsets`` and
     ``n_rules``.
@@ -310,9 +311,11 @@ class BasketRecommender(Recommender):
     #: size bound of the dense per-batch blocks (rows x rules)
     max_cells = 8_000_000
 
-    def __init__(self, min_support: float | None = None, min_baskets: int = 5, min_confidence: float = 0.1,
-                 min_lift: float = 1.0, max_len: int | None = 3, single_consequent: bool = True,
-                 rule_metric: str = "lift_confidence", recent_baskets: int = 3, max_rules: int = 50000):
+    def __init__(self, min_support: float | None = DEFAULTS["min_support"], min_baskets: int = DEFAULTS["min_baskets"],
+                 min_confidence: float = DEFAULTS["min_confidence"], min_lift: float = DEFAULTS["min_lift"],
+                 max_len: int | None = DEFAULTS["max_len"], single_consequent: bool = DEFAULTS["single_consequent"],
+                 rule_metric: str = DEFAULTS["rule_metric"], recent_baskets: int = DEFAULTS["recent_baskets"],
+                 max_rules: int = DEFAULTS["max_rules"]):
         self.min_support = min_support
         self.min_baskets = min_baskets
         self.min_confidence = min_confidence

@@ -1,12 +1,9 @@
-"""Notebook 02's evaluation protocol for the recommenders of notebooks 03 and 04, and their evaluation loop.
+"""The run's split as recommenders need it: train rows, relevant test pairs, training purchases and the
+train interaction matrix, plus the one evaluation loop every recommender notebook uses.
 
-The split, the relevant test rows and the evaluated customers are exactly those of notebook 02
-(:mod:`workbench.recommend.protocol`, configured by the ``recommenders:`` params block: chronological
-cut-off on the synthetic shop and Online Retail, stratified on ml-100k), so the rows these notebooks add
-to ``metrics.json`` -> ``recommenders`` compare with notebook 02's and with notebook 07's recomputation
-from ``artifacts/split_test.parquet``. On top of the protocol's rows, a :class:`Holdout` carries the
-training-period purchases the content, basket and context models learn from (``transactions``).
-The interaction matrix spans the whole catalog, so products nobody bought in train still have a column.
+The split is the run's one protocol (:mod:`workbench.evaluate.experiment`, the ``evaluation:`` params
+block), read from or written to ``artifacts/split_*.parquet``; the interaction matrix spans the whole
+catalog, so products nobody bought in train still have a column.
 """
 from __future__ import annotations
 
@@ -18,116 +15,168 @@ import pandas as pd
 
 from workbench.data import contract as C
 from workbench.data.shop import Shop
-from workbench.evaluate.metrics import evaluate_ranking
-from workbench.recommend import protocol as P
+from workbench.evaluate import experiment
+from workbench.evaluate.experiment import EvaluationSettings, SplitRows
+from workbench.evaluate import metrics as ranking_metrics
+from workbench.evaluate.significance import bootstrap_ci
+from workbench.recommend.base import Recommender
 from workbench.recommend.interactions import Interactions
 
 log = logging.getLogger(__name__)
 
 
+def to_interactions(rows: pd.DataFrame, source: str, products=None, weight: str | None = None) -> Interactions:
+    """Return the customer x product matrix of ``rows``: ratings, event weights or purchased units
+    (``weight``: ``binary`` 0/1, ``count`` lines, ``quantity`` units; None: ratings / events / quantity)."""
+    if source == "ratings":
+        inter = Interactions.from_ratings(rows, products=products)
+    elif source == "events":
+        inter = Interactions.from_events(rows, products=products)
+    else:
+        return Interactions.from_transactions(rows, weight=weight or "quantity", products=products)
+    if weight == "binary":
+        inter.matrix = inter.binary()
+    return inter
+
+
 @dataclass
 class Holdout:
-    """One split under notebook 02's protocol: its train/test rows, training purchases, the train matrix."""
+    """One split of the run's protocol with its train interaction matrix."""
 
-    train: pd.DataFrame          # the protocol's training rows (purchases, ratings or events)
-    test: pd.DataFrame           # the relevant test rows (seen pairs dropped when the protocol says so)
-    transactions: pd.DataFrame   # purchases of the training part (what content/basket/context models use)
+    train: pd.DataFrame          # training rows (sales lines, ratings or events)
+    test: pd.DataFrame           # the relevant (customer, product) pairs, one row each
+    transactions: pd.DataFrame   # sales lines of the training part (what content/basket/context models use)
     interactions: Interactions
-    protocol: dict = field(default_factory=dict)
+    settings: EvaluationSettings
+
+    @classmethod
+    def from_split(cls, split: SplitRows, settings: EvaluationSettings, products, weight: str | None = None) -> "Holdout":
+        """The hold-out of ``split`` with its interaction matrix over the catalog ``products``."""
+        return cls(split.train, split.test, split.purchases,
+                   to_interactions(split.train, settings.source, products, weight), settings)
 
     @property
     def customers(self) -> pd.Index:
-        """The evaluated customers: every customer of the test rows (as notebook 02 evaluates)."""
-        return pd.Index(pd.unique(self.test[C.CUSTOMER_ID].astype("str")))
+        """The evaluated customers: every customer with a relevant test pair, sorted."""
+        return pd.Index(sorted(pd.unique(self.test[C.CUSTOMER_ID].astype("str"))), name=C.CUSTOMER_ID)
 
     def without_products(self, product_ids) -> "Holdout":
         """Return this hold-out with every training row and purchase of ``product_ids`` removed (the test
-        rows and the catalog stay): the products look as if launched at the cut-off."""
+        pairs and the catalog stay): the products look as if launched at the cut-off."""
         drop = pd.Index(product_ids).astype("str")
         train = self.train[~self.train[C.PRODUCT_ID].astype("str").isin(drop)]
         tx = self.transactions[~self.transactions[C.PRODUCT_ID].astype("str").isin(drop)]
-        inter = P.to_interactions(train, self.protocol.get("source", "purchases"), self.interactions.product_ids)
-        return Holdout(train, self.test, tx, inter, dict(self.protocol))
+        inter = to_interactions(train, self.settings.source, self.interactions.product_ids)
+        return Holdout(train, self.test, tx, inter, self.settings)
 
     def summary(self) -> dict:
         """The protocol and counts of the split (rows, customers, cold customers, products)."""
         known = self.customers.isin(self.interactions.customer_ids)
-        return {"source": self.protocol.get("source"), "split": self.protocol.get("split"),
-                "ratio": self.protocol.get("ratio"), "train_rows": len(self.train), "test_rows": len(self.test),
-                "training_purchases": len(self.transactions), "eval_customers": len(self.customers),
-                "cold_customers": int((~known).sum()), "products": self.interactions.shape[1]}
+        s = self.settings
+        return {"source": s.source, "split": s.split, "ratio": s.ratio, "train_rows": len(self.train),
+                "relevant_pairs": len(self.test), "training_purchases": len(self.transactions),
+                "eval_customers": len(self.customers), "cold_customers": int((~known).sum()),
+                "products": self.interactions.shape[1]}
 
 
-def can_split(rows: pd.DataFrame, split: str = "chronological") -> bool:
-    """Whether the protocol's split is possible: a chronological one needs at least two distinct timestamps."""
-    if len(rows) < 2:
-        return False
-    if split != "chronological":
-        return True
-    return C.TIMESTAMP in rows and pd.to_datetime(rows[C.TIMESTAMP]).nunique() >= 2
+def run_holdout(shop: Shop, params: dict, recorder=None, weight: str | None = None) -> Holdout:
+    """Return the :class:`Holdout` of the run's protocol (``params``' ``evaluation:`` block) on ``shop``.
 
-
-def _training_purchases(shop: Shop, train: pd.DataFrame, source: str, split: str) -> pd.DataFrame:
-    """Purchases of the training part: the train rows themselves for purchases, else the sales lines of
-    (customer, product) pairs in train (before the cut-off for a chronological split)."""
-    sales = shop.transactions[shop.transactions[C.QUANTITY] > 0]
-    if source == "purchases":
-        return train
-    pairs = pd.MultiIndex.from_frame(train[[C.CUSTOMER_ID, C.PRODUCT_ID]].astype("str"))
-    keep = pd.MultiIndex.from_frame(sales[[C.CUSTOMER_ID, C.PRODUCT_ID]].astype("str")).isin(pairs)
-    if split == "chronological" and C.TIMESTAMP in train and len(train):
-        keep &= (pd.to_datetime(sales[C.TIMESTAMP]) <= pd.to_datetime(train[C.TIMESTAMP]).max()).to_numpy()
-    return sales[keep]
-
-
-def protocol_holdout(shop: Shop, recommenders_params: dict | None = None, seed: int = 42) -> Holdout:
-    """Return the :class:`Holdout` of notebook 02's protocol (the ``recommenders:`` params block) on ``shop``."""
-    cfg = P.settings(recommenders_params)
-    rows = P.interaction_rows(shop, cfg["source"])
-    if not can_split(rows, cfg["split"]):
-        raise ValueError(f"the {cfg['split']} split needs rows with at least two distinct timestamps (this data "
-                         "has no usable dates); set recommenders.split to stratified or random")
-    train, test = P.split_rows(rows, cfg, seed)
-    inter = P.to_interactions(train, cfg["source"], shop.products[C.PRODUCT_ID])
-    tx = _training_purchases(shop, train, cfg["source"], cfg["split"])
-    h = Holdout(train, test, tx, inter, {k: cfg[k] for k in ("source", "split", "ratio", "k", "drop_seen_pairs")})
-    log.info("hold-out (notebook 02's protocol): %s", h.summary())
+    With a ``recorder`` the split comes from (or goes to) the run's ``split_*`` artifacts.
+    """
+    s = experiment.settings(params)
+    split = experiment.load_or_make_split(shop, s, recorder)
+    h = Holdout.from_split(split, s, shop.products[C.PRODUCT_ID], weight)
+    log.info("hold-out: %s", h.summary())
     return h
+
+
+def validation_holdouts(shop: Shop, holdout: Holdout, weight: str | None = None) -> list[Holdout]:
+    """Return the validation folds of the protocol carved out of ``holdout``'s train part (never its test
+    pairs), each a :class:`Holdout` over the same catalog."""
+    s = holdout.settings
+    split = SplitRows(holdout.train, holdout.test, holdout.transactions)
+    return [Holdout.from_split(f, s, holdout.interactions.product_ids, weight)
+            for f in experiment.validation_folds(shop, split, s)]
 
 
 def fit_models(models: dict, holdout: Holdout, **context) -> dict:
     """Fit every model on the hold-out's train matrix with ``transactions`` (training purchases), ``history``
-    (the protocol's train rows) and ``context``; return ``models``."""
+    (the train rows) and ``context``; return ``models``."""
     for model in models.values():
         model.fit(holdout.interactions, transactions=holdout.transactions, history=holdout.train, **context)
     return models
 
 
-def evaluate_models(models: dict, holdout: Holdout, k: int = 10, **context) -> tuple[pd.DataFrame, dict, dict]:
-    """Fit each model on the hold-out's train part and evaluate its top-``k`` lists for the test customers.
+@dataclass
+class Results:
+    """Everything one evaluation produced, per model."""
 
-    Every ``fit`` gets ``transactions`` (training purchases), ``history`` (the protocol's train rows) and
-    ``context`` (``products``, ``segments`` ...; each model takes what it needs). Returns
-    ``(table, recs, seconds)``: :func:`evaluate_ranking` metrics per model (rows), the recommendations
-    ``[customer_id, product_id, rank, score]`` per model, and fit/recommend seconds per model.
+    k: int
+    summary: pd.DataFrame  # one row per model: metrics@k, coverage, novelty, diversity
+    per_customer: pd.DataFrame  # model, customer_id, precision, recall, ap, ndcg, hit, rr
+    recs: dict[str, pd.DataFrame] = field(default_factory=dict)
+    seconds: dict[str, dict[str, float]] = field(default_factory=dict)
+    models: dict[str, Recommender] = field(default_factory=dict)
+
+    def metrics_json(self) -> dict:
+        """Return ``{model: {"precision@k", "recall@k", "map@k", "ndcg@k", "hit@k", "mrr@k", "coverage"}}``."""
+        keys = [f"{m}@{self.k}" for m in ("precision", "recall", "map", "ndcg", "hit", "mrr")] + ["coverage"]
+        return {m: {c: float(self.summary.loc[m, c]) for c in keys} for m in self.summary.index}
+
+    def with_ci(self, n_boot: int = 1000, seed: int = 0, columns=("ndcg", "precision", "recall", "ap")) -> pd.DataFrame:
+        """Return the summary with bootstrap (95%) intervals over customers for ``columns`` (per-customer metrics)."""
+        out = self.summary.copy()
+        for col in columns:
+            name = f"{ranking_metrics.METRIC_NAMES[col]}@{self.k}"
+            lo, hi = [], []
+            for m in out.index:
+                v = self.per_customer.loc[self.per_customer["model"] == m, col].to_numpy()
+                _, a, b = bootstrap_ci(v, n_boot=n_boot, seed=seed)
+                lo.append(a)
+                hi.append(b)
+            pos = out.columns.get_loc(name) + 1
+            out.insert(pos, f"{name} ci", [f"[{a:.3f}, {b:.3f}]" for a, b in zip(lo, hi)])
+        return out
+
+    def timing(self) -> pd.DataFrame:
+        """Return fit, recommend and total seconds per model."""
+        t = pd.DataFrame(self.seconds).T[["fit", "recommend"]]
+        t["total"] = t["fit"] + t["recommend"]
+        return t
+
+
+def evaluate_models(models: dict[str, Recommender], holdout: Holdout, features: pd.DataFrame | None = None,
+                    progress: bool = False, **context) -> Results:
+    """Fit each model on the hold-out's train part, recommend k unseen products (k of the protocol) to every
+    test customer and score the lists against the relevant test pairs.
+
+    Every ``fit`` gets ``transactions`` (training purchases), ``history`` (the train rows) and ``context``
+    (``products``, ``segments`` ...; each model takes what it needs). Fit and recommend seconds are measured
+    per model (for ``timings.json``); ``features`` (one-hot item features) adds intra-list diversity.
     """
-    rows, recs, secs = {}, {}, {}
+    k = holdout.settings.k
+    users = holdout.customers
+    n_items = holdout.interactions.shape[1]
+    rows, pcs, recs, secs = [], [], {}, {}
     for name, model in models.items():  # a handful of models
         t0 = time.perf_counter()
         fit_models({name: model}, holdout, **context)
         t1 = time.perf_counter()
-        rec = model.recommend(holdout.customers, k=k)
+        rec = model.recommend(users, k=k, progress=progress)
         t2 = time.perf_counter()
-        recs[name] = rec[[C.CUSTOMER_ID, C.PRODUCT_ID, "rank", "score"]]
-        rows[name] = evaluate_ranking(holdout.test, recs[name], k=k, n_items=holdout.interactions.shape[1])
         secs[name] = {"fit": t1 - t0, "recommend": t2 - t1}
-        log.info("%s: ndcg@%d %.4f (fit %.2fs, recommend %.2fs)", name, k, rows[name][f"ndcg@{k}"], t1 - t0, t2 - t1)
-    table = pd.DataFrame.from_dict(rows, orient="index")
-    table.index.name = "model"
-    return table, recs, secs
-
-
-def metric_rows(table: pd.DataFrame) -> dict:
-    """Return ``{model: {metric: value}}`` for metrics.json's ``recommenders`` block (every column of ``table``,
-    i.e. precision/recall/map/ndcg/hit/mrr@k and coverage, the keys notebook 02 records)."""
-    return {str(m): {c: float(table.loc[m, c]) for c in table.columns} for m in table.index}
+        rec = rec[[C.CUSTOMER_ID, C.PRODUCT_ID, "rank", "score"]]
+        pc = ranking_metrics.per_customer_metrics(holdout.test, rec, k=k)
+        row = {"model": name, **ranking_metrics.summarize(pc, k),
+               "coverage": ranking_metrics.catalog_coverage(rec, n_items),
+               "novelty": ranking_metrics.novelty(rec, holdout.train)}
+        if features is not None:
+            row["diversity"] = ranking_metrics.intra_list_diversity(rec, features)
+        rows.append(row)
+        pcs.append(pc.assign(model=name))
+        recs[name] = rec
+        log.info("%s: ndcg@%d %.4f (fit %.2fs, recommend %.2fs)", name, k, row[f"ndcg@{k}"], t1 - t0, t2 - t1)
+    summary = pd.DataFrame(rows).set_index("model")
+    per_customer = pd.concat(pcs, ignore_index=True)[["model", C.CUSTOMER_ID, *ranking_metrics.PER_CUSTOMER_COLUMNS]]
+    return Results(k, summary, per_customer, recs, secs, dict(models))

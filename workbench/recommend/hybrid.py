@@ -20,11 +20,12 @@ variants are all evaluated on the same numbers without scoring the components ag
 weight of the ``switch_from`` components (collaborative by default) moved to the ``switch_to``
 components (popular by default). ``hot`` customers have at least ``hot_min`` distinct products.
 
-**Tuning.** :func:`tune_weights` searches the weights on a validation split carved out of train (never
+**Tuning.** :func:`tune_weights` searches the weights on validation folds carved out of train (never
 the test split): a seeded random search over the simplex, then coordinate ascent.
 
-The hybrid takes fitted recommenders through the base interface only; :func:`build_components` makes
-them from a params spec of class paths, so this module imports no other recommender module.
+The hybrid takes fitted recommenders through the base interface only; :func:`build_hybrid` (the one
+builder: components, fitting, hybrid) makes them from a params spec of class paths, so this module imports
+no other recommender module.
 """
 from __future__ import annotations
 
@@ -39,7 +40,6 @@ from scipy.stats import rankdata
 from tqdm.auto import tqdm
 
 from workbench.data import contract as C
-from workbench.evaluate.split import drop_seen_pairs, leave_last_basket_out, chronological_split, stratified_split
 from workbench.recommend.base import RANK, SCORE, Recommender, top_k
 from workbench.recommend.interactions import Interactions
 
@@ -61,16 +61,10 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "price_affinity": 0.10,
 }
 
-#: the ``hybrid`` params block
+#: the ``hybrid`` params block (the split, k, validation folds and bootstrap are the ``evaluation:`` block's)
 DEFAULTS: dict = {
-    "k": 10,
-    # evaluation protocol: last_basket (per customer, the last invoice held out), chronological
-    # (one global cut-off) or stratified (per-item ratio split of the ratings, the ml-100k protocol)
-    "split": "last_basket",
-    "split_ratio": 0.75,
-    "stratify_by": C.PRODUCT_ID,
-    # what the interaction matrix holds: transactions (binary/count/quantity) or ratings
-    "interactions": {"source": "transactions", "weight": "binary"},
+    # what the interaction matrix holds: binary, count or quantity (purchases); ratings stay ratings unless binary
+    "interactions": {"weight": "binary"},
     # components: name -> {class: "module.Class", params: {...}, params_from: "a.params.block"}; the
     # block named by params_from gives constructor arguments its own params override; a class that
     # does not import is skipped with a warning when ``skip_missing``
@@ -90,10 +84,6 @@ DEFAULTS: dict = {
     "weights": dict(DEFAULT_WEIGHTS),
     "normalise": "minmax",
     "candidates": 100,          # top products per component that enter the blend
-    # validation carved out of train (never the test split) for tuning and the re-ranker: ``folds`` cut-offs
-    # pooled (last_basket / chronological: successively earlier cut-offs; stratified: other seeds of the
-    # same split of train); ``ratio``: the validation split's ratio (None = split_ratio)
-    "validation": {"folds": 1, "ratio": None},
     "history": {"cold_max": 2, "hot_min": 10},
     # cold customers: the "from" components' weight goes to the "to" components; enabled: true, false
     # or auto (tuned both ways on validation, the better one kept)
@@ -117,7 +107,6 @@ DEFAULTS: dict = {
         "mmr_lambda": 0.7,
         "confidence_top": 20,
     },
-    "bootstrap": {"n_boot": 1000, "alpha": 0.05, "seed": 0},
     "impact": {"purchase_prob": None, "fallback_purchase_prob": 0.3, "alpha": 0.05, "power": 0.8,
                "seed": 0},
 }
@@ -158,6 +147,62 @@ def build_components(spec: dict, skip_missing: bool = True) -> dict[str, Recomme
             raise TypeError(f"hybrid component '{name}' ({entry['class']}) is not a Recommender subclass")
         out[name] = obj
     return out
+
+
+def component_specs(cfg: dict, params: dict | None = None) -> dict:
+    """Return the hybrid's component specs with each ``params_from`` stage block merged under its own params.
+
+    ``params_from`` names a params block (dots for nesting, e.g. ``context.seasonal``) whose keys give
+    the component's constructor arguments unless the component's own ``params`` set them; without
+    ``params`` (the whole params dict) every component takes its class's defaults plus its own ``params``.
+    """
+    from workbench.config import deep_merge
+
+    out = {}
+    for name, entry in (cfg.get("components") or {}).items():
+        entry = {"class": entry} if isinstance(entry, str) else dict(entry or {})
+        base = {}
+        src = entry.get("params_from")
+        if src and params:
+            node = params
+            for key in str(src).split("."):
+                node = node.get(key) if isinstance(node, dict) else None
+            base = dict(node) if isinstance(node, dict) else {}
+        entry["params"] = deep_merge(base, entry.get("params") or {})
+        out[name] = entry
+    return out
+
+
+def missing_components(cfg: dict, built) -> list[str]:
+    """Return the component names of ``cfg`` that name a class but are not in ``built`` (could not be imported)."""
+    specs = component_specs(cfg)
+    return [n for n in specs if n not in built and (specs[n].get("class") or "none") != "none"]
+
+
+def build_hybrid(cfg: dict, interactions: Interactions, context: dict, params: dict | None = None,
+                 fitted=(), weights: dict[str, float] | None = None) -> "HybridRecommender":
+    """Return the fitted hybrid of a ``hybrid`` params block: the one way notebooks, the evaluation and the
+    bench make it.
+
+    The components of ``cfg["components"]`` are built (``params_from`` blocks resolved against ``params``,
+    the whole params dict) and fitted on ``interactions`` with ``context`` (transactions, products, segments,
+    history, rules ...), except where ``fitted`` holds a model of the same class and settings already fitted
+    on these very ``interactions``: that one is used as it is. The hybrid (``weights``, else the block's)
+    is then fitted over them.
+    """
+    comps = build_components(component_specs(cfg, params), skip_missing=bool(cfg.get("skip_missing", True)))
+    fitted = list(fitted)
+    for name, comp in comps.items():
+        same = [m for m in fitted if type(m) is type(comp) and m.get_params() == comp.get_params()
+                and getattr(m, "interactions_", None) is interactions]
+        if same:
+            log.info("hybrid: component %s reuses a fitted %s", name, type(comp).__name__)
+            comps[name] = same[0]
+        else:
+            log.info("hybrid: fitting component %s (%s)", name, type(comp).__name__)
+            comps[name] = comp.fit(interactions, **context)
+    hybrid = HybridRecommender.from_params(comps, cfg, weights=weights, fit_components=False)
+    return hybrid.fit(interactions, **context)
 
 
 # ---- normalisation ---------------------------------------------------------------------------------
@@ -433,12 +478,14 @@ class HybridRecommender(Recommender):
         self.fit_components = fit_components
 
     @classmethod
-    def from_params(cls, components: dict[str, Recommender], params: dict) -> "HybridRecommender":
-        """A hybrid over ``components`` configured by a ``hybrid`` params block."""
+    def from_params(cls, components: dict[str, Recommender], params: dict, weights: dict[str, float] | None = None,
+                    fit_components: bool = True) -> "HybridRecommender":
+        """A hybrid over ``components`` configured by a ``hybrid`` params block (``weights`` replace its weights)."""
         hist = params.get("history") or {}
-        return cls(components, params.get("weights"), params.get("normalise", "minmax"),
-                   int(params.get("candidates", 100)), int(hist.get("cold_max", 2)), int(hist.get("hot_min", 10)),
-                   Switching.from_params(params.get("switching")))
+        return cls(components, params.get("weights") if weights is None else weights,
+                   params.get("normalise", "minmax"), int(params.get("candidates", 100)),
+                   int(hist.get("cold_max", 2)), int(hist.get("hot_min", 10)),
+                   Switching.from_params(params.get("switching")), fit_components)
 
     @property
     def names(self) -> list[str]:
@@ -588,11 +635,6 @@ class HybridRecommender(Recommender):
         self._check_fitted()
         return self._score_rows(np.asarray(rows))
 
-    def with_weights(self, weights: dict[str, float]) -> "HybridRecommender":
-        """Return self with new weights (the fitted components are kept)."""
-        self.weights = dict(weights)
-        return self
-
 
 # ---- weight tuning ---------------------------------------------------------------------------------
 def _normalised(w: np.ndarray) -> np.ndarray:
@@ -674,69 +716,3 @@ def tune_weights(cs: CandidateSet, start: dict[str, float], k: int = 10, n_rando
         if not improved:
             break
     return {n_: float(x) for n_, x in zip(names, best_w)}, pd.DataFrame(trace)
-
-
-# ---- evaluation protocol ---------------------------------------------------------------------------
-@dataclass
-class Split:
-    """One train/test split for the hybrid: training rows, truth (held-out relevant pairs), interactions."""
-
-    train_tx: pd.DataFrame
-    truth: pd.DataFrame
-    interactions: Interactions
-    train_ratings: pd.DataFrame | None = None
-
-    @property
-    def customers(self) -> pd.Index:
-        """The customers evaluated (those with a relevant held-out product), sorted."""
-        return pd.Index(np.sort(self.truth[C.CUSTOMER_ID].astype("str").unique()))
-
-
-def _pairs_in(df: pd.DataFrame, pairs: pd.DataFrame) -> np.ndarray:
-    key = pd.MultiIndex.from_frame(df[[C.CUSTOMER_ID, C.PRODUCT_ID]].astype("str"))
-    return key.isin(pd.MultiIndex.from_frame(pairs[[C.CUSTOMER_ID, C.PRODUCT_ID]].astype("str")))
-
-
-def make_split(transactions: pd.DataFrame, products: pd.DataFrame, params: dict,
-               ratings: pd.DataFrame | None = None, seed: int = 42) -> Split:
-    """Return the :class:`Split` named by the hybrid params (``split``, ``interactions``) of these rows.
-
-    ``last_basket``: each customer's last invoice is held out; ``chronological``: rows from the
-    ``split_ratio`` time quantile on; ``stratified``: a per-``stratify_by`` ratio split (of the ratings
-    when the interactions come from ratings, the ml-100k protocol). Truth = held-out sales (or ratings)
-    whose pair is not in train, since seen products are never recommended.
-    """
-    how = params.get("split", "last_basket")
-    src = (params.get("interactions") or {}).get("source", "transactions")
-    weight = (params.get("interactions") or {}).get("weight", "binary")
-    ratio = float(params.get("split_ratio", 0.75))
-    sales = transactions[transactions[C.QUANTITY] > 0]
-    train_r = None
-    if src == "ratings":
-        if ratings is None:
-            raise ValueError("hybrid.interactions.source is 'ratings' but the shop has no ratings table")
-        if how == "stratified":
-            train_r, test_r = stratified_split(ratings, ratio, by=params.get("stratify_by", C.PRODUCT_ID), seed=seed)
-        elif how == "chronological":
-            train_r, test_r = chronological_split(ratings, ratio=ratio)
-        else:
-            raise ValueError(f"split '{how}' needs invoices: use stratified or chronological with ratings")
-        train_tx = transactions[_pairs_in(transactions, train_r)]
-        truth = drop_seen_pairs(test_r, train_r)[[C.CUSTOMER_ID, C.PRODUCT_ID]]
-        inter = Interactions.from_ratings(train_r, products=products[C.PRODUCT_ID])
-        if weight == "binary":
-            inter.matrix = inter.binary()
-    else:
-        if how == "last_basket":
-            train_tx, test_tx = leave_last_basket_out(transactions)
-        elif how == "chronological":
-            train_tx, test_tx = chronological_split(transactions, ratio=ratio)
-        elif how == "stratified":
-            train_tx, test_tx = stratified_split(sales, ratio, by=params.get("stratify_by", C.PRODUCT_ID), seed=seed)
-        else:
-            raise ValueError(f"hybrid.split must be last_basket, chronological or stratified, not {how!r}")
-        test_sales = test_tx[test_tx[C.QUANTITY] > 0]
-        truth = drop_seen_pairs(test_sales, train_tx[train_tx[C.QUANTITY] > 0])[[C.CUSTOMER_ID, C.PRODUCT_ID]]
-        inter = Interactions.from_transactions(train_tx, weight=weight, products=products[C.PRODUCT_ID])
-    truth = truth.astype("str").drop_duplicates().reset_index(drop=True)
-    return Split(train_tx, truth, inter, train_r)

@@ -50,7 +50,7 @@ class ALS(_ImplicitMF):
 
     name = "als"
 
-    def __init__(self, factors: int = 64, regularization: float = 0.05, alpha: float = 1.0, iterations: int = 15,
+    def __init__(self, factors: int = 32, regularization: float = 1.0, alpha: float = 1.0, iterations: int = 15,
                  binary: bool = True, random_state: int = 42):
         self.factors = factors
         self.regularization = regularization
@@ -71,8 +71,8 @@ class BPR(_ImplicitMF):
 
     name = "bpr"
 
-    def __init__(self, factors: int = 64, learning_rate: float = 0.05, regularization: float = 0.01,
-                 iterations: int = 100, binary: bool = True, random_state: int = 42):
+    def __init__(self, factors: int = 64, learning_rate: float = 0.01, regularization: float = 0.01,
+                 iterations: int = 50, binary: bool = True, random_state: int = 42):
         self.factors = factors
         self.learning_rate = learning_rate
         self.regularization = regularization

@@ -197,7 +197,8 @@ def confidence(cs: CandidateSet, cols: np.ndarray, W: np.ndarray, top: int = 20)
     pos = np.take_along_axis(cs.positions, cols[:, :, None], axis=1)  # n x k x J
     agree = (pos <= top).astype(np.float64)
     tot = W.sum(axis=1, keepdims=True)
-    return np.divide(np.einsum("nkc,nc->nk", agree, W), tot, out=np.zeros(cols.shape), where=tot > 0)
+    share = np.divide(np.einsum("nkc,nc->nk", agree, W), tot, out=np.zeros(cols.shape), where=tot > 0)
+    return np.minimum(share, 1.0)  # a share of the whole: summation order can put it 1 ulp above 1
 
 
 def top_component(cs: CandidateSet, cols: np.ndarray, W: np.ndarray) -> np.ndarray:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -27,15 +27,14 @@ def param_grid(grid: dict[str, list]) -> list[dict]:
     return [dict(zip(keys, vals)) for vals in itertools.product(*(list(grid[k]) for k in keys))]
 
 
-def validation_search(make_model: Callable[..., Recommender], grid: dict[str, list], train: pd.DataFrame,
-                      to_interactions: Callable[[pd.DataFrame], Interactions],
-                      splitter: Callable[[pd.DataFrame, int], tuple[pd.DataFrame, pd.DataFrame]],
-                      seeds: tuple[int, ...] = (1, 2, 3), k: int = 10, metric: str = "ndcg",
+def validation_search(make_model: Callable[..., Recommender], grid: dict[str, list],
+                      folds: Sequence[tuple[pd.DataFrame, pd.DataFrame]],
+                      to_interactions: Callable[[pd.DataFrame], Interactions], k: int = 10, metric: str = "ndcg",
                       fixed: dict | None = None, fit_context: Callable[[pd.DataFrame], dict] | None = None,
                       progress: bool = False) -> pd.DataFrame:
-    """Return one row per grid point: the params, the mean and std of validation ``metric``@k over ``seeds``.
+    """Return one row per grid point: the params, the mean and std of validation ``metric``@k over ``folds``.
 
-    For each seed, ``splitter(train, seed)`` carves ``(fit_rows, validation_rows)`` from ``train``;
+    Each fold is ``(fit_rows, validation_rows)`` carved out of the train part (never the test part);
     ``to_interactions(fit_rows)`` builds the matrix; ``make_model(**fixed, **point)`` is fitted and
     recommends ``k`` unseen products to every validation customer. ``metric`` is a column of
     :func:`~workbench.evaluate.metrics.per_customer_metrics` (precision, recall, ap, ndcg, hit, rr).
@@ -43,20 +42,21 @@ def validation_search(make_model: Callable[..., Recommender], grid: dict[str, li
     points = param_grid(grid)
     if not points:
         raise ValueError("the grid is empty: give at least one value per parameter")
-    scores = np.zeros((len(points), len(seeds)))
-    for j, seed in enumerate(seeds):
-        fit_rows, val_rows = splitter(train, seed)
+    if not folds:
+        raise ValueError("no validation fold: the train part is too small to carve one out")
+    scores = np.zeros((len(points), len(folds)))
+    for j, (fit_rows, val_rows) in enumerate(folds):
         inter = to_interactions(fit_rows)
         ctx = fit_context(fit_rows) if fit_context else {}
         users = val_rows[C.CUSTOMER_ID].astype("str").unique()
-        for i, point in enumerate(tqdm(points, desc=f"validation seed {seed}", leave=False, disable=not progress)):
+        for i, point in enumerate(tqdm(points, desc=f"validation fold {j + 1}", leave=False, disable=not progress)):
             model = make_model(**{**(fixed or {}), **point}).fit(inter, **ctx)
             recs = model.recommend(users, k=k)
             scores[i, j] = M.per_customer_metrics(val_rows, recs, k=k)[metric].mean()
     out = pd.DataFrame(points)
     out[f"{metric}@{k}"] = scores.mean(axis=1)
     out[f"{metric}@{k}_std"] = scores.std(axis=1)
-    log.info("validation search over %d points x %d splits: best %s", len(points), len(seeds),
+    log.info("validation search over %d points x %d folds: best %s", len(points), len(folds),
              out.loc[out[f"{metric}@{k}"].idxmax()].to_dict())
     return out
 

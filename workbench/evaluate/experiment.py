@@ -1,0 +1,363 @@
+"""The one evaluation protocol of a run: the ``evaluation:`` params block, the split, its artifacts.
+
+Every recommender (notebooks 02-05), the leaderboard (notebook 07) and the bench read the protocol from
+here, so all of them are scored on the same test customers and the same relevant products.
+
+The ``evaluation:`` block (merged over :data:`DEFAULTS`):
+
+- ``source``: the rows the split and the interaction matrix come from: ``purchases`` (sales lines,
+  quantity > 0), ``ratings`` or ``events``;
+- ``split``: ``last_basket`` (per customer, the last invoice is held out), ``chronological`` (one global
+  cut-off at the ``ratio`` quantile of time, or ``cutoff``), ``stratified`` (per ``stratify_by`` group,
+  ``ratio`` of its rows in train; microsoft/recommenders ``python_stratified_split``) or ``random``;
+- ``ratio``, ``stratify_by``, ``cutoff``, ``seed`` (None: the run's seed), ``drop_seen_pairs`` (test keeps
+  only pairs the customer did not have in train, since seen products are never recommended);
+- ``k``: the list length every metric is computed at;
+- ``validation``: ``folds`` validation splits carved out of TRAIN (never the test part) for tuning, with
+  their ``ratio`` (None: ``ratio``). ``last_basket`` and ``chronological`` folds are nested (fold 2 splits
+  fold 1's training part again, so successively earlier cut-offs), ``stratified`` and ``random`` folds are
+  the same split of train under seeds ``seed + 1``, ``seed + 2``, ...;
+- ``n_boot``, ``alpha``: the bootstrap of every interval; ``curve_ks``, ``freq``, ``baseline``,
+  ``top_items``: notebook 07's curves, impact periods, lift baseline and basket listing.
+
+The split's test part is exactly the relevant (customer, product) pairs the metrics use, one row per
+pair. ``artifacts/split_train.parquet`` and ``artifacts/split_test.parquet`` are written by the first
+notebook that needs them (with the settings and data fingerprint they came from in
+``artifacts/split.json``); later notebooks read them, and a notebook run alone makes the same split from
+the same params.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from workbench.data import contract as C
+from workbench.data.shop import Shop
+from workbench.errors import ConfigError
+from workbench.evaluate.split import (chronological_split, drop_seen_pairs, leave_last_basket_out, random_split,
+                                      stratified_split)
+
+log = logging.getLogger(__name__)
+
+BLOCK = "evaluation"
+SOURCES = ("purchases", "ratings", "events")
+SPLITS = ("last_basket", "chronological", "stratified", "random")
+SPLIT_TRAIN, SPLIT_TEST, SPLIT_INFO = "split_train", "split_test", "split.json"
+
+DEFAULTS: dict = {
+    "source": "purchases",
+    "split": "last_basket",
+    "ratio": 0.75,
+    "stratify_by": C.PRODUCT_ID,
+    "cutoff": None,
+    "seed": None,
+    "drop_seen_pairs": True,
+    "k": 10,
+    "validation": {"folds": 1, "ratio": None},
+    "n_boot": 1000,
+    "alpha": 0.05,
+    "curve_ks": [1, 2, 3, 5, 10, 15, 20],
+    "freq": "W",
+    "baseline": None,
+    "top_items": 10,
+}
+
+#: keys of other blocks that the ``evaluation:`` block replaced -> the key to use now
+RETIRED_KEYS: dict[str, str] = {
+    "recommenders.source": "evaluation.source",
+    "recommenders.split": "evaluation.split",
+    "recommenders.ratio": "evaluation.ratio",
+    "recommenders.stratify_by": "evaluation.stratify_by",
+    "recommenders.cutoff": "evaluation.cutoff",
+    "recommenders.drop_seen_pairs": "evaluation.drop_seen_pairs",
+    "recommenders.k": "evaluation.k",
+    "recommenders.tune_seeds": "evaluation.validation.folds",
+    "recommenders.tune_ratio": "evaluation.validation.ratio",
+    "recommenders.n_boot": "evaluation.n_boot",
+    "recommenders.curve_ks": "evaluation.curve_ks",
+    "hybrid.split": "evaluation.split",
+    "hybrid.split_ratio": "evaluation.ratio",
+    "hybrid.stratify_by": "evaluation.stratify_by",
+    "hybrid.k": "evaluation.k",
+    "hybrid.validation": "evaluation.validation",
+    "hybrid.interactions.source": "evaluation.source",
+    "hybrid.bootstrap": "evaluation.n_boot and evaluation.alpha",
+}
+
+
+def check_retired_keys(params: dict) -> None:
+    """Raise :class:`ConfigError` naming the new key when ``params`` still sets a key the ``evaluation:`` block replaced."""
+    found = []
+    for old, new in RETIRED_KEYS.items():
+        node = params
+        for key in old.split("."):
+            node = node.get(key, _MISSING) if isinstance(node, dict) else _MISSING
+        if node is not _MISSING:
+            found.append(f"'{old}' is now '{new}'")
+    if found:
+        raise ConfigError("params: the split and its metrics are set once, in the evaluation: block; "
+                          + "; ".join(found) + ". Move the value there (see README, Parameter files).")
+
+
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class Validation:
+    """How many validation splits are carved out of train, and their train share (None: the test split's)."""
+
+    folds: int = 1
+    ratio: float | None = None
+
+
+@dataclass(frozen=True)
+class EvaluationSettings:
+    """The run's evaluation protocol (the ``evaluation:`` params block merged over :data:`DEFAULTS`)."""
+
+    source: str = "purchases"
+    split: str = "last_basket"
+    ratio: float = 0.75
+    stratify_by: str = C.PRODUCT_ID
+    cutoff: str | None = None
+    seed: int = 42
+    drop_seen_pairs: bool = True
+    k: int = 10
+    validation: Validation = field(default_factory=Validation)
+    n_boot: int = 1000
+    alpha: float = 0.05
+    curve_ks: tuple[int, ...] = (1, 2, 3, 5, 10, 15, 20)
+    freq: str = "W"
+    baseline: str | None = None
+    top_items: int = 10
+
+    def __post_init__(self):
+        if self.source not in SOURCES:
+            raise ConfigError(f"evaluation.source must be one of {SOURCES}, not {self.source!r}")
+        if self.split not in SPLITS:
+            raise ConfigError(f"evaluation.split must be one of {SPLITS}, not {self.split!r}")
+        if self.split == "last_basket" and self.source != "purchases":
+            raise ConfigError(f"evaluation.split last_basket holds out invoices, and source {self.source!r} has "
+                              "none: use chronological, stratified or random")
+        if not 0.0 < float(self.ratio) < 1.0:
+            raise ConfigError(f"evaluation.ratio must be strictly between 0 and 1 (the train share), not {self.ratio}")
+        if int(self.k) < 1:
+            raise ConfigError(f"evaluation.k must be at least 1, not {self.k}")
+        if int(self.validation.folds) < 1:
+            raise ConfigError(f"evaluation.validation.folds must be at least 1, not {self.validation.folds}")
+
+    @property
+    def validation_ratio(self) -> float:
+        """The train share of each validation split."""
+        return float(self.validation.ratio if self.validation.ratio is not None else self.ratio)
+
+    def signature(self) -> dict:
+        """The settings that decide the split (what ``split.json`` records)."""
+        return {"source": self.source, "split": self.split, "ratio": float(self.ratio),
+                "stratify_by": self.stratify_by, "cutoff": None if self.cutoff is None else str(self.cutoff),
+                "seed": int(self.seed), "drop_seen_pairs": bool(self.drop_seen_pairs)}
+
+    def to_dict(self) -> dict:
+        """Every setting as plain values (for metrics.json)."""
+        out = asdict(self)
+        out["curve_ks"] = list(self.curve_ks)
+        return out
+
+
+def settings(params: dict) -> EvaluationSettings:
+    """Return the run's :class:`EvaluationSettings` from the whole params dict (``evaluation:`` block, run seed).
+
+    Raises :class:`ConfigError` when an old split key is still set in ``recommenders:`` or ``hybrid:``.
+    """
+    check_retired_keys(params)
+    from workbench.config import deep_merge
+
+    block = params.get(BLOCK) or {}
+    unknown = sorted(set(block) - set(DEFAULTS))
+    if unknown:
+        raise ConfigError(f"evaluation: unknown key(s) {unknown}; known: {sorted(DEFAULTS)}")
+    cfg = deep_merge(DEFAULTS, block)
+    v = cfg.pop("validation") or {}
+    unknown = sorted(set(v) - {"folds", "ratio"})
+    if unknown:
+        raise ConfigError(f"evaluation.validation: unknown key(s) {unknown}; known: ['folds', 'ratio']")
+    seed = cfg.pop("seed")
+    return EvaluationSettings(**{**cfg, "ratio": float(cfg["ratio"]), "k": int(cfg["k"]),
+                                 "n_boot": int(cfg["n_boot"]), "alpha": float(cfg["alpha"]),
+                                 "curve_ks": tuple(int(x) for x in cfg["curve_ks"]),
+                                 "drop_seen_pairs": bool(cfg["drop_seen_pairs"])},
+                              seed=int(params.get("seed", 42) if seed is None else seed),
+                              validation=Validation(int(v.get("folds", 1)),
+                                                    None if v.get("ratio") is None else float(v["ratio"])))
+
+
+# ---- the split ------------------------------------------------------------------------------------
+@dataclass
+class SplitRows:
+    """One split of a shop's rows: training rows, the relevant test pairs, and the training purchases."""
+
+    train: pd.DataFrame      # rows of the source (sales lines, ratings or events) in the training part
+    test: pd.DataFrame       # the relevant (customer, product) pairs, one row each (see :func:`relevant_pairs`)
+    purchases: pd.DataFrame  # sales lines of the training part (what content, basket and context models use)
+
+    @property
+    def customers(self) -> pd.Index:
+        """The evaluated customers: every customer with a relevant test pair, sorted."""
+        return pd.Index(np.sort(pd.unique(self.test[C.CUSTOMER_ID].astype("str"))), name=C.CUSTOMER_ID)
+
+
+def source_rows(shop: Shop, source: str) -> pd.DataFrame:
+    """Return the long rows of ``source``: sales lines (quantity > 0), ratings or events."""
+    if source == "ratings":
+        if shop.ratings is None or shop.ratings.empty:
+            raise ConfigError("evaluation.source is ratings but this shop has no ratings table; use purchases")
+        return shop.ratings
+    if source == "events":
+        if shop.events is None or shop.events.empty:
+            raise ConfigError("evaluation.source is events but this shop has no events table; use purchases")
+        return shop.events
+    tx = shop.transactions
+    return tx[tx[C.QUANTITY] > 0]
+
+
+def can_split(rows: pd.DataFrame, how: str) -> bool:
+    """Whether ``how`` can split ``rows``: two rows at least; chronological needs two distinct timestamps and
+    last_basket a customer with two invoices."""
+    if len(rows) < 2:
+        return False
+    if how == "chronological":
+        return C.TIMESTAMP in rows and pd.to_datetime(rows[C.TIMESTAMP]).nunique() >= 2
+    if how == "last_basket":
+        if C.TRANSACTION_ID not in rows:
+            return False
+        per = rows.groupby(C.CUSTOMER_ID, observed=True)[C.TRANSACTION_ID].nunique()
+        return bool((per >= 2).any())
+    return True
+
+
+def _split(rows: pd.DataFrame, how: str, ratio: float, stratify_by: str, cutoff, seed: int):
+    if how == "stratified":
+        return stratified_split(rows, ratio, by=stratify_by, seed=seed)
+    if how == "chronological":
+        return chronological_split(rows, cutoff=cutoff, ratio=ratio)
+    if how == "random":
+        return random_split(rows, ratio, seed=seed)
+    return leave_last_basket_out(rows)
+
+
+def relevant_pairs(test_rows: pd.DataFrame) -> pd.DataFrame:
+    """Return one row per held-out (customer, product) pair, sorted: first ``timestamp``, summed ``quantity``,
+    the quantity-weighted ``unit_price`` (so revenue = quantity x unit_price) and the last ``rating`` where
+    those columns exist."""
+    key = [C.CUSTOMER_ID, C.PRODUCT_ID]
+    df = test_rows.assign(**{c: test_rows[c].astype("str") for c in key})
+    agg = {}
+    if C.TIMESTAMP in df:
+        agg[C.TIMESTAMP] = (C.TIMESTAMP, "min")
+    if C.QUANTITY in df:
+        agg[C.QUANTITY] = (C.QUANTITY, "sum")
+    if C.UNIT_PRICE in df and C.QUANTITY in df:
+        df = df.assign(_revenue=df[C.UNIT_PRICE].astype(float) * df[C.QUANTITY])
+        agg["_revenue"] = ("_revenue", "sum")
+    if "rating" in df:
+        agg["rating"] = ("rating", "last")
+    if agg:
+        out = df.groupby(key, sort=True, observed=True).agg(**agg).reset_index()
+    else:
+        out = df[key].drop_duplicates().sort_values(key)
+    if "_revenue" in out:
+        out[C.UNIT_PRICE] = out.pop("_revenue") / out[C.QUANTITY].where(out[C.QUANTITY] != 0)
+    return out.reset_index(drop=True)
+
+
+def training_purchases(shop: Shop, train: pd.DataFrame, source: str, how: str) -> pd.DataFrame:
+    """Sales lines of the training part: the train rows themselves for purchases, else the sales lines of
+    (customer, product) pairs in train (and before the train part's last time for a chronological split)."""
+    if source == "purchases":
+        return train
+    sales = shop.transactions[shop.transactions[C.QUANTITY] > 0]
+    pairs = pd.MultiIndex.from_frame(train[[C.CUSTOMER_ID, C.PRODUCT_ID]].astype("str"))
+    keep = pd.MultiIndex.from_frame(sales[[C.CUSTOMER_ID, C.PRODUCT_ID]].astype("str")).isin(pairs)
+    if how == "chronological" and C.TIMESTAMP in train and len(train):
+        keep &= (pd.to_datetime(sales[C.TIMESTAMP]) <= pd.to_datetime(train[C.TIMESTAMP]).max()).to_numpy()
+    return sales[keep]
+
+
+def split_rows(rows: pd.DataFrame, s: EvaluationSettings, seed: int | None = None, ratio: float | None = None,
+               cutoff=_MISSING) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return ``(train rows, relevant test pairs)`` of ``rows`` under the protocol ``s``."""
+    if not can_split(rows, s.split):
+        raise ConfigError(f"evaluation.split {s.split} cannot split these {len(rows)} rows (chronological needs "
+                          "two distinct timestamps, last_basket a customer with two invoices); set evaluation.split "
+                          "to stratified or random")
+    train, test = _split(rows, s.split, s.ratio if ratio is None else ratio, s.stratify_by,
+                         s.cutoff if cutoff is _MISSING else cutoff, s.seed if seed is None else seed)
+    if s.drop_seen_pairs:
+        test = drop_seen_pairs(test, train)
+    return train, relevant_pairs(test)
+
+
+def make_split(shop: Shop, s: EvaluationSettings) -> SplitRows:
+    """Return the test split of ``shop`` under ``s``."""
+    train, test = split_rows(source_rows(shop, s.source), s)
+    log.info("%s split: %d train rows, %d relevant test pairs, %d test customers", s.split, len(train), len(test),
+             test[C.CUSTOMER_ID].nunique())
+    return SplitRows(train, test, training_purchases(shop, train, s.source, s.split))
+
+
+def validation_folds(shop: Shop, split: SplitRows, s: EvaluationSettings) -> list[SplitRows]:
+    """Return ``s.validation.folds`` validation splits carved out of ``split.train`` only (see the module doc).
+
+    Fewer folds come back when the training part runs out (a fold with no relevant pair ends the list).
+    """
+    out = []
+    train = split.train
+    nested = s.split in ("last_basket", "chronological")
+    for f in range(s.validation.folds):
+        if not can_split(train, s.split):
+            break
+        fit, val = split_rows(train, s, seed=s.seed + 1 + f, ratio=s.validation_ratio, cutoff=None)
+        if len(val) == 0:
+            break
+        out.append(SplitRows(fit, val, training_purchases(shop, fit, s.source, s.split)))
+        if nested:
+            train = fit
+    if len(out) < s.validation.folds:
+        log.warning("evaluation.validation.folds is %d but train holds only %d validation fold(s)",
+                    s.validation.folds, len(out))
+    return out
+
+
+# ---- artifacts ------------------------------------------------------------------------------------
+def _fingerprint(shop: Shop) -> str:
+    from workbench.data.load import fingerprint
+
+    return fingerprint(shop)
+
+
+def load_or_make_split(shop: Shop, s: EvaluationSettings, recorder=None) -> SplitRows:
+    """Return the run's split: read from ``artifacts/split_*.parquet`` when they were made with these settings
+    on this data, else made now (and saved when a ``recorder`` is given).
+
+    The returned frames are the ones read back from the Parquet files, so a notebook that made the split and
+    one that read it work on identical values.
+    """
+    if recorder is None:
+        return make_split(shop, s)
+    info_path = recorder.artifact_path(SPLIT_INFO)
+    want = {"settings": s.signature(), "data": _fingerprint(shop)}
+    have = json.loads(info_path.read_text()) if info_path.exists() else None
+    if have != want or not (recorder.has_artifact(SPLIT_TRAIN) and recorder.has_artifact(SPLIT_TEST)):
+        sp = make_split(shop, s)
+        recorder.save_artifact(sp.train, SPLIT_TRAIN)
+        recorder.save_artifact(sp.test, SPLIT_TEST)
+        info_path.write_text(json.dumps(want, sort_keys=True, indent=1) + "\n")
+        log.info("split written to %s", recorder.artifact_path(SPLIT_TEST).parent)
+    else:
+        log.info("split read from %s (same settings and data)", recorder.artifact_path(SPLIT_TEST).parent)
+    train = recorder.load_artifact(SPLIT_TRAIN)
+    test = recorder.load_artifact(SPLIT_TEST)
+    return SplitRows(train, test, training_purchases(shop, train, s.source, s.split))

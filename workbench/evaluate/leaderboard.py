@@ -1,0 +1,131 @@
+"""The leaderboard: every ranking model's saved top-K lists scored on the run's one test split.
+
+Inputs are the lists (``recs_<model>``: ``customer_id, product_id, score, rank``) and the relevant test
+pairs (``split_test``), nothing else, so the table can be recomputed by anyone from the artifacts. Every
+model is scored on the same test customers (a customer a model has no list for scores 0) at the same K;
+``vs_popular`` is a paired bootstrap over those customers of the NDCG@K difference to the most-popular
+baseline.
+
+Families: ``baseline``, ``cf``, ``content``, ``basket``, ``context``, ``hybrid`` (:data:`MODEL_FAMILIES`,
+and every ``hybrid_<variant>``).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from workbench.data import contract as C
+from workbench.evaluate.metrics import catalog_coverage, per_customer_metrics
+from workbench.evaluate.significance import paired_bootstrap
+
+log = logging.getLogger(__name__)
+
+FAMILIES = ("baseline", "cf", "content", "basket", "context", "hybrid")
+#: model name -> family (hybrid variants are named ``hybrid_<variant>``)
+MODEL_FAMILIES: dict[str, str] = {
+    "random": "baseline", "popular": "baseline", "popular_recent": "baseline",
+    "item_knn": "cf", "ease": "cf", "als": "cf", "bpr": "cf", "svd": "cf", "svdpp": "cf", "baselineonly": "cf",
+    "content": "content",
+    "basket": "basket",
+    "cluster_trending": "context", "seasonal": "context", "price_affinity": "context",
+}
+HYBRID_PREFIX = "hybrid_"
+POPULAR = "popular"
+
+
+def family(model: str) -> str:
+    """Return the family of a model name (``hybrid`` for ``hybrid_<variant>``)."""
+    if model.startswith(HYBRID_PREFIX) or model == "hybrid":
+        return "hybrid"
+    if model not in MODEL_FAMILIES:
+        raise ValueError(f"model '{model}' has no family: add it to workbench.evaluate.leaderboard.MODEL_FAMILIES "
+                         f"(one of {FAMILIES})")
+    return MODEL_FAMILIES[model]
+
+
+@dataclass
+class Leaderboard:
+    """The ranked rows and the per-customer NDCG behind them."""
+
+    k: int
+    rows: pd.DataFrame          # one row per model, best NDCG@K first
+    per_customer: pd.DataFrame  # NDCG@K per test customer (rows) and model (columns)
+    test_customers: int
+    baseline: str | None
+
+    @property
+    def best_model(self) -> str | None:
+        """The model at the top (highest NDCG@K; ties by name)."""
+        return str(self.rows["model"].iloc[0]) if len(self.rows) else None
+
+    def best(self, families=None, exclude=("baseline",)) -> str | None:
+        """The best model of ``families`` (all by default) outside the ``exclude`` families, or None."""
+        r = self.rows[~self.rows["family"].isin(exclude)]
+        if families is not None:
+            r = r[r["family"].isin(families)]
+        return str(r["model"].iloc[0]) if len(r) else None
+
+    def compare(self, a: str, b: str, n_boot: int = 1000, alpha: float = 0.05, seed: int = 0) -> dict:
+        """Paired bootstrap of NDCG@K, ``a`` minus ``b``, over the test customers: ``{delta, low, high, n}``."""
+        d, lo, hi = paired_bootstrap(self.per_customer[a], self.per_customer[b], n_boot, alpha, seed)
+        return {"delta": d, "low": lo, "high": hi, "n": int(len(self.per_customer))}
+
+    def to_metrics(self) -> dict:
+        """The ``evaluation`` keys: ``leaderboard`` (list of row dicts), ``best_model``, ``test_customers``, ``k``."""
+        cols = self.rows.columns
+        out = []
+        for r in self.rows.to_dict(orient="records"):
+            row = {c: r[c] for c in cols if c not in ("vs_low", "vs_high", "vs_delta")}
+            row["vs_popular"] = (None if pd.isna(r["vs_delta"]) else
+                                 {"delta": float(r["vs_delta"]), "low": float(r["vs_low"]), "high": float(r["vs_high"])})
+            out.append(row)
+        return {"k": self.k, "leaderboard": out, "best_model": self.best_model, "test_customers": self.test_customers,
+                "baseline_model": self.baseline}
+
+    def table(self) -> pd.DataFrame:
+        """The rows for display: model index, metrics, vs-popular delta and its interval."""
+        t = self.rows.set_index("model").rename(columns={"vs_delta": "vs popular", "vs_low": "low", "vs_high": "high"})
+        return t
+
+
+def leaderboard(recs: dict[str, pd.DataFrame], test: pd.DataFrame, k: int, n_items: int,
+                families: dict[str, str] | None = None, baseline: str | None = POPULAR, n_boot: int = 1000,
+                alpha: float = 0.05, seed: int = 0) -> Leaderboard:
+    """Return the :class:`Leaderboard` of ``recs`` (model -> lists) on the relevant pairs ``test`` at ``k``.
+
+    ``n_items`` is the catalog size (for coverage); ``families`` overrides :func:`family` per model;
+    ``baseline`` is the model every row is compared with (None or absent: no comparison).
+    """
+    truth = test[[C.CUSTOMER_ID, C.PRODUCT_ID]].astype("str").drop_duplicates()
+    customers = pd.Index(np.sort(truth[C.CUSTOMER_ID].unique()), name=C.CUSTOMER_ID)
+    fam = {m: (families or {}).get(m) or family(m) for m in recs}
+    per = {}
+    rows = []
+    for model in sorted(recs):
+        r = recs[model]
+        pc = per_customer_metrics(truth, r, k).set_index(C.CUSTOMER_ID).reindex(customers)
+        per[model] = pc["ndcg"].to_numpy()
+        listed = int(pd.Index(r[C.CUSTOMER_ID].astype("str").unique()).isin(customers).sum())
+        rows.append({"model": model, "family": fam[model], f"ndcg@{k}": float(pc["ndcg"].mean()),
+                     f"precision@{k}": float(pc["precision"].mean()), f"recall@{k}": float(pc["recall"].mean()),
+                     f"map@{k}": float(pc["ap"].mean()), "coverage": catalog_coverage(r, n_items, k=k),
+                     "customers_listed": listed})
+        if listed < len(customers):
+            log.warning("leaderboard: %s has lists for %d of %d test customers (the others score 0)", model,
+                        listed, len(customers))
+    per_customer = pd.DataFrame(per, index=customers)
+    table = pd.DataFrame(rows, columns=["model", "family", f"ndcg@{k}", f"precision@{k}", f"recall@{k}", f"map@{k}",
+                                        "coverage", "customers_listed"])
+    base = baseline if baseline in per_customer else None
+    deltas = []
+    for model in table["model"]:
+        if base is None or model == base:
+            deltas.append((np.nan, np.nan, np.nan))
+        else:
+            deltas.append(paired_bootstrap(per_customer[model], per_customer[base], n_boot, alpha, seed))
+    table["vs_delta"], table["vs_low"], table["vs_high"] = (list(x) for x in zip(*deltas)) if deltas else ([], [], [])
+    table = table.sort_values([f"ndcg@{k}", "model"], ascending=[False, True], ignore_index=True)
+    return Leaderboard(k, table, per_customer, int(len(customers)), base)

@@ -1,0 +1,57 @@
+"""Segments fitted on the transactions they are given: what an evaluation passes to the recommenders that
+use segments (cluster trending, the hybrid's segment rules), so they are fitted on the training part only.
+
+``Segmenter(params, customers, products, seed)(train_transactions)`` returns the same per-customer table as
+notebook 01's ``customer_segments`` artifact (RFM scores and segment, K-means cluster) computed from
+``train_transactions`` alone, with the analysis date the day after the last of them. Notebook 01's artifact
+is fitted on all the data and serves the production lists, never an evaluation.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from workbench.config import deep_merge
+from workbench.data import contract as C
+from workbench.segment import DEFAULTS, clusters, rfm
+from workbench.segment.table import customer_segments
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Segmenter:
+    """Callable: ``segmenter(transactions) -> segments`` (``customer_id``, RFM columns, ``segment``, ``cluster``).
+
+    ``params`` is the ``segmentation:`` block (its ``analysis_date`` is ignored: the date is the day after
+    the last transaction given). ``calls`` records the transactions of every call (row count and last time),
+    so a test can check what reached it.
+    """
+
+    params: dict | None
+    customers: pd.DataFrame | None = None
+    products: pd.DataFrame | None = None
+    seed: int = 42
+    calls: list[dict] = field(default_factory=list, repr=False)
+
+    def __call__(self, transactions: pd.DataFrame) -> pd.DataFrame | None:
+        """Return the segments of the customers of ``transactions`` fitted on them alone (None when empty)."""
+        sales = transactions[transactions[C.QUANTITY] > 0] if C.QUANTITY in transactions else transactions
+        if len(sales) == 0:
+            return None
+        cfg = deep_merge(DEFAULTS, self.params or {})
+        last = pd.to_datetime(sales[C.TIMESTAMP]).max()
+        self.calls.append({"rows": int(len(transactions)), "last": last})
+        date = last.normalize() + pd.Timedelta(days=1)
+        table = rfm.build_rfm(transactions, self.customers, date, cfg["segment_map"], cfg["iqr_k"])
+        km = cfg["kmeans"]
+        features = clusters.cluster_features(table, km["extra_features"], transactions, self.products)
+        if len(features) >= 3:
+            model = clusters.make_model(km, self.seed)
+            model.fit(features)
+            table = clusters.assign_clusters(table, features, model)
+        else:
+            log.info("segmenter: %d buyers, too few to cluster; one group", len(features))
+        return customer_segments(table)
