@@ -48,6 +48,6 @@ def test_defaults_are_the_params_block():
     model = clusters.make_model(DEFAULTS["kmeans"], 1)
     assert model.get_params()["k_range"] == DEFAULTS["kmeans"]["k_range"]
     import inspect
-    keys = set(inspect.signature(clv.customer_clv).parameters) - {"transactions", "customers", "analysis_date"}
+    keys = set(inspect.signature(clv.customer_clv).parameters) - {"transactions", "customers", "analysis_date", "limits"}
     assert set(DEFAULTS["clv"]) - {"enabled"} == keys      # every clv param reaches customer_clv
     assert np.isclose(DEFAULTS["iqr_k"], 1.5)
