@@ -9,7 +9,6 @@ The thresholds are the ``limits:`` block of a params file (defaults in :class:`L
 
     limits:
       rfm_min_buyers: 5            # RFM quintile scores: customers with a purchase (at least 5, one per score)
-      kmeans_min_buyers: 10        # K-means clusters: customers with a purchase
       clv_min_repeat_buyers: 2     # BG/NBD: customers who bought on two or more days (in the calibration period)
       clv_min_purchase_days: 2     # BG/NBD: distinct days with a purchase in the calibration period
       rules_min_baskets: 2         # association rules: baskets (invoices) with two or more products
@@ -36,7 +35,6 @@ class Limits:
     """The least data each stage needs (params ``limits:``); below it the stage is skipped with a reason."""
 
     rfm_min_buyers: int = 5
-    kmeans_min_buyers: int = 10
     clv_min_repeat_buyers: int = 2
     clv_min_purchase_days: int = 2
     rules_min_baskets: int = 2

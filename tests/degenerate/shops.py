@@ -97,7 +97,7 @@ def timezone_offsets(t: dict) -> dict:
     return {**t, C.TRANSACTIONS: tx}
 
 
-#: name -> (builder, what a run must do: "complete" or "stop at load")
+#: name -> builder (from the base shop's tables to the degenerate shop's tables)
 SHOPS = {
     "no_repeat": no_repeat,
     "one_product": one_product,

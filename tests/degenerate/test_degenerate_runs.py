@@ -1,0 +1,84 @@
+"""Every notebook runs on every degenerate shop through the runner: each run completes (exit 0) with results
+or a stated reason per stage, or, for an invalid shop, stops at load with a clear WorkbenchError.
+
+All shops run once in one session fixture (the kernel start-up of each notebook is most of the time).
+"""
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+from shops import INVALID, SHOPS, params_for, write_shops
+
+from workbench.errors import NotebookExecutionError, WorkbenchError
+from workbench.runner import discover, run
+from workbench.stages import skipped_stages
+
+VALID = [n for n in SHOPS if n not in INVALID]
+#: skips each shop's construction makes certain (a shop may skip more; every skip carries a reason)
+MUST_SKIP = {
+    "no_repeat": {"segmentation.clv"},               # nobody bought on a second day
+    "one_day": {"segmentation.clv", "pricing"},      # one purchase day, one week of prices
+    "one_customer": {"segmentation"},                # one buyer: no RFM quintiles
+}
+#: the shop whose report is rendered (the others skip rendering to save time)
+RENDERED = "one_day"
+
+
+@pytest.fixture(scope="session")
+def degenerate_runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("degenerate")
+    folders = write_shops(root / "shops")
+    results = {}
+    for name in SHOPS:
+        try:
+            results[name] = run(params_for(name, folders[name]), out=root / "runs" / name, render=name == RENDERED)
+        except WorkbenchError as exc:
+            results[name] = exc
+    return results
+
+
+def _errors(nb_path: Path) -> list:
+    nb = nbformat.read(str(nb_path), as_version=4)
+    return [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", VALID)
+def test_degenerate_shop_completes(degenerate_runs, name):
+    out = degenerate_runs[name]
+    assert isinstance(out, Path), f"{name} did not complete: {out}"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [n["notebook"] for n in manifest["notebooks"]] == [p.name for p in discover()]
+    for nb in discover():
+        assert not _errors(out / nb.name), f"{name}/{nb.name}: {_errors(out / nb.name)[:1]}"
+    metrics = json.loads((out / "metrics.json").read_text())
+    skipped = dict(skipped_stages(metrics))
+    assert MUST_SKIP.get(name, set()) <= set(skipped), f"{name}: skipped {skipped}"
+    assert all(len(reason) > 20 for reason in skipped.values())
+    ended = {n["notebook"]: n["skipped"] for n in manifest["notebooks"] if n.get("skipped")}
+    for nb, reason in ended.items():  # a notebook that ended early says why, as Markdown, not a traceback
+        cells = nbformat.read(str(out / nb), as_version=4).cells
+        shown = [o for c in cells if c.cell_type == "code" for o in c.get("outputs", [])
+                 if "text/markdown" in o.get("data", {}) and "Skipped" in o["data"]["text/markdown"]]
+        assert shown, f"{name}/{nb} ended early ({reason}) without saying so"
+
+
+@pytest.mark.slow
+def test_report_lists_skipped_stages_first(degenerate_runs):
+    out = degenerate_runs[RENDERED]
+    page = (out / "report" / "index.html").read_text()
+    summary = page[page.index("<h2>Summary</h2>"):page.index("<h2>Key figures</h2>")]
+    first = summary[summary.index("<li>"):summary.index("</li>")]
+    assert "Skipped" in first
+    assert summary.count("Skipped") >= len(MUST_SKIP[RENDERED])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", INVALID)
+def test_invalid_shop_stops_at_load(degenerate_runs, name):
+    err = degenerate_runs[name]
+    assert isinstance(err, NotebookExecutionError), err
+    msg = str(err)
+    assert "00_data_eda.ipynb" in msg and "Load and validate" in msg
+    assert "transactions" in msg and "unexpected error" not in msg
