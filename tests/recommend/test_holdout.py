@@ -6,7 +6,7 @@ import pytest
 
 from workbench.data import contract as C
 from workbench.data.shop import Shop
-from workbench.errors import ConfigError
+from workbench.errors import StageSkipped
 from workbench.recommend import holdout as H
 from workbench.recommend.baselines import MostPopular
 
@@ -47,7 +47,18 @@ def test_without_products_drops_training_rows_only():
 
 def test_no_dates_cannot_split():
     shop = _shop([(c, p, "2000-01-01", 1) for c, p in [("u1", "a"), ("u2", "b"), ("u3", "c")]])
-    with pytest.raises(ConfigError, match="two distinct timestamps"):
+    with pytest.raises(StageSkipped, match="cannot split these 3 rows.*chronological two distinct times") as err:
+        H.run_holdout(shop, CHRONO)
+    assert err.value.stage == "recommenders"
+    with pytest.raises(StageSkipped) as err:
+        H.run_holdout(shop, CHRONO, stage="hybrid")
+    assert err.value.stage == "hybrid"
+
+
+def test_no_test_customer_skips():
+    # everyone's last purchase is a product bought before: no relevant test pair
+    shop = _shop([("u1", "a", "2000-01-01", 1), ("u1", "a", "2000-02-01", 1)])
+    with pytest.raises(StageSkipped, match="has 0, fewer than 1.*recommenders_min_test_customers"):
         H.run_holdout(shop, CHRONO)
 
 

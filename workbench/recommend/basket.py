@@ -26,6 +26,7 @@ from workbench.data import contract as C
 from workbench.data.codes import compact, factorize_ids, sorted_codes
 from workbench.recommend.base import Recommender
 from workbench.recommend.interactions import Interactions, positions
+from workbench.stages import Limits, require
 
 log = logging.getLogger(__name__)
 
@@ -179,6 +180,20 @@ def association_rules(itemsets: pd.DataFrame, n_baskets: int, min_confidence: fl
     rules = rules.assign(_a=key_a, _c=key_c).sort_values(
         [LIFT, CONFIDENCE, SUPPORT, "_a", "_c"], ascending=[False, False, False, True, True], kind="stable")
     return rules.drop(columns=["_a", "_c"]).reset_index(drop=True)
+
+
+def require_pair_baskets(transactions: pd.DataFrame, limits: Limits | None = None) -> int:
+    """Return the number of baskets (invoices) holding two or more distinct products; raise
+    :class:`~workbench.errors.StageSkipped` (``basket``) when fewer than ``limits.rules_min_baskets``:
+    an association rule links two products bought together."""
+    need = (limits or Limits()).rules_min_baskets
+    m, baskets, products = basket_matrix(transactions)
+    pairs = int((np.diff(m.indptr) >= 2).sum()) if len(baskets) else 0
+    require(pairs >= need, "basket",
+            f"association rules need baskets with two or more different products; this shop has {pairs} such "
+            f"basket(s) of {len(baskets)} over {len(products)} product(s), fewer than {need} (params "
+            f"limits.rules_min_baskets)")
+    return pairs
 
 
 def mine_rules(transactions: pd.DataFrame, min_support: float | None = DEFAULTS["min_support"],

@@ -21,6 +21,7 @@ from workbench.evaluate import metrics as ranking_metrics
 from workbench.evaluate.significance import bootstrap_ci
 from workbench.recommend.base import Recommender
 from workbench.recommend.interactions import Interactions
+from workbench.stages import Limits, require
 
 log = logging.getLogger(__name__)
 
@@ -79,14 +80,27 @@ class Holdout:
                 "products": self.interactions.shape[1]}
 
 
-def run_holdout(shop: Shop, params: dict, recorder=None, weight: str | None = None) -> Holdout:
+def run_holdout(shop: Shop, params: dict, recorder=None, weight: str | None = None,
+                stage: str = "recommenders") -> Holdout:
     """Return the :class:`Holdout` of the run's protocol (``params``' ``evaluation:`` block) on ``shop``.
 
-    With a ``recorder`` the split comes from (or goes to) the run's ``split_*`` artifacts.
+    With a ``recorder`` the split comes from (or goes to) the run's ``split_*`` artifacts. Raises
+    :class:`~workbench.errors.StageSkipped` for ``stage`` (``recommenders`` or ``hybrid``) when the data cannot
+    be split under the protocol or the split has fewer test customers than ``limits.<stage>_min_test_customers``.
     """
     s = experiment.settings(params)
+    need = getattr(Limits.from_params(params), f"{stage}_min_test_customers")
+    rows = experiment.source_rows(shop, s.source)
+    require(experiment.can_split(rows, s.split), stage,
+            f"the ranking evaluation holds out part of each customer's history and the split "
+            f"'{s.split}' (params evaluation.split) cannot split these {len(rows)} rows: last_basket needs a customer "
+            f"with two invoices, chronological two distinct times; evaluation.split stratified or random may work")
     split = experiment.load_or_make_split(shop, s, recorder)
     h = Holdout.from_split(split, s, shop.products[C.PRODUCT_ID], weight)
+    require(len(h.customers) >= need, stage,
+            f"the ranking evaluation scores test customers (a held-out purchase of a product they had not bought "
+            f"before); the '{s.split}' split has {len(h.customers)}, fewer than {need} (params "
+            f"limits.{stage}_min_test_customers)")
     log.info("hold-out: %s", h.summary())
     return h
 

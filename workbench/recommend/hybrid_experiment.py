@@ -42,6 +42,7 @@ from workbench.recommend.holdout import Holdout, run_holdout, to_interactions, v
 from workbench.recommend.hybrid import (BUCKETS, DEFAULTS, POPULAR, CandidateSet, HybridRecommender, Switching,
                                         build_hybrid, missing_components, tune_weights)
 from workbench.recommend.rerank import LearnedReranker
+from workbench.stages import require
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +176,7 @@ class HybridExperiment:
     @cached_property
     def holdout(self) -> Holdout:
         """The run's test split (the ``evaluation:`` protocol) with the hybrid's interaction weights."""
-        return self._limited(run_holdout(self.shop, self.params, self.recorder, self.weight), self.evaluation.seed)
+        return self._limited(run_holdout(self.shop, self.params, self.recorder, self.weight, stage="hybrid"), self.evaluation.seed)
 
     def _bootstrap(self) -> tuple[int, float, int]:
         e = self.evaluation
@@ -202,9 +203,10 @@ class HybridExperiment:
             hyb = self.fit_hybrid(vh)
             cs = hyb.candidate_set(vh.customers, progress=self.progress).with_truth(vh.test)
             folds.append(Fold(vh, hyb, cs))
-        if not folds:
-            raise ValueError("the training part is too small to carve out a validation fold: the hybrid cannot be "
-                             "tuned; use more data or another evaluation.split")
+        require(bool(folds), "hybrid",
+                "the hybrid tunes its weights on validation customers carved out of the training part, and no "
+                "training customer has an earlier basket with a new product to hold out; use more history or another "
+                "evaluation.split")
         return ValidationResult(folds, CandidateSet.concat([f.candidates for f in folds]))
 
     def tune(self, validation: ValidationResult) -> TuningResult:

@@ -26,6 +26,7 @@ from workbench.recommend.cf import EASE, ItemKNN, SurpriseRecommender
 from workbench.recommend.holdout import Holdout, Results, to_interactions
 from workbench.recommend.implicit_models import ALS, BPR
 from workbench.recommend.tuning import best_params, validation_search
+from workbench.stages import require
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +117,10 @@ def tune(folds: list[Holdout], cfg: dict, k: int) -> dict[str, tuple[dict, pd.Da
     """Return ``{model: (best params, validation table)}`` for every model with a grid in ``cfg["tune"]``,
     searched on the validation ``folds`` (carved out of train: :func:`workbench.evaluate.experiment.validation_folds`)."""
     out = {}
+    grids = {n: g for n, g in (cfg.get("tune") or {}).items() if n in active_models(cfg)}
+    require(bool(folds) or not grids, "recommenders.tuning",
+            "tuning holds out part of the training data as validation folds, and the training part is too small "
+            "to carve one out (params evaluation.validation); the models keep their default settings")
     pairs = [(f.train, f.test) for f in folds]
     for name, grid in (cfg.get("tune") or {}).items():
         if name not in active_models(cfg):

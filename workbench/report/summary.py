@@ -94,7 +94,8 @@ def stage_status(metrics: dict) -> pd.DataFrame:
 def model_table(metrics: dict) -> pd.DataFrame:
     """The ranking models of ``metrics.recommenders`` as rows (index ``model``), best NDCG@10 first."""
     recs = metrics.get("recommenders") or {}
-    rows = {m: {k: _num(v.get(k)) for k in RANKING_METRICS} for m, v in recs.items() if isinstance(v, dict)}
+    rows = {m: {k: _num(v.get(k)) for k in RANKING_METRICS} for m, v in recs.items()
+            if isinstance(v, dict) and SKIPPED not in v}
     if not rows:
         return pd.DataFrame(columns=list(RANKING_METRICS), index=pd.Index([], name="model"))
     df = pd.DataFrame.from_dict(rows, orient="index")
