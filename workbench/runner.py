@@ -100,7 +100,7 @@ def run(params: str | Path = "default", out: str | Path | None = None, only: lis
     runfolder.claim(tmp)
     try:
         with runfolder.stop_on_sigterm():
-            return _run_into(tmp, out_dir, cfg, only, render, kernel, notebooks)
+            return _run_into(tmp, out_dir, cfg, only, render, kernel, notebooks, overrides)
     except NotebookExecutionError:
         raise
     except ConfigError:  # nothing ran: no partial run to keep
@@ -114,7 +114,7 @@ def run(params: str | Path = "default", out: str | Path | None = None, only: lis
         raise
 
 
-def _run_into(tmp: Path, out_dir: Path, cfg: dict, only, render: bool, kernel: str, notebooks) -> Path:
+def _run_into(tmp: Path, out_dir: Path, cfg: dict, only, render: bool, kernel: str, notebooks, overrides) -> Path:
     """Execute the notebooks into ``tmp`` and swap it into ``out_dir``."""
     import papermill as pm
 
