@@ -32,6 +32,14 @@ class DataValidationError(WorkbenchError):
         super().__init__(msg)
 
 
+class InvalidShopError(DataValidationError):
+    """The shop as a whole cannot be analysed: an empty table, a table whose every row was quarantined,
+    transactions without a single sale, or no feedback at all (no transactions, events or ratings).
+
+    Raised at load, before any stage runs; the message names the table, the column and the rule.
+    """
+
+
 class NotebookExecutionError(WorkbenchError):
     """A notebook failed during a run; the message names the notebook and the cell."""
 

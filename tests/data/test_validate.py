@@ -6,7 +6,7 @@ from workbench.data import contract as C
 from workbench.data.load import load_shop
 from workbench.data.shop import Shop
 from workbench.data.validate import Limits, validate_shop
-from workbench.errors import ConfigError, DataValidationError, WorkbenchError
+from workbench.errors import ConfigError, DataValidationError, InvalidShopError, WorkbenchError
 
 
 def tiny_shop(**tx_extra) -> Shop:
@@ -244,7 +244,7 @@ def test_duplicate_column_names_and_reserved_names():
 def test_only_returns_stops_with_the_rule():
     shop = tiny_shop()
     shop.transactions[C.QUANTITY] = [-1, -1, -2, -1]
-    with pytest.raises(DataValidationError) as err:
+    with pytest.raises(InvalidShopError) as err:
         validate_shop(shop)
     e = err.value
     assert (e.table, e.column, e.rule, e.n_rows) == (C.TRANSACTIONS, C.QUANTITY, "has_sales", 4)
@@ -254,7 +254,7 @@ def test_only_returns_stops_with_the_rule():
 def test_a_table_with_no_usable_rows_names_its_column():
     shop = tiny_shop()
     shop.transactions[C.UNIT_PRICE] = [0.0, -1.0, 0.0, "inf"]
-    with pytest.raises(DataValidationError) as err:
+    with pytest.raises(InvalidShopError) as err:
         validate_shop(shop)
     e = err.value
     assert (e.table, e.column, e.rule, e.n_rows) == (C.TRANSACTIONS, C.UNIT_PRICE, "non_empty_after_validation", 4)
@@ -262,14 +262,14 @@ def test_a_table_with_no_usable_rows_names_its_column():
     shop = tiny_shop()
     shop.events = pd.DataFrame({C.TIMESTAMP: ["2024-03-01"], C.CUSTOMER_ID: ["ghost"], C.PRODUCT_ID: ["p1"],
                                 C.EVENT: ["view"]})
-    with pytest.raises(DataValidationError, match=r"events\.customer_id: rule 'non_empty_after_validation'"):
+    with pytest.raises(InvalidShopError, match=r"events\.customer_id: rule 'non_empty_after_validation'"):
         validate_shop(shop)
 
 
 def test_no_feedback_at_all_is_an_error():
     shop = tiny_shop()
     shop.transactions = None
-    with pytest.raises(DataValidationError, match=r"transactions: rule 'feedback_present'.*events: absent"):
+    with pytest.raises(InvalidShopError, match=r"transactions: rule 'feedback_present'.*events: absent"):
         validate_shop(shop)
 
 

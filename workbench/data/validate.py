@@ -2,8 +2,9 @@
 
 Two kinds of problem:
 
-* fatal ones raise :class:`~workbench.errors.DataValidationError` (an empty table, a missing required
-  column, an id that names two different records), with the table, column, rule, count and examples;
+* fatal ones raise :class:`~workbench.errors.DataValidationError` (a missing required column, an id that
+  names two different records), with the table, column, rule, count and examples, or its subclass
+  :class:`~workbench.errors.InvalidShopError` when the shop as a whole is unusable (below);
 * recoverable ones (orphan lines, duplicate lines, non-positive prices, unparseable or future dates,
   missing values, zero quantities, unknown event types, ``inf``/``nan`` values, magnitudes beyond the
   :class:`Limits`, lines whose revenue overflows) move the row to quarantine with its reason.
@@ -29,7 +30,7 @@ import pyarrow.compute as pc
 
 from workbench.data import contract as C
 from workbench.data.shop import Shop, is_sale
-from workbench.errors import ConfigError, DataValidationError
+from workbench.errors import ConfigError, DataValidationError, InvalidShopError
 
 log = logging.getLogger(__name__)
 
@@ -204,7 +205,7 @@ class _TableCheck:
 
     def structure(self) -> None:
         if len(self.df) == 0:
-            raise DataValidationError(self.name, None, "non_empty", 0, hint="the table has no rows; check the source")
+            raise InvalidShopError(self.name, None, "non_empty", 0, hint="the table has no rows; check the source")
         names = pd.Index(self.df.columns.map(str))
         if names.duplicated().any():
             dup = sorted(set(names[names.duplicated()]))
@@ -372,18 +373,18 @@ def _feedback(shop: Shop) -> None:
     """Raise unless the shop has a table saying what customers did (transactions, events or ratings)."""
     if not any(_has_rows(getattr(shop, n)) for n in C.FEEDBACK_TABLES):
         present = {n: (None if getattr(shop, n) is None else len(getattr(shop, n))) for n in C.FEEDBACK_TABLES}
-        raise DataValidationError(C.TRANSACTIONS, None, "feedback_present", 0,
+        raise InvalidShopError(C.TRANSACTIONS, None, "feedback_present", 0,
                                   examples=[f"{n}: {'absent' if k is None else f'{k} rows'}"
                                             for n, k in present.items()],
                                   hint="a shop needs purchases (transactions), a clickstream (events) or ratings")
 
 
-def _all_quarantined(name: str, rep: TableReport, q: pd.DataFrame) -> DataValidationError:
+def _all_quarantined(name: str, rep: TableReport, q: pd.DataFrame) -> InvalidShopError:
     """The error for a table that had rows and kept none: named by its most frequent reason's column."""
     top = max(rep.reasons, key=lambda k: (rep.reasons[k], k))
     column = top.split(":", 1)[1] if ":" in top else None
     rows = q.loc[q["_reason"] == top, "_row"].head(3).tolist()
-    return DataValidationError(name, column, "non_empty_after_validation", rep.rows_read,
+    return InvalidShopError(name, column, "non_empty_after_validation", rep.rows_read,
                                examples=[f"{k}: {v}" for k, v in sorted(rep.reasons.items())] + [f"row {r}" for r in rows],
                                hint=f"every row was quarantined (most often: {top}); see the quarantine for the rows")
 
@@ -391,7 +392,7 @@ def _all_quarantined(name: str, rep: TableReport, q: pd.DataFrame) -> DataValida
 def _check_sales(tx: pd.DataFrame) -> None:
     """Transactions with lines but no sale (only returns) cannot be analysed: stop with the reason."""
     if len(tx) and not is_sale(tx).any():
-        raise DataValidationError(
+        raise InvalidShopError(
             C.TRANSACTIONS, C.QUANTITY, "has_sales", len(tx),
             examples=[f"transaction {t}: quantity {q}" for t, q in zip(tx[C.TRANSACTION_ID].head(3), tx[C.QUANTITY].head(3))],
             hint="every accepted line is a return (quantity < 0); a shop needs at least one sale "
