@@ -40,22 +40,49 @@ def customer_spend(transactions: pd.DataFrame) -> pd.Series:
     return tx.groupby(C.CUSTOMER_ID, sort=True)[C.REVENUE].sum()
 
 
+def _date(ts) -> str | None:
+    return None if pd.isna(ts) else str(pd.Timestamp(ts).date())
+
+
+def feedback_density(shop) -> float:
+    """Share of customer x product pairs with at least one row of the shop's feedback (sales, events or
+    ratings: :attr:`~workbench.data.shop.Shop.feedback`)."""
+    rows = getattr(shop, shop.feedback)
+    if shop.feedback == C.TRANSACTIONS:
+        rows = rows[rows[C.QUANTITY] > 0]
+    cells = len(shop.customers) * len(shop.products)
+    return float(len(rows[[C.CUSTOMER_ID, C.PRODUCT_ID]].drop_duplicates()) / cells) if cells else 0.0
+
+
 def eda_summary(shop) -> dict:
-    """Headline numbers of a shop for ``metrics.json`` (date range, invoices, basket size, returns)."""
+    """Headline numbers of a shop for ``metrics.json`` (date range, invoices, basket size, returns).
+
+    A shop without money (no transactions) has no invoices: its money keys are ``None`` or 0, and the dates,
+    active customers and density come from its feedback (events or ratings), named in ``feedback``.
+    """
     tx = shop.transactions
     inv = invoices(tx)
     sales = inv[inv[C.REVENUE] > 0]
-    return {
+    rows = getattr(shop, shop.feedback)
+    out = {
+        "feedback": shop.feedback,
         "invoices": int(len(inv)),
-        "first_date": str(tx[C.TIMESTAMP].min().date()),
-        "last_date": str(tx[C.TIMESTAMP].max().date()),
-        "mean_lines_per_invoice": float(inv["lines"].mean()),
+        "first_date": _date(rows[C.TIMESTAMP].min()) if len(rows) and C.TIMESTAMP in rows else None,
+        "last_date": _date(rows[C.TIMESTAMP].max()) if len(rows) and C.TIMESTAMP in rows else None,
+        "mean_lines_per_invoice": float(inv["lines"].mean()) if len(inv) else None,
         "mean_invoice_value": float(sales[C.REVENUE].mean()) if len(sales) else None,
-        "return_line_share": float((tx[C.QUANTITY] < 0).mean()),
+        "return_line_share": float((tx[C.QUANTITY] < 0).mean()) if len(tx) else None,
         "net_revenue": float(with_revenue(tx)[C.REVENUE].sum()),
         "buying_customers": int(tx[C.CUSTOMER_ID].nunique()),
+        "active_customers": int(rows[C.CUSTOMER_ID].nunique()),
+        "feedback_density": feedback_density(shop),
         "categories": int(shop.products[C.CATEGORY].nunique()),
     }
+    if shop.events is not None:
+        out["events"] = {str(k): int(v) for k, v in shop.events[C.EVENT].value_counts(sort=False).items()}
+    if shop.ratings is not None:
+        out["ratings"] = int(len(shop.ratings))
+    return out
 
 
 def interaction_sample(transactions: pd.DataFrame, n_customers: int = 60, n_products: int = 60,
