@@ -62,7 +62,7 @@ def test_describe_names_the_components_by_verdict():
     t = pd.DataFrame({"component": ["good", "bad", "noisy", "idle"], "weight": [0.5, 0.3, 0.2, 0.0],
                       "delta": [0.02, -0.01, 0.001, 0.0], "low": [0.01, -0.02, -0.003, 0.0],
                       "high": [0.03, -0.005, 0.004, 0.0]})
-    s = A.describe(t)
+    s = A.describe(t, "NDCG@10")
     assert "Earn their weight" in s and "good +0.0200" in s
     assert "Cost more than they add" in s and "bad -0.0100" in s
     assert "apart from zero" in s and "noisy" in s

@@ -17,7 +17,7 @@ def test_content_figures():
     cold = pd.DataFrame({"model": ["content", "item_knn"], "cold_recall@10": [0.05, 0.0],
                          "cold_recall_only@10": [0.3, 0.2], "cold_ndcg@10": [0.2, 0.1], "cold_recommended": [0.8, 0.0],
                          "random_recall_only@10": [0.23, 0.23]})
-    figs = [P.similar_items_table(ex), P.product_map(points), P.model_comparison(table), P.cold_start_bars(cold)]
+    figs = [P.similar_items_table(ex), P.product_map(points), P.model_comparison(table, "ndcg@10"), P.cold_start_bars(cold)]
     assert all(isinstance(f, plt.Figure) for f in figs)
     assert len(figs[3].axes[0].patches) == 8  # 2 models x 4 measures
     plt.close("all")

@@ -11,7 +11,7 @@ from workbench.plots import hybrid as P
 def test_hybrid_figures():
     table = pd.DataFrame({"ndcg@10": [0.3, 0.2, 0.1], "ndcg_low": [0.25, 0.15, 0.05], "ndcg_high": [0.35, 0.25, 0.15],
                           "kind": ["hybrid", "component alone", "baseline"]}, index=["tuned", "cf", "popular"])
-    fig = P.variant_bars(table)
+    fig = P.variant_bars(table, "ndcg@10")
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["popular", "cf", "tuned"]  # ascending
     assert len(fig.axes[0].patches) == 3
     fig = P.weights_bars({"cf": 0.7, "content": 0.3}, {"cf": 0.5, "content": 0.2, "popular": 0.3})

@@ -120,3 +120,19 @@ def test_price_coverage():
     t = T.build_demand_table(tiny_shop(), "W")
     assert T.price_coverage(t) == 1.0 and T.coverage_note(1.0).startswith("Every")
     assert T.price_coverage(t.iloc[:5]) == pytest.approx(5 / 6) and "83%" in T.coverage_note(5 / 6)
+
+
+def test_interest_comes_from_the_final_recommendations_never_a_baseline():
+    def lists(pairs):
+        return pd.DataFrame([{C.CUSTOMER_ID: c, C.PRODUCT_ID: p, "rank": r + 1, "score": 1.0 / (r + 1)}
+                             for c, ps in pairs.items() for r, p in enumerate(ps)])
+
+    test = pd.DataFrame({C.CUSTOMER_ID: ["c1", "c2"], C.PRODUCT_ID: ["P1", "P2"]})
+    perfect = lists({"c1": ["P1"], "c2": ["P2"]})  # the popular list is the best on the split: still never chosen
+    recs = {"popular": perfect, "random": perfect, "content": lists({"c1": ["P2"], "c2": ["P2"]}),
+            "ease": lists({"c1": ["P9", "P1"], "c2": ["P2"]})}
+    name, final = T.final_recommendations(recs, test, k=2, n_items=10)
+    assert name == "ease" and final is recs["ease"]  # ease 0.82 > content 0.5 on the split
+    recs["hybrid_final"] = lists({"c1": ["P3"]})
+    assert T.final_recommendations(recs, test, k=2, n_items=10)[0] == "hybrid_final"  # the hybrid ran: its lists
+    assert T.final_recommendations({"popular": perfect, "random": perfect}, test, 2, 10) == (None, None)

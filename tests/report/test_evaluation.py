@@ -41,17 +41,6 @@ def test_curves_hand_computed():
     assert c.loc[("b", 2), "ndcg"] == pytest.approx(L3 / 3)
 
 
-def test_lift_over_baseline_paired():
-    lift = E.lift_over_baseline(A, B, _test_split(), k=2, n_boot=200, seed=1)
-    ndcg_a, ndcg_b = (1 / (1 + L3) + 1 + L3) / 3, L3 / 3
-    assert lift["estimate"] == pytest.approx(ndcg_a - ndcg_b)
-    assert lift["model_value"] == pytest.approx(ndcg_a) and lift["baseline_value"] == pytest.approx(ndcg_b)
-    assert lift["low"] <= lift["estimate"] <= lift["high"]
-    assert lift["relative"] == pytest.approx((ndcg_a - ndcg_b) / ndcg_b)
-    assert lift["n_customers"] == 3 and lift["metric"] == "ndcg@2"
-    assert E.lift_over_baseline(A, B, _test_split(), k=2, n_boot=200, seed=1) == lift  # seeded
-
-
 def test_hits_over_time_revenue_per_week():
     h = E.hits_over_time({"a": A, "b": B}, _test_split(), k=2, freq="W").set_index(["model", "period"])
     w1, w2 = pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-08")
@@ -103,25 +92,35 @@ def _run_dir(tmp_path, full_metrics):
 
 def test_evaluate_run_and_its_metrics_block(tmp_path, full_metrics):
     d = _run_dir(tmp_path, full_metrics)
-    ev = E.evaluate_run(d, full_metrics, {"k": 2, "n_boot": 100}, seed=3)
+    A.to_parquet(d / "artifacts" / "recs_hybrid_tuned.parquet")  # the hybrid's list: the same as ease's here
+    ev = E.evaluate_run(d, full_metrics, {"evaluation": {"k": 2, "n_boot": 100, "seed": 3}})
     assert ev.notes == []
-    assert ev.best[0] == "ease" and ev.baseline == "popular"  # best as re-scored from the saved lists
-    assert ev.best[1] == pytest.approx((1 / (1 + L3) + 1 + L3) / 3)
+    ndcg_a, ndcg_b = (1 / (1 + L3) + 1 + L3) / 3, L3 / 3
+    assert ev.best == ("ease", pytest.approx(ndcg_a)) and ev.baseline == "popular"  # ties by name: ease first
     assert ev.lift["model"] == "ease" and ev.lift["baseline"] == "popular"
-    assert ev.lift["estimate"] == pytest.approx((1 / (1 + L3) + 1 + L3) / 3 - L3 / 3)
+    assert ev.lift["estimate"] == pytest.approx(ndcg_a - ndcg_b)
+    assert ev.lift["low"] <= ev.lift["estimate"] <= ev.lift["high"]
+    assert ev.lift["relative"] == pytest.approx((ndcg_a - ndcg_b) / ndcg_b) and ev.lift["n_customers"] == 3
     m = ev.to_metrics()
     assert m["stages_run"] == ["data", "segmentation", "recommenders", "rating", "basket", "hybrid", "pricing"]
-    assert m["best_model"] == "ease" and m["best_ndcg@10"] == pytest.approx(ev.best[1])
+    assert m["best_model"] == "ease" and m["best_ndcg@2"] == pytest.approx(ndcg_a) and m["k"] == 2
+    assert [r["model"] for r in m["leaderboard"]] == ["ease", "hybrid_tuned", "popular"]
+    assert [r["family"] for r in m["leaderboard"]] == ["cf", "hybrid", "baseline"]
+    assert m["test_customers"] == 3
+    v = m["verdict"]  # the hybrid ties ease (the best single model) and beats popular by the same margin
+    assert v["best_hybrid"] == "hybrid_tuned" and v["best_single"] == "ease"
+    assert v["vs_best_single"]["delta"] == 0.0 and v["vs_best_single"]["n_needed"] == float("inf")
+    assert v["vs_popular"]["delta"] == pytest.approx(ndcg_a - ndcg_b)
     assert m["segment_value"]["champions"]["revenue_share"] == pytest.approx(0.75)
     assert m["truth_recovery"]["segments: ARI vs planted segments"] == 0.61
-    assert set(ev.curves["model"]) == {"ease", "popular"}
+    assert set(ev.curves["model"]) == {"ease", "hybrid_tuned", "popular"}
 
 
 def test_evaluate_run_degrades_without_artifacts(tmp_path):
     metrics = {"data": {"source": "online_retail", "customers": 10}}
     ev = E.evaluate_run(tmp_path, metrics)
     assert ev.to_metrics() == {"stages_run": ["data"]}
-    assert len(ev.notes) == 2 and "notebook 01" in ev.notes[0] and "notebook 02" in ev.notes[1]
+    assert len(ev.notes) == 2 and "notebook 01" in ev.notes[0] and "no recommender notebook" in ev.notes[1]
 
 
 def test_relevant_pairs_once_and_no_returns():
@@ -136,12 +135,6 @@ def test_recorded_vs_recomputed(full_metrics):
     assert t.loc["ease", "ndcg@2 recomputed"] == pytest.approx((1 / (1 + L3) + 1 + L3) / 3)
     assert t.loc["ease", "ndcg@2 recorded"] is None and t.loc["nobody", "precision@2 recorded"] is None
     assert len(E.recorded_vs_recomputed(c.iloc[:0], full_metrics)) == 0
-
-
-def test_best_recomputed_ties_and_missing_k():
-    c = pd.DataFrame({"model": ["b", "a", "c"], "k": [10, 10, 5], "ndcg": [0.2, 0.2, 0.9]})
-    assert E.best_recomputed(c, 10) == ("a", 0.2)
-    assert E.best_recomputed(c, 20) is None
 
 
 def test_item_support_share_of_baskets():

@@ -15,7 +15,7 @@ def test_get_walks_dotted_paths(full_metrics):
 def test_model_table_sorted_by_ndcg_and_best_model(full_metrics):
     t = S.model_table(full_metrics)
     assert list(t.index) == ["ease", "item_knn", "popular", "random"]
-    assert list(t.columns) == list(S.RANKING_METRICS)
+    assert list(t.columns) == ["ndcg@10", "precision@10", "recall@10", "map@10", "coverage"]
     assert S.best_model(full_metrics) == ("ease", 0.16)
     assert S.best_model(full_metrics, "coverage") == ("random", 1.0)
     assert S.popular_model(full_metrics) == "popular"
@@ -26,6 +26,45 @@ def test_best_model_ties_break_by_name_and_missing_is_none():
     assert S.best_model(m) == ("a", 0.2)
     assert S.best_model({}) is None
     assert S.best_model({"recommenders": {"x": {"ndcg@10": None}}}) is None
+
+
+def test_k_comes_from_the_run_not_a_constant(full_metrics):
+    five = {m: {k.replace("@10", "@5"): v for k, v in row.items()} for m, row in full_metrics["recommenders"].items()}
+    m = {"recommenders": five}
+    assert S.metric_k(m) == 5 and S.best_model(m) == ("ease", 0.16)
+    assert list(S.model_table(m).columns) == ["ndcg@5", "precision@5", "recall@5", "map@5", "coverage"]
+    assert S.metric_k({"evaluation": {"k": 20}, "recommenders": five}) == 20
+
+
+LEADERBOARD = {"k": 10, "test_customers": 500, "best_model": "hybrid_tuned", "leaderboard": [
+    {"model": "hybrid_tuned", "family": "hybrid", "ndcg@10": 0.20, "precision@10": 0.05, "recall@10": 0.3,
+     "map@10": 0.1, "coverage": 0.2, "vs_popular": {"delta": 0.12, "low": 0.09, "high": 0.15}},
+    {"model": "ease", "family": "cf", "ndcg@10": 0.19, "precision@10": 0.04, "recall@10": 0.3, "map@10": 0.1,
+     "coverage": 0.3, "vs_popular": {"delta": 0.11, "low": 0.08, "high": 0.14}},
+    {"model": "popular", "family": "baseline", "ndcg@10": 0.08, "precision@10": 0.02, "recall@10": 0.1,
+     "map@10": 0.05, "coverage": 0.02, "vs_popular": None}],
+    "verdict": {"best_hybrid": "hybrid_tuned", "best_single": "ease", "k": 10, "test_customers": 500,
+                "vs_best_single": {"model": "ease", "delta": 0.01, "low": -0.004, "high": 0.024, "n": 500,
+                                   "n_needed": 2345.0},
+                "vs_popular": {"model": "popular", "delta": 0.12, "low": 0.09, "high": 0.15, "n": 500,
+                               "n_needed": 40.0}}}
+
+
+def test_leaderboard_leads_the_model_table_and_the_verdict_reads_it(full_metrics):
+    full_metrics["evaluation"] = LEADERBOARD
+    t = S.model_table(full_metrics)
+    assert list(t.index) == ["hybrid_tuned", "ease", "popular"]  # the leaderboard, not the recorded rows
+    board = S.leaderboard_table(full_metrics)
+    assert board.loc["ease", "family"] == "cf" and board.loc["ease", "low"] == 0.08
+    assert board["vs popular"].isna().tolist() == [False, False, True]
+    text = S.verdict_paragraph(full_metrics)
+    assert "On 500 test customers, the best hybrid variant *hybrid_tuned* (NDCG@10 0.200) is at the top" in text
+    assert ("cannot be told apart from the best single model (*ease*): NDCG@10 +0.0100, 95% interval -0.0040 to "
+            "+0.0240; a paired test would need about 2,345 customers" in text)
+    assert "It beats popularity (*popular*): NDCG@10 +0.1200" in text
+    del full_metrics["evaluation"]["verdict"]
+    assert "notebook 05 did not run" in S.verdict_paragraph(full_metrics)
+    assert "No leaderboard" in S.verdict_paragraph({})
 
 
 def test_popular_model_name_variants():

@@ -75,7 +75,7 @@ def as_metrics(table: pd.DataFrame) -> dict:
             for c, d, lo, hi in zip(table["component"], table["delta"], table["low"], table["high"])}
 
 
-def describe(table: pd.DataFrame, metric: str = "NDCG@10") -> str:
+def describe(table: pd.DataFrame, metric: str) -> str:
     """Return a few sentences saying which components earn their weight (from an :func:`ablation` table)."""
     earn, hurt, unsure, idle = [], [], [], []
     for r in table.itertuples():

@@ -53,7 +53,7 @@ def product_map(points: pd.DataFrame, max_categories: int = 12) -> plt.Figure:
     return fig
 
 
-def model_comparison(table: pd.DataFrame, metric: str = "ndcg@10", baseline: str | None = "popular") -> plt.Figure:
+def model_comparison(table: pd.DataFrame, metric: str, baseline: str | None = "popular") -> plt.Figure:
     """Horizontal bars of one metric per model (rows = models), the baseline's value as a dashed line."""
     vals = table[metric].astype(float).sort_values()
     fig, ax = plt.subplots(figsize=(7, 0.35 * len(vals) + 1.2))

@@ -16,10 +16,10 @@ def _empty(ax, text: str) -> None:
     ax.set_axis_off()
 
 
-def model_comparison(table: pd.DataFrame, metrics: tuple[str, ...] = ("ndcg@10", "precision@10", "recall@10",
-                                                                       "map@10")) -> plt.Figure:
-    """Grouped horizontal bars: one group per model (rows of ``table``), one bar per metric."""
-    metrics = tuple(m for m in metrics if m in table.columns)
+def model_comparison(table: pd.DataFrame, metrics: tuple[str, ...] | None = None) -> plt.Figure:
+    """Grouped horizontal bars: one group per model (rows of ``table``, best first), one bar per metric
+    (default: every ``<metric>@K`` column of ``table``, the first one ranking the models)."""
+    metrics = tuple(m for m in (metrics or [c for c in table.columns if "@" in str(c)]) if m in table.columns)
     n = len(table)
     fig, ax = plt.subplots(figsize=(9, 0.45 * max(n, 2) * max(len(metrics), 1) / 2 + 1.5))
     if n == 0 or not metrics:
@@ -31,7 +31,8 @@ def model_comparison(table: pd.DataFrame, metrics: tuple[str, ...] = ("ndcg@10",
     for i, m in enumerate(metrics):
         ax.barh(y + i * h, t[m].astype(float).fillna(0).to_numpy(), height=h, label=m, color=PALETTE[i % 10])
     ax.set_yticks(y + h * (len(metrics) - 1) / 2, [str(s) for s in t.index])
-    ax.set(title="Ranking models on the test split (best NDCG@10 at the top)", xlabel="metric value")
+    ax.set(title=f"Ranking models on the test split (best {metrics[0]} at the top)",
+           xlabel="metric value")
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     return fig
@@ -73,7 +74,7 @@ def impact_over_time(hits: pd.DataFrame, value: str = C.REVENUE) -> plt.Figure:
         share = cum.iloc[-1] / total if total else np.nan
         ax.plot(g["period"], cum, color=PALETTE[i % 10], lw=1.8, label=f"{m} ({share:.1%} of test {value})")
     what = "net revenue" if value == C.REVENUE else "purchases"
-    ax.set(title=f"Held-out {what} that the top-10 lists contained (cumulative over the test period)",
+    ax.set(title=f"Held-out {what} that the top-K lists contained (cumulative over the test period)",
            ylabel=f"cumulative {what}")
     ax.legend(fontsize=8, loc="upper left")
     fig.autofmt_xdate()

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 
-def variant_bars(table: pd.DataFrame, metric: str = "ndcg@10") -> plt.Figure:
+def variant_bars(table: pd.DataFrame, metric: str) -> plt.Figure:
     """Horizontal bars of ``metric`` per model with its bootstrap interval (``ndcg_low``/``ndcg_high``), by kind."""
     t = table.sort_values(metric)
     colors = {"hybrid": "tab:blue", "component alone": "tab:gray", "baseline": "tab:orange"}
@@ -57,8 +57,8 @@ def ablation_bars(table: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def history_bars(table: pd.DataFrame, columns: list[str] | None = None) -> plt.Figure:
-    """Grouped bars of NDCG@10 per history bucket (cold, warm, hot) for the chosen columns."""
+def history_bars(table: pd.DataFrame, columns: list[str] | None = None, label: str = "NDCG@K") -> plt.Figure:
+    """Grouped bars of the metric ``label`` names (NDCG at the run's K) per history bucket (cold, warm, hot)."""
     cols = columns or [c for c in ("hybrid", "no_switching", "popular") if c in table.columns]
     x = np.arange(len(table))
     w = 0.8 / max(len(cols), 1)
@@ -66,7 +66,7 @@ def history_bars(table: pd.DataFrame, columns: list[str] | None = None) -> plt.F
     for i, c in enumerate(cols):
         ax.bar(x + (i - (len(cols) - 1) / 2) * w, table[c], w, label=c)
     ax.set_xticks(x, [f"{b}\n(n={int(n)})" for b, n in zip(table.index, table["n"])])
-    ax.set_ylabel("NDCG@10")
+    ax.set_ylabel(label)
     ax.legend(fontsize=8)
     ax.set_title("By history bucket (distinct products bought in train)")
     fig.tight_layout()

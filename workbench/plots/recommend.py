@@ -40,7 +40,7 @@ def metric_heatmap(summary: pd.DataFrame, metrics: list[str] | None = None) -> p
 
 
 def metric_intervals(table: pd.DataFrame, per_customer: pd.DataFrame, column: str = "ndcg",
-                     label: str = "nDCG@10", n_boot: int = 1000, seed: int = 0) -> plt.Figure:
+                     label: str = "nDCG@K", n_boot: int = 1000, seed: int = 0) -> plt.Figure:
     """Per-model mean of a per-customer metric with its bootstrap 95% interval (a forest plot)."""
     from workbench.evaluate.significance import bootstrap_ci
 

@@ -257,6 +257,23 @@ def interest_scores(recs: dict[str, pd.DataFrame], customers=None) -> pd.DataFra
     return out.rename(INTEREST).rename_axis(C.PRODUCT_ID).reset_index().sort_values(C.PRODUCT_ID, ignore_index=True)
 
 
+def final_recommendations(recs: dict[str, pd.DataFrame], test: pd.DataFrame | None, k: int,
+                          n_items: int) -> tuple[str | None, pd.DataFrame | None]:
+    """Return ``(name, lists)`` of the run's final recommendations: ``hybrid_final`` when the hybrid ran, else
+    the leaderboard's best model outside the baselines (scored on ``test``, the split's relevant pairs);
+    ``(None, None)`` when there is none. Baselines (popular, random) are never the interest signal."""
+    from workbench.evaluate.leaderboard import MODEL_FAMILIES, leaderboard
+
+    if "hybrid_final" in recs:
+        return "hybrid_final", recs["hybrid_final"]
+    candidates = {m: r for m, r in recs.items() if MODEL_FAMILIES.get(m) != "baseline"}
+    if not candidates or test is None or not len(test):
+        return None, None
+    families = {m: MODEL_FAMILIES.get(m, "hybrid" if m.startswith("hybrid") else "cf") for m in candidates}
+    best = leaderboard(candidates, test, k, max(int(n_items), 1), families=families, baseline=None).best_model
+    return best, candidates[best]
+
+
 def read_recommendations(artifact_dir) -> dict[str, pd.DataFrame]:
     """Return the ``recs_<model>.parquet`` tables in a run's artifact folder by model name (empty when none)."""
     folder = Path(artifact_dir)

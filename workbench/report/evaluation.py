@@ -1,9 +1,12 @@
-"""Notebook 07's numbers that need artifacts, not just metrics.json: P@K/R@K curves, the best model's lift
-over popularity with a paired bootstrap interval, hits and revenue over time, and segment value.
+"""Notebook 07's numbers that need artifacts, not just metrics.json: the leaderboard of every ranking model
+(the hybrid variants included) with intervals and its verdict, P@K/R@K curves, hits and revenue over time,
+and segment value.
 
 Everything is computed from what earlier notebooks saved (``artifacts/recs_<model>.parquet``,
-``artifacts/split_test.parquet``, ``artifacts/customer_segments.parquet``) with the evaluation module's
-metrics (:mod:`workbench.evaluate.metrics`, :mod:`workbench.evaluate.significance`); no model is refit.
+``artifacts/split_test.parquet``, ``artifacts/customer_segments.parquet``) with the evaluation module
+(:mod:`workbench.evaluate.leaderboard`, :mod:`workbench.evaluate.metrics`,
+:mod:`workbench.evaluate.significance`) under the run's one protocol (the ``evaluation:`` params block,
+:mod:`workbench.evaluate.experiment`); no model is refit.
 """
 from __future__ import annotations
 
@@ -15,17 +18,17 @@ import numpy as np
 import pandas as pd
 
 from workbench.data import contract as C
-from workbench.evaluate.metrics import per_customer_metrics, ranking_curve
-from workbench.evaluate.significance import paired_bootstrap
+from workbench.evaluate import experiment
+from workbench.evaluate.leaderboard import Leaderboard, leaderboard
+from workbench.evaluate.metrics import ranking_curve
+from workbench.evaluate.significance import paired_sample_size
 from workbench.report.record import ARTIFACTS_DIR
 
 log = logging.getLogger(__name__)
 
 RECS_PREFIX = "recs_"
-SPLIT_TEST = "split_test"
+SPLIT_TEST = experiment.SPLIT_TEST
 SEGMENTS_ARTIFACT = "customer_segments"
-#: K values of the precision/recall curves (capped at the longest list a model saved)
-CURVE_KS = (1, 2, 3, 5, 10, 15, 20)
 SEGMENT_COL, MONETARY_COL = "segment", "monetary"
 MODEL, PERIOD, HITS = "model", "period", "hits"
 
@@ -42,14 +45,14 @@ def load_recs(run_dir: str | Path) -> dict[str, pd.DataFrame]:
 def relevant(test: pd.DataFrame) -> pd.DataFrame:
     """The held-out (customer, product) pairs that count as relevant, one row per pair (returns excluded).
 
-    ``split_test`` is saved by notebook 02 under its protocol (seen pairs already dropped when the protocol
-    says so), and notebooks 03-05 score their lists on the same rows and customers, so re-scoring every
-    ``recs_<model>`` against it reproduces the recorded numbers on one common test set.
+    ``split_test`` holds the relevant pairs of the run's one split (seen pairs already dropped when the
+    protocol says so), and notebooks 02-05 score their lists on it, so re-scoring every ``recs_<model>``
+    against it reproduces the recorded numbers on one common test set.
     """
     cols = [C.CUSTOMER_ID, C.PRODUCT_ID]
     missing = [c for c in cols if c not in test.columns]
     if missing:
-        raise KeyError(f"split_test lacks {missing}: it must hold customer_id and product_id (see issue 4)")
+        raise KeyError(f"split_test lacks {missing}: it must hold customer_id and product_id")
     if C.QUANTITY in test.columns:
         test = test[test[C.QUANTITY] > 0]
     return test[cols].astype("str").drop_duplicates().reset_index(drop=True)
@@ -61,7 +64,8 @@ def _max_rank(recs: pd.DataFrame) -> int:
     return int(recs.groupby(C.CUSTOMER_ID).size().max()) if len(recs) else 0
 
 
-def curves(recs: dict[str, pd.DataFrame], test: pd.DataFrame, ks: tuple[int, ...] = CURVE_KS) -> pd.DataFrame:
+def curves(recs: dict[str, pd.DataFrame], test: pd.DataFrame,
+           ks: tuple[int, ...] = tuple(experiment.DEFAULTS["curve_ks"])) -> pd.DataFrame:
     """One row per (model, K): precision, recall, map, ndcg, hit, mrr at K, for K up to each model's list length
     (relevant pairs from :func:`relevant`)."""
     truth = relevant(test)
@@ -78,29 +82,6 @@ def curves(recs: dict[str, pd.DataFrame], test: pd.DataFrame, ks: tuple[int, ...
     if not frames:
         return pd.DataFrame(columns=[MODEL, "k", "precision", "recall", "map", "ndcg", "hit", "mrr"])
     return pd.concat(frames, ignore_index=True)
-
-
-def best_recomputed(curves_df: pd.DataFrame, k: int = 10) -> tuple[str, float] | None:
-    """``(model, ndcg@k)`` of the best model as re-scored by :func:`curves` (ties: first by name)."""
-    at = curves_df[curves_df["k"] == k] if len(curves_df) else curves_df
-    if not len(at):
-        return None
-    at = at.sort_values(["ndcg", MODEL], ascending=[False, True])
-    return str(at[MODEL].iloc[0]), float(at["ndcg"].iloc[0])
-
-
-def lift_over_baseline(model_recs: pd.DataFrame, base_recs: pd.DataFrame, test: pd.DataFrame, k: int = 10,
-                       metric: str = "ndcg", n_boot: int = 1000, seed: int = 42) -> dict:
-    """Paired bootstrap over test customers of ``metric``@k, model minus baseline:
-    ``{metric, estimate, low, high, model_value, baseline_value, relative, n_customers}``."""
-    truth = relevant(test)
-    a = per_customer_metrics(truth, model_recs, k).set_index(C.CUSTOMER_ID)[metric]
-    b = per_customer_metrics(truth, base_recs, k).set_index(C.CUSTOMER_ID)[metric].reindex(a.index)
-    delta, low, high = paired_bootstrap(a.to_numpy(), b.to_numpy(), n_boot=n_boot, seed=seed)
-    base = float(b.mean())
-    return {"metric": f"{metric}@{k}", "estimate": delta, "low": low, "high": high,
-            "model_value": float(a.mean()), "baseline_value": base,
-            "relative": delta / base if base > 0 else None, "n_customers": int(len(a))}
 
 
 def _line_value(test: pd.DataFrame, products: pd.DataFrame | None) -> pd.Series | None:
@@ -177,25 +158,14 @@ def segment_value(segments: pd.DataFrame, segment_col: str = SEGMENT_COL,
     return out.reset_index().sort_values(["revenue", segment_col], ascending=[False, True]).reset_index(drop=True)
 
 
-#: notebook 07's settings (params block ``evaluation:``)
-DEFAULTS = {
-    "k": 10,                    # list length the summary and the impact figure use
-    "curve_ks": list(CURVE_KS),  # K values of the precision/recall curves
-    "n_boot": 1000,             # bootstrap resamples for the lift interval
-    "freq": "W",                # period of the impact-over-time figure (pandas offset alias)
-    "baseline": None,           # baseline model for the lift (None = the most-popular recommender)
-    "top_items": 10,            # products listed with their basket support (evaluation.item_support)
-}
-
-
 @dataclass
 class RunEvaluation:
     """What notebook 07 derives from a run's artifacts; :meth:`to_metrics` is its ``evaluation`` block."""
 
     stages_run: list[str]
-    best: tuple[str, float] | None = None
-    baseline: str | None = None
-    lift: dict | None = None
+    k: int = 10
+    board: Leaderboard | None = None
+    verdict: dict | None = None
     curves: pd.DataFrame = field(default_factory=pd.DataFrame)
     hits: pd.DataFrame = field(default_factory=pd.DataFrame)
     segments: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -203,15 +173,46 @@ class RunEvaluation:
     truth: pd.DataFrame = field(default_factory=pd.DataFrame)
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def best(self) -> tuple[str, float] | None:
+        """``(model, ndcg@k)`` at the top of the leaderboard."""
+        if self.board is None or not len(self.board.rows):
+            return None
+        return self.board.best_model, float(self.board.rows[f"ndcg@{self.k}"].iloc[0])
+
+    @property
+    def baseline(self) -> str | None:
+        """The model every leaderboard row is compared with (most popular)."""
+        return None if self.board is None else self.board.baseline
+
+    @property
+    def lift(self) -> dict | None:
+        """The best model against the baseline: ``{model, baseline, metric, estimate, low, high, model_value,
+        baseline_value, relative, n_customers}`` (None when the best model is the baseline or there is none)."""
+        b = self.board
+        if b is None or self.best is None or b.baseline is None or self.best[0] == b.baseline:
+            return None
+        row = b.rows.set_index("model")
+        col = f"ndcg@{self.k}"
+        model, base = self.best[0], b.baseline
+        base_value = float(row.loc[base, col])
+        delta = float(row.loc[model, "vs_delta"])
+        return {"model": model, "baseline": base, "metric": col, "estimate": delta,
+                "low": float(row.loc[model, "vs_low"]), "high": float(row.loc[model, "vs_high"]),
+                "model_value": float(row.loc[model, col]), "baseline_value": base_value,
+                "relative": delta / base_value if base_value > 0 else None, "n_customers": b.test_customers}
+
     def to_metrics(self) -> dict:
         """The ``evaluation`` block of metrics.json (deterministic: no durations, sorted keys)."""
         out: dict = {"stages_run": self.stages_run}
-        if self.best is not None:
-            out["best_model"], out["best_ndcg@10"] = self.best
-        if self.baseline is not None:
-            out["baseline_model"] = self.baseline
+        if self.board is not None:
+            out.update(self.board.to_metrics())
+            if self.best is not None:
+                out[f"best_ndcg@{self.k}"] = self.best[1]
         if self.lift is not None:
             out["lift_over_popular"] = self.lift
+        if self.verdict is not None:
+            out["verdict"] = self.verdict
         if len(self.segments):
             out["segment_value"] = {r[SEGMENT_COL]: {"customers": r["customers"], "customer_share": r["customer_share"],
                                                      "revenue_share": r["revenue_share"]}
@@ -223,14 +224,34 @@ class RunEvaluation:
         return out
 
 
-def evaluate_run(run_dir: str | Path, metrics: dict, cfg: dict | None = None, seed: int = 42) -> RunEvaluation:
-    """Everything notebook 07 needs from a run folder, each part only when its inputs exist (see ``notes``)."""
+def verdict_numbers(board: Leaderboard, n_boot: int = 1000, alpha: float = 0.05, seed: int = 0,
+                    power: float = 0.8) -> dict | None:
+    """The numbers of the verdict: the best hybrid variant against the best single (non-hybrid) model and against
+    the most-popular baseline, each a paired bootstrap of NDCG@K with the customers a paired test would need to
+    detect the observed difference with ``power`` (None without a hybrid row)."""
+    hybrid = board.best(families=("hybrid",), exclude=())
+    single = board.best(families=[f for f in board.rows["family"].unique() if f != "hybrid"], exclude=())
+    if hybrid is None:
+        return None
+    out = {"best_hybrid": hybrid, "best_single": single, "k": board.k, "test_customers": board.test_customers}
+    for key, other in (("vs_best_single", single), ("vs_popular", board.baseline)):
+        if other is None or other not in board.per_customer:
+            continue
+        cmp = board.compare(hybrid, other, n_boot, alpha, seed)
+        diff = board.per_customer[hybrid].to_numpy() - board.per_customer[other].to_numpy()
+        out[key] = {"model": other, **cmp, "n_needed": paired_sample_size(diff, alpha, power)}
+    return out
+
+
+def evaluate_run(run_dir: str | Path, metrics: dict, params: dict | None = None) -> RunEvaluation:
+    """Everything notebook 07 needs from a run folder under the run's protocol (``params``' ``evaluation:``
+    block), each part only when its inputs exist (see ``notes``)."""
     from workbench.report import summary as S
 
-    cfg = {**DEFAULTS, **(cfg or {})}
+    s = experiment.settings(params or {})
     run_dir = Path(run_dir)
     adir = run_dir / ARTIFACTS_DIR
-    ev = RunEvaluation(stages_run=[s for s in S.STAGES if S.ran(metrics, s)], best=S.best_model(metrics),
+    ev = RunEvaluation(stages_run=[st for st in S.STAGES if S.ran(metrics, st)], k=s.k,
                        truth=S.truth_recovery(metrics))
     seg_path = adir / f"{SEGMENTS_ARTIFACT}.parquet"
     if seg_path.exists():
@@ -240,27 +261,26 @@ def evaluate_run(run_dir: str | Path, metrics: dict, cfg: dict | None = None, se
     tx_path = adir / "data" / f"{C.TRANSACTIONS}.parquet"
     if tx_path.exists():
         ev.items = item_support(pd.read_parquet(tx_path, columns=[C.TRANSACTION_ID, C.PRODUCT_ID, C.QUANTITY]),
-                                int(cfg["top_items"]))
+                                s.top_items)
     recs = load_recs(run_dir)
     test_path = adir / f"{SPLIT_TEST}.parquet"
     if not recs or not test_path.exists():
-        ev.notes.append("no recs_<model> / split_test artifacts: curves, lift and impact not shown "
-                        "(notebook 02 not run)")
+        ev.notes.append("no recs_<model> / split_test artifacts: leaderboard, curves and impact not shown "
+                        "(no recommender notebook ran)")
         return ev
     test = pd.read_parquet(test_path)
-    ev.curves = curves(recs, test, tuple(cfg["curve_ks"]))
-    products = adir / "data" / f"{C.PRODUCTS}.parquet"
-    ev.hits = hits_over_time(recs, test, pd.read_parquet(products) if products.exists() else None,
-                             k=int(cfg["k"]), freq=cfg["freq"])
-    ev.baseline = cfg["baseline"] or S.popular_model(metrics)
-    ev.best = best_recomputed(ev.curves, int(cfg["k"])) or ev.best
-    if ev.best is not None and ev.baseline in recs and ev.best[0] in recs and ev.best[0] != ev.baseline:
-        ev.lift = {"model": ev.best[0], "baseline": ev.baseline,
-                   **lift_over_baseline(recs[ev.best[0]], recs[ev.baseline], test, k=int(cfg["k"]),
-                                        n_boot=int(cfg["n_boot"]), seed=seed)}
-    else:
-        ev.notes.append("lift over popularity not computed: the best model or the popularity baseline has no "
-                        "recs_<model> artifact (or they are the same model)")
+    products_path = adir / "data" / f"{C.PRODUCTS}.parquet"
+    products = pd.read_parquet(products_path) if products_path.exists() else None
+    n_items = products[C.PRODUCT_ID].nunique() if products is not None else int(S.get(metrics, "data.products") or 0)
+    ev.board = leaderboard(recs, relevant(test), s.k, max(n_items, 1),
+                           baseline=s.baseline or S.popular_model({"recommenders": recs}),
+                           n_boot=s.n_boot, alpha=s.alpha, seed=s.seed)
+    ev.verdict = verdict_numbers(ev.board, s.n_boot, s.alpha, s.seed)
+    ev.curves = curves(recs, test, s.curve_ks)
+    ev.hits = hits_over_time(recs, test, products, k=s.k, freq=s.freq)
+    if ev.lift is None:
+        ev.notes.append("lift over popularity not computed: the best model is the popularity baseline, or the run "
+                        "saved no most-popular list")
     return ev
 
 

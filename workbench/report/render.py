@@ -182,7 +182,11 @@ def index_html(run_dir: Path, pages: list[Path], show_code: bool = False, failed
            f" · commit {html.escape(str(manifest.get('git_commit') or 'n/a')[:12])}"
            f" · started {html.escape(str(manifest.get('started') or 'n/a'))}"
            f" · code {'shown' if show_code else 'hidden'}</p>",
-           "<h2>Summary</h2>", "<ul class='summary'>"]
+           "<h2>Leaderboard</h2>", _md(S.verdict_paragraph(metrics))]
+    board = S.leaderboard_table(metrics)
+    if len(board):
+        out.append(_table(board))
+    out += ["<h2>Summary</h2>", "<ul class='summary'>"]
     out += [f"<li>{_md(s)}</li>" for s in S.executive_summary(metrics)]
     out.append("</ul>")
 

@@ -24,10 +24,28 @@ STAGES: dict[str, tuple[str, str]] = {
     "pricing": ("06", "dynamic pricing"),
 }
 
-#: ranking metrics every recommender row carries (issue 4 contract), in display order
-RANKING_METRICS = ("ndcg@10", "precision@10", "recall@10", "map@10", "coverage")
+#: ranking metrics every recommender row carries at the run's K, in display order (see :func:`ranking_metrics`)
+RANKING_METRIC_NAMES = ("ndcg", "precision", "recall", "map")
 #: names the most-popular baseline goes by, most specific first
 POPULAR_NAMES = ("popular", "most_popular", "popularity", "pop")
+
+
+def ranking_metrics(k: int) -> tuple[str, ...]:
+    """The ranking metric keys at ``k`` every model row carries (``ndcg@k`` ... ``map@k``) and ``coverage``."""
+    return (*(f"{m}@{k}" for m in RANKING_METRIC_NAMES), "coverage")
+
+
+def metric_k(metrics: dict) -> int:
+    """The K of this run's ranking metrics: the evaluation block's, else the one the recorded rows carry (10)."""
+    k = (metrics.get("evaluation") or {}).get("k")
+    if isinstance(k, int):
+        return k
+    for block in ((metrics.get("recommenders") or {}).values()):
+        for key in (block or {}) if isinstance(block, dict) else ():
+            if key.startswith("ndcg@") and key[5:].isdigit():
+                return int(key[5:])
+    h = (metrics.get("hybrid") or {}).get("k")
+    return int(h) if isinstance(h, int) else 10
 
 
 def get(metrics: dict, path: str, default: Any = None) -> Any:
@@ -91,16 +109,39 @@ def stage_status(metrics: dict) -> pd.DataFrame:
 
 
 # ---- recommenders -------------------------------------------------------------------------------
+def leaderboard_table(metrics: dict) -> pd.DataFrame:
+    """The leaderboard of ``metrics.evaluation`` (notebook 07: every model on the one split, hybrid variants
+    included) as rows indexed by model: family, metrics at K, and the paired-bootstrap difference to popular
+    with its interval (``vs popular``, ``low``, ``high``), best first. Empty when notebook 07 has not run."""
+    k = metric_k(metrics)
+    cols = ["family", *ranking_metrics(k), "vs popular", "low", "high"]
+    rows = []
+    for r in get(metrics, "evaluation.leaderboard") or []:
+        vs = r.get("vs_popular") or {}
+        rows.append({"model": r.get("model"), "family": r.get("family"),
+                     **{c: _num(r.get(c)) for c in ranking_metrics(k)},
+                     "vs popular": _num(vs.get("delta")), "low": _num(vs.get("low")), "high": _num(vs.get("high"))})
+    if not rows:
+        return pd.DataFrame(columns=cols, index=pd.Index([], name="model"))
+    return pd.DataFrame(rows).set_index("model")[cols]
+
+
 def model_table(metrics: dict) -> pd.DataFrame:
-    """The ranking models of ``metrics.recommenders`` as rows (index ``model``), best NDCG@10 first."""
+    """The ranking models as rows (index ``model``), best NDCG@K first: the leaderboard when notebook 07 made one
+    (every model, the hybrid variants included), else the rows notebooks 02-04 recorded in ``recommenders``."""
+    k = metric_k(metrics)
+    cols = list(ranking_metrics(k))
+    board = leaderboard_table(metrics)
+    if len(board):
+        return board[cols]
     recs = metrics.get("recommenders") or {}
-    rows = {m: {k: _num(v.get(k)) for k in RANKING_METRICS} for m, v in recs.items()
+    rows = {m: {c: _num(v.get(c)) for c in cols} for m, v in recs.items()
             if isinstance(v, dict) and SKIPPED not in v}
     if not rows:
-        return pd.DataFrame(columns=list(RANKING_METRICS), index=pd.Index([], name="model"))
+        return pd.DataFrame(columns=cols, index=pd.Index([], name="model"))
     df = pd.DataFrame.from_dict(rows, orient="index")
     df.index.name = "model"
-    df = df.reset_index().sort_values(["ndcg@10", "model"], ascending=[False, True], na_position="last")
+    df = df.reset_index().sort_values([cols[0], "model"], ascending=[False, True], na_position="last")
     return df.set_index("model")
 
 
@@ -126,8 +167,9 @@ def popular_model(metrics: dict) -> str | None:
     return pops[0] if pops else None
 
 
-def best_model(metrics: dict, metric: str = "ndcg@10") -> tuple[str, float] | None:
-    """``(model, value)`` of the best recorded recommender on ``metric``, or ``None``."""
+def best_model(metrics: dict, metric: str | None = None) -> tuple[str, float] | None:
+    """``(model, value)`` of the best recorded recommender on ``metric`` (default NDCG at the run's K), or ``None``."""
+    metric = metric or f"ndcg@{metric_k(metrics)}"
     table = model_table(metrics)
     if metric not in table or table[metric].notna().sum() == 0:
         return None
@@ -137,18 +179,19 @@ def best_model(metrics: dict, metric: str = "ndcg@10") -> tuple[str, float] | No
 
 
 def hybrid_table(metrics: dict) -> pd.DataFrame:
-    """NDCG@10 of the hybrid variants, each component alone and popularity on the hybrid's split."""
+    """NDCG@K of the hybrid variants, each component alone and popularity, as notebook 05 recorded them."""
     h = metrics.get("hybrid") or {}
+    col = f"ndcg@{h.get('k') or metric_k(metrics)}"
     rows = []
-    for variant, v in (h.get("ndcg@10") or {}).items():
-        rows.append({"model": f"hybrid ({variant})", "kind": "hybrid", "ndcg@10": _num(v)})
+    for variant, v in (h.get(col) or {}).items():
+        rows.append({"model": f"hybrid ({variant})", "kind": "hybrid", col: _num(v)})
     for comp, v in (h.get("components") or {}).items():
-        rows.append({"model": comp, "kind": "component alone", "ndcg@10": _num(v if not isinstance(v, dict)
-                                                                              else v.get("ndcg@10"))})
+        rows.append({"model": comp, "kind": "component alone", col: _num(v if not isinstance(v, dict)
+                                                                          else v.get(col))})
     if _num(h.get("popular")) is not None:
-        rows.append({"model": "popular", "kind": "baseline", "ndcg@10": _num(h.get("popular"))})
-    df = pd.DataFrame(rows, columns=["model", "kind", "ndcg@10"])
-    return df.sort_values(["ndcg@10", "model"], ascending=[False, True], na_position="last").reset_index(drop=True)
+        rows.append({"model": "popular", "kind": "baseline", col: _num(h.get("popular"))})
+    df = pd.DataFrame(rows, columns=["model", "kind", col])
+    return df.sort_values([col, "model"], ascending=[False, True], na_position="last").reset_index(drop=True)
 
 
 def ablation_table(metrics: dict) -> pd.DataFrame:
@@ -239,8 +282,9 @@ def _segmentation_sentences(metrics: dict) -> list[str]:
 
 
 def _recommender_sentences(metrics: dict) -> list[str]:
+    k = metric_k(metrics)
     best = best_model(metrics)
-    out = [] if best is not None else ["**Recommenders**: no ranking model recorded an NDCG@10."]
+    out = [] if best is not None else [f"**Recommenders**: no ranking model recorded an NDCG@{k}."]
     out += _ranking_sentences(metrics, *best) if best is not None else []
     rt = rating_table(metrics)
     if len(rt):
@@ -250,13 +294,15 @@ def _recommender_sentences(metrics: dict) -> list[str]:
 
 
 def _ranking_sentences(metrics: dict, name: str, ndcg: float) -> list[str]:
+    k = metric_k(metrics)
     table = model_table(metrics)
-    p10 = table.loc[name, "precision@10"]
-    out = [f"**Recommenders**: the best of the {len(table)} ranking models recorded is *{name}* with NDCG@10 "
-           f"{fmt(ndcg)} (precision@10 {fmt(p10)})."]
+    pk = table.loc[name, f"precision@{k}"]
+    which = "on the leaderboard" if len(leaderboard_table(metrics)) else "recorded"
+    out = [f"**Recommenders**: the best of the {len(table)} ranking models {which} is *{name}* with NDCG@{k} "
+           f"{fmt(ndcg)} (precision@{k} {fmt(pk)})."]
     pop = popular_model(metrics)
-    if pop and pop != name and _num(table.loc[pop, "ndcg@10"]):
-        base = float(table.loc[pop, "ndcg@10"])
+    if pop and pop != name and pop in table.index and _num(table.loc[pop, f"ndcg@{k}"]):
+        base = float(table.loc[pop, f"ndcg@{k}"])
         out.append(f"The most-popular baseline scores {fmt(base)} ({ndcg / base - 1:+.0%} for *{name}*).")
     lift = get(metrics, "evaluation.lift_over_popular")
     est, lo, hi = _interval(lift)
@@ -268,9 +314,48 @@ def _ranking_sentences(metrics: dict, name: str, ndcg: float) -> list[str]:
         vals = (f"*{lift.get('model')}* reaches {fmt(lift.get('model_value'))} against "
                 f"{fmt(lift.get('baseline_value'))} for *{lift.get('baseline')}*: "
                 if lift.get("model") and _num(lift.get("model_value")) is not None else "")
-        out.append(f"Re-scored from the saved lists on the test split{on}, {vals}NDCG@10 difference {est:+.3f} "
+        out.append(f"Re-scored from the saved lists on the test split{on}, {vals}NDCG@{k} difference {est:+.3f} "
                    f"(95% paired-bootstrap interval {lo:+.3f} to {hi:+.3f}); {verdict}.")
     return out
+
+
+def _comparison_words(c: dict) -> str:
+    lo, hi = _num(c.get("low")), _num(c.get("high"))
+    if lo is not None and lo > 0:
+        return "beats"
+    if hi is not None and hi < 0:
+        return "trails"
+    return "cannot be told apart from"
+
+
+def verdict_paragraph(metrics: dict) -> str:
+    """One paragraph: does the best hybrid variant beat the best single model and popularity on the one split?
+    With the NDCG@K differences, their 95% paired-bootstrap intervals and the customers a test would need."""
+    v = get(metrics, "evaluation.verdict")
+    if not isinstance(v, dict):
+        if not len(leaderboard_table(metrics)):
+            return "No leaderboard in this run: no recommender notebook saved its lists on the split."
+        return ("No hybrid variant is on the leaderboard (notebook 05 did not run), so the hybrid's standing "
+                "against the single models is unknown.")
+    k = v.get("k") or metric_k(metrics)
+    board = leaderboard_table(metrics)
+    hyb = v["best_hybrid"]
+    top = board.index[0] if len(board) else hyb
+    rank = list(board.index).index(hyb) + 1 if hyb in board.index else None
+    parts = [f"On {fmt(v.get('test_customers'))} test customers, the best hybrid variant *{hyb}* "
+             f"(NDCG@{k} {fmt(board.loc[hyb, f'ndcg@{k}']) if hyb in board.index else 'n/a'}) is "
+             + ("at the top of the leaderboard." if top == hyb else f"number {rank}; *{top}* leads.")]
+    for key, who in (("vs_best_single", "the best single model"), ("vs_popular", "popularity")):
+        c = v.get(key)
+        if not isinstance(c, dict):
+            continue
+        need = _num(c.get("n_needed"))
+        need_txt = (f"; a paired test would need about {fmt(int(need))} customers to detect a difference this size "
+                    f"with 80% power" if need is not None else
+                    "; the difference is zero, so no number of customers would detect it")
+        parts.append(f"It {_comparison_words(c)} {who} (*{c.get('model')}*): NDCG@{k} {_num(c['delta']):+.4f}, "
+                     f"95% interval {_num(c['low']):+.4f} to {_num(c['high']):+.4f}{need_txt}.")
+    return " ".join(parts)
 
 
 def _basket_sentences(metrics: dict) -> list[str]:
@@ -285,30 +370,31 @@ def _basket_sentences(metrics: dict) -> list[str]:
 
 def _hybrid_sentences(metrics: dict) -> list[str]:
     h = metrics["hybrid"]
-    nd = h.get("ndcg@10") or {}
+    k = h.get("k") or metric_k(metrics)
+    nd = h.get(f"ndcg@{k}") or {}
     parts = [f"{k} {fmt(v)}" for k, v in nd.items() if _num(v) is not None]
     out = []
     if parts:
         pop = f"; popularity {fmt(h['popular'])}" if _num(h.get("popular")) is not None else ""
-        out.append(f"**Hybrid**: NDCG@10 " + ", ".join(parts) + f"{pop} (on the hybrid's own split).")
+        out.append(f"**Hybrid**: NDCG@{k} " + ", ".join(parts) + f"{pop} (notebook 05, on the run's one split).")
     for variant in ("tuned", "learned"):
         est, lo, hi = _interval(get(h, f"vs_best_component.{variant}"))
         if est is not None and lo is not None and hi is not None:
             word = "beats" if lo > 0 else ("trails" if hi < 0 else "cannot be told apart from")
             out.append(f"The {variant} hybrid {word} its best single component (*{h.get('best_component', '?')}*): "
-                       f"NDCG@10 {est:+.3f} (95% interval {lo:+.3f} to {hi:+.3f}).")
+                       f"NDCG@{k} {est:+.3f} (95% interval {lo:+.3f} to {hi:+.3f}).")
     abl = ablation_table(metrics)
     if len(abl):
         earn = abl[abl["low"] > 0]
         hurt = abl[abl["high"] < 0]
         idle = abl[abl["excludes_zero"] == False]  # noqa: E712 (None = unknown)
         if len(earn):
-            out.append("Ablation (NDCG@10 of the full blend minus the blend without the component, 95% interval): "
+            out.append(f"Ablation (NDCG@{k} of the full blend minus the blend without the component, 95% interval): "
                        + ", ".join(f"*{r.component}* {r.delta:+.3f} ({r.low:+.3f} to {r.high:+.3f})"
                                    for r in earn.itertuples()) + " earn their weight.")
         if len(hurt):
             out.append("Leaving out " + ", ".join(f"*{c}*" for c in hurt["component"])
-                       + " would raise NDCG@10: they cost more than they add on this data.")
+                       + f" would raise NDCG@{k}: they cost more than they add on this data.")
         if len(idle):
             out.append("For " + ", ".join(f"*{c}*" for c in idle["component"])
                        + " the interval includes zero: this data cannot tell whether they help.")
@@ -322,7 +408,7 @@ def _hybrid_sentences(metrics: dict) -> list[str]:
                     if _num(ab.get("n_needed")) is not None else "")
             out.append(f"Simulated A/B test of the hybrid against its baseline: revenue per customer "
                        f"{_pct(est)}{ci}{power}{need}.")
-    return out or ["**Hybrid**: the hybrid stage recorded no NDCG@10."]
+    return out or [f"**Hybrid**: the hybrid stage recorded no NDCG@{k}."]
 
 
 def _pct(x: Any, digits: int = 1) -> str:
