@@ -43,7 +43,7 @@ report: setup
 	$(PY) -m workbench.report.render outputs/$(NAME)
 
 benchmarks: setup
-	$(PY) -m workbench.report.benchmarks
+	$(PY) -m workbench.benchmarks
 
 bench: setup
 	$(PY) -m workbench bench --sizes "$(SIZES)"

@@ -91,7 +91,9 @@ def test_load_metrics_and_main_no_run(tmp_path, capsys):
     (tmp_path / "cdnow" / "metrics.json").write_text(json.dumps({"segmentation": {"clv": P.CDNOW_BGNBD}}))
     assert B.load_metrics(tmp_path, ["cdnow", "groceries"]) == {"cdnow": {"segmentation": {"clv": P.CDNOW_BGNBD}},
                                                                  "groceries": None}
-    assert B.main(["--no-run", "--outputs", str(tmp_path)]) == 0
+    from workbench import benchmarks
+
+    assert benchmarks.main(["--no-run", "--outputs", str(tmp_path)]) == 0
     out = json.loads((tmp_path / "benchmarks" / "summary.json").read_text())
     assert [r["result"] for r in out["rows"] if r["run"] == "cdnow"] == [B.PASS] * 4
     assert "4 pass" in capsys.readouterr().out
@@ -109,5 +111,7 @@ def test_anchor_values_are_the_cited_ones():
 
 
 def test_run_benchmarks_skips_missing_params(tmp_path):
-    status = B.run_benchmarks(["no_such_params_file"], outputs_dir=tmp_path)
+    from workbench import benchmarks
+
+    status = benchmarks.run_benchmarks(["no_such_params_file"], outputs_dir=tmp_path)
     assert status == {"no_such_params_file": "skipped: no params file"}

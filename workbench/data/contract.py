@@ -31,6 +31,18 @@ STOCK = "stock"
 
 #: derived column: quantity * unit_price (returns negative)
 REVENUE = "revenue"
+# the association-rules table (artifacts/rules.parquet; mlxtend's association_rules columns)
+ANTECEDENTS = "antecedents"
+CONSEQUENTS = "consequents"
+ANTECEDENT_SUPPORT = "antecedent support"
+CONSEQUENT_SUPPORT = "consequent support"
+SUPPORT = "support"
+CONFIDENCE = "confidence"
+LIFT = "lift"
+LEVERAGE = "leverage"
+CONVICTION = "conviction"
+RULE_COLUMNS = [ANTECEDENTS, CONSEQUENTS, ANTECEDENT_SUPPORT, CONSEQUENT_SUPPORT, SUPPORT, CONFIDENCE, LIFT, LEVERAGE,
+                CONVICTION]
 
 EVENT_TYPES = ("view", "addtocart", "transaction")
 

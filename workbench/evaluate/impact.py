@@ -27,11 +27,6 @@ from workbench.data import contract as C
 from workbench.evaluate.significance import bootstrap_means, two_proportion_ztest
 
 
-def position_discount(k: int) -> np.ndarray:
-    """Return the purchase-probability discount of positions 1..k: 1 / log2(position + 1)."""
-    return 1.0 / np.log2(np.arange(2, k + 2))
-
-
 def purchase_probability(events: pd.DataFrame | None, fallback: float = 0.3) -> tuple[float, str]:
     """Return ``(p1, source)``: the share of viewed (customer, product) pairs that were bought, or ``fallback``.
 

@@ -1,11 +1,12 @@
-"""Figures of notebook 04 (market basket). Each function returns a matplotlib Figure."""
+"""Figures of notebook 04 (market basket). Each function takes the rules table (``artifacts/rules.parquet``,
+columns named in :mod:`workbench.data.contract`) and returns a matplotlib Figure."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from workbench.recommend.basket import ANTECEDENTS, CONFIDENCE, CONSEQUENTS, LIFT, SUPPORT
+from workbench.data.contract import ANTECEDENTS, CONFIDENCE, CONSEQUENTS, LIFT, SUPPORT
 
 
 def _short(text, n: int = 45) -> str:

@@ -23,6 +23,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 from workbench.data import contract as C
+from workbench.data.contract import (ANTECEDENT_SUPPORT, ANTECEDENTS, CONFIDENCE, CONSEQUENT_SUPPORT, CONSEQUENTS,  # noqa: F401
+                                     CONVICTION, LEVERAGE, LIFT, RULE_COLUMNS, SUPPORT)
 from workbench.data.codes import compact, factorize_ids, sorted_codes
 from workbench.recommend.base import Recommender
 from workbench.recommend.interactions import Interactions, positions
@@ -45,19 +47,7 @@ DEFAULTS: dict = {
     "bundle_top": 20,           # planted bundles are looked for among this many top rules by lift
 }
 
-ANTECEDENTS = "antecedents"
-CONSEQUENTS = "consequents"
-SUPPORT = "support"
-CONFIDENCE = "confidence"
-LIFT = "lift"
-LEVERAGE = "leverage"
-CONVICTION = "conviction"
-ANTECEDENT_SUPPORT = "antecedent support"
-CONSEQUENT_SUPPORT = "consequent support"
 ITEMSETS = "itemsets"
-#: columns of the rules table (artifacts/rules.parquet)
-RULE_COLUMNS = [ANTECEDENTS, CONSEQUENTS, ANTECEDENT_SUPPORT, CONSEQUENT_SUPPORT, SUPPORT, CONFIDENCE, LIFT,
-                LEVERAGE, CONVICTION]
 RULE_SCORES = ("lift_confidence", "lift", "confidence")
 
 

@@ -230,10 +230,6 @@ class SurpriseRecommender(Recommender):
             est = est + user @ self.Q_.T
         return est
 
-    def predict_pairs(self, customer_ids, product_ids) -> np.ndarray:
-        """Return the model's rating estimates for (customer, product) pairs (vectorised ``score``)."""
-        return self.score(customer_ids, product_ids)
-
 
 def surprise_cv(ratings: pd.DataFrame, models: dict[str, dict], folds: int = 5, seed: int = 0,
                 rating_scale: tuple[float, float] | None = None, col_user: str = C.CUSTOMER_ID,

@@ -39,19 +39,6 @@ def _sales(transactions: pd.DataFrame) -> pd.DataFrame:
     return transactions[transactions[C.QUANTITY] > 0]
 
 
-def _from_params(cls, params: dict):
-    import inspect
-
-    keys = set(inspect.signature(cls.__init__).parameters) - {"self"}
-    return cls(**{k: v for k, v in (params or {}).items() if k in keys})
-
-
-def _shares(counts: np.ndarray) -> np.ndarray:
-    """Rows of ``counts`` divided by their sums (0 rows stay 0)."""
-    tot = counts.sum(axis=1, keepdims=True)
-    return np.divide(counts, tot, out=np.zeros_like(counts, dtype=np.float64), where=tot > 0)
-
-
 # ---- cluster trending ---------------------------------------------------------------------------------
 def customer_groups(segments: pd.DataFrame | None, customer_ids: pd.Index, group_col: str = "cluster") -> pd.Series:
     """Return each customer's group label (str) from a segmentation table, ``"all"`` where there is none.
@@ -93,7 +80,6 @@ class ClusterTrendingRecommender(Recommender):
         self.half_life_days = half_life_days
         self.prior_strength = prior_strength
 
-    from_params = classmethod(_from_params)
 
     def _fit(self, interactions: Interactions, transactions: pd.DataFrame | None = None,
              segments: pd.DataFrame | None = None, now=None, **context) -> None:
@@ -155,7 +141,6 @@ class SeasonalRecommender(Recommender):
         self.prior_strength = prior_strength
         self.date = date
 
-    from_params = classmethod(_from_params)
 
     def _fit(self, interactions: Interactions, transactions: pd.DataFrame | None = None, now=None,
              **context) -> None:
@@ -223,7 +208,6 @@ class PriceAffinityRecommender(Recommender):
         self.prior_strength = prior_strength
         self.min_sigma = min_sigma
 
-    from_params = classmethod(_from_params)
 
     def _fit(self, interactions: Interactions, transactions: pd.DataFrame | None = None,
              products: pd.DataFrame | None = None, **context) -> None:

@@ -1,24 +1,22 @@
-"""Benchmark runs on the real data sets, and their summary against the published numbers.
+"""The benchmark summary: our numbers beside the published ones, from the runs' ``metrics.json``.
 
-``make benchmarks`` (``python -m workbench.report.benchmarks``) runs every real-data params file through the
-runner into ``outputs/<name>/`` and writes ``outputs/benchmarks/summary.md`` and ``summary.json``: one row
-per published anchor (:mod:`workbench.report.published`) with our number beside it and a pass/miss mark
-computed from the run's ``metrics.json`` with the row's stated tolerance.
+``outputs/benchmarks/summary.md`` and ``summary.json`` hold one row per published anchor
+(:mod:`workbench.report.published`) with our number beside it and a pass/miss mark computed from the run's
+``metrics.json`` with the row's stated tolerance. Running the data sets is :mod:`workbench.benchmarks`
+(``make benchmarks``); this module only reads and renders.
 
 :func:`build_summary` is a pure function of the metrics dicts, so it is tested without running anything.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import math
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from workbench.report import published as P
+from workbench.report import published
 from workbench.report.summary import best_model, get
 
 log = logging.getLogger(__name__)
@@ -117,32 +115,32 @@ def checks() -> list[Check]:
     """Every published anchor as a :class:`Check`, in the order of the summary table."""
     out: list[Check] = []
     names = {"ndcg@10": "nDCG@10", "precision@10": "P@10", "map@10": "MAP@10"}
-    for model, vals in P.ML100K_RANKING.items():
+    for model, vals in published.ML100K_RANKING.items():
         for metric, value in vals.items():
             out.append(Check("movielens100k", f"best model {names[metric]} vs {model}", value, _best(metric),
-                             "beat", 0.0, P.ML100K_RANKING_SOURCE))
-    for model, vals in P.ML100K_RATING.items():
+                             "beat", 0.0, published.ML100K_RANKING_SOURCE))
+    for model, vals in published.ML100K_RATING.items():
         for metric, value in vals.items():
             out.append(Check("movielens100k", f"{model} {metric.upper()} (5-fold CV)", value,
-                             _path(f"rating.{model}.{metric}"), "match", 0.01, P.ML100K_RATING_SOURCE))
-    g = P.GROCERIES
+                             _path(f"rating.{model}.{metric}"), "match", 0.01, published.ML100K_RATING_SOURCE))
+    g = published.GROCERIES
     out += [
         Check("groceries", "rules, one-item consequents (s=0.001, c=0.5)", g["n_rules"], _path("basket.n_rules"),
-              "match", 0, P.GROCERIES_SOURCE),
+              "match", 0, published.GROCERIES_SOURCE),
         Check("groceries", "support of whole milk", g["whole_milk_support"],
               _first("basket.whole_milk_support", "basket.item_support.whole milk",
                      "evaluation.item_support.whole milk"),
-              "match", 0.0005, P.GROCERIES_SOURCE),
-        Check("groceries", "top rule lift", g["top_lift"], _top_lift, "match", 0.001, P.GROCERIES_SOURCE),
+              "match", 0.0005, published.GROCERIES_SOURCE),
+        Check("groceries", "top rule lift", g["top_lift"], _top_lift, "match", 0.001, published.GROCERIES_SOURCE),
     ]
-    for p, value in P.CDNOW_BGNBD.items():
+    for p, value in published.CDNOW_BGNBD.items():
         out.append(Check("cdnow", f"BG/NBD {p}", value, _path(f"segmentation.clv.{p}"), "match", 0.001,
-                         P.CDNOW_SOURCE))
-    out.append(Check("online_retail", "customers with purchases (RFM-scored)", P.ONLINE_RETAIL_CUSTOMERS,
-                     _segments_total, "match", 0, P.ONLINE_RETAIL_SOURCE))
-    for seg, n in P.ONLINE_RETAIL_SEGMENTS.items():
+                         published.CDNOW_SOURCE))
+    out.append(Check("online_retail", "customers with purchases (RFM-scored)", published.ONLINE_RETAIL_CUSTOMERS,
+                     _segments_total, "match", 0, published.ONLINE_RETAIL_SOURCE))
+    for seg, n in published.ONLINE_RETAIL_SEGMENTS.items():
         out.append(Check("online_retail", f"segment {seg}", n, _path(f"segmentation.segments.{seg}"), "match", 0,
-                         P.ONLINE_RETAIL_SOURCE))
+                         published.ONLINE_RETAIL_SOURCE))
     return out
 
 
@@ -226,35 +224,6 @@ def load_metrics(outputs_dir: Path, names: tuple[str, ...] | list[str] = BENCHMA
     return out
 
 
-def run_benchmarks(names: list[str] | tuple[str, ...] = BENCHMARK_PARAMS, outputs_dir: Path | None = None,
-                   render: bool = True) -> dict[str, str]:
-    """Run each params file through the runner into ``outputs_dir/<name>``; return ``{name: status}``."""
-    from workbench.config import project_root, resolve_params_path
-    from workbench.errors import ConfigError
-    from workbench.report.record import RunRecorder
-    from workbench.runner import run
-
-    outputs_dir = Path(outputs_dir or project_root() / "outputs")
-    timings = RunRecorder(outputs_dir / "benchmarks")
-    status: dict[str, str] = {}
-    for name in names:
-        try:
-            resolve_params_path(name)
-        except ConfigError:
-            status[name] = "skipped: no params file"
-            log.warning("benchmarks: no params file for %s, skipped", name)
-            continue
-        t0 = time.perf_counter()
-        try:
-            run(name, out=outputs_dir / name, render=render)
-            status[name] = "ok"
-        except Exception as exc:  # one failing data set must not hide the others' results
-            status[name] = f"failed: {exc}"
-            log.error("benchmarks: %s failed: %s", name, exc)
-        timings.log_timing("benchmarks", name, time.perf_counter() - t0)
-    return status
-
-
 def write_summary(summary: dict, out_dir: Path) -> Path:
     """Write ``summary.md`` and ``summary.json`` into ``out_dir``; return the Markdown path."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -262,29 +231,3 @@ def write_summary(summary: dict, out_dir: Path) -> Path:
     md = out_dir / SUMMARY_MD
     md.write_text(summary_markdown(summary))
     return md
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command line of ``make benchmarks``: run the real-data params, then write the summary."""
-    from workbench.config import project_root
-    from workbench.context import setup_logging
-
-    ap = argparse.ArgumentParser(prog="python -m workbench.report.benchmarks", description=__doc__.split("\n")[0])
-    ap.add_argument("--only", default=None, help="comma-separated params names (default: all real-data ones)")
-    ap.add_argument("--no-run", action="store_true", help="only summarise the runs already in the outputs folder")
-    ap.add_argument("--no-report", action="store_true", help="skip the HTML report of each run")
-    ap.add_argument("--outputs", default=None, help="outputs folder (default: <project>/outputs)")
-    args = ap.parse_args(argv)
-    setup_logging()
-    names = [s.strip() for s in args.only.split(",")] if args.only else list(BENCHMARK_PARAMS)
-    outputs = Path(args.outputs) if args.outputs else project_root() / "outputs"
-    status = {} if args.no_run else run_benchmarks(names, outputs, render=not args.no_report)
-    summary = build_summary(load_metrics(outputs, names), status)
-    md = write_summary(summary, outputs / "benchmarks")
-    print(md.read_text())
-    print(f"summary written to {md}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
