@@ -43,20 +43,20 @@ def test_aggregate_size_has_the_contract_shape():
     assert e["repeats"] == 3
 
 
-def test_missing_stage_is_reported_not_timed():
-    runs = [_run({}, status={"hybrid": bench.MISSING})]
+def test_failed_stage_is_reported_not_timed():
+    runs = [_run({}, status={"hybrid": bench.ERROR})]
     e = bench.aggregate_size(runs)
-    assert "hybrid" not in e["stages"] and e["status"]["hybrid"] == bench.MISSING
+    assert "hybrid" not in e["stages"] and e["status"]["hybrid"] == bench.ERROR
     assert e["messages"]["hybrid"] == "not there"
     md = bench.render_markdown({"sizes": {"10": e}, "ratios": {}, "machine": {}, "targets": {}})
-    assert "| hybrid | missing |" in md
+    assert "| hybrid | error |" in md
 
 
 def test_targets_need_every_stage_and_both_limits():
     ok = bench.aggregate_size([_run({}, peak=1000.0)])
     slow = bench.aggregate_size([_run({"basket": 500.0}, peak=1000.0)])
     fat = bench.aggregate_size([_run({}, peak=7000.0)])
-    partial = bench.aggregate_size([_run({}, status={"cf": bench.MISSING})])
+    partial = bench.aggregate_size([_run({}, status={"cf": bench.ERROR})])
     t = bench.targets_met({"1000000": ok})
     assert t["1000000"]["met"] and t["1000000"]["max_total_s"] == 120.0
     assert not bench.targets_met({"1000000": slow})["1000000"]["met"]

@@ -4,8 +4,8 @@ The batch is what a nightly job on a real shop would run, in this order (``STAGE
 synthetic shop, validate it, RFM + segments, k-means with k selection, CLV, item-kNN/EASE top-10 for
 every customer, FP-growth rules, hybrid scoring for every customer, the demand model and price
 suggestions. Stages call the public API of their sub-package with settings meant for scale (a sample
-for k-means and the silhouette, batched top-K); a stage whose module has not landed yet is reported as
-``missing`` rather than skipped silently.
+for k-means and the silhouette, batched top-K); a stage that fails is reported as ``error`` with its
+message while the others still run.
 
 Every (size, repetition) runs in a fresh Python subprocess (``python -m workbench.bench --worker``), so
 the peak RSS of a size is that size's alone. Per stage the worker records wall seconds
@@ -78,12 +78,8 @@ NAIVE_SIZE = 10_000
 #: the issue's targets: size -> (max wall seconds, max peak RSS MB)
 TARGETS: dict[int, tuple[float, float | None]] = {100_000: (15.0, None), 1_000_000: (120.0, 6144.0)}
 
-OK, MISSING, ERROR = "ok", "missing", "error"
+OK, ERROR = "ok", "error"
 BENCH_JSON, BENCH_MD = "bench.json", "bench.md"
-
-
-class StageUnavailable(Exception):
-    """The module a stage needs is not in the package yet; the message says which."""
 
 
 # ---- memory ---------------------------------------------------------------------------------------
@@ -133,22 +129,6 @@ class PeakRSS:
 # A stage takes the run's state dict (it reads what earlier stages left and adds its own results) and the
 # settings; it returns a few counts that show the work was done (lines, rules, recommendations ...).
 
-def _import(module: str, names: list[str]):
-    """Return the named attributes of ``module``; raise StageUnavailable when they are not there yet."""
-    import importlib
-
-    try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name and module.startswith(exc.name):
-            raise StageUnavailable(f"{module} is not in the package yet") from exc
-        raise
-    missing = [n for n in names if not hasattr(mod, n)]
-    if missing:
-        raise StageUnavailable(f"{module} has no {', '.join(missing)} yet")
-    return [getattr(mod, n) for n in names]
-
-
 #: modules the stages use, imported by the first stage so import time is not charged to whichever stage came first
 MODULES = ("workbench.data.synthetic", "workbench.data.validate", "workbench.segment.rfm",
            "workbench.segment.clusters", "workbench.segment.clv", "workbench.recommend.interactions",
@@ -161,20 +141,15 @@ MODULES = ("workbench.data.synthetic", "workbench.data.validate", "workbench.seg
 def _stage_imports(st: dict, cfg: dict) -> dict:
     import importlib
 
-    found = 0
     for name in MODULES:
-        try:
-            importlib.import_module(name)
-            found += 1
-        except ModuleNotFoundError:
-            pass  # the stage that needs it reports it as missing
-    return {"modules": found}
+        importlib.import_module(name)
+    return {"modules": len(MODULES)}
 
 
 def _stage_generate(st: dict, cfg: dict) -> dict:
     # Events are part of the shop but no stage below reads them (the recommenders learn from purchases),
     # so by default they are not generated: 1M customers would add ~44M event rows that nothing uses.
-    (generate_shop,) = _import("workbench.data.synthetic", ["generate_shop"])
+    from workbench.data.synthetic import generate_shop
     shop = generate_shop({"n_customers": st["n_customers"], "n_products": cfg["n_products"],
                           "n_weeks": cfg["n_weeks"], "seed": cfg["seed"], "events": cfg["events"]})
     shop.truth = None  # the planted truth is for tests and notebooks, not part of a production batch
@@ -183,22 +158,21 @@ def _stage_generate(st: dict, cfg: dict) -> dict:
 
 
 def _stage_validate(st: dict, cfg: dict) -> dict:
-    (validate_shop,) = _import("workbench.data.validate", ["validate_shop"])
+    from workbench.data.validate import validate_shop
     shop, report = validate_shop(st.pop("raw"))
     st["shop"] = shop
     return {"quarantined": int(report.rows_quarantined)}
 
 
 def _stage_rfm(st: dict, cfg: dict) -> dict:
-    (build_rfm,) = _import("workbench.segment.rfm", ["build_rfm"])
+    from workbench.segment.rfm import build_rfm
     shop = st["shop"]
     st["rfm"] = build_rfm(shop.transactions, shop.customers)
     return {"customers_scored": int(st["rfm"]["r_score"].notna().sum())}
 
 
 def _stage_kmeans(st: dict, cfg: dict) -> dict:
-    cluster_features, RFMKMeans, assign_clusters = _import(
-        "workbench.segment.clusters", ["cluster_features", "RFMKMeans", "assign_clusters"])
+    from workbench.segment.clusters import RFMKMeans, assign_clusters, cluster_features
     feats = cluster_features(st["rfm"])
     model = RFMKMeans(random_state=cfg["seed"], **cfg["kmeans"]).fit(feats)
     st["rfm"] = assign_clusters(st["rfm"], feats, model)
@@ -206,7 +180,7 @@ def _stage_kmeans(st: dict, cfg: dict) -> dict:
 
 
 def _stage_clv(st: dict, cfg: dict) -> dict:
-    calibration_summary, CLVModel = _import("workbench.segment.clv", ["calibration_summary", "CLVModel"])
+    from workbench.segment.clv import CLVModel, calibration_summary
     shop, c = st["shop"], cfg["clv"]
     end = st["rfm"].attrs["analysis_date"] - pd.Timedelta(days=1)
     t0 = time.process_time()
@@ -222,8 +196,10 @@ def _stage_clv(st: dict, cfg: dict) -> dict:
 
 
 def _stage_cf(st: dict, cfg: dict) -> dict:
-    (Interactions,) = _import("workbench.recommend.interactions", ["Interactions"])
-    classes = dict(zip(cfg["cf"]["models"], _import("workbench.recommend.cf", cfg["cf"]["classes"])))
+    from workbench.recommend import cf as cf_models
+    from workbench.recommend.interactions import Interactions
+
+    classes = {name: getattr(cf_models, cls) for name, cls in zip(cfg["cf"]["models"], cfg["cf"]["classes"])}
     shop = st["shop"]
     # binary purchases: what item-kNN and EASE fit on (binary=True) and what the hybrid's components take,
     # so the hybrid stage reuses this matrix and its id mapping of the transactions
@@ -242,7 +218,7 @@ def _stage_cf(st: dict, cfg: dict) -> dict:
 def _stage_basket(st: dict, cfg: dict) -> dict:
     # frequent_itemsets counts itemsets of up to 3 items by sparse products (mlxtend's fpgrowth builds its
     # tree in a Python loop over baskets: minutes at 3.5M invoices); the rules are mlxtend's
-    (mine_rules,) = _import("workbench.recommend.basket", ["mine_rules"])
+    from workbench.recommend.basket import mine_rules
     _, st["rules"], info = mine_rules(st["shop"].transactions, **cfg["basket"])
     return {"baskets": int(info["n_baskets"]), "itemsets": int(info["n_itemsets"]), "rules": int(info["n_rules"])}
 
@@ -252,8 +228,8 @@ def _stage_hybrid(st: dict, cfg: dict) -> dict:
     # class's default settings (a params file's params_from blocks are a notebook matter), fitted on binary
     # purchases; a component the cf stage already fitted on the same matrix (same class and settings: EASE)
     # is reused, and the cross-sell component takes the basket stage's rules instead of mining again
-    DEFAULTS, build_hybrid = _import("workbench.recommend.hybrid", ["DEFAULTS", "build_hybrid"])
-    (Interactions,) = _import("workbench.recommend.interactions", ["Interactions"])
+    from workbench.recommend.hybrid import DEFAULTS, build_hybrid
+    from workbench.recommend.interactions import Interactions
     shop = st["shop"]
     inter = st.get("interactions")  # the cf stage's binary purchases
     if inter is None:
@@ -270,8 +246,8 @@ def _stage_hybrid(st: dict, cfg: dict) -> dict:
 
 
 def _stage_pricing(st: dict, cfg: dict) -> dict:
-    fit_pricing, suggest = _import("workbench.pricing.pipeline", ["fit_pricing", "suggest"])
-    (interest_scores,) = _import("workbench.pricing.table", ["interest_scores"])
+    from workbench.pricing.pipeline import fit_pricing, suggest
+    from workbench.pricing.table import interest_scores
     # the final recommendations (the hybrid's lists) tell the demand model which products customers are steered to
     final = {"hybrid": st["recs"]["hybrid"]} if "hybrid" in (st.get("recs") or {}) else {}
     interest = interest_scores(final) if final else None
@@ -311,8 +287,8 @@ def run_batch(n_customers: int, cfg: dict | None = None) -> dict:
     """Run every stage once in this process; return per stage status, seconds, peak RSS MB and counts.
 
     Returns ``{"n_customers", "total_s", "peak_rss_mb", "stages": {name: {"status", "seconds",
-    "peak_rss_mb", "counts", "message"}}}``; a stage whose module is missing has status ``missing``,
-    one that raised has ``error`` with the traceback's last line (the stages after it still run).
+    "peak_rss_mb", "counts", "message"}}}``; a stage that raised has status ``error`` with the exception's
+    message (the stages after it still run).
     """
     cfg = settings(cfg)
     rss = PeakRSS()
@@ -328,8 +304,6 @@ def run_batch(n_customers: int, cfg: dict | None = None) -> dict:
         rec: dict = {"status": OK, "seconds": None, "cpu_s": None, "peak_rss_mb": None, "counts": {}, "message": ""}
         try:
             rec["counts"] = fn(st, cfg) or {}
-        except StageUnavailable as exc:
-            rec.update(status=MISSING, message=str(exc))
         except Exception as exc:  # a broken stage is reported, the others still run
             rec.update(status=ERROR, message=f"{type(exc).__name__}: {exc}")
             log.error("bench: stage %s failed at %d customers:\n%s", name, n_customers, traceback.format_exc())
@@ -362,8 +336,7 @@ def aggregate_size(runs: list[dict]) -> dict:
     for name in STAGE_NAMES:
         recs = [r["stages"][name] for r in runs if name in r["stages"]]
         ok = [s for s in recs if s["status"] == OK]
-        status[name] = OK if recs and len(ok) == len(recs) else (
-            ERROR if any(s["status"] == ERROR for s in recs) else MISSING)
+        status[name] = OK if recs and len(ok) == len(recs) else ERROR
         if ok:
             stages[name] = spread([s["seconds"] for s in ok])
             stage_cpu[name] = spread([s["cpu_s"] for s in ok])
@@ -464,7 +437,7 @@ def render_markdown(result: dict) -> str:
             if e["status"].get(stage) == OK:
                 cells.append(f"{_fmt_s(e['stages'][stage])} s · {e['stage_peak_rss_mb'][stage]:,.0f} MB")
             else:
-                cells.append(e["status"].get(stage, MISSING))
+                cells.append(e["status"].get(stage, ERROR))
         lines.append(f"| {stage} | " + " | ".join(cells) + " |")
     lines.append("| **total** | " + " | ".join(f"**{_fmt_s(sizes[n]['total_s'])} s**" for n in names) + " |")
     lines.append("| CPU seconds of this process | " + " | ".join(
@@ -479,7 +452,7 @@ def render_markdown(result: dict) -> str:
     lines += ["", "Work done (first repetition):", "", *counts]
     msgs = [f"- {int(n):,} / {stage}: {m}" for n in names for stage, m in sizes[n]["messages"].items()]
     if msgs:
-        lines += ["", "Stages not measured:", "", *msgs]
+        lines += ["", "Stages that failed:", "", *msgs]
     naive = result.get("naive") or {}
     if naive.get("references"):
         lines += ["", f"## Against naive references ({naive['n_customers']:,} customers, same process, "
@@ -497,7 +470,7 @@ def render_markdown(result: dict) -> str:
         for n, t in result["targets"].items():
             limit = f"≤ {t['max_total_s']:.0f} s" + (f", ≤ {t['max_peak_rss_mb']:,.0f} MB" if t["max_peak_rss_mb"]
                                                       else "")
-            meas = f"{t['total_s']:.1f} s, {t['peak_rss_mb']:,.0f} MB" + ("" if t["complete"] else " (stages missing)")
+            meas = f"{t['total_s']:.1f} s, {t['peak_rss_mb']:,.0f} MB" + ("" if t["complete"] else " (stages failed)")
             lines.append(f"| {int(n):,} | {limit} | {meas} | {'yes' if t['met'] else 'no'} |")
     m = result["machine"]
     lines += ["", "## Machine", "",

@@ -7,7 +7,7 @@ import pytest
 from workbench.data import contract as C
 from workbench.data.shop import Shop
 from workbench.errors import StageSkipped
-from workbench.recommend import holdout as H
+from workbench.recommend import holdout
 from workbench.recommend.baselines import MostPopular
 
 
@@ -30,7 +30,7 @@ CHRONO = {"evaluation": {"split": "chronological", "ratio": 0.5}, "seed": 1}
 
 
 def test_run_holdout_is_the_protocols_split():
-    h = H.run_holdout(_shop(ROWS), CHRONO)
+    h = holdout.run_holdout(_shop(ROWS), CHRONO)
     # 8 sales, cut-off at the 4th: train = the January sales (the return is not a sale)
     assert list(h.train[C.TRANSACTION_ID]) == ["t0", "t1", "t2", "t3"] and h.transactions.equals(h.train)
     # u1's repeat of "a" is not relevant again; u9 (unknown in train) is evaluated; one row per relevant pair
@@ -40,7 +40,7 @@ def test_run_holdout_is_the_protocols_split():
 
 
 def test_without_products_drops_training_rows_only():
-    h = H.run_holdout(_shop(ROWS), CHRONO).without_products(["a"])
+    h = holdout.run_holdout(_shop(ROWS), CHRONO).without_products(["a"])
     assert "a" not in set(h.train[C.PRODUCT_ID]) and "a" in set(h.test[C.PRODUCT_ID])
     assert h.interactions.matrix[:, 0].nnz == 0 and h.interactions.shape[1] == 4
 
@@ -48,10 +48,10 @@ def test_without_products_drops_training_rows_only():
 def test_no_dates_cannot_split():
     shop = _shop([(c, p, "2000-01-01", 1) for c, p in [("u1", "a"), ("u2", "b"), ("u3", "c")]])
     with pytest.raises(StageSkipped, match="cannot split these 3 rows.*chronological two distinct times") as err:
-        H.run_holdout(shop, CHRONO)
+        holdout.run_holdout(shop, CHRONO)
     assert err.value.stage == "recommenders"
     with pytest.raises(StageSkipped) as err:
-        H.run_holdout(shop, CHRONO, stage="hybrid")
+        holdout.run_holdout(shop, CHRONO, stage="hybrid")
     assert err.value.stage == "hybrid"
 
 
@@ -59,12 +59,12 @@ def test_no_test_customer_skips():
     # everyone's last purchase is a product bought before: no relevant test pair
     shop = _shop([("u1", "a", "2000-01-01", 1), ("u1", "a", "2000-02-01", 1)])
     with pytest.raises(StageSkipped, match="has 0, fewer than 1.*recommenders_min_test_customers"):
-        H.run_holdout(shop, CHRONO)
+        holdout.run_holdout(shop, CHRONO)
 
 
 def test_evaluate_models_rows():
-    h = H.run_holdout(_shop(ROWS), {**CHRONO, "evaluation": {**CHRONO["evaluation"], "k": 2}})
-    res = H.evaluate_models({"popular": MostPopular()}, h)
+    h = holdout.run_holdout(_shop(ROWS), {**CHRONO, "evaluation": {**CHRONO["evaluation"], "k": 2}})
+    res = holdout.evaluate_models({"popular": MostPopular()}, h)
     table = res.summary
     # train popularity: a (u1, u2) > b = c; u1 saw a, b -> [c, d]; u2 saw a -> [b, c]; u9 (cold) -> [a, b]
     assert table.loc["popular", "precision@2"] == pytest.approx(0.5)

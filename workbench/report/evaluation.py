@@ -246,13 +246,13 @@ def verdict_numbers(board: Leaderboard, n_boot: int = 1000, alpha: float = 0.05,
 def evaluate_run(run_dir: str | Path, metrics: dict, params: dict | None = None) -> RunEvaluation:
     """Everything notebook 07 needs from a run folder under the run's protocol (``params``' ``evaluation:``
     block), each part only when its inputs exist (see ``notes``)."""
-    from workbench.report import summary as S
+    from workbench.report import summary
 
     s = experiment.settings(params or {})
     run_dir = Path(run_dir)
     adir = run_dir / ARTIFACTS_DIR
-    ev = RunEvaluation(stages_run=[st for st in S.STAGES if S.ran(metrics, st)], k=s.k,
-                       truth=S.truth_recovery(metrics))
+    ev = RunEvaluation(stages_run=[st for st in summary.STAGES if summary.ran(metrics, st)], k=s.k,
+                       truth=summary.truth_recovery(metrics))
     seg_path = adir / f"{SEGMENTS_ARTIFACT}.parquet"
     if seg_path.exists():
         ev.segments = segment_value(pd.read_parquet(seg_path))
@@ -271,9 +271,10 @@ def evaluate_run(run_dir: str | Path, metrics: dict, params: dict | None = None)
     test = pd.read_parquet(test_path)
     products_path = adir / "data" / f"{C.PRODUCTS}.parquet"
     products = pd.read_parquet(products_path) if products_path.exists() else None
-    n_items = products[C.PRODUCT_ID].nunique() if products is not None else int(S.get(metrics, "data.products") or 0)
+    n_items = (products[C.PRODUCT_ID].nunique() if products is not None
+               else int(summary.get(metrics, "data.products") or 0))
     ev.board = leaderboard(recs, relevant(test), s.k, max(n_items, 1),
-                           baseline=s.baseline or S.popular_model({"recommenders": recs}),
+                           baseline=s.baseline or summary.popular_model({"recommenders": recs}),
                            n_boot=s.n_boot, alpha=s.alpha, seed=s.seed)
     ev.verdict = verdict_numbers(ev.board, s.n_boot, s.alpha, s.seed)
     ev.curves = curves(recs, test, s.curve_ks)
