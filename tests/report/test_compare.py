@@ -74,8 +74,10 @@ def test_sweep_axis_only_over_runs_with_the_metric(tmp_path):
     _run(tmp_path, "k20", 20, 0.14)
     _run(tmp_path, "other", 7, 0.2)
     runs = compare.load_runs(tmp_path)
-    runs[compare.BEST_NDCG] = [0.14, 0.10, None]  # k20, k5, other
+    best = "metrics.evaluation.best_ndcg@10"
+    runs[best] = [0.14, 0.10, None]  # k20, k5, other
+    assert compare.best_ndcg_column(runs) == best
     assert compare.sweep_axis(runs) == "params.recommenders.k"
-    runs[compare.BEST_NDCG] = [0.14, None, None]
+    runs[best] = [0.14, None, None]
     assert compare.sweep_axis(runs) is None
-    assert compare.sweep_axis(runs.drop(columns=[compare.BEST_NDCG])) is None
+    assert compare.sweep_axis(runs.drop(columns=[best])) is None

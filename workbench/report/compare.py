@@ -106,8 +106,14 @@ def metric_columns(runs: pd.DataFrame, contains: str = "") -> list[str]:
 
 #: params that differ between unrelated runs by construction, not because a sweep changed them
 BOOKKEEPING = ("params.name", "params.notebooks", "params.data.")
-#: the metric notebook 07 records for every run, so any two runs can be compared on it
-BEST_NDCG = "metrics.evaluation.best_ndcg@10"
+#: the metric notebook 07 records for every run (``best_ndcg@<K>`` at the run's K), so runs can be compared on it
+BEST_NDCG_PREFIX = "metrics.evaluation.best_ndcg@"
+
+
+def best_ndcg_column(runs: pd.DataFrame) -> str | None:
+    """The ``best_ndcg@K`` column most runs recorded (runs at another K are not comparable on it), or None."""
+    cols = [c for c in runs.columns if c.startswith(BEST_NDCG_PREFIX)]
+    return max(cols, key=lambda c: (runs[c].notna().sum(), c)) if cols else None
 
 
 def swept(runs: pd.DataFrame, limit: int = 6) -> list[str]:
@@ -118,15 +124,17 @@ def swept(runs: pd.DataFrame, limit: int = 6) -> list[str]:
 
 def comparison_table(runs: pd.DataFrame, metrics: list[str] | None = None) -> pd.DataFrame:
     """A compact view of ``runs``: run, data source, swept params, and ``metrics`` (default: best model and
-    its NDCG@10 as recorded by notebook 07), sorted by run name."""
-    metrics = metrics if metrics is not None else ["metrics.evaluation.best_model", BEST_NDCG]
+    its NDCG@K as recorded by notebook 07), sorted by run name."""
+    metrics = metrics if metrics is not None else ["metrics.evaluation.best_model", best_ndcg_column(runs)]
     cols = ["run", "metrics.data.source", *swept(runs), *metrics]
     cols = [c for c in dict.fromkeys(cols) if c in runs.columns]
     return runs[cols].sort_values("run").reset_index(drop=True)
 
 
-def sweep_axis(runs: pd.DataFrame, metric: str = BEST_NDCG) -> str | None:
-    """The first numeric swept param among the runs that recorded ``metric`` (the x axis of a sweep plot)."""
+def sweep_axis(runs: pd.DataFrame, metric: str | None = None) -> str | None:
+    """The first numeric swept param among the runs that recorded ``metric`` (default: the best NDCG@K column),
+    the x axis of a sweep plot."""
+    metric = metric or best_ndcg_column(runs)
     if metric not in runs.columns:
         return None
     have = runs[runs[metric].notna()]
