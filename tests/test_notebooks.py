@@ -71,3 +71,48 @@ def test_default_run_outputs(default_run):
 def test_same_params_same_metrics_bytes(default_run, tmp_path):
     again = run("default", out=tmp_path / "again", render=False)
     assert (again / "metrics.json").read_bytes() == (default_run / "metrics.json").read_bytes()
+
+
+def _brute_ndcg(recs, test, k: int) -> float:
+    """NDCG@k with plain loops over the customers present in both the lists and the relevant pairs
+    (microsoft/recommenders' evaluation), independent of workbench.evaluate."""
+    import math
+
+    relevant: dict = {}
+    for u, i in zip(test["customer_id"].astype(str), test["product_id"].astype(str)):
+        relevant.setdefault(u, set()).add(i)
+    lists: dict = {}
+    for u, i, r in sorted(zip(recs["customer_id"].astype(str), recs["product_id"].astype(str), recs["rank"]),
+                          key=lambda t: (t[0], t[2])):
+        lists.setdefault(u, []).append(i)
+    both = set(relevant) & set(lists)
+    total = 0.0
+    for u in both:
+        dcg = sum(1 / math.log2(p + 2) for p, i in enumerate(lists[u][:k]) if i in relevant[u])
+        total += dcg / sum(1 / math.log2(p + 2) for p in range(min(len(relevant[u]), k)))
+    return total / len(both)
+
+
+def test_leaderboard_lists_every_model_and_its_ndcg_recomputes(default_run):
+    """Every recs_<model> (hybrid variants included) is on the leaderboard, and NDCG@K recomputed from the file
+    and split_test.parquet by independent code equals the leaderboard's within 0.001."""
+    import pandas as pd
+
+    ev = json.loads((default_run / "metrics.json").read_text())["evaluation"]
+    k = ev["k"]
+    board = {r["model"]: r for r in ev["leaderboard"]}
+    files = sorted((default_run / "artifacts").glob("recs_*.parquet"))
+    assert {p.stem[len("recs_"):] for p in files} == set(board)
+    assert {"hybrid_default", "hybrid_tuned", "hybrid_learned", "hybrid_final", "popular", "ease"} <= set(board)
+    test = pd.read_parquet(default_run / "artifacts" / "split_test.parquet")
+    assert ev["test_customers"] == test["customer_id"].nunique()
+    for p in files:
+        model = p.stem[len("recs_"):]
+        assert _brute_ndcg(pd.read_parquet(p), test, k) == pytest.approx(board[model][f"ndcg@{k}"], abs=1e-3), model
+
+
+def test_a_notebook_run_alone_makes_the_identical_split(default_run, tmp_path):
+    """Notebook 04 run alone (no earlier notebook in its folder) writes the very split of the full run."""
+    alone = run("default", out=tmp_path / "alone", only=["04"], render=False)
+    for name in ("split_train.parquet", "split_test.parquet"):
+        assert (alone / "artifacts" / name).read_bytes() == (default_run / "artifacts" / name).read_bytes(), name
