@@ -120,7 +120,10 @@ def test_csv_encodings(tmp_path, encoding, given, works):
         assert shop.customers[C.LOCATION].astype("str").tolist() == ["Zürich", "Köln"]
         assert shop.customers.columns[0] == C.CUSTOMER_ID and rep.rows_quarantined == 0
     else:
-        with pytest.raises(DataSourceError, match=r"customers.csv' is not utf-8 text \(byte \d+.*data.encoding"):
+        # "location" is the third column: the first non-ASCII byte is the "ü" of Zürich on line 2
+        first = (d / "customers.csv").read_bytes().index("ü".encode("latin-1"))
+        with pytest.raises(DataSourceError, match=rf"customers.csv' is not utf-8 text \(line 2, byte {first}: "
+                                                  r"b'\\xfcric'.*data.encoding"):
             load_source(data)
 
 

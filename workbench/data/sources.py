@@ -81,10 +81,17 @@ def _read_csv(f: Path, encoding: str | None) -> pd.DataFrame:
     ids = {c: "str" for c in (C.CUSTOMER_ID, C.PRODUCT_ID, C.TRANSACTION_ID)}
     try:
         return pd.read_csv(f, dtype=ids, keep_default_na=True, encoding=encoding)
-    except UnicodeDecodeError as exc:
-        raise DataSourceError(f"csv source: '{f}' is not {encoding} text (byte {exc.start}: "
-                              f"{exc.object[exc.start:exc.start + 4]!r}); set data.encoding to the file's "
-                              f"encoding, e.g. latin-1 or cp1252") from exc
+    except UnicodeDecodeError as exc:  # pandas decodes in chunks: find the first bad byte in the whole file
+        raw = f.read_bytes()
+        try:
+            raw.decode(encoding)
+            pos = exc.start
+        except UnicodeDecodeError as whole:
+            pos = whole.start
+        line = raw.count(b"\n", 0, pos) + 1
+        raise DataSourceError(f"csv source: '{f}' is not {encoding} text (line {line}, byte {pos}: "
+                              f"{raw[pos:pos + 4]!r}); set data.encoding to the file's encoding, e.g. latin-1 "
+                              f"or cp1252") from exc
 
 
 def read_sql(url: str | None = None, path: str | None = None, tables: dict | None = None,
