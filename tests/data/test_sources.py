@@ -141,3 +141,19 @@ def test_data_drop_turns_the_synthetic_shop_into_a_clickstream():
         load_shop({"data": {"source": "synthetic", "drop": ["orders"]}})
     with pytest.raises(ConfigError, match="no column 'cost'"):
         load_shop({"data": {"source": "synthetic", "drop": ["products.cost"]}})
+
+
+def test_sql_source_without_transactions(tmp_path):
+    db = tmp_path / "clicks.sqlite"
+    with sqlite3.connect(db) as con:
+        pd.DataFrame({"customer_id": ["c1", "c2"], "signup_date": ["2024-01-01", "2024-01-02"]}).to_sql(
+            "customers", con, index=False)
+        pd.DataFrame({"product_id": ["p1"], "name": ["mug"], "category": ["home"]}).to_sql("products", con, index=False)
+        pd.DataFrame({"timestamp": ["2024-02-01", "2024-02-02"], "customer_id": ["c1", "c2"], "product_id": ["p1", "p1"],
+                      "event": ["view", "addtocart"]}).to_sql("events", con, index=False)
+    shop, rep = load_shop({"data": {"source": "sql", "path": str(db)}})
+    assert len(shop.transactions) == 0 and len(shop.events) == 2 and shop.feedback == C.EVENTS
+    with sqlite3.connect(db) as con:
+        con.execute("DROP TABLE events")
+    with pytest.raises(DataSourceError, match="table 'transactions' not found.*events or ratings"):
+        load_source({"source": "sql", "path": str(db)})
