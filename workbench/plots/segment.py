@@ -1,4 +1,4 @@
-"""Figures of notebook 01 (RFM, K-means, CLV). Each function returns a matplotlib Figure."""
+"""Figures of notebook 01 (RFM, clusters and their selection, CLV). Each function returns a matplotlib Figure."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -6,17 +6,41 @@ import numpy as np
 import pandas as pd
 
 
-def elbow_silhouette(scores: pd.DataFrame, k_chosen: int) -> plt.Figure:
-    """Inertia (elbow) and silhouette against k, the chosen k marked."""
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
-    axes[0].plot(scores["k"], scores["inertia"], "o-", color="#4C72B0")
-    axes[0].set(title="Elbow: within-cluster sum of squares", xlabel="k", ylabel="inertia")
-    axes[1].plot(scores["k"], scores["silhouette"], "o-", color="#55A868")
-    axes[1].set(title="Silhouette (fixed sample)", xlabel="k", ylabel="silhouette")
-    for ax in axes:
-        ax.axvline(k_chosen, color="#C44E52", ls="--", lw=1, label=f"chosen k = {k_chosen}")
-        ax.set_xticks(scores["k"])
-    axes[1].legend()
+#: the panels of :func:`selection_criteria`: criterion -> title (which way is better)
+SELECTION_PANELS: dict[str, str] = {
+    "silhouette": "Silhouette (higher is better)",
+    "calinski_harabasz": "Calinski-Harabasz (higher)",
+    "davies_bouldin": "Davies-Bouldin (lower)",
+    "gap": "Gap statistic (± 1 se)",
+    "bic": "BIC, mixtures (lower)",
+    "aic": "AIC, mixtures (lower)",
+    "icl": "ICL, mixtures (lower)",
+    "stability_ari": "Bootstrap stability ARI (higher)",
+}
+
+
+def selection_criteria(criteria: pd.DataFrame, chosen: dict) -> plt.Figure:
+    """Every selection criterion against k, one line per candidate model, the chosen (model, k) starred."""
+    fig, axes = plt.subplots(2, 4, figsize=(15, 6.4))
+    models = list(dict.fromkeys(criteria["model"]))
+    colours = dict(zip(models, plt.get_cmap("tab10").colors))
+    for ax, (col, title) in zip(axes.ravel(), SELECTION_PANELS.items()):
+        for m in models:
+            d = criteria[criteria["model"] == m].sort_values("k")
+            if d[col].notna().any():
+                if col == "gap":
+                    ax.errorbar(d["k"], d[col], yerr=d["gap_se"], fmt="o-", ms=3, color=colours[m], label=m)
+                else:
+                    ax.plot(d["k"], d[col], "o-", ms=3, color=colours[m], label=m)
+        hit = criteria[(criteria["model"] == chosen["model"]) & (criteria["k"] == chosen["k"])]
+        if not hit.empty and pd.notna(hit[col].iloc[0]):
+            ax.plot(hit["k"], hit[col], "*", ms=16, color="#C44E52", zorder=5)
+        ax.axvline(chosen["k"], color="#C44E52", ls="--", lw=0.8)
+        ax.set(title=title, xlabel="k")
+        ax.set_xticks(sorted(criteria["k"].unique()))
+        ax.title.set_fontsize(10)
+    axes[0][0].legend(fontsize=8)
+    fig.suptitle(f"Chosen: {chosen['model']} with k = {chosen['k']} by the '{chosen['rule']}' rule (star)", fontsize=11)
     fig.tight_layout()
     return fig
 

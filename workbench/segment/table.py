@@ -32,9 +32,10 @@ def customer_segments(table: pd.DataFrame, predictions: pd.DataFrame | None = No
     return out
 
 
-def segmentation_metrics(table: pd.DataFrame, model: K.RFMKMeans, truth: dict | None, clv_metrics: dict | None,
+def segmentation_metrics(table: pd.DataFrame, model: K.ClusterSelector, truth: dict | None, clv_metrics: dict | None,
                          segment_map: dict[str, str] | None = None) -> dict:
-    """Return the ``segmentation`` block of metrics.json (k, silhouette, stability_ari, segments, ari_vs_truth, clv ...)."""
+    """Return the ``segmentation`` block of metrics.json (segments, the chosen clusters' model, k, silhouette,
+    stability_ari, ``selection`` = every candidate's criteria and the choice, ari_vs_truth, clv ...)."""
     truth = truth or {}
     clusters = table.loc[table[K.CLUSTER] != K.NO_CLUSTER, K.CLUSTER_NAME].value_counts().sort_index()
     return {
@@ -43,10 +44,12 @@ def segmentation_metrics(table: pd.DataFrame, model: K.RFMKMeans, truth: dict | 
         "buyers": int((table[R.FREQUENCY] > 0).sum()),
         "segments": R.segment_counts(table, segment_map),
         "outliers": R.outlier_counts(table),
+        "model": model.model_,
         "k": int(model.k_),
         "silhouette": model.silhouette_,
         "stability_ari": model.stability_ari_,
         "clusters": {str(k): int(v) for k, v in clusters.items()},
+        "selection": model.selection(),
         "ari_vs_truth": truth.get("ari_vs_truth"),
         "rfm_ari_vs_truth": truth.get("rfm_ari_vs_truth"),
         **({"browsers_without_purchase": truth["browsers_without_purchase"]} if "browsers_without_purchase" in truth
