@@ -17,8 +17,9 @@ def test_artifact_and_metrics_contract(small_shop, tmp_path):
     shop, _ = validate_shop(small_shop)
     table = rfm.build_rfm(shop.transactions, shop.customers)
     X = clusters.cluster_features(table)
-    model = clusters.RFMKMeans(k_range=(2, 4), n_init=3, n_bootstrap=3, random_state=0).fit(X)
-    table = clusters.assign_clusters(table, X, model)
+    model = clusters.make_model({**DEFAULTS["clusters"], "k_range": [2, 4], "n_init": 2, "n_bootstrap": 2,
+                                 "gap_references": 2}, 0).fit(X)
+    table = clusters.assign_clusters(table, X, model, clusters.name_clusters(model.centroids_z_))
     res = clv.customer_clv(shop.transactions, shop.customers, table.attrs["analysis_date"])
     out = customer_segments(table, res.predictions)
     assert ARTIFACT == "customer_segments"
@@ -34,8 +35,17 @@ def test_artifact_and_metrics_contract(small_shop, tmp_path):
 
     truth = clusters.truth_agreement(table, small_shop.truth["segments"])
     m = segmentation_metrics(table, model, truth, res.metrics)
-    assert {"k", "silhouette", "stability_ari", "segments", "ari_vs_truth", "rfm_ari_vs_truth", "clv"} <= set(m)
+    assert {"k", "model", "silhouette", "stability_ari", "segments", "selection", "ari_vs_truth", "rfm_ari_vs_truth",
+            "clv"} <= set(m)
     assert sum(m["segments"].values()) == len(table) and m["k"] == model.k_
+    sel = m["selection"]
+    assert sel["chosen"] == {"model": model.model_, "k": model.k_, "rule": "icl"} and sel["reason"]
+    assert {(r["model"], r["k"]) for r in sel["criteria"]} == {(mm, k) for mm in DEFAULTS["clusters"]["models"]
+                                                               for k in (2, 3, 4)}
+    chosen = next(r for r in sel["criteria"] if (r["model"], r["k"]) == (model.model_, model.k_))
+    assert chosen["icl"] == min(r["icl"] for r in sel["criteria"] if r["icl"] is not None)
+    if model.is_mixture_:                                    # the artifact's membership probability
+        assert out.loc[~never, clusters.CLUSTER_PROBABILITY].notna().all()
     assert {"r", "alpha", "a", "b", "p", "q", "v"} <= set(m["clv"])
     assert isinstance(m["ari_vs_truth"], float)
     json.dumps(to_jsonable(m))
@@ -44,9 +54,11 @@ def test_artifact_and_metrics_contract(small_shop, tmp_path):
 
 
 def test_defaults_are_the_params_block():
-    assert set(DEFAULTS) == {"analysis_date", "segment_map", "actions", "iqr_k", "kmeans", "clv"}
-    model = clusters.make_model(DEFAULTS["kmeans"], 1)
-    assert model.get_params()["k_range"] == DEFAULTS["kmeans"]["k_range"]
+    assert set(DEFAULTS) == {"analysis_date", "segment_map", "actions", "iqr_k", "clusters", "clv"}
+    model = clusters.make_model(DEFAULTS["clusters"], 1)
+    assert model.get_params()["k_range"] == DEFAULTS["clusters"]["k_range"] == [2, 10]
+    keys = set(model.get_params()) - {"random_state"}
+    assert keys <= set(DEFAULTS["clusters"])                # every model setting is a params key
     import inspect
     keys = set(inspect.signature(clv.customer_clv).parameters) - {"transactions", "customers", "analysis_date", "limits"}
     assert set(DEFAULTS["clv"]) - {"enabled"} == keys      # every clv param reaches customer_clv

@@ -1,7 +1,7 @@
 """Per-customer clustering features: log-RFM by default, behaviour extras on request.
 
 Every feature is a column of one row per *buyer* (index ``customer_id``, the buyers of the RFM table in
-its order); customers without a purchase have no recency and are not clustered. The model standardises
+its order), from the transactions before the RFM table's analysis date; customers without a purchase have no recency and are not clustered. The model standardises
 the columns, so the log transforms here only tame the skew:
 
 * ``recency``, ``frequency``, ``monetary``: ``log1p`` of the RFM table's values (monetary clipped at 0);
@@ -94,6 +94,9 @@ def cluster_features(table: pd.DataFrame, extra: list[str] | tuple[str, ...] = (
     if CATEGORY_SHARES in extra and products is None:
         raise ValueError("category_shares needs the products")
     b = table[table[FREQUENCY] > 0].set_index(C.CUSTOMER_ID)
+    date = pd.Timestamp(table.attrs.get("analysis_date", b["last_purchase"].max() + pd.Timedelta(days=1)))
+    if transactions is not None:  # the RFM table's window: only what happened before the analysis date
+        transactions = transactions[transactions[C.TIMESTAMP] < date]
     out = pd.DataFrame({
         RECENCY: np.log1p(b[RECENCY].astype("float64")),
         FREQUENCY: np.log1p(b[FREQUENCY].astype("float64")),
@@ -104,7 +107,6 @@ def cluster_features(table: pd.DataFrame, extra: list[str] | tuple[str, ...] = (
     if BASKET_SIZE in extra:
         out[BASKET_SIZE] = np.log1p(basket_size(transactions).reindex(out.index).fillna(1.0).astype("float64"))
     if TENURE in extra:
-        date = pd.Timestamp(table.attrs.get("analysis_date", b["last_purchase"].max()))
         out[TENURE] = np.log1p((date - b[FIRST_PURCHASE]).dt.days.astype("float64"))
     if REGULARITY in extra:
         out[REGULARITY] = purchase_regularity(transactions).reindex(out.index).fillna(MEMORYLESS_CV)
