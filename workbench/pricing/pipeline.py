@@ -16,7 +16,7 @@ import pandas as pd
 from workbench.data import contract as C
 from workbench.data.shop import Shop
 from workbench.pricing import abtest, backtest as B, demand as D, elasticity as E, optimize as O, table as T
-from workbench.stages import Limits, require
+from workbench.stages import Limits, require, skip_record
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,7 @@ class PricingFit:
     config: dict = field(default_factory=dict)
     pooled_mean: float = float("nan")
     pooled_tau2: float = float("nan")
+    skipped: dict = field(default_factory=dict)  # part -> reason (e.g. "dml" with too few products)
 
 
 def check_pricing_data(table: pd.DataFrame, config: dict, limits: Limits | None = None) -> None:
@@ -108,7 +109,15 @@ def fit_pricing(shop: Shop, config: dict | None = None, interest: pd.DataFrame |
     cats = pd.DataFrame({C.CATEGORY: sorted(tab[C.CATEGORY].astype("str").unique())})
     el = cats.merge(naive_e, on=C.CATEGORY, how="left").merge(
         fe[[C.CATEGORY, "fe", "fe_se", "fe_pooled", "competitor", "n_rows"]], on=C.CATEGORY, how="left")
-    if ecfg.get("dml", True):
+    skipped = {}
+    n_products, folds = int(tab[C.PRODUCT_ID].nunique()), max(int(ecfg["dml_folds"]), 2)
+    if ecfg.get("dml", True) and n_products < folds:
+        skipped["dml"] = (f"double ML cross-fits its nuisance models over products in {folds} folds (params "
+                          f"pricing.elasticity.dml_folds) and needs at least {folds} products; this shop has "
+                          f"{n_products}")
+        require(ecfg["method"] != "dml", "pricing", skipped["dml"])
+        log.warning("pricing: double ML skipped: %s", skipped["dml"])
+    elif ecfg.get("dml", True):
         dml = E.dml_elasticity(tab, n_folds=int(ecfg["dml_folds"]), n_estimators=int(ecfg["dml_estimators"]),
                                seed=seed)
         el = el.merge(dml[[C.CATEGORY, E.ELASTICITY, E.SE]].rename(columns={E.ELASTICITY: "dml", E.SE: "dml_se"}),
@@ -120,7 +129,7 @@ def fit_pricing(shop: Shop, config: dict | None = None, interest: pd.DataFrame |
     costs = O.unit_costs(shop.products, float(cfg["cost_share"]))
     log.info("pricing: %d products x %d periods, test WAPE %.3f (best baseline %.3f)", tab[C.PRODUCT_ID].nunique(),
              tab[T.PERIOD_INDEX].max() + 1, errors["mape"].iloc[0], errors["mape"].iloc[1:].min())
-    return PricingFit(tab, train, test, model, forecast, errors, el, prod, costs, cfg, mu, tau2)
+    return PricingFit(tab, train, test, model, forecast, errors, el, prod, costs, cfg, mu, tau2, skipped)
 
 
 def _merge(base: dict, extra: dict) -> dict:
@@ -342,6 +351,7 @@ def pricing_metrics(fit: PricingFit, suggestions: pd.DataFrame, interest_source:
             "share_binding": float((suggestions["binding"] != "").mean()),
         },
         "elasticity_mae": None, "revenue_regret_pct": None, "ab_uplift": None,
+        **{part: skip_record(reason) for part, reason in fit.skipped.items()},
     }
     if truth_mae is not None:
         out["elasticity_mae"] = truth_mae["used"]["category"]
