@@ -5,6 +5,7 @@ import pandas as pd
 from workbench.config import load_params
 from workbench.data import contract as C
 from workbench.data.load import load_shop
+from workbench.data.shop import purchases
 from workbench.recommend.interactions import EVENT_WEIGHTS, Interactions
 
 
@@ -23,6 +24,10 @@ def test_clickstream_params_load_a_shop_without_money():
     buys = shop.events[shop.events[C.EVENT] == "transaction"].groupby([C.CUSTOMER_ID, C.PRODUCT_ID]).size()
     sales = full.transactions[full.transactions[C.QUANTITY] > 0].groupby([C.CUSTOMER_ID, C.PRODUCT_ID]).size()
     pd.testing.assert_series_equal(buys.sort_index(), sales.sort_index(), check_names=False)
+    # purchases() without money: the same lines per customer and day as the full shop's sales
+    day = lambda df: df.groupby([C.CUSTOMER_ID, df[C.TIMESTAMP].dt.date]).size().sort_index()
+    pd.testing.assert_series_equal(day(purchases(shop)), day(purchases(full)), check_names=False)
+    assert purchases(shop)[C.UNIT_PRICE].isna().all()
 
     # the interactions the recommenders learn from: event weights summed per customer and product
     inter = Interactions.from_shop(shop, products=shop.products[C.PRODUCT_ID])

@@ -38,3 +38,14 @@ def test_eda_summary_of_a_shop_with_money():
     assert s["net_revenue"] == 2 * 3.0 + 10.0 - 10.0 and s["mean_invoice_value"] == 16.0
     assert s["return_line_share"] == 1 / 3 and s["buying_customers"] == 2
     assert s["feedback_density"] == 2 / 6  # sales pairs (c1,p1) (c1,p2); the return is no interaction
+
+
+def test_purchases_with_and_without_money():
+    from workbench.data.shop import purchases
+
+    money = purchases(_shop(with_money=True))
+    assert money[C.TRANSACTION_ID].tolist() == ["t1", "t1"] and money[C.QUANTITY].tolist() == [2, 1]
+    clicks = purchases(_shop(with_money=False))  # the one purchase event: c1 bought p1 on 2024-02-03
+    assert clicks[[C.CUSTOMER_ID, C.PRODUCT_ID, C.QUANTITY]].values.tolist() == [["c1", "p1", 1]]
+    assert clicks[C.TIMESTAMP].tolist() == [pd.Timestamp("2024-02-03")] and clicks[C.UNIT_PRICE].isna().all()
+    assert clicks[C.TRANSACTION_ID].tolist() == ["c1@2024-02-03T00:00:00"]

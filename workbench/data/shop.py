@@ -71,6 +71,37 @@ def is_sale(transactions: pd.DataFrame) -> pd.Series:
     return transactions[C.QUANTITY] > 0
 
 
+def purchases(shop: Shop) -> pd.DataFrame:
+    """One row per purchased line, with or without money: the sale lines of ``transactions``, or, in a
+    shop without sales, its purchase events (``event == "transaction"``) as one-unit lines whose
+    ``unit_price`` is NaN. Recency and frequency (RFM's R and F, BG/NBD) need no more than this.
+
+    A purchase event's ``transaction_id`` is the events' column of that name when present (RetailRocket's
+    ``transactionid``), else the customer and the second of the purchase.
+    """
+    if shop.has_sales:
+        tx = shop.transactions
+        return tx[is_sale(tx)].reset_index(drop=True)
+    ev = shop.events
+    cols = [C.TRANSACTION_ID, C.CUSTOMER_ID, C.PRODUCT_ID, C.TIMESTAMP, C.QUANTITY, C.UNIT_PRICE]
+    if ev is None or not len(ev):
+        return pd.DataFrame({c: pd.Series([], dtype=shop.transactions[c].dtype) if shop.transactions is not None
+                             and c in shop.transactions else pd.Series([], dtype="float64") for c in cols})
+    buy = ev[ev[C.EVENT].astype("str") == "transaction"]
+    tid = (buy[C.CUSTOMER_ID].astype("str") + "@" + buy[C.TIMESTAMP].dt.strftime("%Y-%m-%dT%H:%M:%S"))
+    if C.TRANSACTION_ID in buy:
+        tid = buy[C.TRANSACTION_ID].astype("str").where(buy[C.TRANSACTION_ID].notna(), tid)
+    out = pd.DataFrame({
+        C.TRANSACTION_ID: tid.astype("str"),
+        C.CUSTOMER_ID: buy[C.CUSTOMER_ID].astype("str"),
+        C.PRODUCT_ID: buy[C.PRODUCT_ID].astype("str"),
+        C.TIMESTAMP: buy[C.TIMESTAMP],
+        C.QUANTITY: 1,
+        C.UNIT_PRICE: float("nan"),
+    })
+    return out.astype({C.QUANTITY: "int64"}).reset_index(drop=True)
+
+
 def with_revenue(transactions: pd.DataFrame) -> pd.DataFrame:
     """Transactions with a ``revenue`` column = quantity * unit_price (negative for returns)."""
     out = transactions.copy()
