@@ -29,21 +29,22 @@ class Range:
 #: what a consumer web shop looks like (the default synthetic shop is tested against these)
 WEB_SHOP_RANGES: dict[str, Range] = {
     "lines_per_invoice": Range(
-        2.0, 6.0, "consumer orders hold a few distinct products: Groceries (Kaggle member-days) 2.6, the arules "
-        "Groceries baskets 4.4; Online Retail's 21 is a wholesaler's (its customers are mostly gift shops)"),
+        2.0, 6.0, "a consumer order holds a few distinct products (Groceries member-days 2.5, the arules "
+        "Groceries baskets 4.4); Online Retail's 21 is a wholesaler's, its customers are mostly gift shops"),
     "rebuy_line_share": Range(
-        0.15, 0.45, "staples and favourites come back: Online Retail 0.32, Groceries (Kaggle) 0.16; a shop "
-        "without re-buying (below 0.15) gives recommenders nothing personal to learn"),
+        0.10, 0.40, "staples and favourites come back (Online Retail 0.31, Groceries member-days 0.09): below "
+        "0.10 a shop has no re-buying to speak of, above 0.40 it is a replenishment service"),
     "repeat_customer_share": Range(
-        0.35, 0.75, "customers with more than one invoice: Online Retail 0.66, Groceries (Kaggle, two years) "
-        "0.99 from members only; web shops commonly report a third to two thirds of buyers returning"),
+        0.35, 0.75, "buyers with more than one invoice (Online Retail 0.66; Groceries 0.91 counts loyalty-card "
+        "members only): a web shop keeps between a third and three quarters of its buyers"),
     "popularity_gini": Range(
-        0.45, 0.80, "Gini of distinct buyers per product: long tails (Online Retail 0.59, Groceries 0.75); "
-        "below 0.45 popularity is too flat, above 0.8 a few products are all that sells"),
+        0.45, 0.80, "Gini of distinct buyers per sold product, a long tail (Online Retail 0.59, Groceries "
+        "0.63): below 0.45 popularity is flat, above 0.80 a handful of products is all that sells"),
     "top_category_share": Range(
-        0.30, 0.65, "share of a customer's lines in their top category (customers with at least 5 lines): "
-        "taste concentrates on a category (Online Retail 0.30 over 22 categories) but shops sell across "
-        "categories; the default shop has 8 categories, so 1/8 = 0.125 is no taste at all"),
+        0.35, 0.65, "share of a customer's lines in their top category, customers with at least 5 lines "
+        "(Online Retail 0.30 over 22 categories, Groceries 0.32 over 13): taste gathers on a category but "
+        "people shop across several. It depends on the number of categories: over the synthetic shop's 8, "
+        "a customer with no taste already reaches 0.32 by chance and season, so the floor sits above that"),
 }
 
 
