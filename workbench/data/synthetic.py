@@ -21,14 +21,13 @@ How taste works: every customer has latent preferences over categories, price ti
 (Dirichlet draws around their behaviour segment's means; ``taste_concentration`` sets how personal
 they are) and a short list of favourite products drawn from those preferences (within the chosen
 category, tier and style, in proportion to popularity ** ``favourite_popularity``). A brand has a house
-style, so brand loyalty follows from style. Product popularity is log-normal with spread
-``popularity_skew``.
+style, so brand loyalty follows from style; price tiers (terciles of price inside a category) act through
+the favourites. Product popularity is log-normal with spread ``popularity_skew``.
 
 How demand is made (so the truth is exact): every invoice has ``1 + Poisson(mean_extra_lines)``
 lines. The first line, and each further line with probability ``1 - favourite_share``, is an
-*explore* line: it picks a category from the customer's affinity and the season, a price tier from the
-customer's tier preference, then a product of that (category, tier) group with probability
-proportional to ``a_j * (p_jw / p0_j) ** e_c * (comp_jw / p0_j) ** x`` (zero when out of stock), where
+*explore* line: it picks a category from the customer's affinity and the season, then a product of
+that category with probability proportional to ``a_j * (p_jw / p0_j) ** e_c * (comp_jw / p0_j) ** x`` (zero when out of stock), where
 ``a_j`` is the product's popularity, ``p0_j`` its list price, ``e_c`` the category elasticity and ``x``
 the competitor cross-elasticity. The other lines are *favourite* lines: they pick one of the customer's
 favourites (weights falling with rank as ``(rank + 1) ** -staple_skew``) and buy it with probability
@@ -165,7 +164,8 @@ def default_config() -> dict:
     dominates), ``popularity_skew`` (log-normal spread of product popularity), ``taste_concentration``
     (taste strength: the Dirichlet concentration of a customer's category and style preferences around
     their segment's; smaller is more personal) and ``favourite_popularity`` (how much favourites follow
-    popularity rather than taste alone).
+    popularity rather than taste alone). Prices: ``price_walk`` (weekly standard deviation of the shelf
+    price's log random walk) and ``promo_rate`` (the weekly promotion probability off season).
     """
     return {
         "n_customers": 1000,
@@ -180,12 +180,14 @@ def default_config() -> dict:
         "favourite_share": 0.8,
         "n_favourites": 10,
         "staple_skew": 1.0,
-        "popularity_skew": 1.5,
-        "taste_concentration": 0.3,
-        "favourite_popularity": 0.2,
+        "popularity_skew": 1.2,
+        "taste_concentration": 0.25,
+        "favourite_popularity": 0.4,
         "n_bundles": 20,
         "bundle_prob": 0.6,
         "return_rate": 0.03,
+        "price_walk": 0.03,
+        "promo_rate": 0.3,
         "competitor_elasticity": 0.8,
         "stockout_rate": 0.02,
         "views_per_customer": 6.0,
@@ -390,11 +392,11 @@ def _shelf(rng, cfg: dict, calendar: Calendar, catalog: Catalog) -> Shelf:
     cat, list_price = catalog.category, catalog.list_price
     amp = np.array([c.season_amp for c in CATEGORIES])[cat][:, None]
     # shelf price: slow random walk + seasonal mark-up (endogenous) + promotions in low season
-    walk = np.cumsum(rng.normal(0, 0.015, (n_prod, n_weeks)), axis=1)
+    walk = np.cumsum(rng.normal(0, float(cfg["price_walk"]), (n_prod, n_weeks)), axis=1)
     walk = walk - walk.mean(axis=1, keepdims=True)
     season_p = calendar.season[cat]
     markup = 0.10 * (season_p - 1.0) / np.maximum(amp, 1e-9)
-    promo_prob = 0.10 * (1.0 - (season_p - 1.0) / np.maximum(amp, 1e-9))
+    promo_prob = float(cfg["promo_rate"]) * (1.0 - (season_p - 1.0) / np.maximum(amp, 1e-9))
     promo = rng.random((n_prod, n_weeks)) < promo_prob
     discount = np.where(promo, rng.uniform(0.10, 0.30, (n_prod, n_weeks)), 0.0)
     mult = np.clip(np.exp(walk) * (1 + markup) * (1 - discount), 0.6, 1.4)
@@ -423,11 +425,11 @@ def _prices_table(calendar: Calendar, catalog: Catalog, shelf: Shelf) -> pd.Data
     })
 
 
-# ---------------- stage 4: the (category, tier) choice groups of explore lines ------------------------------
+# ---------------- stage 4: the choice groups (categories) of explore lines ------------------------------------
 @dataclass(frozen=True)
 class ChoiceGroups:
-    """Explore lines choose among the products of a (category, tier) group, per week, in proportion to
-    popularity times price response (``share`` is each product's probability inside its group)."""
+    """Explore lines choose among the products of their category, per week, in proportion to popularity
+    times price response (``share`` is each product's probability inside its group)."""
 
     of_product: np.ndarray
     order: np.ndarray
@@ -443,8 +445,8 @@ class ChoiceGroups:
 
 
 def _choice_groups(catalog: Catalog, shelf: Shelf) -> ChoiceGroups:
-    n_groups = len(CATEGORIES) * len(TIERS)
-    of_product = catalog.category * len(TIERS) + catalog.tier
+    n_groups = len(CATEGORIES)
+    of_product = catalog.category  # every category has products (see _catalog)
     weight = catalog.popularity[:, None] * shelf.response * shelf.in_stock  # (product, week)
     order = np.argsort(of_product, kind="stable")
     sizes = np.bincount(of_product, minlength=n_groups)
@@ -601,7 +603,7 @@ class Lines:
     invoice: np.ndarray
     product: np.ndarray
     week: np.ndarray
-    group: np.ndarray  # (category, tier) group of an explore line, -1 on a favourite line
+    group: np.ndarray  # choice group (the category) of an explore line, -1 on a favourite line
     favourite_product: np.ndarray  # every favourite line drawn, bought or not
     favourite_week: np.ndarray
 
@@ -617,22 +619,15 @@ def _lines(rng, cfg: dict, calendar: Calendar, shelf: Shelf, groups: ChoiceGroup
     fav = further & (rng.random(len(line_inv)) < float(cfg["favourite_share"]))
     if taste.favourites.shape[1] == 0:
         fav[:] = False
-    # explore lines: category from affinity x season, tier from preference, product inside the group
+    # explore lines: category from affinity x season, then a product of the category by popularity and price
     e_inv = line_inv[~fav]
     e_cust, e_week = invoices.customer[e_inv], invoices.week[e_inv]
-    n_e = len(e_inv)
-    e_cat = np.empty(n_e, dtype=np.int64)
-    e_tier = np.empty(n_e, dtype=np.int64)
+    e_group = np.empty(len(e_inv), dtype=np.int64)
     chunk = 2_000_000
-    for s in range(0, n_e, chunk):  # bounded memory on 10M lines
+    for s in range(0, len(e_inv), chunk):  # bounded memory on 10M lines
         sl = slice(s, s + chunk)
         p_cat = taste.category[e_cust[sl]] * calendar.season[:, e_week[sl]].T
-        e_cat[sl] = _draw_rows(rng, p_cat.cumsum(axis=1) / p_cat.sum(axis=1, keepdims=True))
-        e_tier[sl] = _draw_rows(rng, taste.tier[e_cust[sl]].cumsum(axis=1))
-    e_group = e_cat * len(TIERS) + e_tier
-    for g in np.flatnonzero(groups.sizes == 0):  # empty (category, tier) groups, only on tiny catalogs
-        alts = [a for a in range((g // 3) * 3, (g // 3) * 3 + 3) if groups.sizes[a] > 0]
-        e_group[e_group == g] = alts[0]
+        e_group[sl] = _draw_rows(rng, p_cat.cumsum(axis=1) / p_cat.sum(axis=1, keepdims=True))
     pos = _sample_groups(rng, e_group, groups.cum_within, groups.offsets, groups.sizes, e_week)
     e_prod = groups.order[pos]
     # favourite lines: a rank by the staple weights, bought with the price response's probability
@@ -894,6 +889,7 @@ def _truth(cfg: dict, calendar: Calendar, catalog: Catalog, shelf: Shelf, groups
         "unit_cost": np.round(catalog.list_price * catalog.cost_share, 2),
         "popularity": catalog.popularity,
         "tier": _categorical(catalog.tier, TIERS),
+        "choice_group": _categorical(catalog.category, _CATEGORY_NAMES),
         "style": _categorical(catalog.style, STYLES),
     })
     scalars = ("competitor_elasticity", "bundle_prob", "n_weeks", "mean_extra_lines", "favourite_share",
@@ -908,7 +904,7 @@ def true_expected_units(demand: pd.DataFrame, new_price) -> np.ndarray:
     """Expected units sold per row of ``truth["demand"]`` had the shelf price been ``new_price``.
 
     Exact for the generator, holding the other products' prices fixed: explore demand follows the
-    (category, tier) choice share ``s(p) = a m(p) / (S_rest + a m(p))``, and favourite and bundle lines
+    choice share inside the category ``s(p) = a m(p) / (S_rest + a m(p))``, and favourite and bundle lines
     buy in proportion to ``m(p)``, where ``m(p) = (p / p_now) ** e`` relative to the current shelf price.
     """
     p_now = demand[C.PRICE].to_numpy(dtype=float)

@@ -22,13 +22,16 @@ from workbench.data.synthetic import true_expected_units
 from workbench.pricing import table as T
 
 CATEGORY_ELASTICITY = "category_elasticity"
+#: the truth column naming the set of products an explore line chooses among
+CHOICE_GROUP = "choice_group"
 
 
 def truth_rows(truth: dict, rows: pd.DataFrame) -> pd.DataFrame:
     """Return ``truth["demand"]`` aligned to ``rows`` (by product and period), with the category elasticity
-    and price tier that :func:`true_expected_units` and :func:`joint_true_units` need."""
+    and choice group that :func:`true_expected_units` and :func:`joint_true_units` need."""
     dem = truth["demand"].rename(columns={C.DATE: T.PERIOD})
-    pe = truth["product_elasticity"][[C.PRODUCT_ID, CATEGORY_ELASTICITY, "tier", C.CATEGORY]]
+    pe = truth["product_elasticity"]
+    pe = pe[[C.PRODUCT_ID, CATEGORY_ELASTICITY, C.CATEGORY, CHOICE_GROUP if CHOICE_GROUP in pe else "tier"]]
     dem = dem.merge(pe.astype({C.PRODUCT_ID: "str"}), on=C.PRODUCT_ID, how="left")
     key = rows[[C.PRODUCT_ID, T.PERIOD]].astype({C.PRODUCT_ID: "str"})
     out = key.merge(dem.astype({C.PRODUCT_ID: "str"}), on=[C.PRODUCT_ID, T.PERIOD], how="left", validate="1:1")
@@ -71,15 +74,19 @@ def regret_summary(revenue: pd.DataFrame) -> dict:
 
 def joint_true_units(truth_aligned: pd.DataFrame, new_price) -> np.ndarray:
     """Return true expected units per row when ALL rows' prices change at once (rows must hold every product
-    of each (category, tier) group in a period). First picks re-split the group's fixed number of lines by
-    the new choice shares; favourite and bundle lines scale with the product's own price factor."""
+    of each choice group in a period: ``choice_group`` of the truth, or (category, tier) in older truths).
+    First picks re-split the group's fixed number of lines by the new choice shares; favourite and bundle
+    lines scale with the product's own price factor."""
     t = truth_aligned
     p_now = t[C.PRICE].to_numpy(dtype=float)
     r = (np.asarray(new_price, dtype=float) / p_now) ** t[CATEGORY_ELASTICITY].to_numpy(dtype=float)
     s = t["share"].to_numpy(dtype=float)
     first = t["first_pick_units"].to_numpy(dtype=float)
-    key = pd.factorize(t[C.CATEGORY].astype("str") + "|" + t["tier"].astype("str") + "|"
-                       + t[T.PERIOD].astype("str"))[0]
+    if CHOICE_GROUP in t:
+        group = t[CHOICE_GROUP].astype("str")
+    else:
+        group = t[C.CATEGORY].astype("str") + "|" + t["tier"].astype("str")
+    key = pd.factorize(group + "|" + t[T.PERIOD].astype("str"))[0]
     group_first = np.bincount(key, weights=first)[key]
     denom = np.bincount(key, weights=s * r)[key]
     new_first = np.where(denom > 0, group_first * s * r / np.where(denom > 0, denom, 1.0), 0.0)
