@@ -3,7 +3,6 @@ a notebook that raises fails here. Also: same params and seed give byte-identica
 papermill has nothing to warn about (every parameters cell parses, no unknown parameter)."""
 import json
 import logging
-import warnings
 
 import nbformat
 import papermill
@@ -11,32 +10,9 @@ import pytest
 
 from workbench.runner import discover, run
 
-PAPERMILL_WARNINGS: list[str] = []
 
-
-class _Collect(logging.Handler):
-    def emit(self, record):
-        PAPERMILL_WARNINGS.append(f"{record.name}: {record.getMessage()}")
-
-
-@pytest.fixture(scope="session")
-def default_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("runs") / "default"
-    logger, handler = logging.getLogger("papermill"), _Collect(logging.WARNING)
-    logger.addHandler(handler)
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            path = run("default", out=out)
-    finally:
-        logger.removeHandler(handler)
-    PAPERMILL_WARNINGS.extend(f"{w.category.__name__}: {w.message}" for w in caught
-                              if "papermill" in str(w.filename))
-    return path
-
-
-def test_papermill_does_not_warn(default_run):
-    assert PAPERMILL_WARNINGS == []
+def test_papermill_does_not_warn(default_run, papermill_warnings):
+    assert papermill_warnings == []
 
 
 @pytest.mark.parametrize("notebook", discover(), ids=lambda p: p.name)

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import copy
+import os
+import shutil
 
 import pytest
 
@@ -41,3 +43,16 @@ FULL_METRICS = {
 def full_metrics() -> dict:
     """A complete synthetic-run metrics dict (a fresh copy per test)."""
     return copy.deepcopy(FULL_METRICS)
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """Debian's Chromium (``make test`` installs it with scripts/setup-chromium.sh). Missing, the browser
+    tests skip on a developer's machine and fail where ``CI=true``: CI must run them."""
+    path = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
+    if path is None:
+        msg = "no Chromium on this machine: `make test` installs it (scripts/setup-chromium.sh)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return path

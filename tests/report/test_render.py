@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
@@ -143,10 +142,8 @@ def test_missing_run_dir_errors(tmp_path):
     assert render.main([str(tmp_path / "nope")]) == 2
 
 
-def test_headless_browser_opens_report(run_dir, tmp_path):
-    browser = next((b for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)), None)
-    if browser is None:
-        pytest.skip("no headless browser on this machine (chromium not installed)")
+def test_headless_browser_opens_report(run_dir, tmp_path, chromium_path):
+    browser = chromium_path
     index = render.render_run(run_dir)
     res = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
                           index.as_uri()], capture_output=True, text=True, timeout=60)

@@ -1,0 +1,75 @@
+"""The report of a real run, opened in a real browser (Debian's Chromium driven by playwright): every
+figure image decodes, every notebook link and every other local link opens, and nothing is requested
+from the network. Runs in CI (``make test`` installs Chromium; see ``chromium_path``)."""
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pytest
+
+from workbench.runner import discover
+
+LOCAL_SCHEMES = ("file", "data", "about", "blob")
+IMAGES = "Array.from(document.images, i => ({src: i.src.slice(0, 60), complete: i.complete, width: i.naturalWidth}))"
+LINKS = "Array.from(document.querySelectorAll('a[href]'), a => a.href)"
+
+
+def _not_loaded(page) -> list[dict]:
+    return [i for i in page.evaluate(IMAGES) if not (i["complete"] and i["width"] > 0)]
+
+
+@pytest.fixture
+def browser_page(chromium_path):
+    """A fresh page of headless Chromium that records, and refuses, every non-local request."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:  # a dev dependency: `make test` installs it
+        pytest.fail("playwright is not installed: pip install -e '.[dev]'")
+    remote: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            context = browser.new_context()
+
+            def guard(route):
+                if urlparse(route.request.url).scheme in LOCAL_SCHEMES:
+                    route.continue_()
+                else:
+                    remote.append(route.request.url)
+                    route.abort()
+
+            context.route("**/*", guard)
+            page = context.new_page()
+            page.on("request", lambda r: None if urlparse(r.url).scheme in LOCAL_SCHEMES else remote.append(r.url))
+            page.on("websocket", lambda ws: remote.append(ws.url))
+            yield page, remote
+        finally:
+            browser.close()
+
+
+def test_report_of_a_real_run_in_chromium(default_run, browser_page):
+    page, remote = browser_page
+    index = default_run / "report" / "index.html"
+    page.goto(index.as_uri(), wait_until="load")
+    assert "Workbench run: default" in page.title() + page.inner_text("h1")
+    images = page.evaluate(IMAGES)
+    assert len(images) >= 1, "the landing page shows key figures"
+    assert _not_loaded(page) == []
+
+    links = [u for u in page.evaluate(LINKS) if urlparse(u).scheme == "file"]
+    pages = sorted({u.split("#")[0] for u in links if u.endswith(".html") and Path(urlparse(u).path).name != "index.html"})
+    assert [Path(unquote(urlparse(u).path)).stem for u in pages] == [nb.stem for nb in discover()]
+    for url in pages:
+        resp = page.goto(url, wait_until="load")
+        assert resp is not None and resp.ok, url
+        assert page.locator("a[href='index.html']").count() >= 1, f"{url}: no way back to the report"
+        assert len(page.inner_text("body")) > 200, f"{url}: an empty page"
+        assert _not_loaded(page) == [], url
+
+    others = sorted({u.split("#")[0] for u in links} - set(pages) - {index.as_uri()})
+    assert others, "the report links the figures and metrics.json"
+    for url in others:
+        resp = page.goto(url)
+        assert resp is not None and resp.ok, url
+    assert remote == []
