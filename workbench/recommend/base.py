@@ -14,7 +14,7 @@ import logging
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from tqdm.auto import tqdm
+from workbench.progress import tqdm
 
 from workbench.data import contract as C
 from workbench.errors import NotFittedError

@@ -128,7 +128,7 @@ def tune(folds: list[Holdout], cfg: dict, k: int) -> dict[str, tuple[dict, pd.Da
         products = folds[0].interactions.product_ids if folds else None
         table = validation_search(lambda **p: make_model(name, cfg, p), grid, pairs,
                                   lambda rows: to_interactions(rows, cfg["source"], products), k=k,
-                                  fit_context=lambda rows: {"history": rows})
+                                  fit_context=lambda rows: {"history": rows}, desc=f"tune {name}")
         out[name] = (best_params(table), table)
     return out
 

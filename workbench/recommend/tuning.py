@@ -11,10 +11,10 @@ from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from workbench.data import contract as C
 from workbench.evaluate import metrics as M
+from workbench.progress import tqdm
 from workbench.recommend.base import Recommender
 from workbench.recommend.interactions import Interactions
 
@@ -31,13 +31,14 @@ def validation_search(make_model: Callable[..., Recommender], grid: dict[str, li
                       folds: Sequence[tuple[pd.DataFrame, pd.DataFrame]],
                       to_interactions: Callable[[pd.DataFrame], Interactions], k: int = 10, metric: str = "ndcg",
                       fixed: dict | None = None, fit_context: Callable[[pd.DataFrame], dict] | None = None,
-                      progress: bool = False) -> pd.DataFrame:
+                      progress: bool = True, desc: str = "validation search") -> pd.DataFrame:
     """Return one row per grid point: the params, the mean and std of validation ``metric``@k over ``folds``.
 
     Each fold is ``(fit_rows, validation_rows)`` carved out of the train part (never the test part);
     ``to_interactions(fit_rows)`` builds the matrix; ``make_model(**fixed, **point)`` is fitted and
     recommends ``k`` unseen products to every validation customer. ``metric`` is a column of
     :func:`~workbench.evaluate.metrics.per_customer_metrics` (precision, recall, ap, ndcg, hit, rr).
+    ``progress`` shows one bar (``desc``) over every fit: grid points x folds.
     """
     points = param_grid(grid)
     if not points:
@@ -45,14 +46,17 @@ def validation_search(make_model: Callable[..., Recommender], grid: dict[str, li
     if not folds:
         raise ValueError("no validation fold: the train part is too small to carve one out")
     scores = np.zeros((len(points), len(folds)))
-    for j, (fit_rows, val_rows) in enumerate(folds):
-        inter = to_interactions(fit_rows)
-        ctx = fit_context(fit_rows) if fit_context else {}
-        users = val_rows[C.CUSTOMER_ID].astype("str").unique()
-        for i, point in enumerate(tqdm(points, desc=f"validation fold {j + 1}", leave=False, disable=not progress)):
-            model = make_model(**{**(fixed or {}), **point}).fit(inter, **ctx)
-            recs = model.recommend(users, k=k)
-            scores[i, j] = M.per_customer_metrics(val_rows, recs, k=k)[metric].mean()
+    with tqdm(total=len(points) * len(folds), desc=desc, unit="fit", disable=not progress) as bar:
+        for j, (fit_rows, val_rows) in enumerate(folds):
+            inter = to_interactions(fit_rows)
+            ctx = fit_context(fit_rows) if fit_context else {}
+            users = val_rows[C.CUSTOMER_ID].astype("str").unique()
+            for i, point in enumerate(points):
+                bar.set_postfix_str(f"fold {j + 1}/{len(folds)} {point}", refresh=False)
+                model = make_model(**{**(fixed or {}), **point}).fit(inter, **ctx)
+                recs = model.recommend(users, k=k)
+                scores[i, j] = M.per_customer_metrics(val_rows, recs, k=k)[metric].mean()
+                bar.update()
     out = pd.DataFrame(points)
     out[f"{metric}@{k}"] = scores.mean(axis=1)
     out[f"{metric}@{k}_std"] = scores.std(axis=1)
