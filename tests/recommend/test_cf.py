@@ -152,3 +152,91 @@ def test_surprise_grid_search_table():
     assert list(gs["table"].columns) == ["n_epochs", "reg_all", "random_state", "rmse", "mae"]
     assert gs["rmse"] == pytest.approx(gs["table"]["rmse"].min())
     assert gs["params"]["reg_all"] in (0.02, 0.5)
+
+
+def test_surprise_loops_equal_surprise_cross_validate_and_grid_search():
+    """Our fold loops (one progress step per fit) give surprise's own cross_validate / GridSearchCV numbers."""
+    from surprise.model_selection import GridSearchCV, KFold, cross_validate
+
+    from workbench.recommend.cf import surprise_class, surprise_dataset, surprise_grid_search
+
+    df, _ = _random_inter(n=600, ratings=True)
+    data = surprise_dataset(df)
+    ours = surprise_cv(df, {"SVD": {"n_epochs": 3}, "KNNBaseline": {}}, folds=3, seed=0).set_index("model")
+    for name, params in (("SVD", {"n_epochs": 3, "random_state": 0}), ("KNNBaseline", {"verbose": False})):
+        ref = cross_validate(surprise_class(name)(**params), data, measures=["RMSE", "MAE"],
+                             cv=KFold(n_splits=3, random_state=0))
+        assert ours.loc[name, "rmse"] == pytest.approx(np.mean(ref["test_rmse"]), rel=1e-12)
+        assert ours.loc[name, "mae_std"] == pytest.approx(np.std(ref["test_mae"]), rel=1e-9)
+    grid = {"n_epochs": [2], "reg_all": [0.02, 0.5], "lr_all": [0.005, 0.05]}
+    gs = surprise_grid_search(df, "SVD", grid, folds=3, seed=0)
+    ref = GridSearchCV(surprise_class("SVD"), {**grid, "random_state": [0]}, measures=["rmse", "mae"],
+                       cv=KFold(n_splits=3, random_state=0))
+    ref.fit(data)
+    np.testing.assert_allclose(gs["table"]["rmse"], ref.cv_results["mean_test_rmse"], rtol=1e-12)
+    assert gs["params"] == ref.best_params["rmse"]
+
+
+def test_surprise_knn_bound_skips_with_the_reason(caplog):
+    df, _ = _random_inter(n_users=40, n_items=25, n=600, ratings=True)
+    n_users = df[U].nunique()
+    with caplog.at_level("WARNING", logger="workbench.recommend.cf"):
+        out = surprise_cv(df, {"KNNBaseline": {}, "BaselineOnly": {},
+                               "KNNBasic": {"sim_options": {"user_based": False}}}, folds=2, max_knn_side=30)
+    assert list(out["model"]) == ["BaselineOnly", "KNNBasic"]  # 25 products fit the bound, 40 customers do not
+    assert f"KNNBaseline skipped: its user-based similarity over {n_users:,} customers" in caplog.text
+
+
+@pytest.mark.parametrize("n_users,n_items", [(30, 80), (12, 200)])
+def test_ease_eigen_path_equals_the_direct_inverse(n_users, n_items):
+    """At most half as many customers as products: every lam from one eigendecomposition equals the
+    brute-force inverse."""
+    from workbench.recommend import cf
+
+    rng = np.random.default_rng(3)
+    X = (rng.random((n_users, n_items)) < 0.1).astype(np.float64)
+    X[:, 0] = 1.0  # every customer and product has an interaction
+    X[0, :] = 1.0
+    X[2] = X[1]  # a repeated customer: the Gram matrix has fewer directions than customers
+    u, i = X.nonzero()
+    inter = Interactions.from_frame(pd.DataFrame({U: u.astype(str), I: i.astype(str)}),
+                                    customers=np.arange(n_users).astype(str), products=np.arange(n_items).astype(str))
+    X = inter.binary().toarray().astype(np.float64)  # in the matrix's own row and column order
+    cf._EIGEN_CACHE.clear()
+    eig = cf.gram_eigen(inter.binary())
+    assert len(eig.values) <= n_users - 1
+    for lam in (0.5, 5.0, 300.0):
+        B = ease_weights(X.T @ X, lam)  # brute force: (X'X + lam I)^-1 by LU
+        P = np.linalg.inv(X.T @ X + lam * np.eye(X.shape[1]))
+        np.testing.assert_allclose(eig.p_diagonal(lam), np.diag(P), rtol=1e-9)
+        model = EASE(lam=lam).fit(inter)
+        assert model.eigen_ is eig and model.B_ is None  # one decomposition for every lam
+        np.testing.assert_allclose(model.score_batch(np.arange(len(X))), X @ B, rtol=1e-5, atol=1e-5)
+    assert len(cf._EIGEN_CACHE) == 1
+
+
+def test_ease_catalog_bound_keeps_the_most_interacted_products(caplog):
+    df, inter = _random_inter(n_users=60, n_items=40, n=900, seed=5)
+    X = inter.binary().toarray().astype(np.float64)
+    top = np.sort(np.argsort(-X.sum(axis=0), kind="stable")[:15])
+    with caplog.at_level("WARNING", logger="workbench.recommend.cf"):
+        model = EASE(lam=10.0, max_items=15).fit(inter)
+    assert "max_items=15" in caplog.text and "the other 25 score 0" in caplog.text
+    np.testing.assert_array_equal(model.items_, top)
+    expected = np.zeros_like(X)
+    expected[:, top] = X[:, top] @ ease_weights(X[:, top].T @ X[:, top], 10.0)
+    np.testing.assert_allclose(model.score_batch(np.arange(len(X))), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_item_knn_catalog_bound_is_the_similarity_of_the_most_interacted_products(caplog):
+    _, inter = _random_inter(n_users=60, n_items=40, n=900, seed=6)
+    X = inter.binary()
+    top = np.sort(np.argsort(-np.asarray(X.sum(axis=0)).ravel(), kind="stable")[:12])
+    with caplog.at_level("WARNING", logger="workbench.recommend.cf"):
+        knn = ItemKNN(k_neighbors=5, shrink=2.0, max_items=12).fit(inter)
+    assert "item_knn: 40 products exceed max_items=12" in caplog.text
+    inner = cosine_similarity_shrunk(X[:, top], 2.0, 5).toarray()
+    full = np.zeros((40, 40), dtype=np.float32)
+    full[np.ix_(top, top)] = inner
+    np.testing.assert_array_equal(knn.similarity_.toarray(), full)
+    np.testing.assert_allclose(knn.score_batch(np.arange(10)), X[:10].toarray() @ full, atol=1e-5)
