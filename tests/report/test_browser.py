@@ -58,7 +58,8 @@ def test_report_of_a_real_run_in_chromium(default_run, browser_page):
     assert _not_loaded(page) == []
 
     links = [u for u in page.evaluate(LINKS) if urlparse(u).scheme == "file"]
-    pages = sorted({u.split("#")[0] for u in links if u.endswith(".html") and Path(urlparse(u).path).name != "index.html"})
+    pages = sorted({u.split("#")[0] for u in links
+                    if u.endswith(".html") and Path(urlparse(u).path).name != "index.html"})
     assert [Path(unquote(urlparse(u).path)).stem for u in pages] == [nb.stem for nb in discover()]
     for url in pages:
         resp = page.goto(url, wait_until="load")
