@@ -10,9 +10,9 @@ recommenders have something real to find.
     python scripts/movielens_like.py OUT_FOLDER [--seed 0]
 
 writes ``customers.csv``, ``products.csv``, ``transactions.csv`` (one unit per rating, as the MovieLens
-adapter maps ratings) and ``ratings.csv`` into OUT_FOLDER, plus ``OUT_FOLDER/params.yaml``: the
-``recommenders:`` and ``hybrid:`` blocks of ``params/movielens100k.yaml`` with ``data: {source: csv}``,
-as a user would copy them for a new ratings data set.
+adapter maps ratings) and ``ratings.csv`` into OUT_FOLDER, plus ``OUT_FOLDER/params.yaml``:
+``params/movielens100k.yaml`` with ``data: {source: csv, path: OUT_FOLDER}``, as a user would copy it for a
+new ratings data set.
 """
 from __future__ import annotations
 
@@ -84,12 +84,10 @@ def catalog(seed: int = 0) -> dict[str, pd.DataFrame]:
 
 
 def params_block(folder: Path) -> dict:
-    """The movielens100k params with this folder as a CSV source (recommenders and hybrid blocks unchanged)."""
+    """params/movielens100k.yaml with this folder as a CSV source (every other block unchanged)."""
     base = yaml.safe_load((Path(__file__).resolve().parent.parent / "params" / "movielens100k.yaml").read_text())
-    out = {"name": "movielens_like", "seed": base["seed"],
-           "data": {"source": "csv", "path": str(folder.resolve()), "strict": False},
-           "notebooks": base["notebooks"]}
-    out.update({k: base[k] for k in ("recommenders", "hybrid") if k in base})
+    out = {"name": "movielens_like", "data": {"source": "csv", "path": str(folder.resolve()), "strict": False}}
+    out.update({k: v for k, v in base.items() if k not in out})
     return out
 
 
