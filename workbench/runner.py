@@ -7,6 +7,7 @@ succeeded, so the previous complete run is never destroyed. A failed run is kept
 A run stopped by Ctrl-C or SIGTERM is kept there too; one killed outright is moved there by the next run
 (:mod:`workbench.runfolder`). A notebook whose stage skipped itself (``StageSkipped``) ends early, its
 reason in ``metrics.json`` and the manifest, and the run goes on (:mod:`workbench.outcome`).
+What the notebooks write to stderr (their log lines and progress bars) is echoed on the command line.
 """
 from __future__ import annotations
 
@@ -22,7 +23,6 @@ from importlib import metadata
 from pathlib import Path
 
 import yaml
-from tqdm.auto import tqdm
 
 from workbench import outcome, runfolder
 from workbench.config import load_params, project_root
@@ -129,7 +129,8 @@ def _run_into(tmp: Path, out_dir: Path, cfg: dict, only, render: bool, kernel: s
     runs = {r["notebook"]: r for r in manifest.get("notebooks", [])}
     started = datetime.now(timezone.utc)
     log.info("running %d notebook(s) into %s", len(nbs), out_dir)
-    for nb in tqdm(nbs, desc=f"run {cfg['name']}", unit="notebook", file=sys.stderr):
+    for i, nb in enumerate(nbs, 1):
+        log.info("notebook %d/%d: %s", i, len(nbs), nb.name)
         t0 = time.perf_counter()
         nb_start = datetime.now(timezone.utc)
         target = tmp / nb.name
@@ -137,7 +138,7 @@ def _run_into(tmp: Path, out_dir: Path, cfg: dict, only, render: bool, kernel: s
         try:
             pm.execute_notebook(str(nb), str(target), cwd=str(nb.parent), kernel_name=kernel,
                                 parameters={"params": str(params_file), "run_dir": str(tmp), "overrides": {}},
-                                progress_bar=False, log_output=False)
+                                progress_bar=False, log_output=False, stderr_file=sys.stderr)
         except Exception as exc:  # papermill raises PapermillExecutionError; keep the evidence
             skipped = outcome.skip_of(exc)
             if skipped is None:
