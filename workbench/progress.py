@@ -8,7 +8,14 @@ fill the notebook with thousands of lines.
 """
 from __future__ import annotations
 
+import warnings
+
+from tqdm.std import TqdmWarning
 from tqdm.std import tqdm as _text_tqdm
+
+# libraries that import tqdm.auto (implicit) would print "IProgress not found" in every notebook: the text
+# bar they fall back to is the one this package chooses on purpose
+warnings.filterwarnings("ignore", message="IProgress not found", category=TqdmWarning)
 
 #: seconds between two updates of a bar
 MIN_INTERVAL = 1.0

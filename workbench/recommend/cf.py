@@ -39,8 +39,28 @@ def _matrix(interactions: Interactions, binary: bool) -> sp.csr_matrix:
     return sp.csr_matrix(m)
 
 
-#: largest customers x products matrix copied dense for the co-occurrence counts (256 MB)
-DENSE_COOCCURRENCE_BYTES = 256_000_000
+#: largest dense products x products co-occurrence item-kNN keeps (400 MB: 10,000 products of 0/1 data)
+DENSE_COOCCURRENCE_BYTES = 400_000_000
+_COOCCURRENCE_CACHE: OrderedDict[tuple, np.ndarray] = OrderedDict()
+
+
+def dense_cooccurrence(X: sp.spmatrix) -> np.ndarray | None:
+    """X'X as a dense array when it fits ``DENSE_COOCCURRENCE_BYTES``, else ``None``.
+
+    float32 when X is 0/1 (exact counts), float64 otherwise. The last matrix's result is remembered (by
+    content): a grid over shrink and neighbours fits one matrix many times and computes it once.
+    """
+    X = sp.csr_matrix(X)
+    m, n = X.shape
+    exact32 = m < 2 ** 24 and bool(np.all(X.data == 1.0))
+    dtype = np.float32 if exact32 else np.float64
+    if n * n * np.dtype(dtype).itemsize > DENSE_COOCCURRENCE_BYTES:
+        return None
+    key = _content_key(X)
+    if key not in _COOCCURRENCE_CACHE:
+        _COOCCURRENCE_CACHE.clear()
+        _COOCCURRENCE_CACHE[key] = (X.T @ X).toarray().astype(dtype)
+    return _COOCCURRENCE_CACHE[key]
 
 
 def cosine_similarity_shrunk(X: sp.csr_matrix, shrink: float = 10.0, k_neighbors: int | None = 100,
@@ -53,21 +73,13 @@ def cosine_similarity_shrunk(X: sp.csr_matrix, shrink: float = 10.0, k_neighbors
     X = sp.csc_matrix(X, dtype=np.float64)
     n = X.shape[1]
     norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=0)).ravel())
-    # few customers and many products make the co-occurrence dense: then dense products are many times
-    # faster than sparse x sparse ones (float32 when the counts are small integers: exact and twice as fast)
-    dense = None
-    if X.shape[0] * n * 8 <= DENSE_COOCCURRENCE_BYTES:
-        exact32 = X.shape[0] < 2 ** 24 and bool(np.all(X.data == 1.0))
-        dense = X.toarray().astype(np.float32 if exact32 else np.float64)
-    XT = X.T.tocsr()
+    full = dense_cooccurrence(X)
+    XT = X.T.tocsr() if full is None else None
     rows, cols, vals = [], [], []
     for s in range(0, n, block):
         e = min(s + block, n)
         # block rows: items s..e-1 against every item (the matrix is symmetric), contiguous along the items
-        if dense is not None:
-            co = (dense[:, s:e].T @ dense).astype(np.float64, copy=False)
-        else:
-            co = np.asarray((XT[s:e] @ X).todense())
+        co = full[s:e].astype(np.float64) if full is not None else np.asarray((XT[s:e] @ X).todense())
         sim = co / (norms[s:e, None] * norms[None, :] + shrink + 1e-12)
         sim[np.arange(e - s), np.arange(s, e)] = 0.0
         if k_neighbors is not None and k_neighbors < n:
@@ -86,6 +98,9 @@ def cosine_similarity_shrunk(X: sp.csr_matrix, shrink: float = 10.0, k_neighbors
     return S.astype(np.float32)
 
 
+_BOUNDS_SAID: set[tuple] = set()
+
+
 def most_interacted(X: sp.csr_matrix, max_items: int, model: str, why: str) -> np.ndarray | None:
     """Column indices (sorted) of the ``max_items`` most interacted-with products when the catalog is larger,
     else ``None``; logs the bound and ``why`` it exists."""
@@ -93,7 +108,9 @@ def most_interacted(X: sp.csr_matrix, max_items: int, model: str, why: str) -> n
     if n <= max_items:
         return None
     counts = np.asarray((X != 0).sum(axis=0)).ravel()
-    log.warning("%s: %d products exceed max_items=%d (%s): it covers the %d most interacted-with products; the "
+    said = (model, n, max_items) in _BOUNDS_SAID  # a grid fits the same shape many times: say it once
+    _BOUNDS_SAID.add((model, n, max_items))
+    (log.debug if said else log.warning)("%s: %d products exceed max_items=%d (%s): it covers the %d most interacted-with products; the "
                 "other %d score 0", model, n, max_items, why, max_items, n - max_items)
     return np.sort(np.argsort(-counts, kind="stable")[:max_items])
 
