@@ -107,3 +107,20 @@ def test_report_summary_lists_skipped_stages_first():
     status = S.stage_status(metrics).set_index("stage")["ran"]
     assert status["pricing"] == "skipped: every product has one price" and status["segmentation"] == "yes"
     assert status["hybrid"] == "no"
+
+
+def test_clustering_skips_with_too_few_buyers():
+    from workbench.segment import DEFAULTS, clusters
+
+    n = 6
+    tx = pd.DataFrame({"transaction_id": [f"T{i}" for i in range(12)], "customer_id": [f"C{i % n}" for i in range(12)],
+                       "product_id": ["P1"] * 12, "timestamp": pd.date_range("2024-01-01", periods=12, freq="3D"),
+                       "quantity": [1, 2, 3] * 4, "unit_price": [2.0, 5.0, 7.0, 9.0] * 3})
+    from workbench.segment import rfm
+
+    table = rfm.build_rfm(tx)
+    cfg = clusters.settings(DEFAULTS)
+    features = clusters.cluster_features(table, cfg["extra_features"], tx, None)
+    with pytest.raises(StageSkipped, match="needs more than .* customers with a purchase; this shop has 6") as err:
+        clusters.make_model(cfg, 42).fit(features)
+    assert err.value.stage == "segmentation"

@@ -48,6 +48,7 @@ from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from workbench.errors import ConfigError, NotFittedError
+from workbench.stages import require
 
 log = logging.getLogger(__name__)
 
@@ -197,8 +198,9 @@ class ClusterSelector(BaseEstimator, ClusterMixin):
     def _fit(self, X: pd.DataFrame, models: list[str], ks: list[int]) -> "ClusterSelector":
         rng = np.random.default_rng(self.random_state)
         Xv = np.asarray(X, dtype="float64")
-        if len(Xv) <= max(ks):
-            raise ValueError(f"clustering with k up to {max(ks)} needs more than {max(ks)} customers, got {len(Xv)}")
+        require(len(Xv) > max(ks), "segmentation",
+                f"clustering with k up to {max(ks)} (params segmentation.clusters.k_range) needs more than {max(ks)} "
+                f"customers with a purchase; this shop has {len(Xv)} (the RFM table above is shown, not saved)")
         Xf = Xv[_sample(len(Xv), self.fit_sample, rng)]
         scaler = StandardScaler().fit(Xf)
         Zf = scaler.transform(Xf)
