@@ -124,3 +124,17 @@ def test_clustering_skips_with_too_few_buyers():
     with pytest.raises(StageSkipped, match="needs more than .* customers with a purchase; this shop has 6") as err:
         clusters.make_model(cfg, 42).fit(features)
     assert err.value.stage == "segmentation"
+
+
+def test_segmenter_fits_clusters_or_falls_back_to_one_group():
+    from workbench.data.synthetic import generate_shop
+    from workbench.segment.segmenter import Segmenter
+
+    shop = generate_shop({"n_customers": 300, "n_products": 80, "n_weeks": 26, "seed": 5})
+    segs = Segmenter({}, shop.customers, shop.products, seed=1)(shop.transactions)
+    assert segs["cluster"].nunique() > 2  # clusters plus the no-purchase group
+    few = shop.transactions[shop.transactions["customer_id"].isin(shop.transactions["customer_id"].unique()[:6])]
+    segs = Segmenter({}, shop.customers, shop.products, seed=1)(few)
+    from workbench.segment.clusters import NO_CLUSTER
+
+    assert (segs["cluster"] == NO_CLUSTER).all() and (segs["frequency"] > 0).sum() == 6

@@ -15,6 +15,7 @@ import pandas as pd
 
 from workbench.config import deep_merge
 from workbench.data import contract as C
+from workbench.errors import StageSkipped
 from workbench.segment import DEFAULTS, clusters, rfm
 from workbench.segment.table import customer_segments
 
@@ -46,12 +47,12 @@ class Segmenter:
         self.calls.append({"rows": int(len(transactions)), "last": last})
         date = last.normalize() + pd.Timedelta(days=1)
         table = rfm.build_rfm(transactions, self.customers, date, cfg["segment_map"], cfg["iqr_k"])
-        km = cfg["kmeans"]
+        km = clusters.settings(cfg)
         features = clusters.cluster_features(table, km["extra_features"], transactions, self.products)
-        if len(features) >= 3:
-            model = clusters.make_model(km, self.seed)
-            model.fit(features)
-            table = clusters.assign_clusters(table, features, model)
-        else:
-            log.info("segmenter: %d buyers, too few to cluster; one group", len(features))
-        return customer_segments(table)
+        try:
+            model = clusters.make_model(km, self.seed).fit(features)
+        except StageSkipped as exc:  # too few buyers for the clustering: the segments alone, one group
+            log.info("segmenter: one group (%s)", exc.reason)
+            return customer_segments(table)
+        names = clusters.name_clusters(model.centroids_z_, km["name_threshold"])
+        return customer_segments(clusters.assign_clusters(table, features, model, names))
