@@ -150,7 +150,7 @@ def corrupted(data) -> dict[str, pd.DataFrame]:
     return tables
 
 
-@settings(max_examples=100, **SETTINGS)
+@settings(max_examples=80, **SETTINGS)
 @given(data=st.data())
 def test_corrupted_frames_load_or_stop_with_a_workbench_error(data):
     tables = corrupted(data)
@@ -161,7 +161,7 @@ def test_corrupted_frames_load_or_stop_with_a_workbench_error(data):
     check_loaded(shop, report, {n: len(df) for n, df in tables.items()})
 
 
-@settings(max_examples=30, **SETTINGS)
+@settings(max_examples=25, **SETTINGS)
 @given(data=st.data(), encoding=st.sampled_from(ENCODINGS), declared=st.booleans())
 def test_corrupted_csv_folders_load_or_stop_with_a_workbench_error(tmp_path_factory, data, encoding, declared):
     tables = corrupted(data)
@@ -198,3 +198,29 @@ def test_consistently_retyped_ids_load_the_same_rows(numeric):
     clean, rep = validate_shop(Shop(**tables))
     assert {n: t.rows_accepted for n, t in rep.tables.items()} == {n: t.rows_accepted for n, t in ref.tables.items()}
     assert clean.customers[C.CUSTOMER_ID].iloc[0] == ("1.0" if numeric == "float" else "1")
+
+
+@settings(max_examples=20, **SETTINGS)
+@given(cells=st.lists(st.tuples(st.integers(0, 39), st.integers(0, 4), JUNK), min_size=1, max_size=6),
+       encoding=st.sampled_from(ENCODINGS))
+def test_corrupted_retailrocket_files_load_or_stop_with_a_workbench_error(tmp_path_factory, cells, encoding):
+    """A RetailRocket events.csv with junk cells, in any encoding: a shop or a WorkbenchError."""
+    from workbench.data.adapters.retailrocket import COLUMNS, write_events
+
+    folder = tmp_path_factory.mktemp("rr")
+    f = write_events(base().events.iloc[:40], folder / "events.csv")
+    df = pd.read_csv(f, dtype="str")
+    for row, col, value in cells:
+        df[COLUMNS[col]] = df[COLUMNS[col]].astype(object)
+        df.iloc[row, col] = value
+    text = df.to_csv(index=False)
+    try:
+        f.write_bytes(text.encode(encoding))
+    except UnicodeEncodeError:
+        f.write_bytes(text.encode("utf-8"))
+    try:
+        shop, report = load_shop({"data": {"source": "retailrocket", "path": str(f)}})
+    except WorkbenchError:
+        return
+    check_loaded(shop, report, {C.EVENTS: 40, C.CUSTOMERS: report.tables[C.CUSTOMERS].rows_read,
+                                C.PRODUCTS: report.tables[C.PRODUCTS].rows_read, C.TRANSACTIONS: 0})

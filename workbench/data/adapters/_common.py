@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from workbench.data.sources import find_dataset
@@ -47,9 +48,27 @@ def first_seen(df: pd.DataFrame, key: str, time: str) -> pd.Series:
 
 
 def int_ids(values: pd.Series) -> pd.Series:
-    """Return numeric ids (``17850.0``, ``"00004"``) as integer strings (``"17850"``, ``"4"``), missing kept."""
-    num = pd.to_numeric(values, errors="coerce")
-    bad = int((num.isna() & values.notna()).sum())
+    """Return numeric ids (``17850.0``, ``"00004"``) as integer strings (``"17850"``, ``"4"``), missing kept.
+
+    Whatever is not a whole number (``"inf"``, ``"1.5"``, ``"abc"``) becomes missing, with a warning, and
+    validation quarantines its row; digits beyond int64 stay exact as text.
+    """
+    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+        v = values.to_numpy(dtype="float64", na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            ok = np.isfinite(v) & (np.mod(v, 1, where=np.isfinite(v), out=np.ones_like(v)) == 0) & (np.abs(v) < 2.0 ** 63)
+        out = pd.Series(np.nan, index=values.index, dtype="str")
+        if pd.api.types.is_integer_dtype(values.dtype):
+            out[ok] = values[ok].astype("int64").astype("str")
+        else:
+            out[ok] = pd.Series(v[ok], index=values.index[ok]).astype("int64").astype("str")
+    else:
+        parts = values.astype("str").str.strip().str.extract(r"^([+-]?)(\d+)(?:\.0*)?$")
+        digits = parts[1].str.lstrip("0").where(lambda d: d != "", "0")
+        sign = parts[0].where((parts[0] == "-") & (digits != "0"), "")
+        out = (sign + digits).astype("str")
+        ok = out.notna().to_numpy()
+    bad = int((~ok & values.notna().to_numpy()).sum())
     if bad:
-        log.warning("%d id(s) are not numbers and become missing (validation will quarantine them)", bad)
-    return num.astype("Int64").astype("str")
+        log.warning("%d id(s) are not whole numbers and become missing (validation will quarantine them)", bad)
+    return out
