@@ -38,3 +38,11 @@ def test_planted_taste_shows_in_purchases_not_in_a_list_for_everybody(small_shop
     assert table.loc["purchases", "correlation"] > 0.5
     assert table.loc["purchases", "correlation_low"] > table.loc["best_sellers", "correlation_high"]
     assert table.loc["purchases", "customers"] == table.loc["best_sellers", "customers"] > 200
+
+
+def test_to_metrics_keeps_counts_whole():
+    table = pd.DataFrame({"correlation": [0.5], "correlation_low": [0.4], "correlation_high": [0.6],
+                          "top_category_match": [0.3], "customers": [12.0], "customers_left_out": [1.0]},
+                         index=pd.Index(["ease"], name="list"))
+    assert TS.to_metrics(table) == {"ease": {"correlation": 0.5, "correlation_low": 0.4, "correlation_high": 0.6,
+                                             "top_category_match": 0.3, "customers": 12, "customers_left_out": 1}}

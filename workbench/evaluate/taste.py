@@ -94,3 +94,13 @@ def taste_recovery(lists: dict[str, pd.DataFrame], taste: pd.DataFrame, products
         res = recover_taste(planted.loc[common], s.loc[common])
         rows.append({"list": name, **res.summary(n_boot=n_boot, seed=seed)})
     return pd.DataFrame(rows).set_index("list")
+
+
+def to_metrics(table: pd.DataFrame) -> dict[str, dict]:
+    """``{list name: {correlation, correlation_low, correlation_high, top_category_match, customers,
+    customers_left_out}}`` from :func:`taste_recovery`'s table, counts as integers (for ``metrics.json``)."""
+    out = {}
+    for name, row in table.iterrows():
+        out[str(name)] = {k: (int(v) if k.startswith("customers") else (None if pd.isna(v) else float(v)))
+                          for k, v in row.items()}
+    return out
