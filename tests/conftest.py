@@ -7,6 +7,7 @@ import warnings
 from pathlib import Path
 
 import matplotlib
+import pandas as pd
 import pytest
 
 matplotlib.use("Agg")
@@ -66,3 +67,71 @@ def default_run(tmp_path_factory):
 def papermill_warnings(default_run) -> list[str]:
     """papermill's log warnings and Python warnings during :func:`default_run`."""
     return list(_PAPERMILL_WARNINGS)
+
+
+#: a 300-customer shop for whole-run tests
+SMALL_RUN = ["data.synthetic.n_customers=300", "data.synthetic.n_products=120", "data.synthetic.n_weeks=52"]
+
+
+@pytest.fixture(scope="session")
+def small_run(tmp_path_factory):
+    """A real run of the notebooks that fit models and write the exported tables (00, 01, 03, 05, 06) on a
+    300-customer shop, tracked in a local MLflow store beside it."""
+    from workbench.runner import run
+
+    out = tmp_path_factory.mktemp("runs") / "small"
+    return run("default", out=out, overrides=SMALL_RUN, only=["00", "01", "03", "05", "06"], render=False)
+
+
+# ---- exported tables against the run's artifacts (SQLite and PostgreSQL tests) ---------------------------
+
+def read_back(url: str, table: str, run_id: str) -> pd.DataFrame:
+    """The rows of one run in an exported table."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return pd.read_sql(sa.text(f"SELECT * FROM {table} WHERE run_id = :r"), conn, params={"r": run_id})
+    finally:
+        engine.dispose()
+
+
+def same_rows(db: pd.DataFrame, artifact: pd.DataFrame, key: list[str]) -> None:
+    """The table's rows of one run equal the artifact (values, not dtypes: SQL has its own types)."""
+    got = db.drop(columns=["run_id"]).sort_values(key, ignore_index=True)
+    want = artifact.sort_values(key, ignore_index=True)
+    assert list(got.columns) == list(want.columns)
+    for col in want.columns:
+        if pd.api.types.is_datetime64_any_dtype(want[col]):
+            pd.testing.assert_series_equal(pd.to_datetime(got[col]), want[col], check_dtype=False, check_names=False)
+        elif pd.api.types.is_bool_dtype(want[col]):  # SQLite stores booleans as 0/1
+            assert got[col].astype("bool").tolist() == want[col].tolist(), col
+        elif pd.api.types.is_numeric_dtype(want[col]):
+            pd.testing.assert_series_equal(got[col].astype("float64"), want[col].astype("float64"),
+                                           check_names=False, rtol=0, atol=0)
+        else:
+            assert got[col].astype("str").tolist() == want[col].astype("str").tolist(), col
+
+
+def _check_export(run_dir, url):
+    """Export twice and check every table against its artifact; return the run id."""
+    from workbench.export import TABLES, export_run
+
+    first = export_run(run_dir, url)
+    again = export_run(run_dir, url)
+    assert first.run_id == again.run_id and first.rows == again.rows and not first.skipped
+    for name, spec in TABLES.items():
+        art = pd.read_parquet(run_dir / "artifacts" / f"{spec.artifact}.parquet")
+        db = read_back(url, name, first.run_id)
+        assert len(db) == len(art) == first.rows[name]  # replaced, not doubled
+        same_rows(db, art, list(spec.key))
+    recs = read_back(url, "recommendations", first.run_id)
+    assert recs["confidence"].notna().all() and (recs["explanation"].str.len() > 0).all()
+    return first.run_id, read_back
+
+
+@pytest.fixture
+def check_export():
+    """``check(run_dir, url) -> (run_id, read_back)``: export twice, every table equals its artifact."""
+    return _check_export

@@ -1,4 +1,4 @@
-"""Command line: ``python -m workbench run | validate | bench``."""
+"""Command line: ``python -m workbench run | validate | bench | export``."""
 from __future__ import annotations
 
 import argparse
@@ -30,6 +30,13 @@ def build_parser() -> argparse.ArgumentParser:
     val = sub.add_parser("validate", help="load and validate the data only, print the report")
     _add_params(val)
     val.add_argument("--quarantine", default=None, help="folder to write quarantined rows into (CSV per table)")
+
+    export = sub.add_parser("export", help="write a run's segments, recommendations, price suggestions and item "
+                                           "similarities into SQL tables")
+    export.add_argument("--run", required=True, help="the run folder, e.g. outputs/default")
+    export.add_argument("--to", default=None, help="SQLAlchemy URL or SQLite file (default: workbench.db beside "
+                                                   "the run folder, e.g. outputs/workbench.db)")
+    export.add_argument("--tables", default=None, help="comma-separated subset of the tables (default: all)")
 
     bench = sub.add_parser("bench", help="benchmark the analytic batch (see workbench/bench.py)")
     bench.add_argument("--sizes", default="10000,100000,1000000", help="customer counts, comma-separated")
@@ -66,6 +73,11 @@ def main(argv: list[str] | None = None) -> int:
                 for name, df in report.quarantine.items():
                     df.astype("str").to_csv(q / f"{name}.csv", index=False)
                 print(f"quarantined rows written to {q}")
+        elif args.command == "export":
+            from workbench.export import export_run
+
+            tables = [t.strip() for t in args.tables.split(",")] if args.tables else None
+            print(export_run(args.run, args.to, tables))
         elif args.command == "bench":
             from workbench import bench
 

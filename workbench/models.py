@@ -7,7 +7,8 @@ A notebook saves its final fitted model with :func:`save_model`; anyone reloads 
     model = workbench.load_model("outputs/default", "clustering")
     model.predict(features)
 
-Each model folder holds ``model.joblib`` (the object, pickled by joblib) and ``model.json``: its name,
+Each model folder holds ``model.pkl`` (the object, pickled by cloudpickle, which also takes the lambdas
+that ``lifetimes`` keeps in its fitters) and ``model.json``: its name,
 class, description, and the versions of Python and of every library it was saved with. Loading under
 other versions issues a :class:`ModelVersionWarning` that names each difference; a pickle that no
 longer loads raises :class:`ModelLoadError` naming the versions. Pickles run code when loaded: load only
@@ -29,19 +30,20 @@ from workbench.report.record import ARTIFACTS_DIR
 log = logging.getLogger(__name__)
 
 MODELS_DIR = "models"
-MODEL_FILE = "model.joblib"
+MODEL_FILE = "model.pkl"
 META_FILE = "model.json"
 #: the libraries whose versions a saved model records (and compares when loaded)
 LIBRARIES = ("workbench", "numpy", "pandas", "scipy", "scikit-learn", "lightgbm", "lifetimes", "scikit-surprise",
-             "implicit", "mlxtend", "joblib")
-#: the models the notebooks save, by name: what each one is
-KNOWN = {
-    "clustering": "K-means on standardized RFM features (RFMKMeans: the StandardScaler + KMeans pipeline_)",
-    "clv": "BG/NBD + Gamma-Gamma customer lifetime value (CLVModel)",
-    "hybrid": "the final hybrid recommender with its fitted components, rules and explanations",
-    "reranker": "the LightGBM LGBMRanker re-ranking the hybrid's candidates (LearnedReranker)",
-    "demand": "the LightGBM demand model (DemandModel)",
-    "pricing": "the price suggester: demand model, elasticities, costs and guardrails of the latest period",
+             "implicit", "mlxtend", "cloudpickle")
+#: the models the notebooks save: name -> (what it is, the method that serves it)
+KNOWN: dict[str, tuple[str, str]] = {
+    "clustering": ("K-means on standardized RFM features (RFMKMeans; pipeline_ = StandardScaler + KMeans)", "predict"),
+    "clv": ("BG/NBD + Gamma-Gamma customer lifetime value (CLVModel)", "predict"),
+    "hybrid": ("the final hybrid recommender with its fitted components, weights, re-ranker, rules and "
+               "explanations (FinalRecommender)", "recommend"),
+    "reranker": ("the LightGBM LGBMRanker re-ranking the hybrid's candidates (LearnedReranker)", "scores"),
+    "demand": ("the LightGBM demand model (DemandModel)", "predict"),
+    "pricing": ("the price suggester: demand model, elasticities, costs and guardrails (PriceSuggester)", "suggest"),
 }
 
 
@@ -76,25 +78,34 @@ def saved_models(run_dir: str | Path) -> list[str]:
 
 
 def save_model(run_dir: str | Path, name: str, model: Any, description: str | None = None,
-               entry: str = "predict") -> Path:
+               entry: str | None = None) -> Path:
     """Save a fitted ``model`` as ``<run_dir>/artifacts/models/<name>/`` and return that folder.
 
-    ``entry`` names the method that serves it (``predict``, ``recommend``): the MLflow model calls it.
+    ``entry`` names the method that serves it (``predict``, ``recommend``; default: the one :data:`KNOWN`
+    gives the name, else ``predict``): the MLflow model calls it.
     """
-    import joblib
+    import cloudpickle
 
     if not name or "/" in name or name.startswith("."):
         raise ValueError(f"model name {name!r} must be a plain folder name such as 'clustering'")
     folder = models_dir(run_dir) / name
     folder.mkdir(parents=True, exist_ok=True)
-    joblib.dump(model, folder / MODEL_FILE)
+    with open(folder / MODEL_FILE, "wb") as fh:
+        cloudpickle.dump(model, fh)
     cls = type(model)
     meta = {"name": name, "class": f"{cls.__module__}.{cls.__qualname__}",
-            "description": description or KNOWN.get(name, ""), "file": MODEL_FILE, "entry": entry,
+            "description": description or KNOWN.get(name, ("", ""))[0], "file": MODEL_FILE,
+            "entry": entry or KNOWN.get(name, ("", "predict"))[1],
             "versions": library_versions()}
     (folder / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
     log.info("saved model %s (%s) to %s", name, meta["class"], folder)
     return folder
+
+
+def save_models(run_dir: str | Path, **fitted: Any) -> list[Path]:
+    """Save each fitted model given by name (``save_models(run_dir, clustering=model, clv=None)``); ``None``
+    values (a model the run could not fit) are skipped. Returns the folders written."""
+    return [save_model(run_dir, name, model) for name, model in fitted.items() if model is not None]
 
 
 def model_info(run_dir: str | Path, name: str) -> dict:
@@ -126,7 +137,7 @@ def load_model(run_dir: str | Path, name: str) -> Any:
     Warns (:class:`ModelVersionWarning`) when it was saved under other library versions; raises
     :class:`ModelLoadError` when it is missing or cannot be unpickled.
     """
-    import joblib
+    import cloudpickle
 
     meta = model_info(run_dir, name)
     diff = version_differences(meta.get("versions") or {})
@@ -137,7 +148,8 @@ def load_model(run_dir: str | Path, name: str) -> Any:
                       ModelVersionWarning, stacklevel=2)
     path = models_dir(run_dir) / name / meta.get("file", MODEL_FILE)
     try:
-        return joblib.load(path)
+        with open(path, "rb") as fh:
+            return cloudpickle.load(fh)
     except Exception as exc:  # an unpickling error: a class moved, a library changed its internals
         extra = f"; it was saved with {saved_with}" if diff else ""
         raise ModelLoadError(f"model '{name}' ({meta.get('class')}) at {path} cannot be loaded: "
@@ -149,19 +161,18 @@ def load_model(run_dir: str | Path, name: str) -> Any:
 def _pyfunc_class():
     import mlflow.pyfunc
 
-    warnings.filterwarnings("ignore", message="Add type hints", category=UserWarning)  # a dict-free model
-
     class SavedModel(mlflow.pyfunc.PythonModel):
         """A workbench saved model as an MLflow pyfunc: ``predict`` calls the method named by its ``entry``."""
 
         def load_context(self, context):
-            import joblib
+            import cloudpickle
 
-            self.model = joblib.load(context.artifacts["model"])
+            with open(context.artifacts["model"], "rb") as fh:
+                self.model = cloudpickle.load(fh)
             self.entry = json.loads(Path(context.artifacts["meta"]).read_text()).get("entry", "predict")
 
         def predict(self, context, model_input, params=None):
-            return getattr(self.model, self.entry)(model_input)
+            return getattr(self.model, self.entry)(model_input, **(params or {}))
 
     return SavedModel
 
@@ -174,8 +185,10 @@ def log_mlflow_model(run_dir: str | Path, name: str) -> None:
     folder = models_dir(run_dir) / name
     versions = meta.get("versions") or {}
     reqs = [f"{lib}=={v}" for lib, v in sorted(versions.items()) if lib not in ("python", "workbench") and v]
-    mlflow.pyfunc.log_model(name=name, python_model=_pyfunc_class()(),
-                            artifacts={"model": str(folder / meta.get("file", MODEL_FILE)),
-                                       "meta": str(folder / META_FILE)},
-                            pip_requirements=reqs, metadata={"workbench_class": meta.get("class", ""),
-                                                            "description": meta.get("description", "")})
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*Add type hints", category=UserWarning)  # free-form inputs
+        mlflow.pyfunc.log_model(name=name, python_model=_pyfunc_class()(),
+                                artifacts={"model": str(folder / meta.get("file", MODEL_FILE)),
+                                           "meta": str(folder / META_FILE)},
+                                pip_requirements=reqs, metadata={"workbench_class": meta.get("class", ""),
+                                                                "description": meta.get("description", "")})

@@ -142,6 +142,7 @@ def _experiment(client, name: str, artifact_root: Path | None) -> str:
 
 
 def _client(uri: str):
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # runs stay on this machine unless asked otherwise
     with warnings.catch_warnings():  # MLflow's store warns about its own SQLAlchemy usage
         warnings.simplefilter("ignore")
         from mlflow.tracking import MlflowClient
@@ -275,11 +276,20 @@ def _log_models(uri: str, run_id: str, run_dir: Path) -> None:
 
     previous = mlflow.get_tracking_uri() if mlflow.tracking._tracking_service.utils.is_tracking_uri_set() else None
     mlflow.set_tracking_uri(uri)
+    quiet = logging.getLogger("mlflow")
+    level, bar = quiet.level, os.environ.get("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR")
+    quiet.setLevel(logging.ERROR)  # its notes on pickled python models and artifact download bars
+    os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
     try:
         with mlflow.start_run(run_id=run_id), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             for name in names:
                 models.log_mlflow_model(run_dir, name)
     finally:
+        quiet.setLevel(level)
+        if bar is None:
+            os.environ.pop("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", None)
+        else:
+            os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = bar
         if previous is not None:
             mlflow.set_tracking_uri(previous)
