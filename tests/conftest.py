@@ -70,7 +70,8 @@ def papermill_warnings(default_run) -> list[str]:
 
 
 #: a 300-customer shop for whole-run tests
-SMALL_RUN = ["data.synthetic.n_customers=300", "data.synthetic.n_products=120", "data.synthetic.n_weeks=52"]
+SMALL_RUN = ["data.synthetic.n_customers=300", "data.synthetic.n_products=120", "data.synthetic.n_weeks=52",
+             "evaluation.validation.folds=2"]
 
 
 @pytest.fixture(scope="session")

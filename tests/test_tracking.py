@@ -1,5 +1,6 @@
 """MLflow tracking of runs, against a real local MLflow store (SQLite) written by real notebook runs."""
 import json
+import os
 import warnings
 
 import numpy as np
@@ -41,8 +42,10 @@ def tracked(tmp_path_factory):
     """Two runs of a sweep (seed 1 and 2) written beside each other, tracked in one local store."""
     base = tmp_path_factory.mktemp("tracking")
     nbs = make_notebooks(base / "nbs")
+    env = os.environ.get("MLFLOW_TRACKING_URI")
     outs = [run("default", out=base / "outputs" / f"seed{s}", overrides=[*TINY, f"seed={s}"], notebooks=nbs,
                 render=False) for s in (1, 2)]
+    assert os.environ.get("MLFLOW_TRACKING_URI") == env  # MLflow's global URI does not leak into later runs
     return base, outs
 
 

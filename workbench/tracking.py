@@ -242,7 +242,8 @@ def _track(run_dir: Path, manifest: dict, params: dict, cfg: dict, uri: str, ove
         for nb in manifest.get("notebooks", []):
             child = client.create_run(exp_id, start_time=_ms(nb.get("start")) or now,
                                       tags={**tags, MLFLOW_PARENT_RUN_ID: pid, MLFLOW_RUN_NAME: nb["notebook"],
-                                            f"{TAG_PREFIX}notebook": nb["notebook"]})
+                                            f"{TAG_PREFIX}notebook": nb["notebook"],
+                                            **({f"{TAG_PREFIX}skipped": str(nb["skipped"])} if nb.get("skipped") else {})})
             cid = child.info.run_id
             _log_batches(client, cid, {"notebook": nb["notebook"]}, {"duration_s": float(nb["duration_s"])}, now)
             if (run_dir / nb["notebook"]).exists():
@@ -274,7 +275,10 @@ def _log_models(uri: str, run_id: str, run_dir: Path) -> None:
         return
     import mlflow
 
-    previous = mlflow.get_tracking_uri() if mlflow.tracking._tracking_service.utils.is_tracking_uri_set() else None
+    from mlflow.tracking._tracking_service import utils as tracking_utils
+
+    # the fluent API needs a global URI, and setting it also sets $MLFLOW_TRACKING_URI: both are put back after
+    previous, previous_env = tracking_utils._tracking_uri, os.environ.get("MLFLOW_TRACKING_URI")
     mlflow.set_tracking_uri(uri)
     quiet = logging.getLogger("mlflow")
     level, bar = quiet.level, os.environ.get("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR")
@@ -291,5 +295,6 @@ def _log_models(uri: str, run_id: str, run_dir: Path) -> None:
             os.environ.pop("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", None)
         else:
             os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = bar
-        if previous is not None:
-            mlflow.set_tracking_uri(previous)
+        mlflow.set_tracking_uri(previous)
+        if previous_env is not None:
+            os.environ["MLFLOW_TRACKING_URI"] = previous_env

@@ -42,6 +42,7 @@ from workbench.recommend.holdout import Holdout, run_holdout, to_interactions, v
 from workbench.recommend.hybrid import (BUCKETS, DEFAULTS, POPULAR, CandidateSet, HybridRecommender, Switching,
                                         build_hybrid, missing_components, tune_weights)
 from workbench.recommend.rerank import LearnedReranker
+from workbench.recommend.serving import FinalRecommender
 from workbench.stages import require
 
 log = logging.getLogger(__name__)
@@ -449,6 +450,10 @@ class HybridExperiment:
         All customers of the shop by default, in chunks of ``chunk_customers`` so memory stays bounded. The
         segment rules use ``segments`` (fitted on all the data) here.
         """
+        return self.final_recommender(tuning, reranker).recommend(customer_ids)
+
+    def final_recommender(self, tuning: TuningResult, reranker: LearnedReranker | None = None) -> FinalRecommender:
+        """Fit on all the data and return the production recommender (the run saves it as its ``hybrid`` model)."""
         tx = self.shop.transactions
         source = self.evaluation.source
         rows = evaluation_protocol.source_rows(self.shop, source)
@@ -457,17 +462,17 @@ class HybridExperiment:
         hyb = build_hybrid(self.cfg, inter, context, params=self.params, weights=self.default_weights)
         if self.cfg["rules"].get("stock_filter", True):
             hyb.set_unavailable(business_rules.unavailable_products(self.shop.prices))
-        ids = self.shop.customers[C.CUSTOMER_ID] if customer_ids is None else customer_ids
-        ids = pd.Index(pd.Series(ids, dtype="str")).unique()
         held = hyb.interactions_.binary()
         sims = business_rules.similarity_matrices(held, self.shop.products, inter.product_ids,
                                                   self._basket_matrix(tx, inter))
         _, _, _, names = self._product_arrays(inter.product_ids)
-        sensitive = self._price_sensitive(tx)
-        chunk = max(int(self.cfg.get("chunk_customers", 20000)), 1)
-        parts = [self._production_chunk(hyb, ids[s:s + chunk], held, sims, names, sensitive, tuning, reranker)
-                 for s in range(0, len(ids), chunk)]  # chunks of thousands of customers
-        return pd.concat(parts, ignore_index=True)
+        # the lists need the catalog and the segments, not the transactions nor the evaluation state
+        catalog = Shop(customers=self.shop.customers.iloc[:0], products=self.shop.products, transactions=tx.iloc[:0],
+                       name=self.shop.name)
+        serving = HybridExperiment(catalog, self.params, segments=self.segments)
+        ids = pd.Index(pd.Series(self.shop.customers[C.CUSTOMER_ID], dtype="str")).unique()
+        return FinalRecommender(serving, hyb, tuning, reranker, sims, names, self._price_sensitive(tx), ids,
+                                max(int(self.cfg.get("chunk_customers", 20000)), 1))
 
     def _production_chunk(self, hyb: HybridRecommender, ids: pd.Index, held, sims: dict, names: pd.Series,
                           sensitive: pd.Index, tuning: TuningResult,

@@ -1,0 +1,55 @@
+"""A real run's saved models reproduce the artifacts it wrote, exactly (notebooks 05 and 06 save them)."""
+import numpy as np
+import pandas as pd
+import pytest
+
+import workbench
+from workbench.models import KNOWN, library_versions, model_info, saved_models
+
+C_ID = "customer_id"
+
+
+@pytest.mark.slow
+def test_run_saves_every_final_model(small_run):
+    saved = saved_models(small_run)
+    assert {"hybrid", "reranker", "demand", "pricing"} <= set(saved) <= set(KNOWN)
+    for name in saved:
+        assert model_info(small_run, name)["versions"]["lightgbm"] == library_versions()["lightgbm"]
+
+
+@pytest.mark.slow
+def test_hybrid_reproduces_the_recommendations(small_run):
+    model = workbench.load_model(small_run, "hybrid")
+    want = pd.read_parquet(small_run / "artifacts" / "recommendations.parquet")
+    got = model.recommend()
+    pd.testing.assert_frame_equal(got, want, check_dtype=False, check_exact=True)
+    some = want[C_ID].drop_duplicates().iloc[[3, 1, 7]]
+    part = model.recommend(some)  # any customers, in the order asked: the same lists; scores up to float32
+    expected = want.set_index(C_ID).loc[some].reset_index()  # summation order in a smaller batch
+    pd.testing.assert_frame_equal(part.drop(columns="score"), expected.drop(columns="score"), check_dtype=False,
+                                  check_exact=True)
+    np.testing.assert_allclose(part["score"], expected["score"], rtol=1e-6)
+
+
+
+@pytest.mark.slow
+def test_reranker_scores_the_saved_hybrids_candidates(small_run):
+    hybrid = workbench.load_model(small_run, "hybrid")
+    reranker = workbench.load_model(small_run, "reranker")
+    products = hybrid.experiment.shop.products
+    cs = hybrid.hybrid.candidate_set(hybrid.customer_ids[:40])
+    base = cs.blend(hybrid.tuning.weights, hybrid.tuning.switching)
+    scores = reranker.scores(cs, base, hybrid.hybrid, products)
+    assert np.isfinite(scores).sum(axis=1).max() == min(reranker.depth, cs.items.shape[1])
+    np.testing.assert_array_equal(scores, hybrid.reranker.scores(cs, base, hybrid.hybrid, products))
+
+
+@pytest.mark.slow
+def test_pricing_and_demand_reproduce_the_suggestions(small_run):
+    want = pd.read_parquet(small_run / "artifacts" / "pricing_suggestions.parquet")
+    pricing = workbench.load_model(small_run, "pricing")
+    pd.testing.assert_frame_equal(pricing.suggest(), want, check_dtype=False, check_exact=True)
+    demand = workbench.load_model(small_run, "demand")
+    rows = pricing.fit.table.sort_values("product_id")
+    # at the current price the elasticity curve is the demand model's own forecast
+    np.testing.assert_array_equal(demand.predict(rows), want.sort_values("product_id")["current_units"].to_numpy())
