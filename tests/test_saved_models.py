@@ -1,4 +1,6 @@
-"""A real run's saved models reproduce the artifacts it wrote, exactly (notebooks 05 and 06 save them)."""
+"""A real run's saved models reproduce the artifacts it wrote, exactly (notebooks 01, 05 and 06 save them)."""
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,7 +14,7 @@ C_ID = "customer_id"
 @pytest.mark.slow
 def test_run_saves_every_final_model(small_run):
     saved = saved_models(small_run)
-    assert {"hybrid", "reranker", "demand", "pricing"} <= set(saved) <= set(KNOWN)
+    assert saved == sorted(KNOWN)
     for name in saved:
         assert model_info(small_run, name)["versions"]["lightgbm"] == library_versions()["lightgbm"]
 
@@ -42,6 +44,37 @@ def test_reranker_scores_the_saved_hybrids_candidates(small_run):
     scores = reranker.scores(cs, base, hybrid.hybrid, products)
     assert np.isfinite(scores).sum(axis=1).max() == min(reranker.depth, cs.items.shape[1])
     np.testing.assert_array_equal(scores, hybrid.reranker.scores(cs, base, hybrid.hybrid, products))
+
+
+def run_shop(run_dir):
+    from workbench.context import Context
+    from workbench.report.record import RunRecorder
+
+    params = json.loads((run_dir / "manifest.json").read_text())["params"]
+    return Context(params=params, run_dir=run_dir, rec=RunRecorder(run_dir)).shop(), params
+
+
+@pytest.mark.slow
+def test_clustering_and_clv_reproduce_the_customer_segments(small_run):
+    from workbench.config import stage
+    from workbench.segment import DEFAULTS, clusters, clv, rfm
+
+    shop, params = run_shop(small_run)
+    cfg = stage(params, "segmentation", DEFAULTS)
+    seg = pd.read_parquet(small_run / "artifacts" / "customer_segments.parquet").set_index(C_ID)
+    table = rfm.build_rfm(shop.transactions, shop.customers, cfg["analysis_date"], cfg["segment_map"], cfg["iqr_k"])
+    features = clusters.cluster_features(table, clusters.settings(cfg)["extra_features"], shop.transactions,
+                                         shop.products)
+    model = workbench.load_model(small_run, "clustering")  # the selected model: StandardScaler + estimator
+    np.testing.assert_array_equal(model.predict(features), seg.loc[features.index, "cluster"].to_numpy())
+    assert type(model.pipeline_[0]).__name__ == "StandardScaler"
+
+    c = cfg["clv"]
+    last_day = pd.Timestamp(table.attrs["analysis_date"]).normalize() - pd.Timedelta(days=1)
+    summary = clv.calibration_summary(shop.transactions, last_day, c["time_unit_days"], c["birth"], shop.customers)
+    pred = workbench.load_model(small_run, "clv").predict(summary, c["horizon"], c["discount_rate"])
+    for col in (clv.EXPECTED_PURCHASES, clv.CLV):
+        np.testing.assert_array_equal(pred[col].reindex(seg.index).to_numpy(), seg[col].to_numpy())
 
 
 @pytest.mark.slow

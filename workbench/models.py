@@ -37,7 +37,8 @@ LIBRARIES = ("workbench", "numpy", "pandas", "scipy", "scikit-learn", "lightgbm"
              "implicit", "mlxtend", "cloudpickle")
 #: the models the notebooks save: name -> (what it is, the method that serves it)
 KNOWN: dict[str, tuple[str, str]] = {
-    "clustering": ("K-means on standardized RFM features (RFMKMeans; pipeline_ = StandardScaler + KMeans)", "predict"),
+    "clustering": ("the selected customer clustering (ClusterSelector; pipeline_ = StandardScaler + k-means or "
+                   "Gaussian mixture)", "predict"),
     "clv": ("BG/NBD + Gamma-Gamma customer lifetime value (CLVModel)", "predict"),
     "hybrid": ("the final hybrid recommender with its fitted components, weights, re-ranker, rules and "
                "explanations (FinalRecommender)", "recommend"),
