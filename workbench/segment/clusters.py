@@ -40,7 +40,7 @@ DEFAULTS: dict = {
     "min_stability": None,        # leave out candidates whose bootstrap ARI is below this before the rule
     "n_init": 3,                  # starts of each candidate's fit
     "reg_covar": 0.01,            # added to the mixtures' standardised covariance diagonals
-    "fit_sample": 100_000,        # fit on at most this many customers, then assign all
+    "fit_sample": 20_000,         # fit every candidate on at most this many customers, then assign all
     "criteria_sample": 2_000,     # silhouette, gap and bootstrap stability on this many of them
     "n_bootstrap": 5,             # refits on resamples for the stability ARI (< 2: not measured)
     "gap_references": 5,          # uniform reference sets of the gap statistic (0: not computed)

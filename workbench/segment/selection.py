@@ -141,7 +141,7 @@ class ClusterSelector(BaseEstimator, ClusterMixin):
 
     def __init__(self, models=MODELS, k_range=(2, 10), rule: str = "icl", model: str | None = None,
                  k: int | None = None, min_stability: float | None = None, n_init: int = 3,
-                 reg_covar: float = 0.01, fit_sample: int | None = 100_000, criteria_sample: int = 5_000,
+                 reg_covar: float = 0.01, fit_sample: int | None = 20_000, criteria_sample: int = 2_000,
                  n_bootstrap: int = 5, gap_references: int = 5, n_threads: int | None = 1,
                  random_state: int = 42):
         self.models = models
@@ -215,7 +215,7 @@ class ClusterSelector(BaseEstimator, ClusterMixin):
                 rows.append({"model": model, "k": k, **self._criteria(model, k, est, Zf, Zc, refs, boots)})
         self.criteria_ = pd.DataFrame(rows, columns=["model", "k", *CRITERIA])
         self.estimators_ = fitted
-        pos, reason = self._choose()
+        pos, reason = self._choose_from(self.criteria_)
         chosen = self.criteria_.loc[pos]
         self.model_, self.k_ = str(chosen["model"]), int(chosen["k"])
         self.chosen_ = {"model": self.model_, "k": self.k_, "rule": self._rule_name(), "reason": reason}
@@ -269,9 +269,18 @@ class ClusterSelector(BaseEstimator, ClusterMixin):
             return "fixed"
         return self.rule
 
-    def _choose(self) -> tuple[int, str]:
-        """Return the criteria row the rule picks and the reason, in words."""
-        crit = self.criteria_
+    def choose(self, rule: str | None = None) -> tuple[int, str]:
+        """Return the ``criteria_`` row that ``rule`` (default: the ``rule`` param) picks and the reason, in words.
+
+        The fitted choice does not change: this answers "what would another rule have chosen?".
+        """
+        self._fitted()
+        judge = self if rule is None else type(self)(**{**self.get_params(), "rule": rule})
+        if judge.rule not in RULES:
+            raise ConfigError(f"unknown selection rule '{judge.rule}'; choose from {list(RULES)}")
+        return judge._choose_from(self.criteria_)
+
+    def _choose_from(self, crit: pd.DataFrame) -> tuple[int, str]:
         if self.model is not None and self.k is not None:
             pos = crit.index[(crit["model"] == self.model) & (crit["k"] == int(self.k))][0]
             return pos, f"{self.model} with k={int(self.k)} fixed by the params"
@@ -304,10 +313,10 @@ class ClusterSelector(BaseEstimator, ClusterMixin):
             pos = crit.loc[picks, "gap"].idxmax()
         else:
             pos = pool[rule.criterion].idxmin() if rule.better == "min" else pool[rule.criterion].idxmax()
-        return pos, self._reason(pos, pool, rule, notes)
+        return pos, self._reason(crit, pos, pool, rule, notes)
 
-    def _reason(self, pos: int, pool: pd.DataFrame, rule: Rule, notes: list[str]) -> str:
-        row = self.criteria_.loc[pos]
+    def _reason(self, crit: pd.DataFrame, pos: int, pool: pd.DataFrame, rule: Rule, notes: list[str]) -> str:
+        row = crit.loc[pos]
         word = "lowest" if rule.better == "min" else "highest"
         text = f"{row['model']} with k={int(row['k'])}"
         if self.rule == "gap":
@@ -318,7 +327,7 @@ class ClusterSelector(BaseEstimator, ClusterMixin):
                 if not others.empty else None
             text += f" has the {word} {rule.criterion} ({row[rule.criterion]:,.3f}"
             if runner is not None:
-                r = self.criteria_.loc[runner]
+                r = crit.loc[runner]
                 text += f"; next {r['model']} with k={int(r['k'])} at {r[rule.criterion]:,.3f}"
             text += f") of {len(pool)} candidates"
         text += f"; {rule.meaning}"
