@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import silhouette_score
 
-from workbench.errors import ConfigError, NotFittedError
+from workbench.errors import ConfigError, NotFittedError, StageSkipped
 from workbench.segment import selection as S
 
 CENTRES = ((0.0, 0.0, 0.0), (6.0, 0.0, 0.0), (0.0, 6.0, 6.0))
@@ -117,5 +117,5 @@ def test_errors_say_what_to_change():
         S.ClusterSelector(rule="elbow").fit(X)
     with pytest.raises(ConfigError, match="add gmm_full or gmm_diag"):
         S.ClusterSelector(models=["kmeans"], rule="bic", n_bootstrap=0, gap_references=0).fit(X)
-    with pytest.raises(ValueError, match="more than 10"):
+    with pytest.raises(StageSkipped, match="needs more than 10"):
         S.ClusterSelector().fit(X.head(8))
