@@ -141,6 +141,8 @@ def test_data_drop_turns_the_synthetic_shop_into_a_clickstream():
         load_shop({"data": {"source": "synthetic", "drop": ["orders"]}})
     with pytest.raises(ConfigError, match="no column 'cost'"):
         load_shop({"data": {"source": "synthetic", "drop": ["products.cost"]}})
+    with pytest.raises(ConfigError, match="must be a list"):
+        load_shop({"data": {"source": "synthetic", "drop": {"prices": True}}})
 
 
 def test_sql_source_without_transactions(tmp_path):

@@ -205,6 +205,8 @@ def test_limits_from_params_and_through_load(tmp_path):
         Limits.from_params({"min_date": "yesterday-ish"})
     with pytest.raises(ConfigError, match="must be > 0"):
         Limits.from_params({"max_age": -1})
+    with pytest.raises(ConfigError, match="must be a mapping"):
+        Limits.from_params(5)
     shop = tiny_shop()
     d = tmp_path / "shop"
     d.mkdir()

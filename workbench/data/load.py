@@ -26,6 +26,9 @@ def drop_parts(shop: Shop, drop: list | None) -> Shop:
         return shop
     if isinstance(drop, str):
         drop = [drop]
+    if not isinstance(drop, (list, tuple)):
+        raise ConfigError(f"data.drop must be a list of tables or table.columns, such as [prices, products.price], "
+                          f"not {drop!r}")
     tables, meta = {}, dict(shop.meta)
     for item in drop:
         table, _, column = str(item).partition(".")

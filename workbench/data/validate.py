@@ -60,6 +60,8 @@ class Limits:
     @classmethod
     def from_params(cls, block: dict | None) -> "Limits":
         """The limits of a ``data.validation`` block (missing keys keep their defaults)."""
+        if block is not None and not isinstance(block, dict):
+            raise ConfigError(f"data.validation must be a mapping such as {{max_unit_price: 1.0e6}}, not {block!r}")
         block = dict(block or {})
         known = set(cls.__dataclass_fields__)
         unknown = sorted(set(block) - known)
