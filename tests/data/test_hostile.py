@@ -7,7 +7,6 @@ obey the contract (finite, bounded, positive prices, non-zero quantities, dates 
 """
 from __future__ import annotations
 
-import logging
 
 import numpy as np
 import pandas as pd
@@ -53,7 +52,6 @@ BASE = None
 def base():
     global BASE
     if BASE is None:
-        logging.getLogger("workbench").setLevel(logging.ERROR)
         BASE = base_shop()
     return BASE
 
