@@ -69,21 +69,6 @@ def papermill_warnings(default_run) -> list[str]:
     return list(_PAPERMILL_WARNINGS)
 
 
-#: a 300-customer shop for whole-run tests
-SMALL_RUN = ["data.synthetic.n_customers=300", "data.synthetic.n_products=120", "data.synthetic.n_weeks=52",
-             "evaluation.validation.folds=2"]
-
-
-@pytest.fixture(scope="session")
-def small_run(tmp_path_factory):
-    """A real run of the notebooks that fit models and write the exported tables (00, 01, 03, 05, 06) on a
-    300-customer shop, tracked in a local MLflow store beside it."""
-    from workbench.runner import run
-
-    out = tmp_path_factory.mktemp("runs") / "small"
-    return run("default", out=out, overrides=SMALL_RUN, only=["00", "01", "03", "05", "06"], render=False)
-
-
 # ---- exported tables against the run's artifacts (SQLite and PostgreSQL tests) ---------------------------
 
 def read_back(url: str, table: str, run_id: str) -> pd.DataFrame:

@@ -10,10 +10,10 @@ from workbench.errors import WorkbenchError
 from workbench.export import RUN_ID, RUNS_TABLE, export_run
 
 
-def test_sqlite_export_matches_artifacts_and_replaces_on_reexport(small_run, tmp_path, check_export):
+def test_sqlite_export_matches_artifacts_and_replaces_on_reexport(default_run, tmp_path, check_export):
     url = f"sqlite:///{tmp_path / 'serving.db'}"
-    rid, read_back = check_export(small_run, url)
-    man = json.loads((small_run / "manifest.json").read_text())
+    rid, read_back = check_export(default_run, url)
+    man = json.loads((default_run / "manifest.json").read_text())
     engine = sa.create_engine(url)
     insp = sa.inspect(engine)
     assert insp.get_pk_constraint("recommendations")["constrained_columns"] == [RUN_ID, "customer_id", "rank"]
@@ -28,7 +28,7 @@ def test_sqlite_export_matches_artifacts_and_replaces_on_reexport(small_run, tmp
 
     # another run (same folder, other start time) sits beside the first; the first stays as it was
     other = tmp_path / "other"
-    shutil.copytree(small_run, other)
+    shutil.copytree(default_run, other)
     man["started"] = "2030-01-01T00:00:00+00:00"
     (other / "manifest.json").write_text(json.dumps(man))
     res = export_run(other, url, tables=["recommendations"])
@@ -36,11 +36,11 @@ def test_sqlite_export_matches_artifacts_and_replaces_on_reexport(small_run, tmp
     assert len(read_back(url, "recommendations", rid)) == len(read_back(url, "recommendations", res.run_id)) > 0
 
 
-def test_cli_export_default_sqlite_beside_run(small_run, tmp_path, capsys):
+def test_cli_export_default_sqlite_beside_run(default_run, tmp_path, capsys):
     from workbench.cli import main
 
     run_dir = tmp_path / "outputs" / "small"
-    shutil.copytree(small_run, run_dir)
+    shutil.copytree(default_run, run_dir)
     assert main(["export", "--run", str(run_dir), "--tables", "pricing_suggestions"]) == 0
     assert "pricing_suggestions:" in capsys.readouterr().out
     db = tmp_path / "outputs" / "workbench.db"
@@ -50,10 +50,10 @@ def test_cli_export_default_sqlite_beside_run(small_run, tmp_path, capsys):
     engine.dispose()
 
 
-def test_missing_artifacts_are_skipped_with_a_reason(small_run, tmp_path):
+def test_missing_artifacts_are_skipped_with_a_reason(default_run, tmp_path):
     partial = tmp_path / "partial"
     (partial / "artifacts").mkdir(parents=True)
-    shutil.copy(small_run / "artifacts" / "customer_segments.parquet", partial / "artifacts")
+    shutil.copy(default_run / "artifacts" / "customer_segments.parquet", partial / "artifacts")
     res = export_run(partial, tmp_path / "x.db")
     assert list(res.rows) == ["customer_segments"]
     assert set(res.skipped) == {"recommendations", "pricing_suggestions", "item_similarity"}

@@ -24,8 +24,8 @@ def test_shop_loads_from_postgres_like_from_parquet(postgres_url, small_shop, tm
                                       check_dtype=False, check_categorical=False)
 
 
-def test_run_exports_into_postgres(postgres_url, small_run, check_export):
-    rid, _ = check_export(small_run, postgres_url)
+def test_run_exports_into_postgres(postgres_url, default_run, check_export):
+    rid, _ = check_export(default_run, postgres_url)
     engine = sa.create_engine(postgres_url)
     insp = sa.inspect(engine)
     assert insp.get_pk_constraint("recommendations")["constrained_columns"] == ["run_id", "customer_id", "rank"]
