@@ -42,6 +42,7 @@ import pandas as pd
 
 from workbench.data import contract as C
 from workbench.errors import WorkbenchError
+from workbench.evaluate.experiment import DEFAULTS as EVALUATION_DEFAULTS
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ DEFAULTS: dict = {
     "n_products": 500,      # the generator's default catalog: 1M customers give ~10M lines
     "n_weeks": 104,
     "events": False,        # no stage of the batch reads events (see _stage_generate)
-    "top_k": 10,
+    "top_k": EVALUATION_DEFAULTS["k"],  # the list length of the evaluation protocol (evaluation.k)
     # the notebooks' model selection (k-means and Gaussian mixtures over k = 2..10, the same rule) with cheaper
     # settings: every candidate fitted once on a 5K sample (not three times on 20K), silhouette, gap and
     # bootstrap stability on 2K of them; then every customer is assigned
