@@ -87,6 +87,7 @@ def test_leaderboard_lists_every_model_and_its_ndcg_recomputes(default_run):
         assert _brute_ndcg(pd.read_parquet(p), test, k) == pytest.approx(board[model][f"ndcg@{k}"], abs=1e-3), model
 
 
+@pytest.mark.slow
 def test_a_notebook_run_alone_makes_the_identical_split(default_run, tmp_path):
     """Notebook 04 run alone (no earlier notebook in its folder) writes the very split of the full run."""
     alone = run("default", out=tmp_path / "alone", only=["04"], render=False)
