@@ -33,3 +33,17 @@ def test_validation_search_prefers_a_model_over_noise():
     assert best["kind"] == "ease" and isinstance(best["lam"], float)
     rand = table.loc[table["kind"] == "random", "ndcg@5"].max()
     assert table.loc[table["kind"] == "ease", "ndcg@5"].min() > rand
+
+
+def test_validation_search_shows_one_bar_over_every_fit(capsys):
+    rng = np.random.default_rng(1)
+    train = pd.DataFrame([(f"u{u}", f"i{i}") for u in range(30) for i in rng.choice(12, 5, replace=False)],
+                         columns=[C.CUSTOMER_ID, C.PRODUCT_ID])
+    folds = [S.stratified_split(train, 0.75, by=C.CUSTOMER_ID, seed=seed) for seed in (1, 2, 3)]
+    validation_search(lambda lam: EASE(lam=lam), {"lam": [1.0, 10.0]}, folds, lambda df: Interactions.from_frame(df),
+                      k=5, desc="tune ease")
+    last = capsys.readouterr().err.split("\r")[-1]
+    assert last.startswith("tune ease: 100%") and "6/6" in last and "fold 3/3 {'lam': 10.0}" in last
+    validation_search(lambda lam: EASE(lam=lam), {"lam": [1.0]}, folds[:1], lambda df: Interactions.from_frame(df),
+                      k=5, progress=False)
+    assert capsys.readouterr().err == ""

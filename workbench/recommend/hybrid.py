@@ -37,9 +37,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from scipy.stats import rankdata
-from tqdm.auto import tqdm
 
 from workbench.data import contract as C
+from workbench.progress import tqdm
 from workbench.recommend.base import RANK, SCORE, Recommender, top_k
 from workbench.recommend.interactions import Interactions
 

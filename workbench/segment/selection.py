@@ -45,9 +45,9 @@ from sklearn.mixture import GaussianMixture
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
-from tqdm.auto import tqdm
 
 from workbench.errors import ConfigError, NotFittedError
+from workbench.progress import tqdm
 from workbench.stages import require
 
 log = logging.getLogger(__name__)
@@ -209,7 +209,7 @@ class ClusterSelector(BaseEstimator, ClusterMixin):
         boots = [rng.integers(0, len(Zc), len(Zc)) for _ in range(int(self.n_bootstrap))]
         rows, fitted = [], {}
         for model in models:
-            for k in tqdm(ks, desc=f"{model} k", leave=False):
+            for k in tqdm(ks, desc=f"{model} k"):
                 est = self._estimator(model, k, self.random_state, self.n_init).fit(Zf)
                 fitted[(model, k)] = est
                 rows.append({"model": model, "k": k, **self._criteria(model, k, est, Zf, Zc, refs, boots)})
