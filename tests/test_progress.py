@@ -12,7 +12,7 @@ def test_runner_keeps_and_echoes_notebook_progress(tmp_path, capsys):
     params = next(c for c in real.cells if "parameters" in c.metadata.get("tags", []))
     nb = new_notebook(metadata=real.metadata)
     nb.cells = [params, new_code_cell("from workbench.progress import tqdm\n"
-                                      "import importlib; importlib.import_module('tqdm.auto')  # as a library: no IProgress warning\n"
+                                      "import importlib; importlib.import_module('tqdm.auto')  # as a library does\n"
                                       "for _ in tqdm(range(3), desc='long step'):\n    pass")]
     nbformat.write(nb, str(folder / "00_progress.ipynb"))
     out = run("default", out=tmp_path / "run", notebooks=folder, render=False)
