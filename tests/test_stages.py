@@ -138,3 +138,15 @@ def test_segmenter_fits_clusters_or_falls_back_to_one_group():
     from workbench.segment.clusters import NO_CLUSTER
 
     assert (segs["cluster"] == NO_CLUSTER).all() and (segs["frequency"] > 0).sum() == 6
+
+
+def test_log_metrics_merges_a_model_entry_one_level_down(tmp_path):
+    rec = RunRecorder(tmp_path)
+    rec.log_metrics("recommenders", {"popular": {"ndcg@10": 0.05}, "ease": {"ndcg@10": 0.1}})
+    rec.set_metric("recommenders.popular.taste_recovery", {"correlation": -0.1})
+    rec.log_metrics("recommenders", {"popular": {"ndcg@10": 0.06}, "content": {"ndcg@10": 0.04}})
+    got = json.loads((tmp_path / "metrics.json").read_text())["recommenders"]
+    assert got == {"popular": {"ndcg@10": 0.06, "taste_recovery": {"correlation": -0.1}}, "ease": {"ndcg@10": 0.1},
+                   "content": {"ndcg@10": 0.04}}
+    rec.log_metrics("recommenders", {"only": 1}, replace=True)
+    assert json.loads((tmp_path / "metrics.json").read_text())["recommenders"] == {"only": 1}

@@ -84,13 +84,21 @@ class RunRecorder:
         return json.loads(self.metrics_path.read_text()) if self.metrics_path.exists() else {}
 
     def log_metrics(self, stage: str, values: dict, replace: bool = False) -> dict:
-        """Merge ``values`` into ``metrics.json`` under ``stage`` (or replace the stage) and return it."""
+        """Merge ``values`` into ``metrics.json`` under ``stage`` (or replace the stage) and return it.
+
+        The merge goes one level down: a value that is a dict updates the dict already there (a notebook that
+        logs a model's ranking metrics again keeps what an earlier notebook added to that model)."""
         data = self.metrics()
         vals = to_jsonable(values)
         if replace or not isinstance(data.get(stage), dict):
             data[stage] = vals
         else:
-            data[stage].update(vals)
+            for key, val in vals.items():
+                old = data[stage].get(key)
+                if isinstance(val, dict) and isinstance(old, dict):
+                    old.update(val)
+                else:
+                    data[stage][key] = val
         _write_json(self.metrics_path, data)
         return data[stage]
 
