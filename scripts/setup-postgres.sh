@@ -42,7 +42,7 @@ if ! ready; then
         say "the PostgreSQL server is down and this user cannot start it (not root, no sudo)"
         exit 0
     fi
-    read -r VERSION CLUSTER _ < <(pg_lsclusters -h | awk -v p="$PORT" '$3 == p {print $1, $2, $3; exit}')
+    read -r VERSION CLUSTER _ < <(pg_lsclusters -h | awk -v p="$PORT" '$3 == p {print $1, $2, $3; exit}') || true
     if [ -z "${VERSION:-}" ]; then
         VERSION="$(ls /usr/lib/postgresql | sort -V | tail -1)"
         CLUSTER=main
