@@ -93,3 +93,14 @@ def test_truth_agreement_on_the_planted_segments(segmented, small_shop):
     truth = small_shop.truth["segments"].set_index(C.CUSTOMER_ID)["segment"].astype(str)
     perfect[clusters.CLUSTER] = truth.reindex(perfect[C.CUSTOMER_ID]).to_numpy()
     assert clusters.truth_agreement(perfect, small_shop.truth["segments"])["ari_vs_truth"] == pytest.approx(1.0)
+
+
+def test_choice_only_keeps_the_choice(segmented):
+    shop, table = segmented
+    X = clusters.cluster_features(table)
+    base = {**clusters.DEFAULTS, "k_range": [2, 5], "n_init": 1, "n_bootstrap": 2, "gap_references": 2}
+    full, quick = (clusters.make_model(p, 0).fit(X) for p in (base, clusters.choice_only(base)))
+    assert quick.chosen_ == full.chosen_ | {"reason": quick.chosen_["reason"]}
+    assert quick.criteria_[["gap", "stability_ari"]].isna().all().all()
+    assert clusters.choice_only({**base, "rule": "gap", "min_stability": 0.8}) == {**base, "rule": "gap",
+                                                                                  "min_stability": 0.8}

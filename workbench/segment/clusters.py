@@ -129,6 +129,19 @@ def cluster_actions(names: dict[int, str]) -> dict[int, str]:
 
 # ---- the model ------------------------------------------------------------------------------------------
 
+def choice_only(params: dict) -> dict:
+    """Return ``params`` without the criteria that only show the evidence: the same choice, fewer fits.
+
+    The gap statistic is kept for the ``gap`` rule and bootstrap stability when ``min_stability`` is set.
+    """
+    out = dict(params)
+    if out.get("rule") != "gap":
+        out["gap_references"] = 0
+    if out.get("min_stability") is None:
+        out["n_bootstrap"] = 0
+    return out
+
+
 def make_model(params: dict, random_state: int = 42) -> ClusterSelector:
     """Return an unfitted :class:`ClusterSelector` from the ``segmentation.clusters`` params (other keys ignored)."""
     keys = set(ClusterSelector._get_param_names()) - {"random_state"}

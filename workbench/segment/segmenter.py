@@ -47,7 +47,7 @@ class Segmenter:
         self.calls.append({"rows": int(len(transactions)), "last": last})
         date = last.normalize() + pd.Timedelta(days=1)
         table = rfm.build_rfm(transactions, self.customers, date, cfg["segment_map"], cfg["iqr_k"])
-        km = clusters.settings(cfg)
+        km = clusters.choice_only(clusters.settings(cfg))  # notebook 01 shows the evidence; the choice is the same
         features = clusters.cluster_features(table, km["extra_features"], transactions, self.products)
         try:
             model = clusters.make_model(km, self.seed).fit(features)
