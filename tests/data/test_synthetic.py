@@ -117,3 +117,34 @@ def test_prices_respond_to_season_and_events_match_sales():
 def test_rejects_tiny_config():
     with pytest.raises(ValueError):
         generate_shop({"n_customers": 5})
+
+
+def test_planted_favourites_are_what_customers_rebuy():
+    """Planted truth: re-bought products are the customer's favourites, the staple (rank 0) most of all."""
+    shop = generate_shop({"n_customers": 2000, "seed": 5, "events": False})
+    sales = shop.transactions[shop.transactions[C.QUANTITY] > 0]
+    first = sales.groupby([C.CUSTOMER_ID, C.PRODUCT_ID])[C.TIMESTAMP].transform("min")
+    rebuys = sales[sales[C.TIMESTAMP] > first]
+    fav = shop.truth["favourites"]
+    rank = fav.set_index([C.CUSTOMER_ID, C.PRODUCT_ID])["rank"]
+    rank = rank[~rank.index.duplicated()]
+    hit = pd.MultiIndex.from_frame(rebuys[[C.CUSTOMER_ID, C.PRODUCT_ID]]).isin(rank.index)
+    assert len(rebuys) > 1000 and hit.mean() > 0.7  # 10 favourites of 500 products
+    ranks = rank.reindex(pd.MultiIndex.from_frame(rebuys[[C.CUSTOMER_ID, C.PRODUCT_ID]])).dropna()
+    assert (ranks == 0).sum() > 3 * (ranks == 9).sum()
+
+
+def test_favourite_share_sets_rebuying():
+    def rebuy_share(**kw):
+        shop = generate_shop({"n_customers": 1500, "seed": 6, "events": False, **kw})
+        sales = shop.transactions[shop.transactions[C.QUANTITY] > 0]
+        first = sales.groupby([C.CUSTOMER_ID, C.PRODUCT_ID])[C.TIMESTAMP].transform("min")
+        return (sales[C.TIMESTAMP] > first).mean()
+
+    # without favourites, popular products of a liked category still come back (0.14 here, 0.20 with them)
+    assert rebuy_share(favourite_share=0.9) > rebuy_share(favourite_share=0.0) + 0.05
+
+
+def test_unknown_setting_is_named():
+    with pytest.raises(ValueError, match="n_customer"):
+        generate_shop({"n_customer": 500})
