@@ -55,6 +55,8 @@ log = logging.getLogger(__name__)
 KMEANS, GMM_PREFIX = "kmeans", "gmm_"
 MODELS = (KMEANS, "gmm_full", "gmm_diag")
 COVARIANCE_TYPES = ("full", "diag", "tied", "spherical")
+#: rows assigned at a time (the mixtures' per-component log densities of a chunk stay small)
+CHUNK = 100_000
 CRITERIA = ("silhouette", "calinski_harabasz", "davies_bouldin", "bic", "aic", "icl", "gap", "gap_se",
             "stability_ari", "within_ss")
 
@@ -343,11 +345,17 @@ class ClusterSelector(BaseEstimator, ClusterMixin):
         if not hasattr(self, "pipeline_"):
             raise NotFittedError("ClusterSelector is not fitted: call fit(features) first")
 
+    def _in_chunks(self, X: pd.DataFrame, method: str) -> np.ndarray:
+        """Return ``pipeline_.<method>`` of the rows of ``X``, :data:`CHUNK` rows at a time (bounded memory)."""
+        Xv = np.asarray(X, dtype="float64")
+        with threadpool_limits(limits=self.n_threads):
+            parts = [getattr(self.pipeline_, method)(Xv[i:i + CHUNK]) for i in range(0, len(Xv), CHUNK)]
+        return np.concatenate(parts) if parts else getattr(self.pipeline_, method)(Xv)
+
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """Return the cluster of each row (0 = the largest cluster on the fit sample)."""
         self._fitted()
-        with threadpool_limits(limits=self.n_threads):
-            return self.relabel_[self.pipeline_.predict(np.asarray(X, dtype="float64"))]
+        return self.relabel_[self._in_chunks(X, "predict")]
 
     def predict_candidate(self, X: pd.DataFrame, model: str, k: int) -> np.ndarray:
         """Return the labels that candidate (model, k) gives each row (its own numbering)."""
@@ -360,8 +368,7 @@ class ClusterSelector(BaseEstimator, ClusterMixin):
         self._fitted()
         if not self.is_mixture_:
             return None
-        with threadpool_limits(limits=self.n_threads):
-            return self.pipeline_.predict_proba(np.asarray(X, dtype="float64")).max(axis=1)
+        return self._in_chunks(X, "predict_proba").max(axis=1)
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
         """Return the standardised features."""
