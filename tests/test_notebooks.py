@@ -8,6 +8,7 @@ import nbformat
 import papermill
 import pytest
 
+from workbench.config import load_params
 from workbench.runner import discover, run
 
 
@@ -37,7 +38,8 @@ def test_default_run_outputs(default_run):
     metrics = json.loads((default_run / "metrics.json").read_text())
     d = metrics["data"]
     assert d["transactions"] + d["rows_quarantined"] == d["rows_read"]
-    assert d["customers"] == 1000 and d["products"] == 500
+    shop = load_params("default")["data"]["synthetic"]  # the shop the default params ask for
+    assert d["customers"] == shop["n_customers"] and d["products"] == shop["n_products"]
     assert any((default_run / "figures").glob("00_*.png"))
     manifest = json.loads((default_run / "manifest.json").read_text())
     assert {n["notebook"] for n in manifest["notebooks"]} == {p.name for p in discover()}
