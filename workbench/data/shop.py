@@ -102,6 +102,13 @@ def purchases(shop: Shop) -> pd.DataFrame:
     return out.astype({C.QUANTITY: "int64"}).reset_index(drop=True)
 
 
+def transaction_lines(shop: Shop) -> pd.DataFrame:
+    """The lines that customer-level stages (RFM, clustering, CLV, basket analysis) read: the transactions,
+    returns included, or, in a shop without sales, its purchase events as one-unit lines without a price
+    (:func:`purchases`)."""
+    return shop.transactions if shop.has_sales else purchases(shop)
+
+
 def with_revenue(transactions: pd.DataFrame) -> pd.DataFrame:
     """Transactions with a ``revenue`` column = quantity * unit_price (negative for returns)."""
     out = transactions.copy()

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.data import contract as C
-from workbench.data.shop import Shop
+from workbench.data.shop import Shop, purchases
 from workbench.errors import ConfigError
 from workbench.evaluate.split import (chronological_split, drop_seen_pairs, leave_last_basket_out, random_split,
                                       stratified_split)
@@ -274,11 +274,11 @@ def relevant_pairs(test_rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def training_purchases(shop: Shop, train: pd.DataFrame, source: str, how: str) -> pd.DataFrame:
-    """Sales lines of the training part: the train rows themselves for purchases, else the sales lines of
-    (customer, product) pairs in train (and before the train part's last time for a chronological split)."""
+    """Sales lines of the training part: the train rows themselves for purchases, else the sales lines (or, in
+    a shop without sales, the purchase events, :func:`~workbench.data.shop.purchases`) of (customer, product) pairs in train (and before the train part's last time for a chronological split)."""
     if source == "purchases":
         return train
-    sales = shop.transactions[shop.transactions[C.QUANTITY] > 0]
+    sales = purchases(shop)  # a shop without sales: its purchase events
     pairs = pd.MultiIndex.from_frame(train[[C.CUSTOMER_ID, C.PRODUCT_ID]].astype("str"))
     keep = pd.MultiIndex.from_frame(sales[[C.CUSTOMER_ID, C.PRODUCT_ID]].astype("str")).isin(pairs)
     if how == "chronological" and C.TIMESTAMP in train and len(train):

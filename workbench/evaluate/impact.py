@@ -44,6 +44,15 @@ def purchase_probability(events: pd.DataFrame | None, fallback: float = 0.3) -> 
     return float(key_v.isin(key_b).mean()), "events"
 
 
+def no_money_reason(transactions: pd.DataFrame) -> str | None:
+    """Why revenue impact cannot be measured on these training purchases (none has a price), else ``None``."""
+    if transactions[C.UNIT_PRICE].notna().any():
+        return None
+    return ("revenue impact values each bought product at the mean revenue of its sales lines, and this shop's "
+            f"{len(transactions)} training purchases have no price (a clickstream's purchase events); the expected "
+            "revenue and the A/B simulation are not computed, the ranking metrics are")
+
+
 def item_values(transactions: pd.DataFrame) -> pd.Series:
     """Return the mean revenue (quantity x unit price) of one sales line per product id."""
     sales = transactions[transactions[C.QUANTITY] > 0]

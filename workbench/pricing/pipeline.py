@@ -61,6 +61,14 @@ class PricingFit:
     skipped: dict = field(default_factory=dict)  # part -> reason (e.g. "dml" with too few products)
 
 
+def check_sales(shop: Shop) -> None:
+    """Raise :class:`~workbench.errors.StageSkipped` (``pricing``) unless the shop has sales lines: demand is
+    units sold per product and period at a price, which a shop without money (a clickstream) does not have."""
+    require(shop.has_sales, "pricing",
+            f"pricing learns how the units sold answer the price, and this shop has no sales lines with prices "
+            f"(its feedback is {shop.feedback}: a shop without money); the recommenders learn from it, pricing cannot")
+
+
 def check_pricing_data(table: pd.DataFrame, config: dict, limits: Limits | None = None) -> None:
     """Raise :class:`~workbench.errors.StageSkipped` (``pricing``) unless the demand ``table`` spans the test
     periods plus ``limits.pricing_min_periods`` periods to learn from, and at least one product was sold at
@@ -85,8 +93,10 @@ def fit_pricing(shop: Shop, config: dict | None = None, interest: pd.DataFrame |
     """Return the fitted pricing stage for ``shop``: demand table, LightGBM demand model (fitted on the
     periods before the test periods), forecast errors against the naive baselines, and elasticities.
 
-    Raises :class:`~workbench.errors.StageSkipped` when the data cannot support it (:func:`check_pricing_data`).
+    Raises :class:`~workbench.errors.StageSkipped` when the data cannot support it (:func:`check_sales`,
+    :func:`check_pricing_data`).
     """
+    check_sales(shop)
     cfg = _merge(DEFAULTS, config or {})
     tab = T.build_demand_table(shop, cfg["period"], interest, cfg["ma_window"], cfg["pop_window"])
     check_pricing_data(tab, cfg, limits)

@@ -193,6 +193,17 @@ def product_prices(products: pd.DataFrame | None, transactions: pd.DataFrame, pr
     return price.fillna(fallback).clip(lower=1e-6).to_numpy(dtype=np.float64)
 
 
+def no_prices_reason(products: pd.DataFrame | None, transactions: pd.DataFrame) -> str | None:
+    """Why :class:`PriceAffinityRecommender` cannot work here (neither the products nor the sales lines carry a
+    price: a shop without money), else ``None``."""
+    listed = products is not None and C.PRICE in products and products[C.PRICE].notna().any()
+    paid = C.UNIT_PRICE in transactions and _sales(transactions)[C.UNIT_PRICE].notna().any()
+    if listed or paid:
+        return None
+    return ("the price-affinity recommender ranks products near the prices a customer paid, and this shop has no "
+            "prices (no product price, no priced sales line: a clickstream); it is left out")
+
+
 class PriceAffinityRecommender(Recommender):
     """Popular products in the customer's usual price band.
 
@@ -213,6 +224,9 @@ class PriceAffinityRecommender(Recommender):
              products: pd.DataFrame | None = None, **context) -> None:
         if transactions is None:
             raise ValueError("PriceAffinityRecommender.fit needs transactions=... (the training purchases)")
+        reason = no_prices_reason(products, transactions)
+        if reason:
+            raise ValueError(reason)
         price = transactions[C.UNIT_PRICE].to_numpy(dtype=np.float64)
         keep = (transactions[C.QUANTITY] > 0).to_numpy() & (price > 0)
         self.log_price_ = np.log(product_prices(products, transactions, interactions.product_ids))

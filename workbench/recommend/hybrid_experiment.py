@@ -31,7 +31,7 @@ import pandas as pd
 
 from workbench.config import deep_merge
 from workbench.data import contract as C
-from workbench.data.shop import Shop
+from workbench.data.shop import Shop, transaction_lines
 from workbench.evaluate import ablation as ablation_tables
 from workbench.evaluate import experiment as evaluation_protocol
 from workbench.evaluate import impact as business_impact
@@ -40,12 +40,16 @@ from workbench.evaluate.significance import bootstrap_ci, paired_bootstrap, pair
 from workbench.recommend import rules as business_rules
 from workbench.recommend.holdout import Holdout, run_holdout, to_interactions, validation_holdouts
 from workbench.recommend.hybrid import (BUCKETS, DEFAULTS, POPULAR, CandidateSet, HybridRecommender, Switching,
-                                        build_hybrid, missing_components, tune_weights)
+                                        build_hybrid, component_specs, missing_components, tune_weights)
+from workbench.recommend.context import no_prices_reason
 from workbench.recommend.rerank import LearnedReranker
 from workbench.recommend.serving import FinalRecommender
-from workbench.stages import require
+from workbench.stages import require, skip_record
 
 log = logging.getLogger(__name__)
+
+#: the component that needs prices (left out of a shop without money)
+PRICE_COMPONENT = "price_affinity"
 
 VARIANTS = ("default", "tuned", "learned")
 #: the artifact name prefix of the hybrid variants' test lists (``recs_hybrid_<variant>``)
@@ -164,6 +168,12 @@ class HybridExperiment:
         self.switching = Switching.from_params({**(self.cfg.get("switching") or {}), "enabled": mode is not False})
         self.default_weights = {n: float(w) for n, w in (self.cfg.get("weights") or {}).items()}
         self.missing = missing_components(self.cfg, _importable(self.cfg))
+        self.unusable = {}  # component -> why the data cannot support it (left out like a missing one)
+        no_prices = no_prices_reason(self.shop.products, transaction_lines(self.shop))
+        if no_prices and PRICE_COMPONENT in component_specs(self.cfg):
+            self.cfg["components"][PRICE_COMPONENT] = "none"
+            self.unusable[PRICE_COMPONENT] = no_prices
+            log.warning("hybrid: component %s left out: %s", PRICE_COMPONENT, no_prices)
 
     # ---- the split ----------------------------------------------------------------------------------
     def _limited(self, h: Holdout, seed: int) -> Holdout:
@@ -417,8 +427,13 @@ class HybridExperiment:
 
     # ---- business impact -----------------------------------------------------------------------------
     def impact(self, test: TestResult, rules: RulesResult) -> ImpactResult:
-        """Return the expected revenue per variant and the A/B simulation of the final variant vs popular."""
+        """Return the expected revenue per variant and the A/B simulation of the final variant vs popular.
+
+        Raises :class:`~workbench.errors.StageSkipped` (``hybrid.revenue``) when the training purchases have no
+        price (:func:`~workbench.evaluate.impact.no_money_reason`)."""
         h = self.holdout
+        reason = business_impact.no_money_reason(h.transactions)
+        require(reason is None, "hybrid.revenue", reason or "")
         imp = self.cfg["impact"]
         if imp.get("purchase_prob") is not None:
             p1, src = float(imp["purchase_prob"]), "parameter"
@@ -454,7 +469,7 @@ class HybridExperiment:
 
     def final_recommender(self, tuning: TuningResult, reranker: LearnedReranker | None = None) -> FinalRecommender:
         """Fit on all the data and return the production recommender (the run saves it as its ``hybrid`` model)."""
-        tx = self.shop.transactions
+        tx = transaction_lines(self.shop)  # a shop without sales: its purchase events
         source = self.evaluation.source
         rows = evaluation_protocol.source_rows(self.shop, source)
         inter = to_interactions(rows, source, self.shop.products[C.PRODUCT_ID], self.weight)
@@ -550,6 +565,7 @@ class HybridExperiment:
             "n_customers": int(len(test.candidates)), "n_validation": int(len(validation.candidates)),
             "validation_folds": int(len(validation.folds)),
             "components_used": comps, "components_missing": list(self.missing),
+            **({"components_skipped": {n: skip_record(r) for n, r in self.unusable.items()}} if self.unusable else {}),
             "weights": {"default": tuning.default_weights, "tuned": tuning.weights},
             col: {v: float(t.loc[v, col]) for v in VARIANTS if v in t.index},
             f"{col}_ci": {n: {"low": float(t.loc[n, "ndcg_low"]), "high": float(t.loc[n, "ndcg_high"])}
@@ -580,6 +596,8 @@ class HybridExperiment:
                               "per_customer": {m: float(v) for m, v in rt["expected_revenue"].items()},
                               "lift_vs_popular": {m: float(v) for m, v in rt["lift_vs_popular"].items()}}
             out["ab_test"] = impact.ab_test
+        elif (reason := business_impact.no_money_reason(self.holdout.transactions)) is not None:
+            out["revenue"] = skip_record(reason)
         return out
 
 

@@ -182,8 +182,9 @@ def cluster_profile(table: pd.DataFrame, actions: dict[int, str] | None = None) 
     out["main_rfm_segment"] = ct.idxmax(axis=1)
     out["main_rfm_share"] = ct.max(axis=1)
     out["profile"] = [f"{r.share:.0%} of buyers; last purchase {r.recency_median:,.0f} days ago (median), "
-                      f"{r.frequency_mean:.1f} invoices on average, {r.monetary_median:,.0f} net revenue (median); "
-                      f"mostly {r.main_rfm_segment} ({r.main_rfm_share:.0%})" for r in out.itertuples()]
+                      f"{r.frequency_mean:.1f} invoices on average, "
+                      + (f"{r.monetary_median:,.0f} net revenue (median); " if pd.notna(r.monetary_median) else "")
+                      + f"mostly {r.main_rfm_segment} ({r.main_rfm_share:.0%})" for r in out.itertuples()]
     out[CLUSTER_ACTION] = out.index.map(actions or cluster_actions(out[CLUSTER_NAME].to_dict()))
     first = [CLUSTER_NAME, "count", "share", "profile", CLUSTER_ACTION]
     return out[first + [c for c in out.columns if c not in first]].reset_index()

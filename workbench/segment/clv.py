@@ -413,10 +413,14 @@ def customer_clv(transactions: pd.DataFrame, customers: pd.DataFrame | None, ana
     """Return the fitted CLV model, each customer's expected purchases and CLV over ``horizon`` from the analysis
     date, and, when the calibration ends before the last day, the holdout check (predicted vs actual purchases).
 
-    Raises :class:`~workbench.errors.StageSkipped` (``segmentation.clv``) when the calibration period has
+    Raises :class:`~workbench.errors.StageSkipped` (``segmentation.clv``) when the purchases carry no price, when
+    the calibration period has
     fewer purchase days or repeat buyers than ``limits`` asks (BG/NBD learns from repeat purchases over
     time), or when BG/NBD does not converge.
     """
+    require(bool(transactions[C.UNIT_PRICE].notna().any()), "segmentation.clv",
+            "lifetime value is future purchases times their spend (Gamma-Gamma) and this shop's purchases have no "
+            "price (a clickstream's purchase events); the RFM segments from recency and frequency stand in for it")
     c_end, h_end = clv_dates(analysis_date, time_unit_days, calibration_end, holdout_end, holdout_units)
     cal = calibration_summary(transactions, c_end, time_unit_days, birth, customers)
     check_clv_data(transactions, cal, c_end, limits, holdout=c_end < h_end)

@@ -4,7 +4,8 @@ Every feature is a column of one row per *buyer* (index ``customer_id``, the buy
 its order), from the transactions before the RFM table's analysis date; customers without a purchase have no recency and are not clustered. The model standardises
 the columns, so the log transforms here only tame the skew:
 
-* ``recency``, ``frequency``, ``monetary``: ``log1p`` of the RFM table's values (monetary clipped at 0);
+* ``recency``, ``frequency``, ``monetary``: ``log1p`` of the RFM table's values (monetary clipped at 0;
+  left out, with ``basket_value``, when the purchases carry no price);
 * ``basket_value``: ``log1p`` of net revenue per purchase invoice;
 * ``basket_size``: ``log1p`` of the mean number of purchase lines per invoice;
 * ``tenure``: ``log1p`` of the days from the first purchase to the analysis date;
@@ -16,12 +17,16 @@ the columns, so the log transforms here only tame the skew:
 """
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 
 from workbench.data import contract as C
 from workbench.data.shop import with_revenue
 from workbench.segment.rfm import FIRST_PURCHASE, FREQUENCY, MONETARY, RECENCY
+
+log = logging.getLogger(__name__)
 
 BASKET_VALUE, BASKET_SIZE, TENURE = "basket_value", "basket_size", "tenure"
 REGULARITY, RETURN_SHARE, CATEGORY_SHARES = "regularity", "return_share", "category_shares"
@@ -102,6 +107,11 @@ def cluster_features(table: pd.DataFrame, extra: list[str] | tuple[str, ...] = (
         FREQUENCY: np.log1p(b[FREQUENCY].astype("float64")),
         MONETARY: np.log1p(b[MONETARY].astype("float64").clip(lower=0.0)),
     }, index=b.index)
+    if b[MONETARY].isna().all():  # a shop without money: cluster on what the customers did, not what they spent
+        log.info("clustering features: no monetary value (purchases without prices); %s left out",
+                 ", ".join(f for f in (MONETARY, BASKET_VALUE) if f == MONETARY or f in extra))
+        out = out.drop(columns=MONETARY)
+        extra = [e for e in extra if e != BASKET_VALUE]
     if BASKET_VALUE in extra:
         out[BASKET_VALUE] = np.log1p((b[MONETARY].clip(lower=0.0) / b[FREQUENCY]).astype("float64"))
     if BASKET_SIZE in extra:

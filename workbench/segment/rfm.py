@@ -15,7 +15,11 @@ Conventions (they reproduce the published Online Retail segment counts, see ``te
   so the many one-purchase customers do not collapse the bins. If a metric has too many ties for five
   distinct value quintiles, it falls back to the rank (logged);
 * segments from the R and F scores: a map of segment name -> regular expression over the two-character
-  string "RF" (``"5[4-5]"``); every one of the 25 cells must match exactly one segment.
+  string "RF" (``"5[4-5]"``); every one of the 25 cells must match exactly one segment;
+* a shop without money (a clickstream: its purchase events as one-unit lines without a unit price, see
+  :func:`workbench.data.shop.purchases`) still gets recency, frequency, their scores and the segments, which
+  need no money; monetary and its score stay missing, ``rfm_score`` reads ``"54-"`` and
+  :func:`monetary_skip_reason` says why.
 
 Everything is a vectorised groupby over integer codes: 10M lines take seconds.
 """
@@ -83,6 +87,9 @@ DEFAULTS: dict = {
 
 def default_analysis_date(transactions: pd.DataFrame) -> pd.Timestamp:
     """Return the day after the last transaction (midnight)."""
+    if not len(transactions) or transactions[C.TIMESTAMP].isna().all():
+        raise ValueError("no dated transaction to take the analysis date from; pass analysis_date, or the "
+                         "purchase lines of a shop without sales (workbench.data.shop.purchases)")
     return pd.Timestamp(transactions[C.TIMESTAMP].max()).normalize() + pd.Timedelta(days=1)
 
 
@@ -134,7 +141,11 @@ def rfm_table(transactions: pd.DataFrame, customers: pd.DataFrame | None = None,
                                     None if customers is None else customers[C.CUSTOMER_ID], rows)
     n = len(ids_all)
     qty = tx[C.QUANTITY].to_numpy(dtype="float64")
-    monetary = np.bincount(codes, weights=qty * tx[C.UNIT_PRICE].to_numpy(dtype="float64"), minlength=n)
+    price = tx[C.UNIT_PRICE].to_numpy(dtype="float64")
+    if len(price) and np.isnan(price).all():  # no money (purchase events): monetary is unknown, not 0
+        monetary = np.full(n, np.nan)
+    else:
+        monetary = np.bincount(codes, weights=qty * price, minlength=n)
     buy = qty > 0
     bcodes = codes[buy]
     inv, inv_ids = factorize_ids(transactions[C.TRANSACTION_ID])
@@ -185,23 +196,38 @@ def quantile_scores(values: pd.Series, n_bins: int = N_BINS, reverse: bool = Fal
     return pd.qcut(x.rank(method="first"), n_bins, labels=labels).astype("int64")
 
 
+def monetary_skip_reason(table: pd.DataFrame) -> str | None:
+    """Why the RFM table has no monetary value (its buyers' purchases carry no price), else ``None``."""
+    buyers = table[FREQUENCY].to_numpy() > 0
+    if buyers.any() and table.loc[buyers, MONETARY].isna().all():
+        return ("RFM's monetary value and M score need the price of each purchase and this shop's purchases have "
+                "none (a clickstream's purchase events); recency, frequency, their scores and the segments "
+                "(from R and F) are computed without it")
+    return None
+
+
 def score_rfm(table: pd.DataFrame) -> pd.DataFrame:
-    """Return ``table`` with r_score, f_score, m_score (1-5, missing without purchases) and rfm_score ("545")."""
+    """Return ``table`` with r_score, f_score, m_score (1-5, missing without purchases) and rfm_score ("545").
+
+    Without money (:func:`monetary_skip_reason`) m_score is missing and rfm_score reads "54-"."""
     out = table.copy()
     buyers = out[FREQUENCY].to_numpy() > 0
     b = out.loc[buyers]
+    money = monetary_skip_reason(out) is None
     scores = {
         R_SCORE: quantile_scores(b[RECENCY], reverse=True),
         F_SCORE: quantile_scores(b[FREQUENCY], rank_first=True),
-        M_SCORE: quantile_scores(b[MONETARY]),
+        M_SCORE: quantile_scores(b[MONETARY]) if money else None,
     }
     code = np.zeros(len(out), dtype="int64")
     for col, sc in scores.items():
         vals = np.zeros(len(out), dtype="int64")
-        vals[buyers] = sc.to_numpy()
-        out[col] = pd.arrays.IntegerArray(vals, ~buyers)
+        if sc is not None:
+            vals[buyers] = sc.to_numpy()
+        out[col] = pd.arrays.IntegerArray(vals, ~buyers if sc is not None else np.ones(len(out), dtype=bool))
         code = code * 10 + vals
-    out[RFM_SCORE] = pd.array(np.where(buyers, code.astype("str"), None), dtype="str")
+    text = code.astype("str") if money else np.char.add((code // 10).astype("str"), "-")
+    out[RFM_SCORE] = pd.array(np.where(buyers, text, None), dtype="str")
     return out
 
 
@@ -259,6 +285,8 @@ def iqr_outliers(table: pd.DataFrame, k: float = 1.5) -> pd.DataFrame:
     buyers = table[FREQUENCY].to_numpy() > 0
     out = pd.DataFrame(index=table.index)
     for m in METRICS:
+        if m == MONETARY and monetary_skip_reason(table):
+            continue  # no money: no monetary outliers to flag
         x = table.loc[buyers, m].astype("float64")
         q1, q3 = x.quantile([0.25, 0.75]).to_numpy()
         lo, hi = q1 - k * (q3 - q1), q3 + k * (q3 - q1)

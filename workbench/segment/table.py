@@ -8,6 +8,7 @@ from workbench.data import contract as C
 from workbench.segment import clusters as K
 from workbench.segment import clv as V
 from workbench.segment import rfm as R
+from workbench.stages import skip_record
 
 #: artifact name (``artifacts/customer_segments.parquet``)
 ARTIFACT = "customer_segments"
@@ -35,7 +36,9 @@ def customer_segments(table: pd.DataFrame, predictions: pd.DataFrame | None = No
 def segmentation_metrics(table: pd.DataFrame, model: K.ClusterSelector, truth: dict | None, clv_metrics: dict | None,
                          segment_map: dict[str, str] | None = None) -> dict:
     """Return the ``segmentation`` block of metrics.json (segments, the chosen clusters' model, k, silhouette,
-    stability_ari, ``selection`` = every candidate's criteria and the choice, ari_vs_truth, clv ...)."""
+    stability_ari, ``selection`` = every candidate's criteria and the choice, ari_vs_truth, clv ...); a shop
+    without money adds ``monetary: {"skipped": reason}`` (:func:`~workbench.segment.rfm.monetary_skip_reason`)."""
+    no_money = R.monetary_skip_reason(table)
     truth = truth or {}
     clusters = table.loc[table[K.CLUSTER] != K.NO_CLUSTER, K.CLUSTER_NAME].value_counts().sort_index()
     return {
@@ -55,4 +58,5 @@ def segmentation_metrics(table: pd.DataFrame, model: K.ClusterSelector, truth: d
         **({"browsers_without_purchase": truth["browsers_without_purchase"]} if "browsers_without_purchase" in truth
            else {}),
         "clv": clv_metrics,
+        **({"monetary": skip_record(no_money)} if no_money else {}),
     }
