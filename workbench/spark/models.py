@@ -1,0 +1,231 @@
+"""MLlib on the workbench's tables: k-means on the clustering features, implicit ALS, FP-growth rules.
+
+* :func:`kmeans_segments`: ``log1p`` recency / frequency / monetary (monetary clipped at 0) of the buyers, as
+  :func:`workbench.segment.clusters.cluster_features`; standardized; MLlib ``KMeans`` at a given k or the
+  best silhouette (MLlib's ``ClusteringEvaluator``) over ``k_range`` on a sample; clusters named from their
+  centroid z-scores by :func:`workbench.segment.clusters.name_clusters`.
+* :class:`SparkALS`: MLlib ``ALS(implicitPrefs=True)`` on binary purchases; top-K per customer without the
+  products they already have (``recommendForUserSubset`` with K + the customer's own count of seen products,
+  customers bucketed by that count, so no list is cut short), popularity for customers unknown at fit time.
+* :func:`fpgrowth_rules`: MLlib ``FPGrowth`` on invoices; rules with one-item consequents from itemsets of at
+  most ``max_len`` items, lift above ``min_lift``, in :data:`workbench.recommend.basket.RULE_COLUMNS`.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from workbench.data import contract as C
+from workbench.evaluate.metrics import RANK, SCORE
+from workbench.recommend import basket as B
+from workbench.segment import clusters as K
+from workbench.segment import rfm as R
+
+log = logging.getLogger(__name__)
+
+FEATURES = "features"
+USER, ITEM = "_user", "_item"
+
+
+# ---- k-means ---------------------------------------------------------------------------------------------
+
+@dataclass
+class KMeansResult:
+    """The fitted k-means: k, silhouette per k tried, centroids (z-scores), cluster names."""
+
+    k: int
+    silhouettes: dict
+    centroids_z: pd.DataFrame
+    names: dict
+
+
+def cluster_features(table):
+    """The buyers' clustering features (``customer_id``, recency, frequency, monetary as log1p), as
+    :func:`workbench.segment.clusters.cluster_features` without extras."""
+    from pyspark.sql import functions as F
+
+    b = table.where(F.col(R.FREQUENCY) > 0)
+    return b.select(C.CUSTOMER_ID,
+                    F.log1p(F.col(R.RECENCY).cast("double")).alias(R.RECENCY),
+                    F.log1p(F.col(R.FREQUENCY).cast("double")).alias(R.FREQUENCY),
+                    F.log1p(F.greatest(F.col(R.MONETARY), F.lit(0.0))).alias(R.MONETARY))
+
+
+def kmeans_segments(table, k: int | None = None, k_range=(2, 8), seed: int = 42, fit_sample: int = 100_000,
+                    max_iter: int = 50, name_threshold: float = 0.5):
+    """Return ``(table with cluster and cluster_name, KMeansResult)``; customers without purchases get
+    cluster -1 and ``no_purchase``, as :func:`workbench.segment.clusters.assign_clusters`."""
+    from pyspark.ml.clustering import KMeans
+    from pyspark.ml.evaluation import ClusteringEvaluator
+    from pyspark.ml.feature import StandardScaler, VectorAssembler
+    from pyspark.sql import functions as F
+
+    cols = [R.RECENCY, R.FREQUENCY, R.MONETARY]
+    feats = VectorAssembler(inputCols=cols, outputCol="_raw").transform(cluster_features(table))
+    scaler = StandardScaler(inputCol="_raw", outputCol=FEATURES, withMean=True, withStd=True).fit(feats)
+    z = scaler.transform(feats).select(C.CUSTOMER_ID, FEATURES).persist()
+    n = z.count()
+    lo, hi = int(k_range[0]), int(k_range[1])
+    sample = z.sample(fraction=min(1.0, fit_sample / max(n, 1)), seed=seed) if n > fit_sample else z
+    silhouettes = {}
+    if k is None:  # the best silhouette over k_range, on the fit sample
+        evaluator = ClusteringEvaluator(featuresCol=FEATURES)
+        for kk in range(lo, hi + 1):
+            m = KMeans(k=kk, seed=seed, maxIter=max_iter, featuresCol=FEATURES).fit(sample)
+            silhouettes[kk] = float(evaluator.evaluate(m.transform(sample)))
+        k = max(silhouettes, key=silhouettes.get)
+    model = KMeans(k=int(k), seed=seed, maxIter=max_iter, featuresCol=FEATURES).fit(sample)
+    centroids = pd.DataFrame(np.vstack(model.clusterCenters()), columns=cols).rename_axis(K.CLUSTER)
+    names = K.name_clusters(centroids, name_threshold)
+    labels = model.transform(z).select(C.CUSTOMER_ID, F.col("prediction").cast("long").alias(K.CLUSTER))
+    name_map = F.create_map(*[x for c, nm in sorted(names.items()) for x in (F.lit(c), F.lit(nm))])
+    out = (table.join(labels, C.CUSTOMER_ID, "left")
+           .withColumn(K.CLUSTER, F.coalesce(F.col(K.CLUSTER), F.lit(K.NO_CLUSTER)).cast("long"))
+           .withColumn(K.CLUSTER_NAME, F.coalesce(name_map[F.col(K.CLUSTER)], F.lit(R.NO_PURCHASE))))
+    log.info("spark k-means: k=%d on %d of %d buyers", k, sample.count() if n > fit_sample else n, n)
+    return out, KMeansResult(int(k), silhouettes, centroids, names)
+
+
+# ---- implicit ALS ----------------------------------------------------------------------------------------
+
+def id_index(df, column: str, name: str):
+    """``[column, name]``: a dense 0-based integer per distinct id (in id order), for MLlib's integer columns."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    return (df.select(column).distinct()
+            .withColumn(name, (F.row_number().over(Window.orderBy(column)) - 1).cast("int")))
+
+
+class SparkALS:
+    """Implicit-feedback ALS (MLlib ``implicitPrefs``) on binary purchases; the fitted model in ``model_``.
+
+    ``factors``, ``regularization``, ``alpha``, ``iterations`` mean what they mean for
+    :class:`workbench.recommend.implicit_models.ALS` (MLlib's rank, regParam, alpha, maxIter).
+    """
+
+    def __init__(self, factors: int = 32, regularization: float = 1.0, alpha: float = 1.0, iterations: int = 15,
+                 random_state: int = 42):
+        self.factors = factors
+        self.regularization = regularization
+        self.alpha = alpha
+        self.iterations = iterations
+        self.random_state = random_state
+
+    def fit(self, rows) -> "SparkALS":
+        """Fit on purchase rows (``customer_id``, ``product_id``; each distinct pair counts once); return self."""
+        from pyspark.ml.recommendation import ALS
+        from pyspark.sql import functions as F
+
+        pairs = rows.select(C.CUSTOMER_ID, C.PRODUCT_ID).distinct()
+        self.users_ = id_index(pairs, C.CUSTOMER_ID, USER).persist()
+        self.items_ = id_index(pairs, C.PRODUCT_ID, ITEM).persist()
+        self.seen_ = (pairs.join(self.users_, C.CUSTOMER_ID).join(F.broadcast(self.items_), C.PRODUCT_ID)
+                      .select(USER, ITEM).persist())
+        als = ALS(rank=int(self.factors), regParam=float(self.regularization), alpha=float(self.alpha),
+                  maxIter=int(self.iterations), implicitPrefs=True, seed=int(self.random_state), userCol=USER,
+                  itemCol=ITEM, ratingCol="_rating", coldStartStrategy="drop", nonnegative=False)
+        self.model_ = als.fit(self.seen_.withColumn("_rating", F.lit(1.0).cast("float")))
+        # popularity (customers per product) for customers unknown at fit time
+        self.popular_ = (pairs.groupBy(C.PRODUCT_ID).agg(F.count("*").alias(SCORE))
+                         .orderBy(F.desc(SCORE), C.PRODUCT_ID))
+        return self
+
+    def recommend(self, customers=None, k: int = 10):
+        """Top-``k`` per customer ``[customer_id, product_id, score, rank]``, products already bought left out.
+
+        ``customers`` (a DataFrame with ``customer_id``; default: every customer fitted) may hold customers
+        unknown at fit time: they get the most popular products.
+        """
+        from pyspark.sql import Window
+        from pyspark.sql import functions as F
+
+        n_seen = self.seen_.groupBy(USER).agg(F.count("*").alias("_n"))
+        n_seen = n_seen.withColumn("_bound", F.pow(F.lit(2), F.ceil(F.log2("_n"))).cast("int"))
+        if customers is not None:
+            wanted = customers.select(C.CUSTOMER_ID).distinct()
+            known = wanted.join(self.users_, C.CUSTOMER_ID)
+            n_seen = n_seen.join(known.select(USER), USER)
+        bounds = sorted(r["_bound"] for r in n_seen.select("_bound").distinct().collect())
+        parts = []
+        for bound in bounds:  # a handful of calls: 1, 2, 4, ... seen products
+            users = n_seen.where(F.col("_bound") == bound).select(USER)
+            recs = self.model_.recommendForUserSubset(users, k + bound)
+            parts.append(recs.select(USER, F.explode("recommendations").alias("_r"))
+                         .select(USER, F.col(f"_r.{ITEM}").alias(ITEM), F.col("_r.rating").cast("double").alias(SCORE)))
+        scored = parts[0]
+        for p in parts[1:]:
+            scored = scored.unionByName(p)
+        scored = scored.join(self.seen_, [USER, ITEM], "left_anti")
+        scored = (scored.join(self.users_, USER).join(F.broadcast(self.items_), ITEM)
+                  .select(C.CUSTOMER_ID, C.PRODUCT_ID, SCORE))
+        if customers is not None:
+            cold = wanted.join(self.users_, C.CUSTOMER_ID, "left_anti")
+            top = self.popular_.limit(k).withColumn(SCORE, F.col(SCORE).cast("double"))
+            scored = scored.unionByName(cold.crossJoin(F.broadcast(top)).select(C.CUSTOMER_ID, C.PRODUCT_ID, SCORE))
+        w = Window.partitionBy(C.CUSTOMER_ID).orderBy(F.desc(SCORE), C.PRODUCT_ID)
+        return (scored.withColumn(RANK, F.row_number().over(w).cast("long")).where(F.col(RANK) <= k)
+                .select(C.CUSTOMER_ID, C.PRODUCT_ID, SCORE, RANK))
+
+
+# ---- FP-growth rules -------------------------------------------------------------------------------------
+
+def baskets(transactions):
+    """One row per invoice with its distinct products sold (``items``); returns are left out."""
+    from pyspark.sql import functions as F
+
+    sales = transactions.where(F.col(C.QUANTITY) > 0)
+    return sales.groupBy(C.TRANSACTION_ID).agg(F.array_sort(F.collect_set(C.PRODUCT_ID)).alias("items"))
+
+
+def fpgrowth_rules(transactions, min_support: float | None = None, min_baskets: int = 5, min_confidence: float = 0.1,
+                   max_len: int | None = 3, min_lift: float | None = 1.0, num_partitions: int | None = None):
+    """Return ``(rules, info)``: the rules DataFrame (``RULE_COLUMNS``, item lists sorted) and the counts.
+
+    The minimum support resolves as :func:`workbench.recommend.basket.resolve_min_support`. MLlib mines every
+    itemset length and gives one-item consequents; rules from itemsets longer than ``max_len`` are dropped so
+    the table equals the pandas engine's (which mines at most ``max_len`` items).
+    """
+    from pyspark.ml.fpm import FPGrowth
+    from pyspark.sql import functions as F
+
+    bk = baskets(transactions).persist()
+    n = bk.count()
+    s = B.resolve_min_support(n, min_support, min_baskets)
+    fp = FPGrowth(itemsCol="items", minSupport=s, minConfidence=float(min_confidence),
+                  **({"numPartitions": int(num_partitions)} if num_partitions else {}))
+    model = fp.fit(bk)
+    freq = model.freqItemsets.withColumn("_key", F.array_sort("items")).persist()
+    n_items = freq.count()
+    rules = model.associationRules
+    if max_len is not None:
+        rules = rules.where(F.size("antecedent") + 1 <= int(max_len))
+    if min_lift is not None:
+        rules = rules.where(F.col("lift") > float(min_lift))
+    sup = lambda alias: freq.select(F.col("_key").alias(alias), (F.col("freq") / F.lit(n)).alias(f"{alias}_s"))  # noqa: E731
+    rules = (rules.withColumn("_a", F.array_sort("antecedent")).withColumn("_c", F.array_sort("consequent"))
+             .join(F.broadcast(sup("_a")), "_a").join(F.broadcast(sup("_c")), "_c"))
+    sa, sc, conf = F.col("_a_s"), F.col("_c_s"), F.col("confidence")
+    out = rules.select(
+        F.col("_a").alias(B.ANTECEDENTS), F.col("_c").alias(B.CONSEQUENTS),
+        sa.alias(B.ANTECEDENT_SUPPORT), sc.alias(B.CONSEQUENT_SUPPORT), F.col("support").alias(B.SUPPORT),
+        conf.alias(B.CONFIDENCE), F.col("lift").alias(B.LIFT),
+        (F.col("support") - sa * sc).alias(B.LEVERAGE),
+        F.when(conf >= 1.0, F.lit(float("inf"))).otherwise((F.lit(1.0) - sc) / (F.lit(1.0) - conf)).alias(B.CONVICTION),
+    ).orderBy(F.desc(B.LIFT), F.desc(B.CONFIDENCE), F.desc(B.SUPPORT),
+              F.array_join(B.ANTECEDENTS, "|"), F.array_join(B.CONSEQUENTS, "|"))
+    short = freq.where(F.size("items") <= int(max_len)).count() if max_len is not None else n_items
+    info = {"n_baskets": int(n), "min_support": s, "n_itemsets": int(short), "n_itemsets_any_length": int(n_items)}
+    return out, info
+
+
+def rules_to_pandas(rules) -> pd.DataFrame:
+    """The rules as the pandas engine's table (item lists as Python lists of str)."""
+    df = rules.toPandas()
+    for col in (B.ANTECEDENTS, B.CONSEQUENTS):
+        df[col] = [list(map(str, v)) for v in df[col]]
+    return df.reset_index(drop=True)
+
