@@ -5,9 +5,10 @@ PY     := $(VENV)/bin/python
 PARAMS ?= params/default.yaml
 NAME   ?= $(basename $(notdir $(PARAMS)))
 SIZES  ?= 10000 100000 1000000
+ENGINE ?= pandas
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup services run test lab report benchmarks bench mlflow-ui clean
+.PHONY: setup services run test lab report benchmarks bench mlflow-ui spark-cluster-test clean
 
 setup: $(STAMP)
 
@@ -15,7 +16,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,spark]'
 	touch $(STAMP)
 
 run: setup
@@ -47,8 +48,14 @@ report: setup
 benchmarks: setup
 	$(PY) -m workbench.benchmarks
 
+# ENGINE=spark adds the Spark engine's stage table beside pandas' (same shops, same invocation)
 bench: setup
-	$(PY) -m workbench bench --sizes "$(SIZES)"
+	$(PY) -m workbench bench --sizes "$(SIZES)" --engine $(ENGINE)
+
+# a standalone Spark cluster on this machine (a master and two workers started with pyspark's bin/spark-class),
+# the batch submitted to it, its artifacts checked, the daemons stopped (also part of `make test`)
+spark-cluster-test: setup services
+	$(PY) -m pytest -q tests/spark/test_cluster.py
 
 clean:
 	rm -rf outputs .pytest_cache

@@ -1,4 +1,4 @@
-"""Command line: ``python -m workbench run | validate | bench | export``."""
+"""Command line: ``python -m workbench run | validate | batch | bench | export``."""
 from __future__ import annotations
 
 import argparse
@@ -37,6 +37,14 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--to", default=None, help="SQLAlchemy URL or SQLite file (default: workbench.db beside "
                                                    "the run folder, e.g. outputs/workbench.db)")
     export.add_argument("--tables", default=None, help="comma-separated subset of the tables (default: all)")
+
+    batch = sub.add_parser("batch", help="run the batch stages without notebooks (see workbench/batch.py)")
+    _add_params(batch)
+    batch.add_argument("--engine", default="pandas", choices=["pandas", "spark"], help="pandas (default) or spark")
+    batch.add_argument("--master", default=None,
+                       help="Spark master URL (default local[*]; spark://host:7077, yarn ...); spark engine only")
+    batch.add_argument("--out", default=None, help="output folder (default outputs/batch-<params name>-<engine>)")
+    batch.add_argument("--only", default=None, help="comma-separated stages: data,rfm,kmeans,als,rules")
 
     bench = sub.add_parser("bench", help="benchmark the analytic batch (see workbench/bench.py)")
     bench.add_argument("--sizes", default="10000,100000,1000000", help="customer counts, comma-separated")
@@ -78,6 +86,15 @@ def main(argv: list[str] | None = None) -> int:
 
             tables = [t.strip() for t in args.tables.split(",")] if args.tables else None
             print(export_run(args.run, args.to, tables))
+        elif args.command == "batch":
+            from workbench.batch import run_batch
+
+            if args.master and args.engine != "spark":
+                raise WorkbenchError("--master is a Spark setting: add --engine spark")
+            only = [s.strip() for s in args.only.split(",")] if args.only else None
+            out = run_batch(args.params, engine=args.engine, out=args.out, master=args.master,
+                            overrides=args.overrides, only=only)
+            print(f"batch written to {out}")
         elif args.command == "bench":
             from workbench import bench
 

@@ -5,8 +5,9 @@
   best silhouette (MLlib's ``ClusteringEvaluator``) over ``k_range`` on a sample; clusters named from their
   centroid z-scores by :func:`workbench.segment.clusters.name_clusters`.
 * :class:`SparkALS`: MLlib ``ALS(implicitPrefs=True)`` on binary purchases; top-K per customer without the
-  products they already have (``recommendForUserSubset`` with K + the customer's own count of seen products,
-  customers bucketed by that count, so no list is cut short), popularity for customers unknown at fit time.
+  products they already have (the user factors scored in ``mapInPandas`` against the broadcast item factors;
+  MLlib's ``recommendForAllUsers`` when bought products may be recommended again), popularity for customers
+  unknown at fit time.
 * :func:`fpgrowth_rules`: MLlib ``FPGrowth`` on invoices; rules with one-item consequents from itemsets of at
   most ``max_len`` items, lift above ``min_lift``, in :data:`workbench.recommend.basket.RULE_COLUMNS`.
 """
@@ -55,7 +56,7 @@ def cluster_features(table):
 
 
 def kmeans_segments(table, k: int | None = None, k_range=(2, 8), seed: int = 42, fit_sample: int = 100_000,
-                    max_iter: int = 50, name_threshold: float = 0.5):
+                    max_iter: int = 20, name_threshold: float = 0.5):
     """Return ``(table with cluster and cluster_name, KMeansResult)``; customers without purchases get
     cluster -1 and ``no_purchase``, as :func:`workbench.segment.clusters.assign_clusters`."""
     from pyspark.ml.clustering import KMeans
@@ -121,51 +122,78 @@ class SparkALS:
         from pyspark.sql import functions as F
 
         pairs = rows.select(C.CUSTOMER_ID, C.PRODUCT_ID).distinct()
+        spark = rows.sparkSession
+        blocks = max(2, spark.sparkContext.defaultParallelism)  # MLlib's default of 10 only adds tasks on few cores
         self.users_ = id_index(pairs, C.CUSTOMER_ID, USER).persist()
         self.items_ = id_index(pairs, C.PRODUCT_ID, ITEM).persist()
         self.seen_ = (pairs.join(self.users_, C.CUSTOMER_ID).join(F.broadcast(self.items_), C.PRODUCT_ID)
                       .select(USER, ITEM).persist())
         als = ALS(rank=int(self.factors), regParam=float(self.regularization), alpha=float(self.alpha),
                   maxIter=int(self.iterations), implicitPrefs=True, seed=int(self.random_state), userCol=USER,
-                  itemCol=ITEM, ratingCol="_rating", coldStartStrategy="drop", nonnegative=False)
+                  itemCol=ITEM, ratingCol="_rating", coldStartStrategy="drop", nonnegative=False,
+                  numUserBlocks=blocks, numItemBlocks=blocks)
         self.model_ = als.fit(self.seen_.withColumn("_rating", F.lit(1.0).cast("float")))
         # popularity (customers per product) for customers unknown at fit time
         self.popular_ = (pairs.groupBy(C.PRODUCT_ID).agg(F.count("*").alias(SCORE))
                          .orderBy(F.desc(SCORE), C.PRODUCT_ID))
         return self
 
-    def recommend(self, customers=None, k: int = 10):
+    def recommend(self, customers=None, k: int = 10, exclude_seen: bool = True):
         """Top-``k`` per customer ``[customer_id, product_id, score, rank]``, products already bought left out.
 
         ``customers`` (a DataFrame with ``customer_id``; default: every customer fitted) may hold customers
-        unknown at fit time: they get the most popular products.
+        unknown at fit time: they get the most popular products. Scoring runs in ``mapInPandas`` over the
+        user factors with the item factors broadcast (the catalog is small, the customers are not) and
+        :func:`workbench.recommend.base.top_k`, so a customer's bought products never cut the list short.
+        Without ``exclude_seen`` it is MLlib's own ``recommendForAllUsers``.
         """
         from pyspark.sql import Window
         from pyspark.sql import functions as F
+        from pyspark.sql import types as T
 
-        n_seen = self.seen_.groupBy(USER).agg(F.count("*").alias("_n"))
-        n_seen = n_seen.withColumn("_bound", F.pow(F.lit(2), F.ceil(F.log2("_n"))).cast("int"))
-        if customers is not None:
-            wanted = customers.select(C.CUSTOMER_ID).distinct()
-            known = wanted.join(self.users_, C.CUSTOMER_ID)
-            n_seen = n_seen.join(known.select(USER), USER)
-        bounds = sorted(r["_bound"] for r in n_seen.select("_bound").distinct().collect())
-        parts = []
-        for bound in bounds:  # a handful of calls: 1, 2, 4, ... seen products
-            users = n_seen.where(F.col("_bound") == bound).select(USER)
-            recs = self.model_.recommendForUserSubset(users, k + bound)
-            parts.append(recs.select(USER, F.explode("recommendations").alias("_r"))
-                         .select(USER, F.col(f"_r.{ITEM}").alias(ITEM), F.col("_r.rating").cast("double").alias(SCORE)))
-        scored = parts[0]
-        for p in parts[1:]:
-            scored = scored.unionByName(p)
-        scored = scored.join(self.seen_, [USER, ITEM], "left_anti")
+        if not exclude_seen and customers is None:
+            recs = self.model_.recommendForAllUsers(k).select(USER, F.posexplode("recommendations").alias("_p", "_r"))
+            scored = recs.select(USER, F.col(f"_r.{ITEM}").alias(ITEM), F.col("_r.rating").cast("double").alias(SCORE))
+        else:
+            items = self.model_.itemFactors.toPandas().sort_values("id")
+            V = np.zeros((int(items["id"].max()) + 1, int(self.factors)), dtype=np.float64)
+            V[items["id"].to_numpy()] = np.vstack(items["features"].to_numpy())
+            users = self.model_.userFactors.withColumnRenamed("id", USER)
+            if customers is not None:
+                wanted = customers.select(C.CUSTOMER_ID).distinct()
+                users = users.join(wanted.join(self.users_, C.CUSTOMER_ID).select(USER), USER)
+            if exclude_seen:
+                seen = self.seen_.groupBy(USER).agg(F.collect_list(ITEM).alias("_seen"))
+                users = users.join(seen, USER, "left")
+            else:
+                users = users.withColumn("_seen", F.lit(None).cast("array<int>"))
+            kk = int(k)
+
+            def top(batches):
+                from workbench.recommend.base import top_k
+
+                for pdf in batches:
+                    if not len(pdf):
+                        continue
+                    scores = np.vstack(pdf["features"].to_numpy()).astype(np.float64) @ V.T
+                    for row, s in enumerate(pdf["_seen"]):
+                        if s is not None and len(s):
+                            scores[row, np.asarray(s, dtype=np.int64)] = -np.inf
+                    idx, val = top_k(scores, kk)
+                    keep = np.isfinite(val).ravel()
+                    yield pd.DataFrame({USER: np.repeat(pdf[USER].to_numpy(), idx.shape[1])[keep],
+                                        ITEM: idx.ravel()[keep].astype(np.int32), SCORE: val.ravel()[keep]})
+
+            schema = T.StructType([T.StructField(USER, T.IntegerType()), T.StructField(ITEM, T.IntegerType()),
+                                   T.StructField(SCORE, T.DoubleType())])
+            scored = users.select(USER, "features", "_seen").mapInPandas(top, schema)
         scored = (scored.join(self.users_, USER).join(F.broadcast(self.items_), ITEM)
                   .select(C.CUSTOMER_ID, C.PRODUCT_ID, SCORE))
         if customers is not None:
             cold = wanted.join(self.users_, C.CUSTOMER_ID, "left_anti")
-            top = self.popular_.limit(k).withColumn(SCORE, F.col(SCORE).cast("double"))
-            scored = scored.unionByName(cold.crossJoin(F.broadcast(top)).select(C.CUSTOMER_ID, C.PRODUCT_ID, SCORE))
+            top_items = self.popular_.limit(k).withColumn(SCORE, F.col(SCORE).cast("double"))
+            scored = scored.unionByName(cold.crossJoin(F.broadcast(top_items))
+                                        .select(C.CUSTOMER_ID, C.PRODUCT_ID, SCORE))
         w = Window.partitionBy(C.CUSTOMER_ID).orderBy(F.desc(SCORE), C.PRODUCT_ID)
         return (scored.withColumn(RANK, F.row_number().over(w).cast("long")).where(F.col(RANK) <= k)
                 .select(C.CUSTOMER_ID, C.PRODUCT_ID, SCORE, RANK))

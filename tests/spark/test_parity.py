@@ -1,0 +1,120 @@
+"""The Spark engine against the pandas engine on the same shop: the same validation, RFM, rules and metrics,
+k-means clusters that agree, ALS as good as ``implicit``'s. Never skipped in CI (see conftest)."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from workbench.data import contract as C
+from workbench.recommend import basket as B
+from workbench.segment import rfm as R
+
+
+def _metrics(run_dir) -> dict:
+    return json.loads((run_dir / "metrics.json").read_text())
+
+
+def _segments(run_dir) -> pd.DataFrame:
+    df = pd.read_parquet(run_dir / "artifacts" / "customer_segments.parquet")
+    return df.sort_values(C.CUSTOMER_ID, kind="stable").reset_index(drop=True)
+
+
+def test_validation_counts_are_equal(parity_runs):
+    pandas_data, spark_data = (_metrics(parity_runs[e])["data"] for e in ("pandas", "spark"))
+    assert spark_data["tables"] == pandas_data["tables"]
+    assert spark_data["quarantine_reasons"] == pandas_data["quarantine_reasons"]
+    for t in spark_data["tables"].values():
+        assert t["rows_accepted"] + t["rows_quarantined"] == t["rows_read"]
+
+
+def test_rfm_values_scores_and_segments_are_identical(parity_runs):
+    p, s = _segments(parity_runs["pandas"]), _segments(parity_runs["spark"])
+    assert len(p) == len(s) == 2000
+    assert p[C.CUSTOMER_ID].astype("str").tolist() == s[C.CUSTOMER_ID].astype("str").tolist()
+    for col in (R.RECENCY, R.FREQUENCY, R.R_SCORE, R.F_SCORE, R.M_SCORE):
+        assert p[col].astype("Int64").equals(s[col].astype("Int64")), col
+    # monetary: the same sums, added in the same order, equal to the bit
+    assert np.array_equal(p[R.MONETARY].to_numpy(), s[R.MONETARY].to_numpy())
+    for col in (R.RFM_SCORE, R.SEGMENT):
+        assert p[col].astype("str").tolist() == s[col].astype("str").tolist(), col
+    for col in ("recency_outlier", "frequency_outlier", "monetary_outlier"):
+        assert p[col].tolist() == s[col].tolist(), col
+    assert _metrics(parity_runs["spark"])["batch"]["stages"]["rfm"] == _metrics(parity_runs["pandas"])["batch"]["stages"]["rfm"]
+
+
+def test_kmeans_clusters_agree_at_the_same_k(parity_runs):
+    from sklearn.metrics import adjusted_rand_score
+
+    p, s = _segments(parity_runs["pandas"]), _segments(parity_runs["spark"])
+    buyers = (p[R.FREQUENCY] > 0).to_numpy()
+    assert len(np.unique(p.loc[buyers, "cluster"])) == len(np.unique(s.loc[buyers, "cluster"])) == 4
+    ari = adjusted_rand_score(p.loc[buyers, "cluster"], s.loc[buyers, "cluster"])
+    assert ari >= 0.95, ari
+    assert (s.loc[~buyers, "cluster"] == -1).all() and (s.loc[~buyers, "cluster_name"] == R.NO_PURCHASE).all()
+
+
+def _rule_table(run_dir) -> pd.DataFrame:
+    r = pd.read_parquet(run_dir / "artifacts" / "rules.parquet")
+    key = [("|".join(map(str, a)), "|".join(map(str, c))) for a, c in zip(r[B.ANTECEDENTS], r[B.CONSEQUENTS])]
+    return r.set_index(pd.MultiIndex.from_tuples(key, names=["a", "c"])).sort_index()
+
+
+def test_rules_are_the_same_at_the_same_support_and_confidence(parity_runs):
+    p, s = _rule_table(parity_runs["pandas"]), _rule_table(parity_runs["spark"])
+    assert len(p) > 5  # the planted bundles give rules
+    assert set(p.index) == set(s.index)
+    s = s.loc[p.index]
+    for col in (B.SUPPORT, B.CONFIDENCE, B.LIFT, B.ANTECEDENT_SUPPORT, B.CONSEQUENT_SUPPORT, B.LEVERAGE):
+        np.testing.assert_allclose(s[col].to_numpy(), p[col].to_numpy(), rtol=0, atol=1e-9, err_msg=col)
+
+
+def test_als_ndcg_is_within_001_of_implicit(parity_runs):
+    p = _metrics(parity_runs["pandas"])["batch"]["stages"]["als"]
+    s = _metrics(parity_runs["spark"])["batch"]["stages"]["als"]
+    assert (s["train_rows"], s["test_rows"], s["customers"]) == (p["train_rows"], p["test_rows"], p["customers"])
+    assert p["metrics"]["ndcg@10"] > 0.02  # both learn something on the planted tastes
+    assert abs(s["metrics"]["ndcg@10"] - p["metrics"]["ndcg@10"]) <= 0.01, (s["metrics"], p["metrics"])
+
+
+def test_spark_ranking_metrics_equal_the_pandas_definitions(spark, parity_runs):
+    """The same recommendations scored by both metric modules (a brute-force second implementation)."""
+    from workbench.evaluate.metrics import evaluate_ranking
+    from workbench.spark.metrics import evaluate_ranking as spark_ranking
+
+    run = parity_runs["pandas"]
+    test = pd.read_parquet(run / "artifacts" / "split_test.parquet")[[C.CUSTOMER_ID, C.PRODUCT_ID]]
+    recs = pd.read_parquet(run / "artifacts" / "recs_als.parquet")
+    # a repeated product and a customer without recommendations exercise the edge rules
+    recs = pd.concat([recs, recs.iloc[[0]].assign(rank=11)], ignore_index=True)
+    recs = recs[recs[C.CUSTOMER_ID] != recs[C.CUSTOMER_ID].iloc[-2]]
+    for k in (1, 5, 10):
+        want = evaluate_ranking(test, recs, k=k, n_items=150)
+        got = spark_ranking(spark.createDataFrame(test.astype("str")), spark.createDataFrame(recs), k=k, n_items=150)
+        assert got.keys() == want.keys()
+        for key in want:
+            assert got[key] == pytest.approx(want[key], rel=1e-12, abs=1e-12), (k, key)
+
+
+def test_rfm_rank_fallback_and_ties_match_pandas(spark):
+    """Few distinct values force the rank fallback on monetary; ties across customers in id order."""
+    from workbench.spark.rfm import build_rfm, to_pandas_rfm
+    from workbench.spark.validate import ROW
+
+    rng = np.random.default_rng(3)
+    n = 400
+    tx = pd.DataFrame({
+        C.TRANSACTION_ID: [f"T{i:05d}" for i in range(n)],
+        C.CUSTOMER_ID: [f"C{c:03d}" for c in rng.integers(0, 120, n)],
+        C.PRODUCT_ID: "P1",
+        C.TIMESTAMP: pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 90 * 24, n), unit="h"),
+        C.QUANTITY: rng.choice([1, 1, 1, 2, -1], n),
+        C.UNIT_PRICE: 10.0,
+    })
+    customers = pd.DataFrame({C.CUSTOMER_ID: [f"C{c:03d}" for c in range(130)]})
+    want = R.build_rfm(tx, customers)
+    got = to_pandas_rfm(build_rfm(spark.createDataFrame(tx.assign(**{ROW: np.arange(n)})),
+                                  spark.createDataFrame(customers))[0])
+    pd.testing.assert_frame_equal(got[want.columns], want, check_dtype=False)
