@@ -6,6 +6,7 @@ PARAMS ?= params/default.yaml
 NAME   ?= $(basename $(notdir $(PARAMS)))
 SIZES  ?= 10000 100000 1000000
 ENGINE ?= pandas
+REPEATS ?= 3
 STAMP  := $(VENV)/.installed
 
 .PHONY: setup services run test lab report benchmarks bench mlflow-ui spark-cluster-test clean
@@ -50,7 +51,7 @@ benchmarks: setup
 
 # ENGINE=spark adds the Spark engine's stage table beside pandas' (same shops, same invocation)
 bench: setup
-	$(PY) -m workbench bench --sizes "$(SIZES)" --engine $(ENGINE)
+	$(PY) -m workbench bench --sizes "$(SIZES)" --engine $(ENGINE) --repeats $(REPEATS)
 
 # a standalone Spark cluster on this machine (a master and two workers started with pyspark's bin/spark-class),
 # the batch submitted to it, its artifacts checked, the daemons stopped (also part of `make test`)

@@ -1,4 +1,4 @@
-"""The bench harness: pure helpers on hand-made runs, the naive references against the package, and a 10K smoke.
+"""The bench harness: pure helpers on hand-made runs, the peers against the package, and a 10K smoke.
 
 No timing assertions: the smoke proves ``make bench`` runs and writes the contract's files and JSON shape.
 """
@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbench import bench, bench_naive
+from workbench import bench, bench_peers
 from workbench.errors import WorkbenchError
 
 
@@ -65,10 +65,10 @@ def test_targets_need_every_stage_and_both_limits():
     assert bench.targets_met({"10000": ok}) == {}  # no target at that size
 
 
-def test_ratios_are_naive_over_fast():
-    naive = {"references": {"rfm": {"fast_s": {"median": 0.5}, "naive_s": {"median": 10.0}},
+def test_ratios_are_peer_over_package():
+    peers = {"references": {"rfm_pandas": {"fast_s": {"median": 0.5}, "naive_s": {"median": 10.0}},
                             "basket": {"fast_s": {"median": 2.0}, "naive_s": {"median": 3.0}}}}
-    assert bench.ratios(naive) == {"basket_naive_over_fast": 1.5, "rfm_naive_over_fast": 20.0}
+    assert bench.ratios(peers) == {"basket_peer_over_package": 1.5, "rfm_pandas_peer_over_package": 20.0}
 
 
 def test_peak_rss_sees_a_big_allocation():
@@ -81,30 +81,46 @@ def test_peak_rss_sees_a_big_allocation():
     del a
 
 
-def test_naive_rfm_gives_the_package_table(small_shop):
+@pytest.mark.parametrize("peer", ["pandas_rfm", "duckdb_rfm"])
+def test_rfm_peers_give_the_package_table(small_shop, peer):
     from workbench.data.validate import validate_shop
     from workbench.segment.rfm import build_rfm, default_analysis_date
 
     shop, _ = validate_shop(small_shop)
     tx = shop.transactions
     fast = build_rfm(tx, shop.customers)
-    slow = bench_naive.naive_rfm(tx, default_analysis_date(tx))
-    assert bench_naive.same_rfm(fast, slow)
-    # a changed monetary value is noticed
-    broken = slow.copy()
+    other = getattr(bench_peers, peer)(tx, default_analysis_date(tx))
+    assert bench_peers.same_rfm(fast, other)
+    # a changed monetary value or segment is noticed
+    broken = other.copy()
     broken.loc[broken.index[0], "monetary"] += 1.0
-    assert not bench_naive.same_rfm(fast, broken)
+    assert not bench_peers.same_rfm(fast, broken)
+    broken = other.copy()
+    first_buyer = broken.index[broken["frequency"] > 0][0]
+    broken.loc[first_buyer, "segment"] = "champions" if broken.loc[first_buyer, "segment"] != "champions" else "at_risk"
+    assert not bench_peers.same_rfm(fast, broken)
 
 
-def test_naive_itemsets_give_the_package_itemsets(small_shop):
+def test_mlxtend_peer_gives_the_package_rules(small_shop):
     from workbench.recommend.basket import mine_rules
 
     tx = small_shop.transactions
-    fast, _, info = mine_rules(tx, min_support=0.005, max_len=3)
-    slow, rules = bench_naive.naive_itemsets(tx, 0.005, 3)
-    assert len(fast) == len(slow) > 0 and (fast["itemsets"].map(len) > 1).any()
-    assert bench_naive.same_itemsets(fast, slow)
-    assert not bench_naive.same_itemsets(fast.iloc[1:], slow)
+    _, fast, info = mine_rules(tx, min_support=0.005, max_len=3, min_confidence=0.1, min_lift=1.0)
+    peer = bench_peers.mlxtend_rules(tx, info["min_support"], 3, 0.1, 1.0)
+    assert len(fast) == len(peer) > 0
+    assert bench_peers.same_rules(fast, peer)
+    assert not bench_peers.same_rules(fast.iloc[1:], peer)
+
+
+def test_implicit_peer_lists_ten_unbought_products_per_customer(small_shop):
+    from workbench.recommend.interactions import Interactions
+
+    inter = Interactions.from_transactions(small_shop.transactions[small_shop.transactions["quantity"] > 0],
+                                           weight="binary")
+    recs = bench_peers.implicit_als(inter, k=10, factors=8, iterations=3)
+    assert recs.groupby("customer_id").size().eq(10).all() and len(recs) == 10 * inter.shape[0]
+    bought = set(zip(*[inter.to_frame()[c].astype(str) for c in ("customer_id", "product_id")]))
+    assert not bought & set(zip(recs["customer_id"].astype(str), recs["product_id"].astype(str)))
 
 
 def test_bad_arguments_say_what_to_do(tmp_path):
@@ -113,7 +129,7 @@ def test_bad_arguments_say_what_to_do(tmp_path):
 
 
 def test_smoke_10k_writes_bench_md_and_json(tmp_path):
-    res = bench.main(sizes=[10_000], repeats=1, out=tmp_path, naive_size=1_000)
+    res = bench.main(sizes=[10_000], repeats=1, out=tmp_path, peer_size=1_000)
     data = json.loads((tmp_path / bench.BENCH_JSON).read_text())
     assert data == json.loads(json.dumps(res))
     assert set(data) >= {"sizes", "ratios", "machine"}
@@ -126,14 +142,16 @@ def test_smoke_10k_writes_bench_md_and_json(tmp_path):
         assert set(e["stages"][stage]) == {"median", "min", "max"}
     assert e["counts"]["generate"]["lines"] > 50_000
     assert e["counts"]["cf"]["recs_ease"] == 10 * 10_000
-    assert set(data["ratios"]) == {"rfm_naive_over_fast", "basket_naive_over_fast"}
+    assert set(data["ratios"]) == {"rfm_pandas_peer_over_package", "rfm_duckdb_peer_over_package",
+                                   "basket_peer_over_package", "cf_peer_over_package"}
     assert all(v > 0 for v in data["ratios"].values())
-    assert data["naive"]["references"]["rfm"]["same_result"]
-    assert data["naive"]["references"]["basket"]["same_result"]
+    for name in ("rfm_pandas", "rfm_duckdb", "basket"):
+        assert data["peers"]["references"][name]["same_result"], name
+    assert set(data["peers"]["references"]["cf"]["ndcg"]) == {"item_knn", "ease", "implicit_als"}
     md = (tmp_path / bench.BENCH_MD).read_text()
     for stage in bench.STAGE_NAMES:
         assert f"| {stage} |" in md
-    assert "10,000 customers" in md and "naive / fast" in md
+    assert "10,000 customers" in md and "peer / package" in md
 
 
 def test_a_dying_worker_is_recorded_and_the_rest_still_written(tmp_path, monkeypatch):
@@ -147,7 +165,7 @@ def test_a_dying_worker_is_recorded_and_the_rest_still_written(tmp_path, monkeyp
 
     monkeypatch.setattr(bench, "_subprocess_json", fake)
     with pytest.raises(WorkbenchError, match="20 customers, repetition 1"):
-        bench.main(sizes=[10, 20], repeats=2, out=tmp_path, naive_size=None)
+        bench.main(sizes=[10, 20], repeats=2, out=tmp_path, peer_size=None)
     data = json.loads((tmp_path / bench.BENCH_JSON).read_text())
     assert list(data["sizes"]) == ["10"] and data["sizes"]["10"]["repeats"] == 2
     assert "out of memory" in data["failed"]["20 customers, repetition 1"]

@@ -1,12 +1,12 @@
 """``python -m workbench batch``: the batch stages without notebooks, on the pandas engine or on Spark.
 
 Stages, in order (:data:`STAGE_NAMES`): ``data`` (read and validate), ``rfm`` (RFM, scores, segments),
-``kmeans`` (clusters of the buyers; writes ``customer_segments``), ``als`` (implicit ALS on the
-``recommenders:`` protocol's training split, top-K for the test customers, ranking metrics; writes
-``recs_als``, ``split_train``, ``split_test``) and ``rules`` (frequent itemsets and association rules;
-writes ``rules``). Each engine's stages read the same params blocks (``segmentation:``, ``recommenders:``,
-``basket:``) with the same defaults, and write the run folder the notebooks write: ``artifacts/`` (Parquet),
-``metrics.json`` (block ``batch``, deterministic), ``timings.json`` (seconds per stage).
+``kmeans`` (clusters of the buyers; writes ``customer_segments``), ``als`` (implicit ALS on the training part
+of the run's ``evaluation:`` split, ``last_basket`` or ``chronological``; top-K for the test customers and
+their ranking metrics; writes ``recs_als``, ``split_train``, ``split_test``) and ``rules`` (frequent itemsets
+and association rules; writes ``rules``). Each engine's stages read the same params blocks
+(``segmentation:``, ``evaluation:``, ``recommenders:``, ``basket:``) with the same defaults, and write the
+run folder the notebooks write: ``artifacts/`` (Parquet), ``metrics.json`` (block ``batch``, deterministic), ``timings.json`` (seconds per stage).
 
 The pandas engine calls the package's own stage functions (:func:`workbench.segment.rfm.build_rfm`,
 :class:`workbench.segment.clusters.RFMKMeans`, :func:`workbench.recommend.holdout.protocol_holdout`,
@@ -36,6 +36,8 @@ STAGE_NAMES = ("data", "rfm", "kmeans", "als", "rules")
 METRICS_BLOCK = "batch"
 #: the model whose recommendations the batch writes (``recs_als``)
 MODEL = "als"
+#: the evaluation splits both engines make (``evaluation.split``)
+SPLITS = ("last_basket", "chronological")
 
 
 @dataclass(frozen=True)
@@ -45,18 +47,14 @@ class BatchSettings:
     params: dict
     seed: int
     segmentation: dict
-    recommenders: dict
+    evaluation: "EvaluationSettings"  # noqa: F821  (workbench.evaluate.experiment)
+    als: dict
     basket: dict
 
     @property
     def k(self) -> int:
-        """The length of the recommendation lists (``recommenders.k``)."""
-        return int(self.recommenders["k"])
-
-    @property
-    def als(self) -> dict:
-        """The ALS settings (``recommenders.als``) with the run's seed."""
-        return {**self.recommenders[MODEL], "random_state": self.seed}
+        """The length of the recommendation lists (``evaluation.k``)."""
+        return int(self.evaluation.k)
 
     @property
     def rules(self) -> dict:
@@ -67,18 +65,22 @@ class BatchSettings:
 
 def batch_settings(params: str | Path | dict, overrides=None) -> BatchSettings:
     """Return the :class:`BatchSettings` of a params file (a path, a name in ``params/`` or a dict)."""
-    from workbench.recommend import basket
-    from workbench.recommend import protocol
+    from workbench.evaluate import experiment
+    from workbench.recommend import basket, protocol
     from workbench.segment import DEFAULTS as SEGMENTATION
 
     cfg = load_params(params, overrides)
-    rec = protocol.settings(cfg.get("recommenders"))
-    if rec["source"] != "purchases":
-        raise ConfigError(f"the batch learns from purchases; recommenders.source is {rec['source']!r}")
-    if rec["split"] != "chronological":
-        raise ConfigError(f"the batch's hold-out is the chronological split; recommenders.split is {rec['split']!r}")
+    ev = experiment.settings(cfg)
+    if ev.source != "purchases":
+        raise ConfigError(f"the batch learns from purchases; evaluation.source is {ev.source!r}")
+    if ev.split not in SPLITS:
+        raise ConfigError(f"the batch splits {' or '.join(SPLITS)} (both engines); evaluation.split is {ev.split!r}")
+    # the ALS the notebooks fit: the recommenders: block over the class defaults, the run's seed
+    als = protocol.make_model(MODEL, protocol.settings(cfg.get("recommenders"), ev.source)).get_params()
+    als = {key: als[key] for key in ("factors", "regularization", "alpha", "iterations")}
     return BatchSettings(params=cfg, seed=int(cfg.get("seed", 42)),
-                         segmentation=stage(cfg, "segmentation", SEGMENTATION), recommenders=rec,
+                         segmentation=stage(cfg, "segmentation", SEGMENTATION), evaluation=ev,
+                         als={**als, "random_state": int(cfg.get("seed", 42))},
                          basket=stage(cfg, "basket", basket.DEFAULTS))
 
 
@@ -129,19 +131,17 @@ def _pandas_kmeans(run: BatchRun) -> dict:
 
 def _pandas_als(run: BatchRun) -> dict:
     from workbench.evaluate.metrics import evaluate_ranking
-    from workbench.recommend.holdout import protocol_holdout
+    from workbench.recommend.holdout import run_holdout
     from workbench.recommend.implicit_models import ALS
 
     st = run.settings
-    hold = protocol_holdout(run.state["shop"], st.recommenders, seed=st.seed)
+    hold = run_holdout(run.state["shop"], st.params, recorder=run.rec)  # writes split_train / split_test
     model = ALS(**st.als).fit(hold.interactions)
     recs = model.recommend(hold.customers, k=st.k)[[C.CUSTOMER_ID, C.PRODUCT_ID, "rank", "score"]]
-    run.rec.save_artifact(hold.train, "split_train")
-    run.rec.save_artifact(hold.test, "split_test")
     run.rec.save_artifact(recs, f"recs_{MODEL}")
     scores = evaluate_ranking(hold.test, recs, k=st.k, n_items=hold.interactions.shape[1])
-    return {"train_rows": len(hold.train), "test_rows": len(hold.test), "customers": len(hold.customers),
-            "metrics": scores}
+    return {"split": st.evaluation.split, "train_rows": len(hold.train), "test_pairs": len(hold.test),
+            "customers": len(hold.customers), "metrics": scores}
 
 
 def _pandas_rules(run: BatchRun) -> dict:

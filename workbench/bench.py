@@ -11,9 +11,15 @@ Every (size, repetition) runs in a fresh Python subprocess (``python -m workbenc
 the peak RSS of a size is that size's alone. Per stage the worker records wall seconds
 (``time.perf_counter``) and the peak RSS during the stage (Linux: the kernel's high-water mark, reset
 before each stage through ``/proc/self/clear_refs``; elsewhere the running process peak). The same
-invocation runs naive references of the two heaviest stages (:mod:`workbench.bench_naive`) on a fixed
-10K-customer shop and reports ``naive / fast`` ratios, which stay comparable between machines when the
-absolute seconds do not (the machine may be shared).
+invocation times the tools a user would pick instead (:mod:`workbench.bench_peers`: idiomatic pandas and
+DuckDB for RFM, mlxtend ``fpgrowth`` for baskets, ``implicit`` ALS for CF) on one shop of
+:data:`PEER_SIZE` customers and reports ``peer / package`` ratios with a "same result" column; ratios stay
+comparable between machines when the absolute seconds do not (the machine may be shared).
+
+``engine="spark"`` (``make bench ENGINE=spark``) also runs the batch's Spark counterparts
+(:mod:`workbench.spark`, local mode on every core) at each size in fresh processes: the same shop written
+to Parquet, then validation, RFM, k-means, ALS top-10 for everyone and FP-growth rules, in the same stage
+table beside pandas (stages without a Spark counterpart say so). Their peak RSS adds the JVM's.
 
 Outputs: ``<out>/bench.json`` (``{"sizes": {"100000": {"total_s": {"median","min","max"}, "peak_rss_mb",
 "stages": {stage: {"median","min","max"}}, ...}}, "ratios": {name: value}, "machine": {...}}``) and
@@ -72,14 +78,19 @@ DEFAULTS: dict = {
     # workbench.pricing.pipeline.DEFAULTS, without the double-ML elasticities (a research comparison: the
     # suggestions use the fixed-effects estimate)
     "pricing": {"elasticity": {"dml": False}},
+    # the Spark engine (ENGINE=spark): every core of the machine, a driver big enough for 10M lines
+    "spark": {"master": "local[*]", "conf": {"spark.driver.memory": "6g", "spark.sql.shuffle.partitions": "8"}},
 }
 
-#: customers of the shop the naive references run on (row-wise RFM does not finish at 1M)
-NAIVE_SIZE = 10_000
+#: customers of the shop the peers run on (mlxtend's fpgrowth and implicit ALS take minutes at 1M)
+PEER_SIZE = 100_000
+ENGINES = ("pandas", "spark")
 #: the issue's targets: size -> (max wall seconds, max peak RSS MB)
 TARGETS: dict[int, tuple[float, float | None]] = {100_000: (15.0, None), 1_000_000: (120.0, 6144.0)}
 
 OK, ERROR = "ok", "error"
+#: a stage the Spark engine has no counterpart of (clv, hybrid, pricing)
+NOT_ON_ENGINE = "not on this engine"
 BENCH_JSON, BENCH_MD = "bench.json", "bench.md"
 
 
@@ -273,6 +284,117 @@ STAGES: list[tuple[str, Callable[[dict, dict], dict]]] = [
 STAGE_NAMES = [name for name, _ in STAGES]
 
 
+# ---- the Spark engine's stages (workbench.spark); same table rows as the pandas batch where they exist ----
+
+class _JVM:
+    """Peak RSS of the Spark driver's JVM (a child process: the Python peak does not see it)."""
+
+    @staticmethod
+    def peak_mb(st: dict) -> float | None:
+        proc = getattr(st["spark"].sparkContext._gateway, "proc", None)
+        try:
+            with open(f"/proc/{proc.pid}/status") as fh:
+                return next(int(ln.split()[1]) / 1024.0 for ln in fh if ln.startswith("VmHWM:"))
+        except (AttributeError, OSError, StopIteration):
+            return None
+
+
+def _spark_session(st: dict, cfg: dict) -> dict:
+    from workbench.spark.session import spark_session
+
+    st["spark"] = spark_session(cfg["spark"]["master"], app_name="workbench-bench", conf=cfg["spark"]["conf"])
+    return {"cores": int(st["spark"].sparkContext.defaultParallelism)}
+
+
+def _spark_input(st: dict, cfg: dict) -> dict:
+    # the Spark engine reads files: the generated shop written once as Parquet (what a data lake holds)
+    folder = Path(tempfile.mkdtemp(prefix="wb-bench-spark-"))
+    st["input"] = folder
+    shop = st.pop("raw")
+    for name, df in shop.tables().items():
+        df.to_parquet(folder / f"{name}.parquet", index=False, coerce_timestamps="us", allow_truncated_timestamps=True)
+    return {"tables": len(shop.tables())}
+
+
+def _spark_validate(st: dict, cfg: dict) -> dict:
+    from workbench.spark.tables import read_tables
+    from workbench.spark.validate import validate_tables
+
+    res = validate_tables(read_tables(st["spark"], str(st["input"]), "parquet"))
+    st["tables"] = {n: df.persist() for n, df in res.accepted.items()}
+    return {"quarantined": int(res.report.rows_quarantined),
+            "lines": int(st["tables"][C.TRANSACTIONS].count()), "jvm_peak_mb": _JVM.peak_mb(st)}
+
+
+def _spark_rfm(st: dict, cfg: dict) -> dict:
+    from workbench.spark.rfm import build_rfm
+
+    t = st["tables"]
+    st["rfm"] = build_rfm(t[C.TRANSACTIONS], t[C.CUSTOMERS])[0].persist()
+    return {"customers_scored": int(st["rfm"].where("r_score IS NOT NULL").count()), "jvm_peak_mb": _JVM.peak_mb(st)}
+
+
+def _spark_kmeans(st: dict, cfg: dict) -> dict:
+    from workbench.spark.models import kmeans_segments
+
+    km = cfg["kmeans"]
+    out, res = kmeans_segments(st["rfm"], k_range=km["k_range"], seed=cfg["seed"], fit_sample=km["fit_sample"])
+    return {"k": res.k, "assigned": int(out.where("cluster >= 0").count()), "jvm_peak_mb": _JVM.peak_mb(st)}
+
+
+def _spark_cf(st: dict, cfg: dict) -> dict:
+    # MLlib implicit ALS at the protocol's settings, top-K for every customer who bought (no bought product)
+    from workbench.recommend.implicit_models import ALS
+    from workbench.spark.models import SparkALS
+
+    params = {k: v for k, v in ALS().get_params().items() if k in ("factors", "regularization", "alpha", "iterations")}
+    sales = st["tables"][C.TRANSACTIONS].where(f"{C.QUANTITY} > 0")
+    recs = SparkALS(**params, random_state=cfg["seed"]).fit(sales).recommend(k=cfg["top_k"])
+    return {"recs_als": int(recs.count()), "jvm_peak_mb": _JVM.peak_mb(st)}
+
+
+def _spark_basket(st: dict, cfg: dict) -> dict:
+    from workbench.spark.models import fpgrowth_rules
+
+    b = cfg["basket"]
+    rules, info = fpgrowth_rules(st["tables"][C.TRANSACTIONS], min_support=b["min_support"],
+                                 min_confidence=b["min_confidence"], max_len=b["max_len"], min_lift=b["min_lift"])
+    return {"baskets": info["n_baskets"], "itemsets": info["n_itemsets"], "rules": int(rules.count()),
+            "jvm_peak_mb": _JVM.peak_mb(st)}
+
+
+class NoCounterpart(Exception):
+    """The stage runs on the pandas engine only."""
+
+
+def _no_spark_counterpart(st: dict, cfg: dict) -> dict:
+    raise NoCounterpart("no Spark counterpart in workbench.spark (runs on the pandas engine only)")
+
+
+#: the Spark batch, in the pandas batch's order; ``session`` and ``input`` are costs only Spark pays
+SPARK_STAGES: list[tuple[str, Callable[[dict, dict], dict]]] = [
+    ("session", _spark_session),
+    ("generate", _stage_generate),
+    ("input", _spark_input),
+    ("validate", _spark_validate),
+    ("rfm", _spark_rfm),
+    ("kmeans", _spark_kmeans),
+    ("clv", _no_spark_counterpart),
+    ("cf", _spark_cf),
+    ("basket", _spark_basket),
+    ("hybrid", _no_spark_counterpart),
+    ("pricing", _no_spark_counterpart),
+]
+SPARK_STAGE_NAMES = [name for name, _ in SPARK_STAGES]
+
+
+def engine_stages(engine: str) -> list[tuple[str, Callable[[dict, dict], dict]]]:
+    """The stage list of ``engine`` (``pandas`` or ``spark``)."""
+    if engine not in ENGINES:
+        raise WorkbenchError(f"bench engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    return STAGES if engine == "pandas" else SPARK_STAGES
+
+
 def settings(overrides: dict | None = None) -> dict:
     """Return the batch settings: :data:`DEFAULTS` with ``overrides`` merged in (one level deep)."""
     cfg = json.loads(json.dumps(DEFAULTS))
@@ -284,7 +406,7 @@ def settings(overrides: dict | None = None) -> dict:
     return cfg
 
 
-def run_batch(n_customers: int, cfg: dict | None = None) -> dict:
+def run_batch(n_customers: int, cfg: dict | None = None, engine: str = "pandas") -> dict:
     """Run every stage once in this process; return per stage status, seconds, peak RSS MB and counts.
 
     Returns ``{"n_customers", "total_s", "peak_rss_mb", "stages": {name: {"status", "seconds",
@@ -292,19 +414,23 @@ def run_batch(n_customers: int, cfg: dict | None = None) -> dict:
     message (the stages after it still run).
     """
     cfg = settings(cfg)
+    stage_list = engine_stages(engine)
     rss = PeakRSS()
     st: dict = {"n_customers": int(n_customers)}
     stages: dict[str, dict] = {}
     peak = rss.peak_mb()
     t_all = time.perf_counter()
     busy = 0.0
-    for name, fn in STAGES:
+    for name, fn in stage_list:
         gc.collect()
         rss.reset()
         t0, c0 = time.perf_counter(), time.process_time()
         rec: dict = {"status": OK, "seconds": None, "cpu_s": None, "peak_rss_mb": None, "counts": {}, "message": ""}
         try:
             rec["counts"] = fn(st, cfg) or {}
+            jvm = rec["counts"].pop("jvm_peak_mb", None)  # the Spark driver's JVM counts towards the peak
+        except NoCounterpart as exc:
+            rec.update(status=NOT_ON_ENGINE, message=str(exc))
         except Exception as exc:  # a broken stage is reported, the others still run
             rec.update(status=ERROR, message=f"{type(exc).__name__}: {exc}")
             log.error("bench: stage %s failed at %d customers:\n%s", name, n_customers, traceback.format_exc())
@@ -312,13 +438,19 @@ def run_batch(n_customers: int, cfg: dict | None = None) -> dict:
         if rec["status"] == OK:
             busy += dt
             rec["seconds"], rec["cpu_s"] = dt, cpu
-            rec["peak_rss_mb"] = rss.peak_mb()
+            rec["peak_rss_mb"] = rss.peak_mb() + (jvm or 0.0)
             peak = max(peak, rec["peak_rss_mb"])
         stages[name] = rec
         log.info("bench %d: %-9s %-7s %7.2f s (cpu %7.2f s) %8.0f MB %s", n_customers, name, rec["status"], dt,
                  cpu, rec["peak_rss_mb"] or 0.0, rec["message"])
-    return {"n_customers": int(n_customers), "total_s": busy, "wall_s": time.perf_counter() - t_all,
-            "peak_rss_mb": max(peak, rss.peak_mb()), "stages": stages}
+    if st.get("spark") is not None:
+        st["spark"].stop()
+    if st.get("input") is not None:
+        import shutil
+
+        shutil.rmtree(st["input"], ignore_errors=True)
+    return {"n_customers": int(n_customers), "engine": engine, "total_s": busy,
+            "wall_s": time.perf_counter() - t_all, "peak_rss_mb": max(peak, rss.peak_mb()), "stages": stages}
 
 
 # ---- aggregation and rendering ---------------------------------------------------------------------------
@@ -331,13 +463,14 @@ def spread(values: list[float]) -> dict:
     return {"median": statistics.median(vals), "min": min(vals), "max": max(vals)}
 
 
-def aggregate_size(runs: list[dict]) -> dict:
+def aggregate_size(runs: list[dict], stage_names: list[str] | None = None) -> dict:
     """Return one size's entry of bench.json from its repetitions (each a :func:`run_batch` result)."""
     stages, stage_cpu, stage_rss, status, counts, messages = {}, {}, {}, {}, {}, {}
-    for name in STAGE_NAMES:
+    for name in stage_names or STAGE_NAMES:
         recs = [r["stages"][name] for r in runs if name in r["stages"]]
         ok = [s for s in recs if s["status"] == OK]
-        status[name] = OK if recs and len(ok) == len(recs) else ERROR
+        status[name] = OK if recs and len(ok) == len(recs) else (
+            NOT_ON_ENGINE if recs and all(s["status"] == NOT_ON_ENGINE for s in recs) else ERROR)
         if ok:
             stages[name] = spread([s["seconds"] for s in ok])
             stage_cpu[name] = spread([s["cpu_s"] for s in ok])
@@ -360,13 +493,13 @@ def aggregate_size(runs: list[dict]) -> dict:
     }
 
 
-def ratios(naive: dict) -> dict:
-    """Return ``{"<stage>_naive_over_fast": median naive seconds / median fast seconds}`` per reference."""
+def ratios(peers: dict) -> dict:
+    """Return ``{"<name>_peer_over_package": median peer seconds / median package seconds}`` per pair."""
     out = {}
-    for name, rec in sorted(naive.get("references", {}).items()):
+    for name, rec in sorted(peers.get("references", {}).items()):
         fast, slow = rec["fast_s"]["median"], rec["naive_s"]["median"]
         if fast and slow:
-            out[f"{name}_naive_over_fast"] = slow / fast
+            out[f"{name}_peer_over_package"] = slow / fast
     return out
 
 
@@ -454,16 +587,51 @@ def render_markdown(result: dict) -> str:
     msgs = [f"- {int(n):,} / {stage}: {m}" for n in names for stage, m in sizes[n]["messages"].items()]
     if msgs:
         lines += ["", "Stages that failed:", "", *msgs]
-    naive = result.get("naive") or {}
-    if naive.get("references"):
-        lines += ["", f"## Against naive references ({naive['n_customers']:,} customers, same process, "
-                      f"{naive['repeats']} repetitions)", "",
-                  "| stage | fast | naive | naive / fast | same result |", "|---|---|---|---|---|"]
-        for name, rec in sorted(naive["references"].items()):
-            ratio = result["ratios"].get(f"{name}_naive_over_fast")
+    spark = (result.get("spark") or {}).get("sizes") or {}
+    if spark:
+        both = [n for n in names if n in spark] + [n for n in spark if n not in names]
+        lines += ["", "## Spark beside pandas", "",
+                  f"The same shops through `workbench.spark` ({result['spark'].get('master', 'local[*]')}, fresh process "
+                  "per repetition): wall seconds per stage, median (min–max), and peak RSS of Python + the "
+                  "driver's JVM. `session` and `input` (the shop written to Parquet) are costs only Spark pays; "
+                  "Spark's `cf` is MLlib implicit ALS top-10 for every buyer, pandas' item-kNN + EASE top-10 for "
+                  "every customer.", "",
+                  "| stage | " + " | ".join(f"{int(n):,} {eng}" for n in both for eng in ("pandas", "spark")) + " |",
+                  "|" + "---|" * (2 * len(both) + 1)]
+        order = list(dict.fromkeys([*SPARK_STAGE_NAMES[:1], *STAGE_NAMES[:2], "input", *STAGE_NAMES[2:]]))
+        order = [st for st in order if st in SPARK_STAGE_NAMES or st in STAGE_NAMES]
+
+        def cell(e: dict | None, stage: str) -> str:
+            if e is None:
+                return "–"
+            if e["status"].get(stage) == OK:
+                return f"{_fmt_s(e['stages'][stage])} s · {e['stage_peak_rss_mb'][stage]:,.0f} MB"
+            return e["status"].get(stage, "–")
+
+        for stage in order:
+            row = [cell(sizes.get(n), stage) if stage in STAGE_NAMES else "–" for n in both]
+            srow = [cell(spark.get(n), stage) for n in both]
+            lines.append(f"| {stage} | " + " | ".join(x for pair in zip(row, srow) for x in pair) + " |")
+        tot = [(_fmt_s(sizes[n]["total_s"]) if n in sizes else "–", _fmt_s(spark[n]["total_s"]) if n in spark else "–")
+               for n in both]
+        lines.append("| **total** | " + " | ".join(f"**{a} s**" for pair in tot for a in pair) + " |")
+        rss = [(f"{sizes[n]['peak_rss_mb']:,.0f}" if n in sizes else "–", f"{spark[n]['peak_rss_mb']:,.0f}") for n in both]
+        lines.append("| **peak RSS** | " + " | ".join(f"**{a} MB**" for pair in rss for a in pair) + " |")
+        scounts = [f"- {int(n):,} customers (spark): " + ", ".join(
+            f"{k}={v:,}" for stage in SPARK_STAGE_NAMES for k, v in spark[n]["counts"].get(stage, {}).items()
+            if isinstance(v, (int, float))) for n in spark]
+        lines += ["", "Spark work done (first repetition):", "", *scounts]
+    peers = result.get("peers") or {}
+    if peers.get("references"):
+        lines += ["", f"## Against the tools a user would pick instead ({peers['n_customers']:,} customers, same "
+                      f"process, {peers['repeats']} repetitions)", "",
+                  "| stage: package vs peer | package | peer | peer / package | same result |", "|---|---|---|---|---|"]
+        for name, rec in peers["references"].items():
+            ratio = result["ratios"].get(f"{name}_peer_over_package")
+            same = {True: "yes", False: "NO", None: "–"}[rec["same_result"]]
+            note = f" ({rec['note']})" if rec.get("note") else ""
             lines.append(f"| {name}: {rec['fast']} vs {rec['naive']} | {_fmt_s(rec['fast_s'])} s | "
-                         f"{_fmt_s(rec['naive_s'])} s | {'–' if ratio is None else f'{ratio:,.1f}×'} | "
-                         f"{'yes' if rec['same_result'] else 'NO'} |")
+                         f"{_fmt_s(rec['naive_s'])} s | {'–' if ratio is None else f'{ratio:,.1f}×'} | {same}{note} |")
     if result.get("failed"):
         lines += ["", "## Failed runs", "", *[f"- {k}: {v}" for k, v in result["failed"].items()]]
     if result.get("targets"):
@@ -499,16 +667,17 @@ def _subprocess_json(args: list[str], label: str) -> dict:
 
 
 def main(sizes: list[int] | None = None, repeats: int = 3, out: str | os.PathLike | None = None,
-         overrides: dict | None = None, naive_size: int | None = NAIVE_SIZE) -> dict:
-    """Run the batch at each size (``repeats`` fresh processes each) and the naive references (on a shop of
-    ``naive_size`` customers; None skips them); return the bench.json dict after writing ``bench.json`` and
-    ``bench.md`` to ``out`` (default outputs/bench)."""
+         overrides: dict | None = None, peer_size: int | None = PEER_SIZE, engine: str = "pandas") -> dict:
+    """Run the batch at each size (``repeats`` fresh processes each; with ``engine="spark"`` the Spark stages
+    too) and the peers (on a shop of ``peer_size`` customers; None skips them); return the bench.json dict
+    after writing ``bench.json`` and ``bench.md`` to ``out`` (default outputs/bench)."""
     from workbench.config import project_root
 
     sizes = [int(n) for n in (sizes or [10_000, 100_000, 1_000_000])]
     if repeats < 1 or any(n < 10 for n in sizes):
         raise WorkbenchError("bench needs repeats >= 1 and sizes >= 10 customers, e.g. --sizes 10000,100000")
     out_dir = Path(out) if out else project_root() / "outputs" / "bench"
+    engine_stages(engine)  # a wrong engine fails before any work
     cfg = settings(overrides)
     machine = machine_info()
     result: dict = {"sizes": {}, "ratios": {}, "machine": machine, "settings": cfg}
@@ -526,15 +695,30 @@ def main(sizes: list[int] | None = None, repeats: int = 3, out: str | os.PathLik
                 break  # the next repetitions would fail the same way
         if runs:
             result["sizes"][str(n)] = aggregate_size(runs)
-    if naive_size:
-        log.info("bench: naive references at %d customers", naive_size)
+    if engine == "spark":
+        result["spark"] = {"master": cfg["spark"]["master"], "sizes": {}}
+        for n in sizes:
+            runs = []
+            for r in range(repeats):
+                log.info("bench (spark): %d customers, repetition %d of %d", n, r + 1, repeats)
+                try:
+                    runs.append(_subprocess_json(["--worker", "--engine", "spark", "--size", str(n), "--settings",
+                                                  json.dumps(cfg)], f"{n} customers on Spark"))
+                except WorkbenchError as exc:
+                    log.error("bench: %s", exc)
+                    failed[f"spark {n} customers, repetition {r + 1}"] = str(exc)
+                    break
+            if runs:
+                result["spark"]["sizes"][str(n)] = aggregate_size(runs, SPARK_STAGE_NAMES)
+    if peer_size:
+        log.info("bench: peers at %d customers", peer_size)
         try:
-            result["naive"] = _subprocess_json(["--naive", "--size", str(int(naive_size)), "--repeats",
-                                                str(repeats), "--settings", json.dumps(cfg)], "the naive references")
-            result["ratios"] = ratios(result["naive"])
+            result["peers"] = _subprocess_json(["--peers", "--size", str(int(peer_size)), "--repeats",
+                                                str(repeats), "--settings", json.dumps(cfg)], "the peers")
+            result["ratios"] = ratios(result["peers"])
         except WorkbenchError as exc:
             log.error("bench: %s", exc)
-            failed["naive references"] = str(exc)
+            failed["peers"] = str(exc)
     if failed:
         result["failed"] = failed
     result["targets"] = targets_met(result["sizes"])
@@ -544,6 +728,8 @@ def main(sizes: list[int] | None = None, repeats: int = 3, out: str | os.PathLik
     (out_dir / BENCH_MD).write_text(md)
     log.info("bench written to %s\n%s", out_dir, md)
     errors = [f"{n}/{s}" for n, e in result["sizes"].items() for s, v in e["status"].items() if v == ERROR]
+    errors += [f"spark {n}/{s}" for n, e in (result.get("spark") or {}).get("sizes", {}).items()
+               for s, v in e["status"].items() if v == ERROR]
     if errors or failed:
         raise WorkbenchError(f"bench failures: {', '.join(errors + list(failed))}; the log above has the "
                              f"tracebacks (tables written to {out_dir})")
@@ -551,11 +737,12 @@ def main(sizes: list[int] | None = None, repeats: int = 3, out: str | os.PathLik
 
 
 def _worker(argv: list[str] | None = None) -> int:
-    """Entry point of the subprocesses: ``--worker`` runs the batch once, ``--naive`` the references."""
+    """Entry point of the subprocesses: ``--worker`` runs the batch once (``--engine``), ``--peers`` the peers."""
     p = argparse.ArgumentParser(prog="python -m workbench.bench")
     mode = p.add_mutually_exclusive_group(required=True)
     mode.add_argument("--worker", action="store_true", help="run the batch once at --size")
-    mode.add_argument("--naive", action="store_true", help="run the naive references at --size")
+    mode.add_argument("--peers", action="store_true", help="run the peers at --size")
+    p.add_argument("--engine", default="pandas", choices=list(ENGINES))
     p.add_argument("--size", type=int, required=True)
     p.add_argument("--repeats", type=int, default=1)
     p.add_argument("--settings", default="{}", help="JSON overrides of DEFAULTS")
@@ -566,11 +753,11 @@ def _worker(argv: list[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     cfg = settings(json.loads(args.settings))
     if args.worker:
-        res = run_batch(args.size, cfg)
+        res = run_batch(args.size, cfg, args.engine)
     else:
-        from workbench.bench_naive import run_references
+        from workbench.bench_peers import run_peers
 
-        res = run_references(args.size, args.repeats, cfg)
+        res = run_peers(args.size, args.repeats, cfg)
     Path(args.json).write_text(json.dumps(res))
     return 0
 

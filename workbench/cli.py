@@ -49,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="benchmark the analytic batch (see workbench/bench.py)")
     bench.add_argument("--sizes", default="10000,100000,1000000", help="customer counts, comma-separated")
     bench.add_argument("--repeats", type=int, default=3)
+    bench.add_argument("--engine", default="pandas", choices=["pandas", "spark"],
+                       help="spark adds the Spark engine's stage table beside pandas'")
     bench.add_argument("--out", default=None)
     return parser
 
@@ -99,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
             from workbench import bench
 
             sizes = [int(s) for s in args.sizes.replace(" ", ",").split(",") if s]
-            bench.main(sizes=sizes, repeats=args.repeats, out=args.out)
+            bench.main(sizes=sizes, repeats=args.repeats, out=args.out, engine=args.engine)
     except WorkbenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

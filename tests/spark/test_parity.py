@@ -74,7 +74,7 @@ def test_rules_are_the_same_at_the_same_support_and_confidence(parity_runs):
 def test_als_ndcg_is_within_001_of_implicit(parity_runs):
     p = _metrics(parity_runs["pandas"])["batch"]["stages"]["als"]
     s = _metrics(parity_runs["spark"])["batch"]["stages"]["als"]
-    assert (s["train_rows"], s["test_rows"], s["customers"]) == (p["train_rows"], p["test_rows"], p["customers"])
+    assert (s["train_rows"], s["test_pairs"], s["customers"]) == (p["train_rows"], p["test_pairs"], p["customers"])
     assert p["metrics"]["ndcg@10"] > 0.02  # both learn something on the planted tastes
     assert abs(s["metrics"]["ndcg@10"] - p["metrics"]["ndcg@10"]) <= 0.01, (s["metrics"], p["metrics"])
 

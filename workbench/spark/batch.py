@@ -144,8 +144,8 @@ def kth_smallest(df, column: str, j: int):
 
 
 def chronological_split(rows, ratio: float = 0.8, cutoff=None):
-    """``(train, test, cutoff)`` as :func:`workbench.evaluate.split.chronological_split`: the cut-off is the time
-    at position ``floor(ratio * n)`` of the sorted timestamps; rows before it train, the rest test."""
+    """``(train, test rows)`` as :func:`workbench.evaluate.split.chronological_split`: the cut-off is the time at
+    position ``floor(ratio * n)`` of the sorted timestamps; rows before it train, the rest test."""
     import math
 
     from pyspark.sql import functions as F
@@ -155,9 +155,47 @@ def chronological_split(rows, ratio: float = 0.8, cutoff=None):
         n = micros.count()
         j = min(int(math.floor(ratio * n)), n - 1)
         cutoff = pd.Timestamp(kth_smallest(micros, "_us", j), unit="us")
-    cutoff = pd.Timestamp(cutoff)
-    cut = F.lit(cutoff.to_pydatetime()).cast("timestamp_ntz")
-    return rows.where(F.col(C.TIMESTAMP) < cut), rows.where(F.col(C.TIMESTAMP) >= cut), cutoff
+    cut = F.lit(pd.Timestamp(cutoff).to_pydatetime()).cast("timestamp_ntz")
+    return rows.where(F.col(C.TIMESTAMP) < cut), rows.where(F.col(C.TIMESTAMP) >= cut)
+
+
+def leave_last_basket_out(rows):
+    """``(train, test rows)`` as :func:`workbench.evaluate.split.leave_last_basket_out`: each customer's last
+    invoice (latest time, ties: the largest invoice id) held out, customers with one invoice kept whole."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    baskets = rows.groupBy(C.CUSTOMER_ID, C.TRANSACTION_ID).agg(F.max(C.TIMESTAMP).alias("_t"))
+    per = Window.partitionBy(C.CUSTOMER_ID)
+    last = Window.partitionBy(C.CUSTOMER_ID).orderBy(F.desc("_t"), F.desc(C.TRANSACTION_ID))
+    held = (baskets.withColumn("_n", F.count("*").over(per)).withColumn("_i", F.row_number().over(last))
+            .where((F.col("_i") == 1) & (F.col("_n") >= 2)).select(C.CUSTOMER_ID, C.TRANSACTION_ID))
+    key = [C.CUSTOMER_ID, C.TRANSACTION_ID]
+    return rows.join(held, key, "left_anti"), rows.join(held, key, "left_semi")
+
+
+def relevant_pairs(test_rows):
+    """One row per held-out (customer, product) pair, as :func:`workbench.evaluate.experiment.relevant_pairs`:
+    first ``timestamp``, summed ``quantity``, the quantity-weighted ``unit_price``."""
+    from pyspark.sql import functions as F
+
+    out = test_rows.groupBy(C.CUSTOMER_ID, C.PRODUCT_ID).agg(
+        F.min(C.TIMESTAMP).alias(C.TIMESTAMP), F.sum(C.QUANTITY).alias(C.QUANTITY),
+        F.sum(F.col(C.UNIT_PRICE) * F.col(C.QUANTITY)).alias("_revenue"))
+    return (out.withColumn(C.UNIT_PRICE, F.col("_revenue") / F.when(F.col(C.QUANTITY) != 0, F.col(C.QUANTITY)))
+            .drop("_revenue").orderBy(C.CUSTOMER_ID, C.PRODUCT_ID))
+
+
+def split(sales, ev):
+    """``(train rows, relevant test pairs)`` of the sales lines under the run's :class:`EvaluationSettings`."""
+    if ev.split == "chronological":
+        train, test = chronological_split(sales, ev.ratio, ev.cutoff)
+    else:
+        train, test = leave_last_basket_out(sales)
+    if ev.drop_seen_pairs:
+        test = test.join(train.select(C.CUSTOMER_ID, C.PRODUCT_ID).distinct(), [C.CUSTOMER_ID, C.PRODUCT_ID],
+                         "left_anti")
+    return train, relevant_pairs(test)
 
 
 def _als(run) -> dict:
@@ -167,12 +205,8 @@ def _als(run) -> dict:
     from workbench.spark.models import SparkALS
 
     st, t = run.settings, run.state["tables"]
-    cfg = st.recommenders
     sales = t[C.TRANSACTIONS].where(F.col(C.QUANTITY) > 0)
-    train, test, cutoff = chronological_split(sales, cfg["ratio"], cfg.get("cutoff"))
-    if cfg.get("drop_seen_pairs"):
-        test = test.join(train.select(C.CUSTOMER_ID, C.PRODUCT_ID).distinct(), [C.CUSTOMER_ID, C.PRODUCT_ID],
-                         "left_anti")
+    train, test = split(sales, st.evaluation)
     train, test = train.persist(), test.persist()
     customers = test.select(C.CUSTOMER_ID).distinct()
     model = SparkALS(**st.als).fit(train)
@@ -180,11 +214,10 @@ def _als(run) -> dict:
     write_artifact(run, train, "split_train")
     write_artifact(run, test, "split_test")
     write_artifact(run, recs.select(C.CUSTOMER_ID, C.PRODUCT_ID, "rank", "score"), "recs_als")
-    n_items = t[C.PRODUCTS].count()
-    scores = evaluate_ranking(test, recs, k=st.k, n_items=n_items)
+    scores = evaluate_ranking(test, recs, k=st.k, n_items=t[C.PRODUCTS].count())
     run.state["recs"] = recs
-    return {"train_rows": int(train.count()), "test_rows": int(test.count()), "customers": int(customers.count()),
-            "metrics": scores}
+    return {"split": st.evaluation.split, "train_rows": int(train.count()), "test_pairs": int(test.count()),
+            "customers": int(customers.count()), "metrics": scores}
 
 
 def _rules(run) -> dict:
