@@ -338,7 +338,8 @@ def _spark_kmeans(st: dict, cfg: dict) -> dict:
     from workbench.spark.models import kmeans_segments
 
     km = cfg["kmeans"]
-    out, res = kmeans_segments(st["rfm"], k_range=km["k_range"], seed=cfg["seed"], fit_sample=km["fit_sample"])
+    out, res = kmeans_segments(st["rfm"], k_range=km["k_range"], seed=cfg["seed"], fit_sample=km["fit_sample"],
+                               n_init=km["n_init"])
     return {"k": res.k, "assigned": int(out.where("cluster >= 0").count()), "jvm_peak_mb": _JVM.peak_mb(st)}
 
 

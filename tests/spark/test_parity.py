@@ -12,6 +12,8 @@ from workbench.data import contract as C
 from workbench.recommend import basket as B
 from workbench.segment import rfm as R
 
+pytestmark = pytest.mark.slow  # a Spark session and two batch runs: minutes; CI runs everything
+
 
 def _metrics(run_dir) -> dict:
     return json.loads((run_dir / "metrics.json").read_text())
@@ -118,3 +120,37 @@ def test_rfm_rank_fallback_and_ties_match_pandas(spark):
     got = to_pandas_rfm(build_rfm(spark.createDataFrame(tx.assign(**{ROW: np.arange(n)})),
                                   spark.createDataFrame(customers))[0])
     pd.testing.assert_frame_equal(got[want.columns], want, check_dtype=False)
+
+
+def test_validation_quarantines_the_same_rows_for_the_same_reasons(spark, small_shop, tmp_path):
+    """Broken rows of every kind, written as CSV: both engines give every table the same counts per reason."""
+    from workbench.data.sources import read_folder
+    from workbench.data.validate import validate_shop
+    from workbench.spark.tables import read_tables
+    from workbench.spark.validate import validate_tables
+
+    now = pd.Timestamp("2030-01-01")
+    tables = {n: df.copy() for n, df in small_shop.tables().items() if n in C.REQUIRED_TABLES}
+    tx = tables[C.TRANSACTIONS].astype({C.QUANTITY: "object", C.UNIT_PRICE: "object", C.TIMESTAMP: "object"})
+    tx[C.TIMESTAMP] = pd.to_datetime(tx[C.TIMESTAMP]).dt.strftime("%Y-%m-%d %H:%M:%S")
+    broken = [
+        {C.CUSTOMER_ID: None}, {C.CUSTOMER_ID: "  "}, {C.TIMESTAMP: "not a date"}, {C.TIMESTAMP: "2031-05-01 10:00:00"},
+        {C.QUANTITY: "many"}, {C.QUANTITY: "1.5"}, {C.QUANTITY: 0}, {C.UNIT_PRICE: -3.0}, {C.UNIT_PRICE: "free"},
+        {C.PRODUCT_ID: "NO-SUCH-PRODUCT"}, {C.CUSTOMER_ID: "NO-SUCH-CUSTOMER"},
+    ]
+    extra = pd.DataFrame([{**tx.iloc[i].to_dict(), **b} for i, b in enumerate(broken)])
+    dupes = tx.iloc[20:25]  # exact duplicate lines: the first of each stays
+    tables[C.TRANSACTIONS] = pd.concat([tx, extra, dupes], ignore_index=True)
+    prods = tables[C.PRODUCTS].copy()
+    prods.loc[3, C.PRICE] = 0.0
+    tables[C.PRODUCTS] = prods
+    for name, df in tables.items():
+        df.to_csv(tmp_path / f"{name}.csv", index=False)
+
+    _, want = validate_shop(read_folder(tmp_path, "csv"), now=now)
+    got = validate_tables(read_tables(spark, str(tmp_path), "csv"), now=now).report
+    assert want.tables[C.TRANSACTIONS].rows_quarantined >= len(broken) + len(dupes) - 1
+    for name in C.REQUIRED_TABLES:
+        w, g = want.tables[name], got.tables[name]
+        assert (g.rows_read, g.rows_accepted, g.rows_quarantined) == (w.rows_read, w.rows_accepted, w.rows_quarantined)
+        assert g.reasons == w.reasons, name

@@ -115,6 +115,7 @@ def _kmeans(run) -> dict:
     km = run.settings.segmentation["kmeans"]
     out, res = kmeans_segments(run.state["rfm"], k=km.get("k"), k_range=km.get("k_range", (2, 8)),
                                seed=run.settings.seed, fit_sample=int(km.get("fit_sample") or 100_000),
+                               n_init=int(km.get("n_init") or 1),
                                name_threshold=km.get("name_threshold", 0.5))
     for col in (V.EXPECTED_PURCHASES, V.CLV, V.P_ALIVE, V.EXPECTED_SPEND):  # no CLV model in the batch
         out = out.withColumn(col, F.lit(None).cast("double"))
@@ -234,10 +235,20 @@ STAGES: dict[str, Callable] = {"data": _data, "rfm": _rfm, "kmeans": _kmeans, "a
 
 
 def stages(master: str | None = None) -> tuple[dict, Callable[[], None]]:
-    """Return (``{stage: function}``, release): a session on ``master`` (default ``local[*]``; an active session,
-    e.g. a notebook's or a test's, is used as it is), and a function that stops it if this call started it."""
+    """Return (``{stage: function}``, release): a session on ``master`` (default ``local[*]``, or the master
+    spark-submit / Databricks chose; an active session, e.g. a notebook's or a test's, is used as it is), and a
+    function that stops it if this call started it."""
     from workbench.spark.session import LOCAL, spark_session
 
     active = _spark()
-    spark = active or spark_session(master or LOCAL)
+    if active is None and master is None and _submitted():
+        master = ""  # spark-submit / a Databricks job already chose the master: leave it to them
+    spark = active or spark_session(LOCAL if master is None else (master or None))
     return STAGES, (lambda: None) if active is not None else spark.stop
+
+
+def _submitted() -> bool:
+    """Whether this Python runs under spark-submit or on a Databricks cluster (the master is theirs)."""
+    import os
+
+    return bool(os.environ.get("PYSPARK_GATEWAY_PORT") or os.environ.get("DATABRICKS_RUNTIME_VERSION"))

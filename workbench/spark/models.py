@@ -56,9 +56,13 @@ def cluster_features(table):
 
 
 def kmeans_segments(table, k: int | None = None, k_range=(2, 8), seed: int = 42, fit_sample: int = 100_000,
-                    max_iter: int = 20, name_threshold: float = 0.5):
+                    n_init: int = 3, max_iter: int = 30, name_threshold: float = 0.5):
     """Return ``(table with cluster and cluster_name, KMeansResult)``; customers without purchases get
-    cluster -1 and ``no_purchase``, as :func:`workbench.segment.clusters.assign_clusters`."""
+    cluster -1 and ``no_purchase``, as :func:`workbench.segment.clusters.assign_clusters`.
+
+    The final model is the lowest-cost of ``n_init`` MLlib fits (seeds ``seed``, ``seed + 1``, ...), as
+    scikit-learn's ``n_init``: one k-means|| start lands in a local optimum often enough to change the clusters.
+    """
     from pyspark.ml.clustering import KMeans
     from pyspark.ml.evaluation import ClusteringEvaluator
     from pyspark.ml.feature import StandardScaler, VectorAssembler
@@ -67,7 +71,9 @@ def kmeans_segments(table, k: int | None = None, k_range=(2, 8), seed: int = 42,
     cols = [R.RECENCY, R.FREQUENCY, R.MONETARY]
     feats = VectorAssembler(inputCols=cols, outputCol="_raw").transform(cluster_features(table))
     scaler = StandardScaler(inputCol="_raw", outputCol=FEATURES, withMean=True, withStd=True).fit(feats)
-    z = scaler.transform(feats).select(C.CUSTOMER_ID, FEATURES).persist()
+    # k-means iterates: one partition per core keeps each pass's task count at what the cores can run
+    cores = table.sparkSession.sparkContext.defaultParallelism
+    z = scaler.transform(feats).select(C.CUSTOMER_ID, FEATURES).coalesce(max(cores, 1)).persist()
     n = z.count()
     lo, hi = int(k_range[0]), int(k_range[1])
     sample = z.sample(fraction=min(1.0, fit_sample / max(n, 1)), seed=seed) if n > fit_sample else z
@@ -78,7 +84,9 @@ def kmeans_segments(table, k: int | None = None, k_range=(2, 8), seed: int = 42,
             m = KMeans(k=kk, seed=seed, maxIter=max_iter, featuresCol=FEATURES).fit(sample)
             silhouettes[kk] = float(evaluator.evaluate(m.transform(sample)))
         k = max(silhouettes, key=silhouettes.get)
-    model = KMeans(k=int(k), seed=seed, maxIter=max_iter, featuresCol=FEATURES).fit(sample)
+    fits = [KMeans(k=int(k), seed=seed + i, maxIter=max_iter, featuresCol=FEATURES).fit(sample)
+            for i in range(max(int(n_init), 1))]
+    model = min(fits, key=lambda m: m.summary.trainingCost)
     centroids = pd.DataFrame(np.vstack(model.clusterCenters()), columns=cols).rename_axis(K.CLUSTER)
     names = K.name_clusters(centroids, name_threshold)
     labels = model.transform(z).select(C.CUSTOMER_ID, F.col("prediction").cast("long").alias(K.CLUSTER))
@@ -104,8 +112,13 @@ def id_index(df, column: str, name: str):
 class SparkALS:
     """Implicit-feedback ALS (MLlib ``implicitPrefs``) on binary purchases; the fitted model in ``model_``.
 
-    ``factors``, ``regularization``, ``alpha``, ``iterations`` mean what they mean for
-    :class:`workbench.recommend.implicit_models.ALS` (MLlib's rank, regParam, alpha, maxIter).
+    ``factors``, ``alpha``, ``iterations`` are MLlib's rank, alpha, maxIter. ``regularization`` is
+    :class:`workbench.recommend.implicit_models.ALS`'s (``implicit``'s) fixed penalty: MLlib's ALS-WR multiplies
+    its ``regParam`` by each customer's (and product's) number of purchases, so the fit passes
+    ``regularization / mean purchases per customer`` (``reg_param_``), which gives customers the same penalty
+    on average. The two objectives still differ (MLlib's penalty grows with a customer's purchases and with a
+    product's buyers); measured on the parity shop nDCG@10 0.156 vs ``implicit``'s 0.146, on a 3,000-customer
+    shop of another seed 0.137 vs 0.124.
     """
 
     def __init__(self, factors: int = 32, regularization: float = 1.0, alpha: float = 1.0, iterations: int = 15,
@@ -121,17 +134,22 @@ class SparkALS:
         from pyspark.ml.recommendation import ALS
         from pyspark.sql import functions as F
 
+        from workbench.spark.session import ensure_checkpoint_dir
+
         pairs = rows.select(C.CUSTOMER_ID, C.PRODUCT_ID).distinct()
         spark = rows.sparkSession
+        ensure_checkpoint_dir(spark)  # ALS cuts its lineage every checkpointInterval iterations
         blocks = max(2, spark.sparkContext.defaultParallelism)  # MLlib's default of 10 only adds tasks on few cores
         self.users_ = id_index(pairs, C.CUSTOMER_ID, USER).persist()
         self.items_ = id_index(pairs, C.PRODUCT_ID, ITEM).persist()
         self.seen_ = (pairs.join(self.users_, C.CUSTOMER_ID).join(F.broadcast(self.items_), C.PRODUCT_ID)
                       .select(USER, ITEM).persist())
-        als = ALS(rank=int(self.factors), regParam=float(self.regularization), alpha=float(self.alpha),
+        n_pairs, n_users = pairs.count(), self.users_.count()
+        self.reg_param_ = float(self.regularization) / max(n_pairs / max(n_users, 1), 1.0)
+        als = ALS(rank=int(self.factors), regParam=self.reg_param_, alpha=float(self.alpha),
                   maxIter=int(self.iterations), implicitPrefs=True, seed=int(self.random_state), userCol=USER,
                   itemCol=ITEM, ratingCol="_rating", coldStartStrategy="drop", nonnegative=False,
-                  numUserBlocks=blocks, numItemBlocks=blocks)
+                  numUserBlocks=blocks, numItemBlocks=blocks, checkpointInterval=5)
         self.model_ = als.fit(self.seen_.withColumn("_rating", F.lit(1.0).cast("float")))
         # popularity (customers per product) for customers unknown at fit time
         self.popular_ = (pairs.groupBy(C.PRODUCT_ID).agg(F.count("*").alias(SCORE))

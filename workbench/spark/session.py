@@ -21,6 +21,9 @@ DEFAULT_CONF: dict[str, str] = {
     "spark.sql.adaptive.enabled": "true",
     "spark.ui.showConsoleProgress": "false",
     "spark.driver.memory": "4g",
+    # deep plans (ALS's iterations) are serialised recursively: a larger thread stack than Java's 1 MB default
+    "spark.driver.extraJavaOptions": "-Xss16m",
+    "spark.executor.extraJavaOptions": "-Xss16m",
 }
 
 
@@ -48,5 +51,24 @@ def spark_session(master: str | None = LOCAL, app_name: str = "workbench", conf:
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
+    ensure_checkpoint_dir(spark)
     log.info("spark %s on %s", spark.version, spark.sparkContext.master)
     return spark
+
+
+def ensure_checkpoint_dir(spark) -> str:
+    """Return the session's checkpoint directory, setting a temporary local one when there is none.
+
+    MLlib's ALS checkpoints its factors every ``checkpointInterval`` iterations only when a directory is set;
+    without one, the lineage of 15 iterations is serialised whole into every task and overflows the stack. On
+    a multi-machine cluster set a shared one first (``spark.sparkContext.setCheckpointDir("hdfs:///...")``,
+    ``dbfs:/...``): a local directory only works where the driver and the executors share a disk.
+    """
+    sc = spark.sparkContext
+    current = sc.getCheckpointDir()
+    if current:
+        return current
+    import tempfile
+
+    sc.setCheckpointDir(tempfile.mkdtemp(prefix="workbench-spark-checkpoints-"))
+    return sc.getCheckpointDir()
