@@ -1,7 +1,8 @@
 """``python -m workbench batch``: the batch stages without notebooks, on the pandas engine or on Spark.
 
 Stages, in order (:data:`STAGE_NAMES`): ``data`` (read and validate), ``rfm`` (RFM, scores, segments),
-``kmeans`` (clusters of the buyers; writes ``customer_segments``), ``als`` (implicit ALS on the training part
+``kmeans`` (clusters of the buyers from the ``segmentation.clusters`` block; the pandas engine's model
+selection, k-means only on Spark; writes ``customer_segments``), ``als`` (implicit ALS on the training part
 of the run's ``evaluation:`` split, ``last_basket`` or ``chronological``; top-K for the test customers and
 their ranking metrics; writes ``recs_als``, ``split_train``, ``split_test``) and ``rules`` (frequent itemsets
 and association rules; writes ``rules``). Each engine's stages read the same params blocks
@@ -47,6 +48,7 @@ class BatchSettings:
     params: dict
     seed: int
     segmentation: dict
+    clusters: dict
     evaluation: "EvaluationSettings"  # noqa: F821  (workbench.evaluate.experiment)
     als: dict
     basket: dict
@@ -68,6 +70,7 @@ def batch_settings(params: str | Path | dict, overrides=None) -> BatchSettings:
     from workbench.evaluate import experiment
     from workbench.recommend import basket, protocol
     from workbench.segment import DEFAULTS as SEGMENTATION
+    from workbench.segment import clusters
 
     cfg = load_params(params, overrides)
     ev = experiment.settings(cfg)
@@ -78,8 +81,9 @@ def batch_settings(params: str | Path | dict, overrides=None) -> BatchSettings:
     # the ALS the notebooks fit: the recommenders: block over the class defaults, the run's seed
     als = protocol.make_model(MODEL, protocol.settings(cfg.get("recommenders"), ev.source)).get_params()
     als = {key: als[key] for key in ("factors", "regularization", "alpha", "iterations")}
-    return BatchSettings(params=cfg, seed=int(cfg.get("seed", 42)),
-                         segmentation=stage(cfg, "segmentation", SEGMENTATION), evaluation=ev,
+    segmentation = stage(cfg, "segmentation", SEGMENTATION)
+    return BatchSettings(params=cfg, seed=int(cfg.get("seed", 42)), segmentation=segmentation,
+                         clusters=clusters.settings(cfg.get("segmentation") or {}), evaluation=ev,
                          als={**als, "random_state": int(cfg.get("seed", 42))},
                          basket=stage(cfg, "basket", basket.DEFAULTS))
 
@@ -121,12 +125,12 @@ def _pandas_kmeans(run: BatchRun) -> dict:
     from workbench.segment import clusters as K
     from workbench.segment.table import ARTIFACT, customer_segments
 
-    table = run.state["rfm"]
-    feats = K.cluster_features(table)
-    model = K.make_model(run.settings.segmentation["kmeans"], random_state=run.settings.seed).fit(feats)
-    out = K.assign_clusters(table, feats, model)
+    table, cfg = run.state["rfm"], run.settings.clusters
+    feats = K.cluster_features(table)  # log-RFM (the batch's features on both engines: no extras)
+    model = K.make_model(cfg, random_state=run.settings.seed).fit(feats)
+    out = K.assign_clusters(table, feats, model, K.name_clusters(model.centroids_z_, cfg["name_threshold"]))
     run.rec.save_artifact(customer_segments(out), ARTIFACT)
-    return {"k": int(model.k_), "clusters": cluster_sizes(out)}
+    return {"model": model.model_, "k": int(model.k_), "clusters": cluster_sizes(out)}
 
 
 def _pandas_als(run: BatchRun) -> dict:

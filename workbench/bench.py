@@ -335,9 +335,11 @@ def _spark_rfm(st: dict, cfg: dict) -> dict:
 
 
 def _spark_kmeans(st: dict, cfg: dict) -> dict:
+    # MLlib k-means over the notebooks' k_range, k by silhouette, on the pandas stage's sample size and starts
+    from workbench.segment.clusters import DEFAULTS
     from workbench.spark.models import kmeans_segments
 
-    km = cfg["kmeans"]
+    km = {**DEFAULTS, **cfg["kmeans"]}
     out, res = kmeans_segments(st["rfm"], k_range=km["k_range"], seed=cfg["seed"], fit_sample=km["fit_sample"],
                                n_init=km["n_init"])
     return {"k": res.k, "assigned": int(out.where("cluster >= 0").count()), "jvm_peak_mb": _JVM.peak_mb(st)}

@@ -112,11 +112,12 @@ def _kmeans(run) -> dict:
     from workbench.segment.table import ARTIFACT, COLUMNS
     from workbench.spark.models import kmeans_segments
 
-    km = run.settings.segmentation["kmeans"]
-    out, res = kmeans_segments(run.state["rfm"], k=km.get("k"), k_range=km.get("k_range", (2, 8)),
-                               seed=run.settings.seed, fit_sample=int(km.get("fit_sample") or 100_000),
-                               n_init=int(km.get("n_init") or 1),
-                               name_threshold=km.get("name_threshold", 0.5))
+    # k-means (MLlib has no Gaussian mixture selection to match): k fixed by segmentation.clusters.k, or the
+    # best silhouette over its k_range
+    km = run.settings.clusters
+    out, res = kmeans_segments(run.state["rfm"], k=km.get("k"), k_range=km["k_range"], seed=run.settings.seed,
+                               fit_sample=int(km.get("fit_sample") or 100_000), n_init=int(km.get("n_init") or 1),
+                               name_threshold=km["name_threshold"])
     for col in (V.EXPECTED_PURCHASES, V.CLV, V.P_ALIVE, V.EXPECTED_SPEND):  # no CLV model in the batch
         out = out.withColumn(col, F.lit(None).cast("double"))
     extras = [c for c in out.columns if c not in COLUMNS]
@@ -124,7 +125,7 @@ def _kmeans(run) -> dict:
     write_artifact(run, out, ARTIFACT)
     sizes = [int(r["count"]) for r in out.where(F.col(K.CLUSTER) != K.NO_CLUSTER).groupBy(K.CLUSTER).count().collect()]
     run.state["segments"] = out
-    return {"k": res.k, "clusters": sorted(sizes, reverse=True)}
+    return {"model": "kmeans", "k": res.k, "clusters": sorted(sizes, reverse=True)}
 
 
 # ---- recommendations --------------------------------------------------------------------------------------
