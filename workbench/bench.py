@@ -287,15 +287,30 @@ STAGE_NAMES = [name for name, _ in STAGES]
 # ---- the Spark engine's stages (workbench.spark); same table rows as the pandas batch where they exist ----
 
 class _JVM:
-    """Peak RSS of the Spark driver's JVM (a child process: the Python peak does not see it)."""
+    """Peak RSS and CPU seconds of the Spark driver's JVM (a child process: the Python figures do not see it;
+    in local mode the executors are threads of that JVM)."""
+
+    @staticmethod
+    def _pid(st: dict):
+        proc = getattr(st["spark"].sparkContext._gateway, "proc", None)
+        return getattr(proc, "pid", None)
 
     @staticmethod
     def peak_mb(st: dict) -> float | None:
-        proc = getattr(st["spark"].sparkContext._gateway, "proc", None)
         try:
-            with open(f"/proc/{proc.pid}/status") as fh:
+            with open(f"/proc/{_JVM._pid(st)}/status") as fh:
                 return next(int(ln.split()[1]) / 1024.0 for ln in fh if ln.startswith("VmHWM:"))
-        except (AttributeError, OSError, StopIteration):
+        except (OSError, StopIteration, ValueError):
+            return None
+
+    @staticmethod
+    def cpu_s(st: dict) -> float | None:
+        """User + system seconds of the JVM so far (``/proc/<pid>/stat`` fields 14 and 15)."""
+        try:
+            with open(f"/proc/{_JVM._pid(st)}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
             return None
 
 
@@ -429,9 +444,13 @@ def run_batch(n_customers: int, cfg: dict | None = None, engine: str = "pandas")
         rss.reset()
         t0, c0 = time.perf_counter(), time.process_time()
         rec: dict = {"status": OK, "seconds": None, "cpu_s": None, "peak_rss_mb": None, "counts": {}, "message": ""}
+        jvm, jvm_cpu0 = None, _JVM.cpu_s(st) if st.get("spark") is not None else None
+        jvm_cpu = jvm_cpu0
         try:
             rec["counts"] = fn(st, cfg) or {}
             jvm = rec["counts"].pop("jvm_peak_mb", None)  # the Spark driver's JVM counts towards the peak
+            if st.get("spark") is not None:
+                jvm_cpu = _JVM.cpu_s(st)
         except NoCounterpart as exc:
             rec.update(status=NOT_ON_ENGINE, message=str(exc))
         except Exception as exc:  # a broken stage is reported, the others still run
@@ -440,7 +459,7 @@ def run_batch(n_customers: int, cfg: dict | None = None, engine: str = "pandas")
         dt, cpu = time.perf_counter() - t0, time.process_time() - c0
         if rec["status"] == OK:
             busy += dt
-            rec["seconds"], rec["cpu_s"] = dt, cpu
+            rec["seconds"], rec["cpu_s"] = dt, cpu + ((jvm_cpu or 0.0) - (jvm_cpu0 or 0.0))
             rec["peak_rss_mb"] = rss.peak_mb() + (jvm or 0.0)
             peak = max(peak, rec["peak_rss_mb"])
         stages[name] = rec
@@ -618,6 +637,9 @@ def render_markdown(result: dict) -> str:
         tot = [(_fmt_s(sizes[n]["total_s"]) if n in sizes else "–", _fmt_s(spark[n]["total_s"]) if n in spark else "–")
                for n in both]
         lines.append("| **total** | " + " | ".join(f"**{a} s**" for pair in tot for a in pair) + " |")
+        cpu = [(_fmt_s(sizes[n].get("total_cpu_s")) if n in sizes else "–", _fmt_s(spark[n].get("total_cpu_s")))
+               for n in both]
+        lines.append("| CPU seconds (Python + JVM) | " + " | ".join(f"{a} s" for pair in cpu for a in pair) + " |")
         rss = [(f"{sizes[n]['peak_rss_mb']:,.0f}" if n in sizes else "–", f"{spark[n]['peak_rss_mb']:,.0f}") for n in both]
         lines.append("| **peak RSS** | " + " | ".join(f"**{a} MB**" for pair in rss for a in pair) + " |")
         scounts = [f"- {int(n):,} customers (spark): " + ", ".join(
