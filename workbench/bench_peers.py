@@ -174,9 +174,9 @@ def run_peers(n_customers: int, repeats: int, cfg: dict) -> dict:
     from workbench.evaluate.metrics import ndcg_at_k
     from workbench.recommend.basket import mine_rules
     from workbench.recommend.cf import EASE, ItemKNN
-    from workbench.recommend.holdout import protocol_holdout
+    from workbench.recommend.holdout import run_holdout
+    from workbench.recommend.implicit_models import ALS
     from workbench.recommend.interactions import Interactions
-    from workbench.recommend.protocol import DEFAULTS as PROTOCOL
     from workbench.segment.rfm import build_rfm, default_analysis_date
 
     raw = generate_shop({"n_customers": int(n_customers), "n_products": cfg["n_products"],
@@ -185,7 +185,7 @@ def run_peers(n_customers: int, repeats: int, cfg: dict) -> dict:
     tx = shop.transactions
     date = default_analysis_date(tx)
     b, top_k = cfg["basket"], cfg["top_k"]
-    als_cfg = PROTOCOL["als"]
+    als_cfg = ALS().get_params()  # the notebooks' ALS settings
     pairs = {
         "rfm_pandas": ("segment.rfm.build_rfm", "idiomatic pandas groupby().agg + pd.qcut"),
         "rfm_duckdb": ("segment.rfm.build_rfm", "DuckDB SQL GROUP BY + pd.qcut"),
@@ -221,8 +221,8 @@ def run_peers(n_customers: int, repeats: int, cfg: dict) -> dict:
         refs["cf"]["naive_s"].append(tp)
         log.info("peers, repetition %d: %s", r + 1, ", ".join(
             f"{n} {v['fast_s'][-1]:.2f} s vs {v['naive_s'][-1]:.2f} s" for n, v in refs.items()))
-    # quality of the different CF models on the same hold-out (the protocol's chronological split)
-    hold = protocol_holdout(shop, None, seed=cfg["seed"])
+    # quality of the different CF models on the same hold-out (the evaluation protocol's default split)
+    hold = run_holdout(shop, {"seed": cfg["seed"]})
     scores = {name: ndcg_at_k(hold.test, cls().fit(hold.interactions).recommend(hold.customers, k=top_k), k=top_k)
               for name, cls in (("item_knn", ItemKNN), ("ease", EASE))}
     als_recs = implicit_als(hold.interactions, top_k, als_cfg["factors"], als_cfg["regularization"],

@@ -66,14 +66,15 @@ def parity_shop(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def parity_params(parity_shop) -> dict:
-    """Params for a batch over the parity shop: k-means only, at a fixed k (4); the protocol's ALS settings."""
+    """Params for a batch over the parity shop: k-means only, at k = 5 (the parity shop's stable k: scikit-learn's
+    own fits under four seeds agree at ARI 0.991 there, at 0.86 with k = 4); the protocol's ALS settings."""
     return batch_params(parity_shop)
 
 
-def batch_params(folder, k: int = 4) -> dict:
+def batch_params(folder, k: int = 5) -> dict:
     return {"name": "parity", "seed": 42, "data": {"source": "parquet", "path": str(folder)},
-            "segmentation": {"clusters": {"models": ["kmeans"], "k": k, "k_range": [k, k], "n_init": 3,
-                                          "n_bootstrap": 0, "gap_references": 0}}}
+            "segmentation": {"clusters": {"models": ["kmeans"], "rule": "silhouette", "k": k, "k_range": [k, k],
+                                          "n_init": 3, "n_bootstrap": 0, "gap_references": 0}}}
 
 
 @pytest.fixture(scope="session")

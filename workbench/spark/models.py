@@ -241,7 +241,9 @@ def fpgrowth_rules(transactions, min_support: float | None = None, min_baskets: 
     bk = baskets(transactions).persist()
     n = bk.count()
     s = B.resolve_min_support(n, min_support, min_baskets)
-    fp = FPGrowth(itemsCol="items", minSupport=s, minConfidence=float(min_confidence),
+    # a little below min_confidence here, exactly min_confidence below with the pandas engine's arithmetic
+    # (support(A u C) / support(A) of fractions: 6/60 baskets is 0.09999999999999999 there, not 0.1)
+    fp = FPGrowth(itemsCol="items", minSupport=s, minConfidence=float(min_confidence) * (1 - 1e-9),
                   **({"numPartitions": int(num_partitions)} if num_partitions else {}))
     model = fp.fit(bk)
     freq = model.freqItemsets.withColumn("_key", F.array_sort("items")).persist()
@@ -249,16 +251,18 @@ def fpgrowth_rules(transactions, min_support: float | None = None, min_baskets: 
     rules = model.associationRules
     if max_len is not None:
         rules = rules.where(F.size("antecedent") + 1 <= int(max_len))
-    if min_lift is not None:
-        rules = rules.where(F.col("lift") > float(min_lift))
     sup = lambda alias: freq.select(F.col("_key").alias(alias), (F.col("freq") / F.lit(n)).alias(f"{alias}_s"))  # noqa: E731
     rules = (rules.withColumn("_a", F.array_sort("antecedent")).withColumn("_c", F.array_sort("consequent"))
              .join(F.broadcast(sup("_a")), "_a").join(F.broadcast(sup("_c")), "_c"))
-    sa, sc, conf = F.col("_a_s"), F.col("_c_s"), F.col("confidence")
+    sa, sc = F.col("_a_s"), F.col("_c_s")
+    conf = F.col("support") / sa
+    rules = rules.where(conf >= float(min_confidence))
+    if min_lift is not None:
+        rules = rules.where(conf / sc > float(min_lift))
     out = rules.select(
         F.col("_a").alias(B.ANTECEDENTS), F.col("_c").alias(B.CONSEQUENTS),
         sa.alias(B.ANTECEDENT_SUPPORT), sc.alias(B.CONSEQUENT_SUPPORT), F.col("support").alias(B.SUPPORT),
-        conf.alias(B.CONFIDENCE), F.col("lift").alias(B.LIFT),
+        conf.alias(B.CONFIDENCE), (conf / sc).alias(B.LIFT),
         (F.col("support") - sa * sc).alias(B.LEVERAGE),
         F.when(conf >= 1.0, F.lit(float("inf"))).otherwise((F.lit(1.0) - sc) / (F.lit(1.0) - conf)).alias(B.CONVICTION),
     ).orderBy(F.desc(B.LIFT), F.desc(B.CONFIDENCE), F.desc(B.SUPPORT),

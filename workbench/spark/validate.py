@@ -53,7 +53,8 @@ def _column_rules(col: C.Column, raw_type, now: pd.Timestamp) -> tuple[list[tupl
     missing = f"({q} IS NULL" + (f" OR isnan({q}))" if _is_numeric(raw_type) else ")")
     rules = [(missing, f"missing_value:{col.name}")] if col.required else []
     if col.kind == "id":
-        value = f"trim(CAST({q} AS STRING))"
+        # text ids are kept as they are; other types become text, stripped (the pandas engine's coercion)
+        value = q if isinstance(raw_type, T.StringType) else f"trim(CAST({q} AS STRING))"
         if col.required:
             rules.append((f"{value} = ''", f"missing_value:{col.name}"))
     elif col.kind in ("datetime", "date"):
