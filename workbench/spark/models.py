@@ -255,7 +255,7 @@ def fpgrowth_rules(transactions, min_support: float | None = None, min_baskets: 
     rules = (rules.withColumn("_a", F.array_sort("antecedent")).withColumn("_c", F.array_sort("consequent"))
              .join(F.broadcast(sup("_a")), "_a").join(F.broadcast(sup("_c")), "_c"))
     sa, sc = F.col("_a_s"), F.col("_c_s")
-    conf = F.col("support") / sa
+    conf = (F.col("support") * F.lit(float(n))) / (sa * F.lit(float(n)))  # mlxtend's formula, operation for operation
     rules = rules.where(conf >= float(min_confidence))
     if min_lift is not None:
         rules = rules.where(conf / sc > float(min_lift))
