@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Spark for the tests: Java 17 (on the machines already), pyspark (the [spark] extra that `make setup` installs
-# into .venv), and Debian's libblas3/liblapack3 so MLlib uses a native BLAS. Idempotent: returns at once when
+# Spark for the tests: Java 17 (on the machines already), pyspark (the [spark] extra, installed here into
+# .venv), and Debian's libblas3/liblapack3 so MLlib uses a native BLAS. Idempotent: returns at once when
 # everything is there; it starts no server (the standalone-cluster test starts and stops its own daemons).
 set -euo pipefail
 cd "$(dirname "$0")/.."
