@@ -95,16 +95,16 @@ def test_pricing_skips_without_price_variation_or_history():
 
 
 def test_report_summary_lists_skipped_stages_first():
-    from workbench.report import summary as S
+    from workbench.report import summary
 
     metrics = {"data": {"source": "csv", "customers": 20, "products": 5, "transactions": 30},
                "segmentation": {"customers": 20, "buyers": 12, "clv": {"skipped": "nobody bought twice"}},
                "pricing": {"skipped": "every product has one price"}}
-    lines = S.executive_summary(metrics)
+    lines = summary.executive_summary(metrics)
     assert lines[0].startswith("**Skipped: Customer segmentation and CLV, clv** (notebook 01): nobody bought twice")
     assert lines[1].startswith("**Skipped: Dynamic pricing** (notebook 06): every product has one price")
     assert not any("was not run" in line and "pricing" in line for line in lines)
-    status = S.stage_status(metrics).set_index("stage")["ran"]
+    status = summary.stage_status(metrics).set_index("stage")["ran"]
     assert status["pricing"] == "skipped: every product has one price" and status["segmentation"] == "yes"
     assert status["hybrid"] == "no"
 

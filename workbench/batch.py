@@ -20,14 +20,17 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import pandas as pd
 
 from workbench.config import load_params, stage
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.errors import ConfigError
 from workbench.report.record import RunRecorder
+
+if TYPE_CHECKING:
+    from workbench.evaluate.experiment import EvaluationSettings
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +52,7 @@ class BatchSettings:
     seed: int
     segmentation: dict
     clusters: dict
-    evaluation: "EvaluationSettings"  # noqa: F821  (workbench.evaluate.experiment)
+    evaluation: EvaluationSettings
     als: dict
     basket: dict
 
@@ -111,24 +114,24 @@ def _pandas_data(run: BatchRun) -> dict:
 
 
 def _pandas_rfm(run: BatchRun) -> dict:
-    from workbench.segment import rfm as R
+    from workbench.segment import rfm as segment_rfm
 
     s, shop = run.settings.segmentation, run.state["shop"]
-    table = R.build_rfm(shop.transactions, shop.customers, s.get("analysis_date"), s.get("segment_map"),
+    table = segment_rfm.build_rfm(shop.transactions, shop.customers, s.get("analysis_date"), s.get("segment_map"),
                         s.get("iqr_k", 1.5))
     run.state["rfm"] = table
     return {"analysis_date": str(table.attrs["analysis_date"].date()), "customers": len(table),
-            "buyers": int((table[R.FREQUENCY] > 0).sum()), "segments": R.segment_counts(table, s.get("segment_map"))}
+            "buyers": int((table[segment_rfm.FREQUENCY] > 0).sum()), "segments": segment_rfm.segment_counts(table, s.get("segment_map"))}
 
 
 def _pandas_kmeans(run: BatchRun) -> dict:
-    from workbench.segment import clusters as K
+    from workbench.segment import clusters as segment_clusters
     from workbench.segment.table import ARTIFACT, customer_segments
 
     table, cfg = run.state["rfm"], run.settings.clusters
-    feats = K.cluster_features(table)  # log-RFM (the batch's features on both engines: no extras)
-    model = K.make_model(cfg, random_state=run.settings.seed).fit(feats)
-    out = K.assign_clusters(table, feats, model, K.name_clusters(model.centroids_z_, cfg["name_threshold"]))
+    feats = segment_clusters.cluster_features(table)  # log-RFM (the batch's features on both engines: no extras)
+    model = segment_clusters.make_model(cfg, random_state=run.settings.seed).fit(feats)
+    out = segment_clusters.assign_clusters(table, feats, model, segment_clusters.name_clusters(model.centroids_z_, cfg["name_threshold"]))
     run.rec.save_artifact(customer_segments(out), ARTIFACT)
     return {"model": model.model_, "k": int(model.k_), "clusters": cluster_sizes(out)}
 
@@ -141,7 +144,7 @@ def _pandas_als(run: BatchRun) -> dict:
     st = run.settings
     hold = run_holdout(run.state["shop"], st.params, recorder=run.rec)  # writes split_train / split_test
     model = ALS(**st.als).fit(hold.interactions)
-    recs = model.recommend(hold.customers, k=st.k)[[C.CUSTOMER_ID, C.PRODUCT_ID, "rank", "score"]]
+    recs = model.recommend(hold.customers, k=st.k)[[contract.CUSTOMER_ID, contract.PRODUCT_ID, "rank", "score"]]
     run.rec.save_artifact(recs, f"recs_{MODEL}")
     scores = evaluate_ranking(hold.test, recs, k=st.k, n_items=hold.interactions.shape[1])
     return {"split": st.evaluation.split, "train_rows": len(hold.train), "test_pairs": len(hold.test),

@@ -46,7 +46,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.errors import WorkbenchError
 from workbench.evaluate.experiment import DEFAULTS as EVALUATION_DEFAULTS
 
@@ -216,8 +216,8 @@ def _stage_cf(st: dict, cfg: dict) -> dict:
     # binary purchases: what item-kNN and EASE fit on (binary=True) and what the hybrid's components take,
     # so the hybrid stage reuses this matrix and its id mapping of the transactions
     inter = Interactions.from_transactions(shop.transactions, weight="binary",
-                                           customers=shop.customers[C.CUSTOMER_ID],
-                                           products=shop.products[C.PRODUCT_ID])
+                                           customers=shop.customers[contract.CUSTOMER_ID],
+                                           products=shop.products[contract.PRODUCT_ID])
     recs, fitted = {}, {}
     for name, cls in classes.items():  # top-K for every customer; those without purchases get popularity
         model = cls(**cfg["cf"]["params"].get(name, {})).fit(inter)
@@ -246,8 +246,8 @@ def _stage_hybrid(st: dict, cfg: dict) -> dict:
     inter = st.get("interactions")  # the cf stage's binary purchases
     if inter is None:
         inter = Interactions.from_transactions(shop.transactions, weight="binary",
-                                               customers=shop.customers[C.CUSTOMER_ID],
-                                               products=shop.products[C.PRODUCT_ID])
+                                               customers=shop.customers[contract.CUSTOMER_ID],
+                                               products=shop.products[contract.PRODUCT_ID])
     context = dict(transactions=shop.transactions, products=shop.products, segments=st.get("rfm"),
                    history=shop.transactions, rules=st.get("rules"))
     fitted = list((st.get("cf_models") or {}).values())
@@ -338,14 +338,14 @@ def _spark_validate(st: dict, cfg: dict) -> dict:
     res = validate_tables(read_tables(st["spark"], str(st["input"]), "parquet"))
     st["tables"] = {n: df.persist() for n, df in res.accepted.items()}
     return {"quarantined": int(res.report.rows_quarantined),
-            "lines": int(st["tables"][C.TRANSACTIONS].count()), "jvm_peak_mb": _JVM.peak_mb(st)}
+            "lines": int(st["tables"][contract.TRANSACTIONS].count()), "jvm_peak_mb": _JVM.peak_mb(st)}
 
 
 def _spark_rfm(st: dict, cfg: dict) -> dict:
     from workbench.spark.rfm import build_rfm
 
     t = st["tables"]
-    st["rfm"] = build_rfm(t[C.TRANSACTIONS], t[C.CUSTOMERS])[0].persist()
+    st["rfm"] = build_rfm(t[contract.TRANSACTIONS], t[contract.CUSTOMERS])[0].persist()
     return {"customers_scored": int(st["rfm"].where("r_score IS NOT NULL").count()), "jvm_peak_mb": _JVM.peak_mb(st)}
 
 
@@ -366,7 +366,7 @@ def _spark_cf(st: dict, cfg: dict) -> dict:
     from workbench.spark.models import SparkALS
 
     params = {k: v for k, v in ALS().get_params().items() if k in ("factors", "regularization", "alpha", "iterations")}
-    sales = st["tables"][C.TRANSACTIONS].where(f"{C.QUANTITY} > 0")
+    sales = st["tables"][contract.TRANSACTIONS].where(f"{contract.QUANTITY} > 0")
     recs = SparkALS(**params, random_state=cfg["seed"]).fit(sales).recommend(k=cfg["top_k"])
     return {"recs_als": int(recs.count()), "jvm_peak_mb": _JVM.peak_mb(st)}
 
@@ -375,7 +375,7 @@ def _spark_basket(st: dict, cfg: dict) -> dict:
     from workbench.spark.models import fpgrowth_rules
 
     b = cfg["basket"]
-    rules, info = fpgrowth_rules(st["tables"][C.TRANSACTIONS], min_support=b["min_support"],
+    rules, info = fpgrowth_rules(st["tables"][contract.TRANSACTIONS], min_support=b["min_support"],
                                  min_confidence=b["min_confidence"], max_len=b["max_len"], min_lift=b["min_lift"])
     return {"baskets": info["n_baskets"], "itemsets": info["n_itemsets"], "rules": int(rules.count()),
             "jvm_peak_mb": _JVM.peak_mb(st)}

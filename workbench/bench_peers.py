@@ -26,7 +26,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from workbench.data import contract as C
+from workbench.data import contract as data_contract
 
 log = logging.getLogger(__name__)
 
@@ -50,24 +50,24 @@ def _scores_and_segments(table: pd.DataFrame) -> pd.DataFrame:
 
 def pandas_rfm(transactions: pd.DataFrame, analysis_date: pd.Timestamp) -> pd.DataFrame:
     """RFM the idiomatic pandas way: a revenue column, ``groupby(customer).agg``, then scores and segments."""
-    tx = transactions[transactions[C.TIMESTAMP] < analysis_date].assign(
-        revenue=lambda d: d[C.QUANTITY] * d[C.UNIT_PRICE])
-    buys = tx[tx[C.QUANTITY] > 0]
+    tx = transactions[transactions[data_contract.TIMESTAMP] < analysis_date].assign(
+        revenue=lambda d: d[data_contract.QUANTITY] * d[data_contract.UNIT_PRICE])
+    buys = tx[tx[data_contract.QUANTITY] > 0]
     table = pd.DataFrame({
-        "last": buys.groupby(C.CUSTOMER_ID)[C.TIMESTAMP].max(),
-        "frequency": buys.groupby(C.CUSTOMER_ID)[C.TRANSACTION_ID].nunique(),
-        "monetary": tx.groupby(C.CUSTOMER_ID)["revenue"].sum(),
+        "last": buys.groupby(data_contract.CUSTOMER_ID)[data_contract.TIMESTAMP].max(),
+        "frequency": buys.groupby(data_contract.CUSTOMER_ID)[data_contract.TRANSACTION_ID].nunique(),
+        "monetary": tx.groupby(data_contract.CUSTOMER_ID)["revenue"].sum(),
     })
     table["frequency"] = table["frequency"].fillna(0).astype("int64")
     table["recency"] = (analysis_date - table["last"]).dt.days
-    return _scores_and_segments(table.drop(columns="last").rename_axis(C.CUSTOMER_ID).reset_index())
+    return _scores_and_segments(table.drop(columns="last").rename_axis(data_contract.CUSTOMER_ID).reset_index())
 
 
 def duckdb_rfm(transactions: pd.DataFrame, analysis_date: pd.Timestamp) -> pd.DataFrame:
     """RFM as DuckDB SQL over the pandas frame (one ``GROUP BY``), then the same scores and segments."""
     import duckdb
 
-    tx = transactions[[C.CUSTOMER_ID, C.TRANSACTION_ID, C.TIMESTAMP, C.QUANTITY, C.UNIT_PRICE]]
+    tx = transactions[[data_contract.CUSTOMER_ID, data_contract.TRANSACTION_ID, data_contract.TIMESTAMP, data_contract.QUANTITY, data_contract.UNIT_PRICE]]
     con = duckdb.connect()
     try:
         con.execute("SET threads TO 1")  # the package side is single-threaded too
@@ -90,8 +90,8 @@ def duckdb_rfm(transactions: pd.DataFrame, analysis_date: pd.Timestamp) -> pd.Da
 
 def same_rfm(fast: pd.DataFrame, peer: pd.DataFrame) -> bool:
     """Return True when both give every buyer the same recency, frequency, monetary (1e-9) and segment."""
-    f = fast[fast["frequency"] > 0].set_index(C.CUSTOMER_ID).sort_index()
-    p = peer[peer["frequency"] > 0].set_index(peer[peer["frequency"] > 0][C.CUSTOMER_ID].astype("str")).sort_index()
+    f = fast[fast["frequency"] > 0].set_index(data_contract.CUSTOMER_ID).sort_index()
+    p = peer[peer["frequency"] > 0].set_index(peer[peer["frequency"] > 0][data_contract.CUSTOMER_ID].astype("str")).sort_index()
     if not f.index.astype("str").equals(p.index):
         return False
     return bool((f["recency"].astype("int64").to_numpy() == p["recency"].astype("int64").to_numpy()).all()
@@ -109,8 +109,8 @@ def mlxtend_rules(transactions: pd.DataFrame, min_support: float, max_len: int |
     from mlxtend.frequent_patterns import association_rules, fpgrowth
     from mlxtend.preprocessing import TransactionEncoder
 
-    sales = transactions[transactions[C.QUANTITY] > 0]
-    baskets = sales.groupby(C.TRANSACTION_ID)[C.PRODUCT_ID].apply(lambda s: sorted(set(map(str, s)))).tolist()
+    sales = transactions[transactions[data_contract.QUANTITY] > 0]
+    baskets = sales.groupby(data_contract.TRANSACTION_ID)[data_contract.PRODUCT_ID].apply(lambda s: sorted(set(map(str, s)))).tolist()
     te = TransactionEncoder()
     onehot = pd.DataFrame.sparse.from_spmatrix(te.fit(baskets).transform(baskets, sparse=True), columns=te.columns_)
     fi = fpgrowth(onehot, min_support=min_support, use_colnames=True, max_len=max_len)
@@ -148,8 +148,8 @@ def implicit_als(interactions, k: int = 10, factors: int = 32, regularization: f
                                         iterations=iterations, random_state=seed, num_threads=1)
         model.fit(X, show_progress=False)
         ids, _ = model.recommend(np.arange(X.shape[0]), X, N=k, filter_already_liked_items=True)
-    return pd.DataFrame({C.CUSTOMER_ID: np.repeat(np.asarray(interactions.customer_ids, dtype=object), ids.shape[1]),
-                         C.PRODUCT_ID: np.asarray(interactions.product_ids, dtype=object)[ids.ravel()],
+    return pd.DataFrame({data_contract.CUSTOMER_ID: np.repeat(np.asarray(interactions.customer_ids, dtype=object), ids.shape[1]),
+                         data_contract.PRODUCT_ID: np.asarray(interactions.product_ids, dtype=object)[ids.ravel()],
                          "rank": np.tile(np.arange(1, ids.shape[1] + 1), ids.shape[0])})
 
 
@@ -194,8 +194,8 @@ def run_peers(n_customers: int, repeats: int, cfg: dict) -> dict:
     }
     refs = {name: {"fast": f, "naive": p, "fast_s": [], "naive_s": [], "same_result": None, "note": ""}
             for name, (f, p) in pairs.items()}
-    inter = Interactions.from_transactions(tx, weight="binary", customers=shop.customers[C.CUSTOMER_ID],
-                                           products=shop.products[C.PRODUCT_ID])
+    inter = Interactions.from_transactions(tx, weight="binary", customers=shop.customers[data_contract.CUSTOMER_ID],
+                                           products=shop.products[data_contract.PRODUCT_ID])
 
     def package_cf():
         return {name: cls().fit(inter).recommend(inter.customer_ids, k=top_k)
@@ -227,7 +227,7 @@ def run_peers(n_customers: int, repeats: int, cfg: dict) -> dict:
               for name, cls in (("item_knn", ItemKNN), ("ease", EASE))}
     als_recs = implicit_als(hold.interactions, top_k, als_cfg["factors"], als_cfg["regularization"],
                             als_cfg["alpha"], als_cfg["iterations"], cfg["seed"])
-    scores["implicit_als"] = ndcg_at_k(hold.test, als_recs[als_recs[C.CUSTOMER_ID].isin(hold.customers)], k=top_k)
+    scores["implicit_als"] = ndcg_at_k(hold.test, als_recs[als_recs[data_contract.CUSTOMER_ID].isin(hold.customers)], k=top_k)
     refs["cf"]["note"] = "different models; nDCG@10 on the hold-out: " + ", ".join(
         f"{n} {v:.4f}" for n, v in scores.items())
     refs["cf"]["ndcg"] = scores

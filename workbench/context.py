@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from workbench.config import load_params, project_root, stage
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.data.load import fingerprint, load_shop
 from workbench.data.shop import Shop
 from workbench.data.validate import ValidationReport
@@ -90,12 +90,12 @@ class Context:
         for name, q in report.quarantine.items():
             q.astype("str").to_csv(qdir / f"{name}.csv", index=False)
         self.rec.save_artifact(report.to_frame(), "validation_report.csv")
-        tx = report.tables[C.TRANSACTIONS]
+        tx = report.tables[contract.TRANSACTIONS]
         self.rec.log_metrics("data", {
             "source": self.params["data"]["source"],
-            C.CUSTOMERS: len(shop.customers),
-            C.PRODUCTS: len(shop.products),
-            C.TRANSACTIONS: len(shop.transactions),
+            contract.CUSTOMERS: len(shop.customers),
+            contract.PRODUCTS: len(shop.products),
+            contract.TRANSACTIONS: len(shop.transactions),
             "rows_read": tx.rows_read,
             "rows_quarantined": tx.rows_quarantined,
             "quarantine_reasons": tx.reasons,
@@ -111,8 +111,8 @@ class Context:
         """The validated shop of this run: from the run's data artifacts if present, else loaded now."""
         if self._shop is not None:
             return self._shop
-        if self.rec.has_artifact(f"{DATA_ARTIFACTS}/{C.TRANSACTIONS}"):
-            tables = {n: self.rec.load_artifact(f"{DATA_ARTIFACTS}/{n}") for n in C.ALL_TABLES
+        if self.rec.has_artifact(f"{DATA_ARTIFACTS}/{contract.TRANSACTIONS}"):
+            tables = {n: self.rec.load_artifact(f"{DATA_ARTIFACTS}/{n}") for n in contract.ALL_TABLES
                       if self.rec.has_artifact(f"{DATA_ARTIFACTS}/{n}")}
             tdir = self.run_dir / "artifacts" / TRUTH_ARTIFACTS
             truth = {p.stem: pd.read_parquet(p) for p in sorted(tdir.glob("*.parquet"))} or None

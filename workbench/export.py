@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.errors import WorkbenchError
 from workbench.report.record import ARTIFACTS_DIR
 
@@ -48,16 +48,16 @@ class ExportTable:
 
 #: table name -> what it holds
 TABLES: dict[str, ExportTable] = {
-    "customer_segments": ExportTable("customer_segments", (C.CUSTOMER_ID,),
-                                     (C.CUSTOMER_ID, "segment", "cluster", "cluster_name")),
-    "recommendations": ExportTable("recommendations", (C.CUSTOMER_ID, "rank"),
-                                   (C.CUSTOMER_ID, C.PRODUCT_ID, "rank", "score", "confidence", "explanation")),
-    "pricing_suggestions": ExportTable("pricing_suggestions", (C.PRODUCT_ID,),
-                                       (C.PRODUCT_ID, "current_price", "suggested_price")),
-    "item_similarity": ExportTable("item_similarity", (C.PRODUCT_ID, "similar_product_id"),
-                                   (C.PRODUCT_ID, "similar_product_id", "similarity")),
+    "customer_segments": ExportTable("customer_segments", (contract.CUSTOMER_ID,),
+                                     (contract.CUSTOMER_ID, "segment", "cluster", "cluster_name")),
+    "recommendations": ExportTable("recommendations", (contract.CUSTOMER_ID, "rank"),
+                                   (contract.CUSTOMER_ID, contract.PRODUCT_ID, "rank", "score", "confidence", "explanation")),
+    "pricing_suggestions": ExportTable("pricing_suggestions", (contract.PRODUCT_ID,),
+                                       (contract.PRODUCT_ID, "current_price", "suggested_price")),
+    "item_similarity": ExportTable("item_similarity", (contract.PRODUCT_ID, "similar_product_id"),
+                                   (contract.PRODUCT_ID, "similar_product_id", "similarity")),
 }
-INDEXED = (C.CUSTOMER_ID, C.PRODUCT_ID, "similar_product_id")
+INDEXED = (contract.CUSTOMER_ID, contract.PRODUCT_ID, "similar_product_id")
 
 
 @dataclass

@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.config import load_params
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.data.load import load_shop
 from workbench.data.shop import purchases
 from workbench.recommend.interactions import EVENT_WEIGHTS, Interactions
@@ -12,26 +12,26 @@ from workbench.recommend.interactions import EVENT_WEIGHTS, Interactions
 def test_clickstream_params_load_a_shop_without_money():
     params = load_params("clickstream", {"data": {"synthetic": {"n_customers": 200, "n_products": 120}}})
     shop, rep = load_shop(params)
-    assert len(shop.transactions) == 0 and rep.tables[C.TRANSACTIONS].rows_read == 0
-    assert shop.prices is None and shop.products[C.PRICE].isna().all()
-    assert not shop.has_sales and shop.feedback == C.EVENTS
+    assert len(shop.transactions) == 0 and rep.tables[contract.TRANSACTIONS].rows_read == 0
+    assert shop.prices is None and shop.products[contract.PRICE].isna().all()
+    assert not shop.has_sales and shop.feedback == contract.EVENTS
     for t in rep.tables.values():
         assert t.rows_accepted + t.rows_quarantined == t.rows_read
 
     # the same seed with money: every sale line is one purchase event of the same customer and product
     full, _ = load_shop(load_params("default", {"data": {"synthetic": {"n_customers": 200, "n_products": 120}}}))
     assert len(shop.events) == len(full.events)
-    buys = shop.events[shop.events[C.EVENT] == "transaction"].groupby([C.CUSTOMER_ID, C.PRODUCT_ID]).size()
-    sales = full.transactions[full.transactions[C.QUANTITY] > 0].groupby([C.CUSTOMER_ID, C.PRODUCT_ID]).size()
+    buys = shop.events[shop.events[contract.EVENT] == "transaction"].groupby([contract.CUSTOMER_ID, contract.PRODUCT_ID]).size()
+    sales = full.transactions[full.transactions[contract.QUANTITY] > 0].groupby([contract.CUSTOMER_ID, contract.PRODUCT_ID]).size()
     pd.testing.assert_series_equal(buys.sort_index(), sales.sort_index(), check_names=False)
     # purchases() without money: the same lines per customer and day as the full shop's sales
-    day = lambda df: df.groupby([C.CUSTOMER_ID, df[C.TIMESTAMP].dt.date]).size().sort_index()
+    day = lambda df: df.groupby([contract.CUSTOMER_ID, df[contract.TIMESTAMP].dt.date]).size().sort_index()
     pd.testing.assert_series_equal(day(purchases(shop)), day(purchases(full)), check_names=False)
-    assert purchases(shop)[C.UNIT_PRICE].isna().all()
+    assert purchases(shop)[contract.UNIT_PRICE].isna().all()
 
     # the interactions the recommenders learn from: event weights summed per customer and product
-    inter = Interactions.from_shop(shop, products=shop.products[C.PRODUCT_ID])
-    counts = shop.events.groupby(C.EVENT, observed=True).size()
+    inter = Interactions.from_shop(shop, products=shop.products[contract.PRODUCT_ID])
+    counts = shop.events.groupby(contract.EVENT, observed=True).size()
     expected = sum(EVENT_WEIGHTS[k] * n for k, n in counts.items())
     assert np.isclose(inter.matrix.sum(), expected, rtol=1e-6)
-    assert inter.shape == (shop.events[C.CUSTOMER_ID].nunique(), len(shop.products))
+    assert inter.shape == (shop.events[contract.CUSTOMER_ID].nunique(), len(shop.products))

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from workbench.data import contract as C
+from workbench.data import contract as data_contract
 from workbench.data.load import load_shop
 from workbench.data.shop import Shop
 from workbench.data.synthetic import generate_shop
@@ -87,7 +87,7 @@ def apply(tables: dict[str, pd.DataFrame], kind: str, table: str, column: str, r
         new = rnd.choice(cols + ["Customer ID", "price ", "x", ""])  # may clash with another column
         df.columns = [new if c == column else c for c in cols]
     elif kind == "retype_ids":
-        id_cols = [c for c in cols if c in (C.CUSTOMER_ID, C.PRODUCT_ID, C.TRANSACTION_ID)]
+        id_cols = [c for c in cols if c in (data_contract.CUSTOMER_ID, data_contract.PRODUCT_ID, data_contract.TRANSACTION_ID)]
         if id_cols:
             col = rnd.choice(id_cols)
             digits = pd.to_numeric(df[col].astype("str").str.lstrip("CPTR"), errors="coerce")
@@ -107,10 +107,10 @@ def check_loaded(shop, report, read: dict[str, int]) -> None:
         assert len(report.quarantine.get(name, [])) == t.rows_quarantined
         assert sum(t.reasons.values()) == t.rows_quarantined
     for name, df in shop.tables().items():
-        schema = C.SCHEMAS[name]
+        schema = data_contract.SCHEMAS[name]
         for col in schema.columns:
             if col.name not in df:
-                assert not col.required or (name == C.PRODUCTS and col.name == C.PRICE), (name, col.name)
+                assert not col.required or (name == data_contract.PRODUCTS and col.name == data_contract.PRICE), (name, col.name)
                 continue
             s = df[col.name]
             if col.kind in ("int", "float"):
@@ -132,14 +132,14 @@ def check_loaded(shop, report, read: dict[str, int]) -> None:
     tx = shop.transactions
     if len(tx):
         assert shop.has_sales
-        rev = tx[C.QUANTITY].to_numpy(dtype="float64") * tx[C.UNIT_PRICE].to_numpy(dtype="float64")
+        rev = tx[data_contract.QUANTITY].to_numpy(dtype="float64") * tx[data_contract.UNIT_PRICE].to_numpy(dtype="float64")
         assert np.isfinite(rev).all()
 
 
 def corrupted(data) -> dict[str, pd.DataFrame]:
     shop = base()
     tables = {n: df.copy() for n, df in shop.tables().items()}
-    columns = {n: [c.name for c in C.SCHEMAS[n].columns if c.name in df] for n, df in tables.items()}
+    columns = {n: [c.name for c in data_contract.SCHEMAS[n].columns if c.name in df] for n, df in tables.items()}
     for kind, table, column, rnd in data.draw(st.lists(corruption(columns), min_size=1, max_size=3),
                                               label="corruptions"):
         junk = (data.draw(st.lists(JUNK, min_size=1, max_size=6), label="junk")
@@ -188,14 +188,14 @@ def test_consistently_retyped_ids_load_the_same_rows(numeric):
     tables = {}
     for name, df in shop.tables().items():
         df = df.copy()
-        for col in (C.CUSTOMER_ID, C.PRODUCT_ID, C.TRANSACTION_ID):
+        for col in (data_contract.CUSTOMER_ID, data_contract.PRODUCT_ID, data_contract.TRANSACTION_ID):
             if col in df:
                 digits = pd.to_numeric(df[col].astype("str").str.lstrip("CPTR"))
                 df[col] = digits.astype("float64" if numeric == "float" else "int64")
         tables[name] = df
     clean, rep = validate_shop(Shop(**tables))
     assert {n: t.rows_accepted for n, t in rep.tables.items()} == {n: t.rows_accepted for n, t in ref.tables.items()}
-    assert clean.customers[C.CUSTOMER_ID].iloc[0] == ("1.0" if numeric == "float" else "1")
+    assert clean.customers[data_contract.CUSTOMER_ID].iloc[0] == ("1.0" if numeric == "float" else "1")
 
 
 @settings(max_examples=20, **SETTINGS)
@@ -220,5 +220,5 @@ def test_corrupted_retailrocket_files_load_or_stop_with_a_workbench_error(tmp_pa
         shop, report = load_shop({"data": {"source": "retailrocket", "path": str(f)}})
     except WorkbenchError:
         return
-    check_loaded(shop, report, {C.EVENTS: 40, C.CUSTOMERS: report.tables[C.CUSTOMERS].rows_read,
-                                C.PRODUCTS: report.tables[C.PRODUCTS].rows_read, C.TRANSACTIONS: 0})
+    check_loaded(shop, report, {data_contract.EVENTS: 40, data_contract.CUSTOMERS: report.tables[data_contract.CUSTOMERS].rows_read,
+                                data_contract.PRODUCTS: report.tables[data_contract.PRODUCTS].rows_read, data_contract.TRANSACTIONS: 0})

@@ -1,24 +1,24 @@
 """EDA headline numbers: a shop with money and a clickstream without it."""
 import pandas as pd
 
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.data.profile import eda_summary
 from workbench.data.shop import Shop
 from workbench.data.validate import validate_shop
 
 
 def _shop(with_money: bool) -> Shop:
-    customers = pd.DataFrame({C.CUSTOMER_ID: ["c1", "c2", "c3"], C.SIGNUP_DATE: ["2024-01-01"] * 3})
-    products = pd.DataFrame({C.PRODUCT_ID: ["p1", "p2"], C.NAME: ["mug", "bag"], C.CATEGORY: ["home", "bags"]})
-    events = pd.DataFrame({C.TIMESTAMP: ["2024-02-01", "2024-02-03", "2024-02-03", "2024-03-09"],
-                           C.CUSTOMER_ID: ["c1", "c1", "c2", "c2"], C.PRODUCT_ID: ["p1", "p1", "p1", "p2"],
-                           C.EVENT: ["view", "transaction", "view", "addtocart"]})
+    customers = pd.DataFrame({contract.CUSTOMER_ID: ["c1", "c2", "c3"], contract.SIGNUP_DATE: ["2024-01-01"] * 3})
+    products = pd.DataFrame({contract.PRODUCT_ID: ["p1", "p2"], contract.NAME: ["mug", "bag"], contract.CATEGORY: ["home", "bags"]})
+    events = pd.DataFrame({contract.TIMESTAMP: ["2024-02-01", "2024-02-03", "2024-02-03", "2024-03-09"],
+                           contract.CUSTOMER_ID: ["c1", "c1", "c2", "c2"], contract.PRODUCT_ID: ["p1", "p1", "p1", "p2"],
+                           contract.EVENT: ["view", "transaction", "view", "addtocart"]})
     tx = None
     if with_money:
-        products[C.PRICE] = [3.0, 10.0]
-        tx = pd.DataFrame({C.TRANSACTION_ID: ["t1", "t1", "t2"], C.CUSTOMER_ID: ["c1", "c1", "c3"],
-                           C.PRODUCT_ID: ["p1", "p2", "p2"], C.TIMESTAMP: ["2024-02-03", "2024-02-03", "2024-02-05"],
-                           C.QUANTITY: [2, 1, -1], C.UNIT_PRICE: [3.0, 10.0, 10.0]})
+        products[contract.PRICE] = [3.0, 10.0]
+        tx = pd.DataFrame({contract.TRANSACTION_ID: ["t1", "t1", "t2"], contract.CUSTOMER_ID: ["c1", "c1", "c3"],
+                           contract.PRODUCT_ID: ["p1", "p2", "p2"], contract.TIMESTAMP: ["2024-02-03", "2024-02-03", "2024-02-05"],
+                           contract.QUANTITY: [2, 1, -1], contract.UNIT_PRICE: [3.0, 10.0, 10.0]})
     return validate_shop(Shop(customers, products, tx, events=events))[0]
 
 
@@ -44,8 +44,8 @@ def test_purchases_with_and_without_money():
     from workbench.data.shop import purchases
 
     money = purchases(_shop(with_money=True))
-    assert money[C.TRANSACTION_ID].tolist() == ["t1", "t1"] and money[C.QUANTITY].tolist() == [2, 1]
+    assert money[contract.TRANSACTION_ID].tolist() == ["t1", "t1"] and money[contract.QUANTITY].tolist() == [2, 1]
     clicks = purchases(_shop(with_money=False))  # the one purchase event: c1 bought p1 on 2024-02-03
-    assert clicks[[C.CUSTOMER_ID, C.PRODUCT_ID, C.QUANTITY]].values.tolist() == [["c1", "p1", 1]]
-    assert clicks[C.TIMESTAMP].tolist() == [pd.Timestamp("2024-02-03")] and clicks[C.UNIT_PRICE].isna().all()
-    assert clicks[C.TRANSACTION_ID].tolist() == ["c1@2024-02-03T00:00:00"]
+    assert clicks[[contract.CUSTOMER_ID, contract.PRODUCT_ID, contract.QUANTITY]].values.tolist() == [["c1", "p1", 1]]
+    assert clicks[contract.TIMESTAMP].tolist() == [pd.Timestamp("2024-02-03")] and clicks[contract.UNIT_PRICE].isna().all()
+    assert clicks[contract.TRANSACTION_ID].tolist() == ["c1@2024-02-03T00:00:00"]

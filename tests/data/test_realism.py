@@ -3,14 +3,14 @@ import pandas as pd
 import pytest
 
 from workbench.config import load_params
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.data.realism import WEB_SHOP_RANGES, _gini, outside_ranges, shop_statistics
 from workbench.data.sources import load_source
 
 
 def _tx(rows):
-    return pd.DataFrame(rows, columns=[C.TRANSACTION_ID, C.CUSTOMER_ID, C.PRODUCT_ID, C.TIMESTAMP, C.QUANTITY]).assign(
-        **{C.TIMESTAMP: lambda d: pd.to_datetime(d[C.TIMESTAMP]), C.UNIT_PRICE: 1.0})
+    return pd.DataFrame(rows, columns=[contract.TRANSACTION_ID, contract.CUSTOMER_ID, contract.PRODUCT_ID, contract.TIMESTAMP, contract.QUANTITY]).assign(
+        **{contract.TIMESTAMP: lambda d: pd.to_datetime(d[contract.TIMESTAMP]), contract.UNIT_PRICE: 1.0})
 
 
 def test_statistics_by_hand():
@@ -18,7 +18,7 @@ def test_statistics_by_hand():
     tx = _tx([("1", "c1", "p1", "2024-01-01", 1), ("1", "c1", "p2", "2024-01-01", 2),
               ("2", "c1", "p1", "2024-02-01", 1), ("2", "c1", "p3", "2024-02-01", 1),
               ("3", "c2", "p1", "2024-01-05", 1), ("R1", "c1", "p2", "2024-01-09", -1)])
-    products = pd.DataFrame({C.PRODUCT_ID: ["p1", "p2", "p3"], C.CATEGORY: ["a", "a", "b"]})
+    products = pd.DataFrame({contract.PRODUCT_ID: ["p1", "p2", "p3"], contract.CATEGORY: ["a", "a", "b"]})
     st = shop_statistics(tx, products)
     assert st["lines_per_invoice"] == pytest.approx(5 / 3)
     assert st["rebuy_line_share"] == pytest.approx(1 / 5)

@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.data.sources import ADAPTERS, load_source
 from workbench.data.validate import validate_shop
 
@@ -21,21 +21,21 @@ def test_registered():
 
 def test_published_counts_and_prices(shop, datasets):
     raw = pd.read_csv(datasets / "retail-price" / "retail_price.csv")
-    assert len(shop.products) == 52 and shop.products[C.CATEGORY].nunique() == 9
+    assert len(shop.products) == 52 and shop.products[contract.CATEGORY].nunique() == 9
     assert len(shop.prices) == 676 == len(shop.transactions)
-    assert shop.prices[C.DATE].min() == pd.Timestamp("2017-01-01")
-    assert shop.prices[C.DATE].max() == pd.Timestamp("2018-08-01")
+    assert shop.prices[contract.DATE].min() == pd.Timestamp("2017-01-01")
+    assert shop.prices[contract.DATE].max() == pd.Timestamp("2018-08-01")
     comp = raw[["comp_1", "comp_2", "comp_3"]].mean(axis=1).to_numpy()
-    assert shop.prices[C.COMPETITOR_PRICE].to_numpy() == pytest.approx(comp)
+    assert shop.prices[contract.COMPETITOR_PRICE].to_numpy() == pytest.approx(comp)
     assert {"comp_1", "comp_2", "comp_3"} <= set(shop.prices.columns)
-    assert shop.transactions[C.QUANTITY].sum() == raw["qty"].sum()
-    assert (shop.transactions[C.QUANTITY] * shop.transactions[C.UNIT_PRICE]).sum() == pytest.approx(
+    assert shop.transactions[contract.QUANTITY].sum() == raw["qty"].sum()
+    assert (shop.transactions[contract.QUANTITY] * shop.transactions[contract.UNIT_PRICE]).sum() == pytest.approx(
         (raw["qty"] * raw["unit_price"]).sum())
 
 
 def test_synthetic_customers_one_per_month(shop):
-    assert len(shop.customers) == 20 and shop.customers[C.CUSTOMER_ID].iloc[0] == "M2017-01"
-    assert shop.transactions[C.CUSTOMER_ID].isin(shop.customers[C.CUSTOMER_ID]).all()
+    assert len(shop.customers) == 20 and shop.customers[contract.CUSTOMER_ID].iloc[0] == "M2017-01"
+    assert shop.transactions[contract.CUSTOMER_ID].isin(shop.customers[contract.CUSTOMER_ID]).all()
 
 
 def test_validates_without_quarantine(shop):

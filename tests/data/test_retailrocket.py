@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.data.adapters import retailrocket
 from workbench.data.load import load_shop
 from workbench.errors import DataSourceError, DataValidationError
@@ -32,20 +32,20 @@ def _write(tmp_path, text=EVENTS):
 def test_published_layout_maps_onto_the_contract(tmp_path):
     f = _write(tmp_path)
     shop, rep = load_shop({"data": {"source": "retailrocket", "path": str(f)}})
-    ev = rep.tables[C.EVENTS]
+    ev = rep.tables[contract.EVENTS]
     assert (ev.rows_read, ev.rows_accepted) == (9, 6)
     # the adapter turns text that is no Unix time into a missing time (it warns), validation quarantines it
     assert ev.reasons == {"missing_value:timestamp": 1, "missing_value:customer_id": 1, "invalid_value:event": 1}
-    assert shop.events[C.TIMESTAMP].iloc[0] == pd.Timestamp("2015-06-02 05:02:12.117")
-    assert shop.events[C.CUSTOMER_ID].tolist()[:3] == ["257597", "992329", "111016"]
-    buys = shop.events[shop.events[C.EVENT] == "transaction"]
-    assert buys[C.TRANSACTION_ID].tolist() == ["4000", "4000"] and buys[C.PRODUCT_ID].tolist() == ["248676", "5555"]
-    assert shop.events.loc[shop.events[C.EVENT] == "view", C.TRANSACTION_ID].isna().all()
+    assert shop.events[contract.TIMESTAMP].iloc[0] == pd.Timestamp("2015-06-02 05:02:12.117")
+    assert shop.events[contract.CUSTOMER_ID].tolist()[:3] == ["257597", "992329", "111016"]
+    buys = shop.events[shop.events[contract.EVENT] == "transaction"]
+    assert buys[contract.TRANSACTION_ID].tolist() == ["4000", "4000"] and buys[contract.PRODUCT_ID].tolist() == ["248676", "5555"]
+    assert shop.events.loc[shop.events[contract.EVENT] == "view", contract.TRANSACTION_ID].isna().all()
     # visitors signed up when first seen; items in category "unknown" without properties; no money
-    c = shop.customers.set_index(C.CUSTOMER_ID)[C.SIGNUP_DATE]
+    c = shop.customers.set_index(contract.CUSTOMER_ID)[contract.SIGNUP_DATE]
     assert c["992329"] == pd.Timestamp(1433222147345, unit="ms")
-    assert set(shop.products[C.CATEGORY].astype("str")) == {"unknown"}
-    assert len(shop.transactions) == 0 and shop.products[C.PRICE].isna().all() and shop.feedback == C.EVENTS
+    assert set(shop.products[contract.CATEGORY].astype("str")) == {"unknown"}
+    assert len(shop.transactions) == 0 and shop.products[contract.PRICE].isna().all() and shop.feedback == contract.EVENTS
     inter = Interactions.from_shop(shop)
     assert inter.matrix[inter.customer_index(["992329"])[0], inter.product_index(["248676"])[0]] == 1 + 3 + 5
 
@@ -56,7 +56,7 @@ def test_item_properties_give_the_latest_category(tmp_path):
                   "property": ["categoryid", "categoryid", "categoryid", "790"],
                   "value": ["10", "12", "7", "n100.000"]}).to_csv(tmp_path / "item_properties_part1.csv", index=False)
     shop = retailrocket.load(path=f)
-    cat = shop.products.set_index(C.PRODUCT_ID)[C.CATEGORY]
+    cat = shop.products.set_index(contract.PRODUCT_ID)[contract.CATEGORY]
     assert cat.to_dict() == {"248676": "cat7", "318965": "unknown", "355908": "cat12", "5555": "unknown"}
 
 
@@ -72,7 +72,7 @@ def test_wrong_layout_and_wrong_unit_stop_clearly(tmp_path):
                                                   r"before_min_date:signup_date"):
         load_shop({"data": {"source": "retailrocket", "path": str(f)}})
     shop, _ = load_shop({"data": {"source": "retailrocket", "path": str(f), "timestamp_unit": "s"}})
-    assert shop.events[C.TIMESTAMP].iloc[0] == pd.Timestamp("2015-06-02 05:02:12")
+    assert shop.events[contract.TIMESTAMP].iloc[0] == pd.Timestamp("2015-06-02 05:02:12")
 
 
 def test_round_trip_of_the_synthetic_clickstream(tmp_path):
@@ -82,11 +82,11 @@ def test_round_trip_of_the_synthetic_clickstream(tmp_path):
     f = retailrocket.write_events(src.events, tmp_path / "rr" / "events.csv")
     shop, rep = load_shop({"data": {"source": "retailrocket", "path": str(f)}})
     assert rep.rows_quarantined == 0 and len(shop.events) == len(src.events)
-    assert shop.events[C.EVENT].value_counts().to_dict() == src.events[C.EVENT].value_counts().to_dict()
+    assert shop.events[contract.EVENT].value_counts().to_dict() == src.events[contract.EVENT].value_counts().to_dict()
     a, b = Interactions.from_shop(src), Interactions.from_shop(shop)
     assert a.shape == b.shape  # the products nobody touched are not in the file
     assert np.array_equal(np.sort(a.matrix.data), np.sort(b.matrix.data))
     # per customer, the same event history (ids renumbered in order of first appearance)
-    per = lambda s: sorted(s.events.groupby(C.CUSTOMER_ID).size().tolist())
+    per = lambda s: sorted(s.events.groupby(contract.CUSTOMER_ID).size().tolist())
     assert per(shop) == per(src)
-    assert shop.events[C.TRANSACTION_ID].notna().sum() == (src.events[C.EVENT] == "transaction").sum()
+    assert shop.events[contract.TRANSACTION_ID].notna().sum() == (src.events[contract.EVENT] == "transaction").sum()

@@ -3,7 +3,7 @@ import sqlite3
 import pandas as pd
 import pytest
 
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.data.load import fingerprint, load_shop
 from workbench.data.sources import load_source
 from workbench.errors import ConfigError, DataSourceError
@@ -43,8 +43,8 @@ def test_csv_with_unseen_layout_and_bad_rows(tmp_path):
                                                                                        index=False)
     shop, rep = load_shop({"data": {"source": "csv", "path": str(d)}})
     assert shop.customers["loyalty_card"].tolist() == [True, False]  # extra columns kept
-    assert shop.customers[C.CUSTOMER_ID].tolist() == ["007", "8"]    # leading zeros kept
-    t = rep.tables[C.TRANSACTIONS]
+    assert shop.customers[contract.CUSTOMER_ID].tolist() == ["007", "8"]    # leading zeros kept
+    t = rep.tables[contract.TRANSACTIONS]
     assert (t.rows_read, t.rows_accepted, t.reasons) == (4, 3, {"orphan:customer_id": 1})
 
 
@@ -61,7 +61,7 @@ def test_sql_source_sqlite(small_shop, tmp_path):
     assert rep.rows_quarantined == 0 and len(shop.transactions) == len(small_shop.transactions)
     q = {"transactions": "SELECT * FROM transactions WHERE quantity > 0"}
     shop2, _ = load_shop({"data": {"source": "sql", "path": str(db), "queries": q}})
-    assert (shop2.transactions[C.QUANTITY] > 0).all()
+    assert (shop2.transactions[contract.QUANTITY] > 0).all()
 
 
 def test_source_errors(tmp_path):
@@ -97,8 +97,8 @@ def test_folder_without_transactions_or_prices_is_a_shop_without_money(tmp_path)
     d = _tiny_folder(tmp_path / "clicks", transactions=False)
     shop, rep = load_shop({"data": {"source": "csv", "path": str(d)}})
     assert len(shop.transactions) == 0 and len(shop.events) == 2
-    assert shop.products[C.PRICE].isna().all() and shop.feedback == C.EVENTS
-    assert rep.tables[C.TRANSACTIONS].rows_read == 0
+    assert shop.products[contract.PRICE].isna().all() and shop.feedback == contract.EVENTS
+    assert rep.tables[contract.TRANSACTIONS].rows_read == 0
     d = _tiny_folder(tmp_path / "nothing", transactions=False, events=False)
     with pytest.raises(DataSourceError, match="transactions.csv missing.*events.csv or ratings.csv"):
         load_source({"source": "csv", "path": str(d)})
@@ -117,8 +117,8 @@ def test_csv_encodings(tmp_path, encoding, given, works):
     data = {"source": "csv", "path": str(d), **({"encoding": given} if given else {})}
     if works:
         shop, rep = load_shop({"data": data})
-        assert shop.customers[C.LOCATION].astype("str").tolist() == ["Zürich", "Köln"]
-        assert shop.customers.columns[0] == C.CUSTOMER_ID and rep.rows_quarantined == 0
+        assert shop.customers[contract.LOCATION].astype("str").tolist() == ["Zürich", "Köln"]
+        assert shop.customers.columns[0] == contract.CUSTOMER_ID and rep.rows_quarantined == 0
     else:
         # "location" is the third column: the first non-ASCII byte is the "ü" of Zürich on line 2
         first = (d / "customers.csv").read_bytes().index("ü".encode("latin-1"))
@@ -133,10 +133,10 @@ def test_data_drop_turns_the_synthetic_shop_into_a_clickstream():
     shop, rep = load_shop(params)
     full, _ = load_shop({"seed": 3, "data": {"source": "synthetic",
                                              "synthetic": {"n_customers": 100, "n_products": 120, "n_weeks": 30}}})
-    assert len(shop.transactions) == 0 and shop.prices is None and shop.products[C.PRICE].isna().all()
-    assert len(shop.events) == len(full.events) and shop.feedback == C.EVENTS
+    assert len(shop.transactions) == 0 and shop.prices is None and shop.products[contract.PRICE].isna().all()
+    assert len(shop.events) == len(full.events) and shop.feedback == contract.EVENTS
     # every sale line of the full shop is a purchase event of the clickstream
-    assert (shop.events[C.EVENT] == "transaction").sum() == (full.transactions[C.QUANTITY] > 0).sum()
+    assert (shop.events[contract.EVENT] == "transaction").sum() == (full.transactions[contract.QUANTITY] > 0).sum()
     with pytest.raises(ConfigError, match="names no table"):
         load_shop({"data": {"source": "synthetic", "drop": ["orders"]}})
     with pytest.raises(ConfigError, match="no column 'cost'"):
@@ -154,7 +154,7 @@ def test_sql_source_without_transactions(tmp_path):
         pd.DataFrame({"timestamp": ["2024-02-01", "2024-02-02"], "customer_id": ["c1", "c2"], "product_id": ["p1", "p1"],
                       "event": ["view", "addtocart"]}).to_sql("events", con, index=False)
     shop, rep = load_shop({"data": {"source": "sql", "path": str(db)}})
-    assert len(shop.transactions) == 0 and len(shop.events) == 2 and shop.feedback == C.EVENTS
+    assert len(shop.transactions) == 0 and len(shop.events) == 2 and shop.feedback == contract.EVENTS
     with sqlite3.connect(db) as con:
         con.execute("DROP TABLE events")
     with pytest.raises(DataSourceError, match="table 'transactions' not found.*events or ratings"):

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from workbench.data import contract as C
+from workbench.data import contract as data_contract
 from workbench.data.synthetic import generate_shop
 
 #: the base shop every degenerate one is cut from (small: these shops test completion, not quality)
@@ -23,78 +23,78 @@ BASE = {"n_customers": 120, "n_products": 60, "n_weeks": 26, "seed": 11}
 
 def _base() -> dict[str, pd.DataFrame]:
     shop = generate_shop(BASE)
-    return {C.CUSTOMERS: shop.customers, C.PRODUCTS: shop.products, C.TRANSACTIONS: shop.transactions}
+    return {data_contract.CUSTOMERS: shop.customers, data_contract.PRODUCTS: shop.products, data_contract.TRANSACTIONS: shop.transactions}
 
 
 def _only(tables: dict, tx: pd.DataFrame, customers: pd.Series | None = None) -> dict:
-    cust = tables[C.CUSTOMERS]
+    cust = tables[data_contract.CUSTOMERS]
     if customers is not None:
-        cust = cust[cust[C.CUSTOMER_ID].isin(customers)]
-    return {C.CUSTOMERS: cust, C.PRODUCTS: tables[C.PRODUCTS], C.TRANSACTIONS: tx}
+        cust = cust[cust[data_contract.CUSTOMER_ID].isin(customers)]
+    return {data_contract.CUSTOMERS: cust, data_contract.PRODUCTS: tables[data_contract.PRODUCTS], data_contract.TRANSACTIONS: tx}
 
 
 def no_repeat(t: dict) -> dict:
     """Every customer bought once: only each customer's first invoice is kept."""
-    tx = t[C.TRANSACTIONS]
-    first = tx.sort_values(C.TIMESTAMP).groupby(C.CUSTOMER_ID)[C.TRANSACTION_ID].first()
-    return _only(t, tx[tx[C.TRANSACTION_ID].isin(first)])
+    tx = t[data_contract.TRANSACTIONS]
+    first = tx.sort_values(data_contract.TIMESTAMP).groupby(data_contract.CUSTOMER_ID)[data_contract.TRANSACTION_ID].first()
+    return _only(t, tx[tx[data_contract.TRANSACTION_ID].isin(first)])
 
 
 def one_product(t: dict) -> dict:
     """A one-product brand: the catalog and the lines of the best-selling product only."""
-    tx = t[C.TRANSACTIONS]
-    best = tx[C.PRODUCT_ID].value_counts().index[0]
-    out = _only(t, tx[tx[C.PRODUCT_ID] == best])
-    out[C.PRODUCTS] = t[C.PRODUCTS][t[C.PRODUCTS][C.PRODUCT_ID] == best]
+    tx = t[data_contract.TRANSACTIONS]
+    best = tx[data_contract.PRODUCT_ID].value_counts().index[0]
+    out = _only(t, tx[tx[data_contract.PRODUCT_ID] == best])
+    out[data_contract.PRODUCTS] = t[data_contract.PRODUCTS][t[data_contract.PRODUCTS][data_contract.PRODUCT_ID] == best]
     return out
 
 
 def one_day(t: dict) -> dict:
     """One day of logs: every line moved to the shop's busiest day (time of day kept)."""
-    tx = t[C.TRANSACTIONS].copy()
-    day = tx[C.TIMESTAMP].dt.normalize().value_counts().index[0]
-    tx[C.TIMESTAMP] = day + (tx[C.TIMESTAMP] - tx[C.TIMESTAMP].dt.normalize())
-    cust = t[C.CUSTOMERS].copy()
-    cust[C.SIGNUP_DATE] = cust[C.SIGNUP_DATE].clip(upper=day)
-    return {**_only(t, tx), C.CUSTOMERS: cust}
+    tx = t[data_contract.TRANSACTIONS].copy()
+    day = tx[data_contract.TIMESTAMP].dt.normalize().value_counts().index[0]
+    tx[data_contract.TIMESTAMP] = day + (tx[data_contract.TIMESTAMP] - tx[data_contract.TIMESTAMP].dt.normalize())
+    cust = t[data_contract.CUSTOMERS].copy()
+    cust[data_contract.SIGNUP_DATE] = cust[data_contract.SIGNUP_DATE].clip(upper=day)
+    return {**_only(t, tx), data_contract.CUSTOMERS: cust}
 
 
 def one_customer(t: dict) -> dict:
     """A single customer (the most active one) and their lines."""
-    tx = t[C.TRANSACTIONS]
-    who = tx[C.CUSTOMER_ID].value_counts().index[0]
-    return _only(t, tx[tx[C.CUSTOMER_ID] == who], pd.Series([who]))
+    tx = t[data_contract.TRANSACTIONS]
+    who = tx[data_contract.CUSTOMER_ID].value_counts().index[0]
+    return _only(t, tx[tx[data_contract.CUSTOMER_ID] == who], pd.Series([who]))
 
 
 def twenty_customers(t: dict) -> dict:
     """A pilot: 20 customers and the first 30 lines they bought."""
-    tx = t[C.TRANSACTIONS]
-    who = tx[C.CUSTOMER_ID].drop_duplicates().iloc[:20]
-    lines = tx[tx[C.CUSTOMER_ID].isin(who)].sort_values([C.TIMESTAMP, C.TRANSACTION_ID]).iloc[:30]
+    tx = t[data_contract.TRANSACTIONS]
+    who = tx[data_contract.CUSTOMER_ID].drop_duplicates().iloc[:20]
+    lines = tx[tx[data_contract.CUSTOMER_ID].isin(who)].sort_values([data_contract.TIMESTAMP, data_contract.TRANSACTION_ID]).iloc[:30]
     return _only(t, lines, who)
 
 
 def only_returns(t: dict) -> dict:
     """Invalid: every line is a return (negative quantity), there are no sales."""
-    tx = t[C.TRANSACTIONS].copy()
-    tx[C.QUANTITY] = -tx[C.QUANTITY].abs()
+    tx = t[data_contract.TRANSACTIONS].copy()
+    tx[data_contract.QUANTITY] = -tx[data_contract.QUANTITY].abs()
     return _only(t, tx)
 
 
 def single_category(t: dict) -> dict:
     """Every product in one category."""
-    prod = t[C.PRODUCTS].copy()
-    prod[C.CATEGORY] = "general"
-    return {**t, C.PRODUCTS: prod}
+    prod = t[data_contract.PRODUCTS].copy()
+    prod[data_contract.CATEGORY] = "general"
+    return {**t, data_contract.PRODUCTS: prod}
 
 
 def timezone_offsets(t: dict) -> dict:
     """Timestamps written with UTC offsets (+02:00, -05:00 ...), as exports from several regions look."""
-    tx = t[C.TRANSACTIONS].copy()
+    tx = t[data_contract.TRANSACTIONS].copy()
     offsets = np.array([2, -5, 0, 9])[np.arange(len(tx)) % 4]
-    stamps = tx[C.TIMESTAMP] + pd.to_timedelta(offsets, unit="h")
-    tx[C.TIMESTAMP] = [f"{s.isoformat()}{o:+03d}:00" for s, o in zip(stamps, offsets)]
-    return {**t, C.TRANSACTIONS: tx}
+    stamps = tx[data_contract.TIMESTAMP] + pd.to_timedelta(offsets, unit="h")
+    tx[data_contract.TIMESTAMP] = [f"{s.isoformat()}{o:+03d}:00" for s, o in zip(stamps, offsets)]
+    return {**t, data_contract.TRANSACTIONS: tx}
 
 
 #: name -> builder (from the base shop's tables to the degenerate shop's tables)

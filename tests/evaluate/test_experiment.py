@@ -5,14 +5,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.data.shop import Shop
 from workbench.errors import ConfigError
 from workbench.evaluate import experiment
 from workbench.evaluate.split import stratified_split
 from workbench.report.record import RunRecorder
 
-U, I, T, TX, Q = C.CUSTOMER_ID, C.PRODUCT_ID, C.TIMESTAMP, C.TRANSACTION_ID, C.QUANTITY
+U, I, T, TX, Q = contract.CUSTOMER_ID, contract.PRODUCT_ID, contract.TIMESTAMP, contract.TRANSACTION_ID, contract.QUANTITY
 
 
 @pytest.fixture(scope="module")
@@ -28,10 +28,10 @@ def shop():
             for p in rng.choice(30, rng.integers(1, 4), replace=False):
                 rows.append((f"i{inv}", f"u{u}", f"p{p}", when, int(rng.integers(1, 3)), float(1 + p % 7)))
             inv += 1
-    tx = pd.DataFrame(rows, columns=[TX, U, I, T, Q, C.UNIT_PRICE])
+    tx = pd.DataFrame(rows, columns=[TX, U, I, T, Q, contract.UNIT_PRICE])
     ret = tx.iloc[::17].assign(**{TX: lambda d: "r" + d[TX], Q: -1})
     tx = pd.concat([tx, ret], ignore_index=True)
-    products = pd.DataFrame({I: [f"p{p}" for p in range(30)], C.NAME: "n", C.CATEGORY: "c", C.PRICE: 1.0})
+    products = pd.DataFrame({I: [f"p{p}" for p in range(30)], contract.NAME: "n", contract.CATEGORY: "c", contract.PRICE: 1.0})
     return Shop(customers=pd.DataFrame({U: [f"u{u}" for u in range(40)]}), products=products, transactions=tx)
 
 
@@ -109,11 +109,11 @@ def test_random_split_and_keeping_seen_pairs(shop):
 
 
 def test_relevant_pairs_sum_quantity_and_keep_revenue():
-    rows = pd.DataFrame({U: ["a", "a", "b"], I: ["x", "x", "y"], Q: [1, 3, 2], C.UNIT_PRICE: [2.0, 4.0, 5.0],
+    rows = pd.DataFrame({U: ["a", "a", "b"], I: ["x", "x", "y"], Q: [1, 3, 2], contract.UNIT_PRICE: [2.0, 4.0, 5.0],
                          T: pd.to_datetime(["2024-01-02", "2024-01-01", "2024-01-03"])})
     out = experiment.relevant_pairs(rows)
     assert list(out[Q]) == [4, 2] and list(out[T]) == list(pd.to_datetime(["2024-01-01", "2024-01-03"]))
-    assert list(out[Q] * out[C.UNIT_PRICE]) == pytest.approx([1 * 2.0 + 3 * 4.0, 10.0])  # revenue kept
+    assert list(out[Q] * out[contract.UNIT_PRICE]) == pytest.approx([1 * 2.0 + 3 * 4.0, 10.0])  # revenue kept
 
 
 def test_validation_folds_are_nested_inside_train(shop):

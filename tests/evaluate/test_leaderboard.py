@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbench.data import contract as C
-from workbench.evaluate import leaderboard as L
+from workbench.data import contract
+from workbench.evaluate import leaderboard as evaluate_leaderboard
 
-U, I = C.CUSTOMER_ID, C.PRODUCT_ID
+U, I = contract.CUSTOMER_ID, contract.PRODUCT_ID
 
 
 def brute_ndcg(recs: pd.DataFrame, test: pd.DataFrame, k: int) -> float:
@@ -58,7 +58,7 @@ def board_inputs():
 
 def test_ndcg_equals_an_independent_brute_force(board_inputs):
     recs, test = board_inputs
-    board = L.leaderboard(recs, test, k=5, n_items=40, n_boot=200)
+    board = evaluate_leaderboard.leaderboard(recs, test, k=5, n_items=40, n_boot=200)
     rows = board.rows.set_index("model")
     for model, r in recs.items():
         assert rows.loc[model, "ndcg@5"] == pytest.approx(brute_ndcg(r, test, 5), abs=1e-12)
@@ -70,7 +70,7 @@ def test_ndcg_equals_an_independent_brute_force(board_inputs):
 
 def test_vs_popular_is_a_paired_interval(board_inputs):
     recs, test = board_inputs
-    board = L.leaderboard(recs, test, k=5, n_items=40, n_boot=300, seed=2)
+    board = evaluate_leaderboard.leaderboard(recs, test, k=5, n_items=40, n_boot=300, seed=2)
     rows = board.rows.set_index("model")
     d = brute_ndcg(recs["hybrid_tuned"], test, 5) - brute_ndcg(recs["popular"], test, 5)
     assert rows.loc["hybrid_tuned", "vs_delta"] == pytest.approx(d)
@@ -88,9 +88,9 @@ def test_vs_popular_is_a_paired_interval(board_inputs):
 def test_missing_lists_score_zero_and_families_are_known():
     test = pd.DataFrame({U: ["a", "b"], I: ["x", "y"]})
     recs = {"ease": pd.DataFrame({U: ["a"], I: ["x"], "score": [1.0], "rank": [1]})}
-    board = L.leaderboard(recs, test, k=3, n_items=2, baseline=None)
+    board = evaluate_leaderboard.leaderboard(recs, test, k=3, n_items=2, baseline=None)
     assert board.rows.loc[0, "ndcg@3"] == pytest.approx(0.5) and board.rows.loc[0, "customers_listed"] == 1
-    assert L.family("hybrid_final") == "hybrid" and L.family("basket") == "basket"
+    assert evaluate_leaderboard.family("hybrid_final") == "hybrid" and evaluate_leaderboard.family("basket") == "basket"
     with pytest.raises(ValueError, match="MODEL_FAMILIES"):
-        L.family("mystery")
-    assert set(L.MODEL_FAMILIES.values()) <= set(L.FAMILIES)
+        evaluate_leaderboard.family("mystery")
+    assert set(evaluate_leaderboard.MODEL_FAMILIES.values()) <= set(evaluate_leaderboard.FAMILIES)

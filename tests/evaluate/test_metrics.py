@@ -5,10 +5,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbench.data import contract as C
-from workbench.evaluate import metrics as M
+from workbench.data import contract
+from workbench.evaluate import metrics as evaluate_metrics
 
-U, I = C.CUSTOMER_ID, C.PRODUCT_ID
+U, I = contract.CUSTOMER_ID, contract.PRODUCT_ID
 
 
 @pytest.fixture
@@ -21,7 +21,7 @@ def tiny():
 
 def test_per_customer_hand_computed(tiny):
     true, pred = tiny
-    pc = M.per_customer_metrics(true, pred, k=3).set_index(U)
+    pc = evaluate_metrics.per_customer_metrics(true, pred, k=3).set_index(U)
     # a: relevant {1,2,3}, top-3 [1,7,3]: hits at 1 and 3
     assert pc.loc["a", "precision"] == pytest.approx(2 / 3)
     assert pc.loc["a", "recall"] == pytest.approx(2 / 3)
@@ -41,37 +41,37 @@ def test_per_customer_hand_computed(tiny):
 
 def test_model_level_means_and_keys(tiny):
     true, pred = tiny
-    res = M.evaluate_ranking(true, pred, k=3, n_items=10)
+    res = evaluate_metrics.evaluate_ranking(true, pred, k=3, n_items=10)
     assert set(res) == {"precision@3", "recall@3", "map@3", "ndcg@3", "hit@3", "mrr@3", "coverage"}
     assert res["precision@3"] == pytest.approx((2 / 3 + 1 / 3 + 0) / 3)
     assert res["hit@3"] == pytest.approx(2 / 3)
     assert res["mrr@3"] == pytest.approx(0.5)
     # top-3 lists: a -> 1,7,3 ; b -> 8,9  => 5 distinct of 10
     assert res["coverage"] == pytest.approx(0.5)
-    assert M.precision_at_k(true, pred, k=3) == pytest.approx(res["precision@3"])
-    assert M.map_at_k(true, pred, k=3) == pytest.approx(res["map@3"])
-    assert M.ndcg_at_k(true, pred, k=3) == pytest.approx(res["ndcg@3"])
-    assert M.recall_at_k(true, pred, k=3) == pytest.approx(res["recall@3"])
-    assert M.hit_rate_at_k(true, pred, k=3) == pytest.approx(res["hit@3"])
-    assert M.mrr_at_k(true, pred, k=3) == pytest.approx(res["mrr@3"])
+    assert evaluate_metrics.precision_at_k(true, pred, k=3) == pytest.approx(res["precision@3"])
+    assert evaluate_metrics.map_at_k(true, pred, k=3) == pytest.approx(res["map@3"])
+    assert evaluate_metrics.ndcg_at_k(true, pred, k=3) == pytest.approx(res["ndcg@3"])
+    assert evaluate_metrics.recall_at_k(true, pred, k=3) == pytest.approx(res["recall@3"])
+    assert evaluate_metrics.hit_rate_at_k(true, pred, k=3) == pytest.approx(res["hit@3"])
+    assert evaluate_metrics.mrr_at_k(true, pred, k=3) == pytest.approx(res["mrr@3"])
 
 
 def test_rank_from_score_and_min_k_normalisation(tiny):
     true, pred = tiny
-    by_score = M.per_customer_metrics(true, pred.drop(columns="rank"), k=3)
-    by_rank = M.per_customer_metrics(true, pred, k=3)
+    by_score = evaluate_metrics.per_customer_metrics(true, pred.drop(columns="rank"), k=3)
+    by_rank = evaluate_metrics.per_customer_metrics(true, pred, k=3)
     pd.testing.assert_frame_equal(by_score, by_rank)
     # a has 3 relevant, k=2: AP divided by min(3, 2) under min_k
-    pc = M.per_customer_metrics(true, pred, k=2, map_normalize="min_k").set_index(U)
+    pc = evaluate_metrics.per_customer_metrics(true, pred, k=2, map_normalize="min_k").set_index(U)
     assert pc.loc["a", "ap"] == pytest.approx(1 / 2)
     with pytest.raises(ValueError):
-        M.per_customer_metrics(true, pred, k=2, map_normalize="x")
+        evaluate_metrics.per_customer_metrics(true, pred, k=2, map_normalize="x")
 
 
 def test_duplicates_count_once():
     true = pd.DataFrame({U: ["a", "a"], I: ["1", "1"]})
     pred = pd.DataFrame({U: ["a", "a", "a"], I: ["1", "1", "2"], "rank": [1, 2, 3]})
-    pc = M.per_customer_metrics(true, pred, k=2)
+    pc = evaluate_metrics.per_customer_metrics(true, pred, k=2)
     assert pc["precision"].iloc[0] == pytest.approx(0.5)  # list dedups to [1, 2]
     assert pc["recall"].iloc[0] == 1.0
 
@@ -114,7 +114,7 @@ def test_matches_textbook_reference_on_random_data():
     true = pd.DataFrame(t_rows, columns=[U, I])
     pred = pd.DataFrame(p_rows, columns=[U, I, "rank"]).sample(frac=1, random_state=1)  # order must not matter
     ref = _reference(true_sets, lists, k)
-    pc = M.per_customer_metrics(true, pred, k=k).set_index(U)
+    pc = evaluate_metrics.per_customer_metrics(true, pred, k=k).set_index(U)
     cols = ["precision", "recall", "ap", "ndcg", "hit", "rr"]
     for u, vals in ref.items():
         np.testing.assert_allclose(pc.loc[u, cols].to_numpy(dtype=float), vals, rtol=1e-12, atol=1e-12)
@@ -125,28 +125,28 @@ def test_beyond_accuracy():
     train = pd.DataFrame({U: ["x", "y", "z", "w"], I: ["1", "1", "2", "4"]})
     # p(1)=2/4, p(2)=1/4, p(3) unseen -> 1/4
     expect = np.mean([-math.log2(0.5), -math.log2(0.25), -math.log2(0.5), -math.log2(0.25)])
-    assert M.novelty(pred, train) == pytest.approx(expect)
+    assert evaluate_metrics.novelty(pred, train) == pytest.approx(expect)
     feats = pd.DataFrame({I: ["1", "2", "3"], "f1": [1.0, 1.0, 0.0], "f2": [0.0, 1.0, 1.0]})
     # a: cos(1,2)=1/sqrt2 ; b: cos(1,3)=0
-    assert M.intra_list_diversity(pred, feats) == pytest.approx(np.mean([1 - 1 / math.sqrt(2), 1.0]))
-    assert M.catalog_coverage(pred, 6) == pytest.approx(0.5)
-    assert M.catalog_coverage(pred, 6, k=1) == pytest.approx(1 / 6)
+    assert evaluate_metrics.intra_list_diversity(pred, feats) == pytest.approx(np.mean([1 - 1 / math.sqrt(2), 1.0]))
+    assert evaluate_metrics.catalog_coverage(pred, 6) == pytest.approx(0.5)
+    assert evaluate_metrics.catalog_coverage(pred, 6, k=1) == pytest.approx(1 / 6)
 
 
 def test_rating_metrics():
-    assert M.rmse([1, 2, 3], [1, 2, 5]) == pytest.approx(math.sqrt(4 / 3))
-    assert M.mae([1, 2, 3], [1, 2, 5]) == pytest.approx(2 / 3)
+    assert evaluate_metrics.rmse([1, 2, 3], [1, 2, 5]) == pytest.approx(math.sqrt(4 / 3))
+    assert evaluate_metrics.mae([1, 2, 3], [1, 2, 5]) == pytest.approx(2 / 3)
     with pytest.raises(ValueError):
-        M.rmse([1, 2], [1])
+        evaluate_metrics.rmse([1, 2], [1])
 
 
 def test_ranking_curve_monotone_recall(tiny):
     true, pred = tiny
-    cur = M.ranking_curve(true, pred, ks=[1, 2, 3, 4])
+    cur = evaluate_metrics.ranking_curve(true, pred, ks=[1, 2, 3, 4])
     assert list(cur["k"]) == [1, 2, 3, 4]
     assert (np.diff(cur["recall"]) >= 0).all()
     for k in (1, 2, 3, 4):
         row = cur.set_index("k").loc[k]
-        res = M.evaluate_ranking(true, pred, k=k)
+        res = evaluate_metrics.evaluate_ranking(true, pred, k=k)
         for name in ("precision", "recall", "map", "ndcg", "hit", "mrr"):
             assert row[name] == pytest.approx(res[f"{name}@{k}"])

@@ -3,10 +3,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbench.data import contract as C
-from workbench.evaluate import split as S
+from workbench.data import contract
+from workbench.evaluate import split
 
-U, I, T, TX = C.CUSTOMER_ID, C.PRODUCT_ID, C.TIMESTAMP, C.TRANSACTION_ID
+U, I, T, TX = contract.CUSTOMER_ID, contract.PRODUCT_ID, contract.TIMESTAMP, contract.TRANSACTION_ID
 
 
 @pytest.fixture
@@ -25,16 +25,16 @@ def _disjoint_cover(df, tr, te):
 
 
 def test_random_split(ratings):
-    tr, te = S.random_split(ratings, 0.75, seed=42)
+    tr, te = split.random_split(ratings, 0.75, seed=42)
     _disjoint_cover(ratings, tr, te)
     assert len(tr) == pytest.approx(0.75 * len(ratings), abs=1)
-    tr2, _ = S.random_split(ratings, 0.75, seed=42)
+    tr2, _ = split.random_split(ratings, 0.75, seed=42)
     assert tr.index.equals(tr2.index)
-    assert not tr.index.equals(S.random_split(ratings, 0.75, seed=1)[0].index)
+    assert not tr.index.equals(split.random_split(ratings, 0.75, seed=1)[0].index)
 
 
 def test_stratified_split_per_item(ratings):
-    tr, te = S.stratified_split(ratings, 0.75, by=I, seed=42)
+    tr, te = split.stratified_split(ratings, 0.75, by=I, seed=42)
     _disjoint_cover(ratings, tr, te)
     n = ratings.groupby(I).size()
     ntr = tr.groupby(I).size().reindex(n.index, fill_value=0)
@@ -53,17 +53,17 @@ def test_stratified_split_matches_microsoft_reference(ratings):
     g = df.groupby(I)
     df["r"] = (g.cumcount() + 1) / g[I].transform("count")
     expect = set(df.index[df["r"] <= 0.75])
-    tr, _ = S.stratified_split(ratings, 0.75, by=I, seed=42)
+    tr, _ = split.stratified_split(ratings, 0.75, by=I, seed=42)
     assert set(tr.index) == expect
 
 
 def test_chronological_split(ratings):
-    tr, te = S.chronological_split(ratings, ratio=0.8)
+    tr, te = split.chronological_split(ratings, ratio=0.8)
     _disjoint_cover(ratings, tr, te)
     assert tr[T].max() < te[T].min()
     assert len(tr) / len(ratings) == pytest.approx(0.8, abs=0.01)
     cut = pd.Timestamp("2020-01-04")
-    tr, te = S.chronological_split(ratings, cutoff=cut)
+    tr, te = split.chronological_split(ratings, cutoff=cut)
     assert (tr[T] < cut).all() and (te[T] >= cut).all()
 
 
@@ -75,7 +75,7 @@ def test_leave_last_basket_out():
         T: pd.to_datetime(["2020-01-01", "2020-01-01", "2020-02-01", "2020-03-01", "2020-01-15",
                            "2020-01-10", "2020-01-10", "2020-01-05"]),
     })
-    tr, te = S.leave_last_basket_out(tx)
+    tr, te = split.leave_last_basket_out(tx)
     _disjoint_cover(tx, tr, te)
     assert sorted(te[TX].unique()) == ["a2", "b1"]  # b's last basket is b1 (later date), c and d have one
     assert set(tr[U]) == {"a", "b", "c", "d"}
@@ -87,12 +87,12 @@ def test_leave_last_basket_out():
 def test_drop_seen_pairs():
     train = pd.DataFrame({U: ["a", "b"], I: ["1", "2"]})
     test = pd.DataFrame({U: ["a", "a", "b"], I: ["1", "3", "1"]})
-    out = S.drop_seen_pairs(test, train)
+    out = split.drop_seen_pairs(test, train)
     assert list(zip(out[U], out[I])) == [("a", "3"), ("b", "1")]
 
 
 def test_errors_say_what_to_do(ratings):
     with pytest.raises(ValueError, match="between 0 and 1"):
-        S.random_split(ratings, 1.5)
+        split.random_split(ratings, 1.5)
     with pytest.raises(KeyError, match="column"):
-        S.stratified_split(ratings, by="nope")
+        split.stratified_split(ratings, by="nope")

@@ -5,7 +5,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
-from workbench.plots import evaluation as P
+from workbench.plots import evaluation
 
 
 @pytest.fixture(autouse=True)
@@ -21,41 +21,41 @@ def _texts(fig) -> str:
 def test_model_comparison_bars():
     t = pd.DataFrame({"ndcg@10": [0.2, 0.1], "precision@10": [0.1, 0.05]}, index=pd.Index(["ease", "popular"],
                                                                                           name="model"))
-    fig = P.model_comparison(t)
+    fig = evaluation.model_comparison(t)
     ax = fig.axes[0]
     assert len(ax.patches) == 4
     assert [x.get_text() for x in ax.get_yticklabels()] == ["popular", "ease"]
-    assert "no ranking model" in _texts(P.model_comparison(t.iloc[:0]))
+    assert "no ranking model" in _texts(evaluation.model_comparison(t.iloc[:0]))
 
 
 def test_pk_curves_one_line_per_model_each_panel():
     c = pd.DataFrame({"model": ["a", "a", "b", "b"], "k": [1, 2, 1, 2], "precision": [0.5, 0.4, 0.2, 0.1],
                       "recall": [0.1, 0.2, 0.05, 0.1]})
-    fig = P.pk_curves(c, highlight=["a"])
+    fig = evaluation.pk_curves(c, highlight=["a"])
     assert [len(ax.lines) for ax in fig.axes] == [2, 2]
     assert list(fig.axes[1].lines[0].get_ydata()) == [0.1, 0.2]
-    assert "no recommendations" in _texts(P.pk_curves(c.iloc[:0]))
+    assert "no recommendations" in _texts(evaluation.pk_curves(c.iloc[:0]))
 
 
 def test_impact_over_time_cumulative_with_share():
     p = pd.to_datetime(["2024-01-01", "2024-01-08"])
     h = pd.DataFrame({"period": list(p) * 2, "model": ["all test purchases"] * 2 + ["a"] * 2,
                       "hits": [3, 4, 1, 2], "revenue": [10.0, 30.0, 5.0, 15.0]})
-    ax = P.impact_over_time(h).axes[0]
+    ax = evaluation.impact_over_time(h).axes[0]
     assert len(ax.lines) == 1 and list(ax.lines[0].get_ydata()) == [5.0, 20.0]
     assert "50.0% of test revenue" in ax.get_legend().get_texts()[0].get_text()
-    ax = P.impact_over_time(h.assign(revenue=float("nan"))).axes[0]
+    ax = evaluation.impact_over_time(h.assign(revenue=float("nan"))).axes[0]
     assert list(ax.lines[0].get_ydata()) == [1, 3]  # falls back to purchase counts
 
 
 def test_segment_value_and_compare_runs():
     t = pd.DataFrame({"segment": ["champions", "at_risk"], "customer_share": [0.2, 0.8],
                       "revenue_share": [0.7, 0.3]})
-    assert len(P.segment_value(t).axes[0].patches) == 4
+    assert len(evaluation.segment_value(t).axes[0].patches) == 4
     runs = pd.DataFrame({"run": ["k5", "k20", "k10"], "params.k": [5, 20, 10], "metrics.m": [0.1, 0.3, 0.2]})
-    ax = P.compare_runs(runs, "metrics.m", by="params.k").axes[0]
+    ax = evaluation.compare_runs(runs, "metrics.m", by="params.k").axes[0]
     assert list(ax.lines[0].get_xdata()) == [5, 10, 20] and ax.get_xlabel() == "k"
-    ax = P.compare_runs(runs, "metrics.m").axes[0]
+    ax = evaluation.compare_runs(runs, "metrics.m").axes[0]
     assert len(ax.patches) == 3
-    assert "fewer than two runs" in _texts(P.compare_runs(runs, "metrics.other"))
-    assert "fewer than two runs" in _texts(P.compare_runs(runs.assign(**{"metrics.m": [0.1, None, None]}), "metrics.m"))
+    assert "fewer than two runs" in _texts(evaluation.compare_runs(runs, "metrics.other"))
+    assert "fewer than two runs" in _texts(evaluation.compare_runs(runs.assign(**{"metrics.m": [0.1, None, None]}), "metrics.m"))

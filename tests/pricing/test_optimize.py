@@ -3,22 +3,22 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbench.data import contract as C
-from workbench.pricing import optimize as O
+from workbench.data import contract
+from workbench.pricing import optimize as pricing_optimize
 
-MULT = O.price_multipliers(0.10, 0.30, 0.01)
+MULT = pricing_optimize.price_multipliers(0.10, 0.30, 0.01)
 
 
 def suggest_one(e, cost=10.0, comp=None, objective="revenue", guard=None, price=100.0):
-    rows = pd.DataFrame({C.PRODUCT_ID: ["P"], C.PRICE: [price]})
+    rows = pd.DataFrame({contract.PRODUCT_ID: ["P"], contract.PRICE: [price]})
     if comp is not None:
-        rows[C.COMPETITOR_PRICE] = [comp]
-    units = O.elasticity_curve([10.0], [e], MULT)
-    return O.suggest_prices(rows, units, MULT, [cost], guard or O.Guardrails(), objective).iloc[0]
+        rows[contract.COMPETITOR_PRICE] = [comp]
+    units = pricing_optimize.elasticity_curve([10.0], [e], MULT)
+    return pricing_optimize.suggest_prices(rows, units, MULT, [cost], guard or pricing_optimize.Guardrails(), objective).iloc[0]
 
 
 def test_multipliers_include_the_guardrail_edges_and_one():
-    m = O.price_multipliers(0.07, 0.3, 0.05)
+    m = pricing_optimize.price_multipliers(0.07, 0.3, 0.05)
     assert {0.93, 1.0, 1.07} <= set(np.round(m, 10)) and m.min() == pytest.approx(0.7)
 
 
@@ -63,32 +63,32 @@ def test_margin_objective_finds_the_interior_optimum():
 
 
 def test_vectorised_over_rows():
-    rows = pd.DataFrame({C.PRODUCT_ID: ["a", "b", "c"], C.PRICE: [100.0, 50.0, 20.0]})
-    units = O.elasticity_curve([1.0, 2.0, 3.0], [-2.0, -0.5, -1.0], MULT)
-    out = O.suggest_prices(rows, units, MULT, [1.0, 1.0, 1.0], O.Guardrails())
+    rows = pd.DataFrame({contract.PRODUCT_ID: ["a", "b", "c"], contract.PRICE: [100.0, 50.0, 20.0]})
+    units = pricing_optimize.elasticity_curve([1.0, 2.0, 3.0], [-2.0, -0.5, -1.0], MULT)
+    out = pricing_optimize.suggest_prices(rows, units, MULT, [1.0, 1.0, 1.0], pricing_optimize.Guardrails())
     assert out["suggested_price"].tolist() == pytest.approx([90.0, 55.0, 20.0])
     assert out.index.equals(rows.index)
 
 
 def test_bad_inputs():
     with pytest.raises(ValueError):
-        O.Guardrails(max_change=1.5)
+        pricing_optimize.Guardrails(max_change=1.5)
     with pytest.raises(ValueError):
-        O.Guardrails(competitor_floor=1.3, competitor_ceiling=1.1)
+        pricing_optimize.Guardrails(competitor_floor=1.3, competitor_ceiling=1.1)
     with pytest.raises(ValueError, match="unknown guardrail"):
-        O.Guardrails.from_params({"max_cange": 0.1})
-    assert O.Guardrails.from_params({"max_change": 0.05}).max_change == 0.05
-    rows = pd.DataFrame({C.PRODUCT_ID: ["P"], C.PRICE: [1.0]})
+        pricing_optimize.Guardrails.from_params({"max_cange": 0.1})
+    assert pricing_optimize.Guardrails.from_params({"max_change": 0.05}).max_change == 0.05
+    rows = pd.DataFrame({contract.PRODUCT_ID: ["P"], contract.PRICE: [1.0]})
     with pytest.raises(ValueError, match="objective"):
-        O.suggest_prices(rows, np.ones((1, len(MULT))), MULT, [0.1], O.Guardrails(), "profit")
+        pricing_optimize.suggest_prices(rows, np.ones((1, len(MULT))), MULT, [0.1], pricing_optimize.Guardrails(), "profit")
     with pytest.raises(ValueError, match="shape"):
-        O.suggest_prices(rows, np.ones((1, 3)), MULT, [0.1], O.Guardrails())
+        pricing_optimize.suggest_prices(rows, np.ones((1, 3)), MULT, [0.1], pricing_optimize.Guardrails())
 
 
 def test_unit_costs():
-    p = pd.DataFrame({C.PRODUCT_ID: ["a", "b"], C.PRICE: [10.0, 20.0]})
-    assert O.unit_costs(p, 0.5).tolist() == [5.0, 10.0]
-    p[O.UNIT_COST] = [3.0, np.nan]
-    assert O.unit_costs(p, 0.5).to_dict() == {"a": 3.0, "b": 10.0}
+    p = pd.DataFrame({contract.PRODUCT_ID: ["a", "b"], contract.PRICE: [10.0, 20.0]})
+    assert pricing_optimize.unit_costs(p, 0.5).tolist() == [5.0, 10.0]
+    p[pricing_optimize.UNIT_COST] = [3.0, np.nan]
+    assert pricing_optimize.unit_costs(p, 0.5).to_dict() == {"a": 3.0, "b": 10.0}
     with pytest.raises(ValueError):
-        O.unit_costs(p, 1.5)
+        pricing_optimize.unit_costs(p, 1.5)

@@ -3,17 +3,17 @@
 import numpy as np
 import pandas as pd
 
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.pricing.pipeline import fit_pricing, suggest
 
 
 def test_suggestions_do_not_change_when_demographics_are_permuted(pricing_shop, small_fit, fast_config):
     rng = np.random.default_rng(0)
     cust = pricing_shop.customers.copy()
-    for col in (C.AGE, C.GENDER, C.LOCATION):
+    for col in (contract.AGE, contract.GENDER, contract.LOCATION):
         cust[col] = cust[col].to_numpy()[rng.permutation(len(cust))]
-    cust[C.AGE] = 90 - cust[C.AGE]  # and change the values themselves
-    assert not cust[C.GENDER].equals(pricing_shop.customers[C.GENDER])
+    cust[contract.AGE] = 90 - cust[contract.AGE]  # and change the values themselves
+    assert not cust[contract.GENDER].equals(pricing_shop.customers[contract.GENDER])
     permuted = pricing_shop.replace(customers=cust)
     again = fit_pricing(permuted, fast_config, seed=7)
     pd.testing.assert_frame_equal(suggest(again), suggest(small_fit))

@@ -3,18 +3,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbench.data import contract as C
-from workbench.pricing import pipeline as P
-from workbench.pricing import table as T
+from workbench.data import contract
+from workbench.pricing import pipeline as pricing_pipeline
+from workbench.pricing import table
 
 
 @pytest.fixture(scope="module")
 def default_backtest(default_fit, default_shop):
-    return P.backtest(default_fit, default_shop.truth)
+    return pricing_pipeline.backtest(default_fit, default_shop.truth)
 
 
 def test_elasticities_against_the_planted_truth(default_fit, default_shop):
-    comparison, mae = P.truth_comparison(default_fit, default_shop.truth)
+    comparison, mae = pricing_pipeline.truth_comparison(default_fit, default_shop.truth)
     assert len(comparison) == 8 and comparison["true_category"].notna().all()
     # the naive slope is far off (prices follow demand); the residualised estimates are close
     assert mae["naive"]["category"] > 1.0
@@ -36,23 +36,23 @@ def test_regret_against_the_oracle(default_backtest):
 
 
 def test_suggestions_respect_the_guardrails(default_fit):
-    sug = P.suggest(default_fit)
+    sug = pricing_pipeline.suggest(default_fit)
     g = default_fit.config["guardrails"]
-    assert len(sug) == 500 and sug[C.PRODUCT_ID].is_unique
+    assert len(sug) == 500 and sug[contract.PRODUCT_ID].is_unique
     assert (sug["change"].abs() <= g["max_change"] + 0.001).all()
     assert (sug["suggested_price"] >= sug["unit_cost"]).all() or sug["binding"].str.startswith("unreachable").any()
     ok = ~sug["binding"].str.startswith("unreachable")
     s = sug[ok]
-    assert (s["suggested_price"] >= g["competitor_floor"] * s[C.COMPETITOR_PRICE] - 0.01).all()
-    assert (s["suggested_price"] <= g["competitor_ceiling"] * s[C.COMPETITOR_PRICE] + 0.01).all()
+    assert (s["suggested_price"] >= g["competitor_floor"] * s[contract.COMPETITOR_PRICE] - 0.01).all()
+    assert (s["suggested_price"] <= g["competitor_ceiling"] * s[contract.COMPETITOR_PRICE] + 0.01).all()
 
 
 def test_ab_test_and_metrics(default_fit, default_backtest):
     revenue, summary = default_backtest
-    ab = P.ab_test(default_fit, revenue, seed=42)
+    ab = pricing_pipeline.ab_test(default_fit, revenue, seed=42)
     assert ab["true_uplift"] == pytest.approx(summary["uplift_pct"] / 100)
     assert ab["low"] < ab["estimate"] < ab["high"] and 0 <= ab["power"] <= 1
-    m = P.pricing_metrics(default_fit, P.suggest(default_fit), "trailing popularity", "prices", summary,
+    m = pricing_pipeline.pricing_metrics(default_fit, pricing_pipeline.suggest(default_fit), "trailing popularity", "prices", summary,
                           {"used": {"category": 0.1, "product_mean": 0.2}, "product": {"product": 0.3},
                            "fe": {"category": 0.4, "product_mean": 0.5}}, ab)
     for key in ("demand_mape", "baseline_mape", "elasticity_mae", "revenue_regret_pct", "ab_uplift"):
@@ -62,27 +62,27 @@ def test_ab_test_and_metrics(default_fit, default_backtest):
 
 
 def test_metrics_without_truth_are_null(small_fit):
-    m = P.pricing_metrics(small_fit, P.suggest(small_fit), "trailing popularity", "prices")
+    m = pricing_pipeline.pricing_metrics(small_fit, pricing_pipeline.suggest(small_fit), "trailing popularity", "prices")
     assert m["elasticity_mae"] is None and m["revenue_regret_pct"] is None and m["ab_uplift"] is None
 
 
 def test_curves_and_revenue_tables(small_fit, pricing_shop):
-    curves = P.demand_curve_table(small_fit, pricing_shop.truth, n_products=3)
-    assert curves[C.PRODUCT_ID].nunique() == 3 and {"true", "model", "elasticity_curve"} <= set(curves.columns)
+    curves = pricing_pipeline.demand_curve_table(small_fit, pricing_shop.truth, n_products=3)
+    assert curves[contract.PRODUCT_ID].nunique() == 3 and {"true", "model", "elasticity_curve"} <= set(curves.columns)
     one = curves.loc[np.isclose(curves["multiplier"], 1.0)]
     assert one["model"].to_numpy() == pytest.approx(one["elasticity_curve"].to_numpy())
-    exp = P.expected_revenue_test(small_fit)
-    by = P.revenue_by_period(exp)
+    exp = pricing_pipeline.expected_revenue_test(small_fit)
+    by = pricing_pipeline.revenue_by_period(exp)
     assert len(by) == small_fit.config["test_periods"]
     assert by["current_revenue"].sum() == pytest.approx(exp["current_revenue"].sum())
 
 
 def test_latest_rows_are_each_products_last_period():
-    t = pd.DataFrame({C.PRODUCT_ID: ["a", "a", "b"], T.PERIOD_INDEX: [0, 1, 0]})
-    assert P.latest_rows(t).index.tolist() == [1, 2]
+    t = pd.DataFrame({contract.PRODUCT_ID: ["a", "a", "b"], table.PERIOD_INDEX: [0, 1, 0]})
+    assert pricing_pipeline.latest_rows(t).index.tolist() == [1, 2]
 
 
 def test_bad_method(pricing_shop, fast_config):
     cfg = {**fast_config, "elasticity": {**fast_config["elasticity"], "method": "magic"}}
     with pytest.raises(ValueError, match="method"):
-        P.fit_pricing(pricing_shop, cfg)
+        pricing_pipeline.fit_pricing(pricing_shop, cfg)

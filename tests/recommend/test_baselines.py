@@ -3,11 +3,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.recommend.baselines import MostPopular, RandomRecommender
 from workbench.recommend.interactions import Interactions
 
-U, I, T = C.CUSTOMER_ID, C.PRODUCT_ID, C.TIMESTAMP
+U, I, T = contract.CUSTOMER_ID, contract.PRODUCT_ID, contract.TIMESTAMP
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbench.data import contract as C
-from workbench.recommend import basket as B
+from workbench.data import contract
+from workbench.recommend import basket as recommend_basket
 from workbench.recommend.interactions import Interactions
 
 
@@ -16,10 +16,10 @@ def _tx(baskets: dict[str, list[str]], customer_of: dict[str, str] | None = None
     rows = [(b, (customer_of or {}).get(b, "c" + b), p, i) for i, (b, items) in enumerate(baskets.items())
             for p in items]
     return pd.DataFrame({
-        C.TRANSACTION_ID: [r[0] for r in rows], C.CUSTOMER_ID: [r[1] for r in rows],
-        C.PRODUCT_ID: [r[2] for r in rows],
-        C.TIMESTAMP: pd.Timestamp("2024-01-01") + pd.to_timedelta([r[3] for r in rows], unit="D"),
-        C.QUANTITY: qty, C.UNIT_PRICE: 1.0})
+        contract.TRANSACTION_ID: [r[0] for r in rows], contract.CUSTOMER_ID: [r[1] for r in rows],
+        contract.PRODUCT_ID: [r[2] for r in rows],
+        contract.TIMESTAMP: pd.Timestamp("2024-01-01") + pd.to_timedelta([r[3] for r in rows], unit="D"),
+        contract.QUANTITY: qty, contract.UNIT_PRICE: 1.0})
 
 
 # five baskets: a in 4, b in 4, c in 2; ab in 3, ac in 2, bc in 1, abc in 1
@@ -28,83 +28,83 @@ FIVE = {"1": ["a", "b"], "2": ["a", "b", "c"], "3": ["a", "c"], "4": ["b"], "5":
 
 def test_basket_matrix_drops_returns_and_duplicates():
     tx = pd.concat([_tx(FIVE), _tx({"1": ["a"]}), _tx({"9": ["z"]}, qty=-1)], ignore_index=True)
-    m, baskets, products = B.basket_matrix(tx)
+    m, baskets, products = recommend_basket.basket_matrix(tx)
     assert list(baskets) == ["1", "2", "3", "4", "5"]
     assert list(products) == ["a", "b", "c"]  # "z" is only a return
     assert m.dtype == bool and m.nnz == 10
-    assert B.item_support(m, products).to_dict() == {"a": 0.8, "b": 0.8, "c": 0.4}
+    assert recommend_basket.item_support(m, products).to_dict() == {"a": 0.8, "b": 0.8, "c": 0.4}
 
 
 def test_min_support_adapts_to_baskets():
-    assert B.resolve_min_support(1000, None, 5) == 0.005
-    assert B.resolve_min_support(1000, 0.01, 5) == 0.01
+    assert recommend_basket.resolve_min_support(1000, None, 5) == 0.005
+    assert recommend_basket.resolve_min_support(1000, 0.01, 5) == 0.01
     with pytest.raises(ValueError, match="min_baskets"):
-        B.resolve_min_support(3, None, 5)
+        recommend_basket.resolve_min_support(3, None, 5)
 
 
 def test_itemsets_and_rules_hand_computed():
     tx = _tx(FIVE)
-    itemsets, rules, info = B.mine_rules(tx, min_support=0.4, min_confidence=0.5, single_consequent=False,
+    itemsets, rules, info = recommend_basket.mine_rules(tx, min_support=0.4, min_confidence=0.5, single_consequent=False,
                                          min_lift=None, max_len=None)
-    sup = {tuple(s): v for s, v in zip(itemsets[B.ITEMSETS], itemsets[B.SUPPORT])}
+    sup = {tuple(s): v for s, v in zip(itemsets[recommend_basket.ITEMSETS], itemsets[recommend_basket.SUPPORT])}
     assert sup == pytest.approx({("a",): 0.8, ("b",): 0.8, ("c",): 0.4, ("a", "b"): 0.6, ("a", "c"): 0.4})
-    r = {(tuple(a), tuple(c)): row for a, c, row in zip(rules[B.ANTECEDENTS], rules[B.CONSEQUENTS],
+    r = {(tuple(a), tuple(c)): row for a, c, row in zip(rules[recommend_basket.ANTECEDENTS], rules[recommend_basket.CONSEQUENTS],
                                                          rules.to_dict("records"))}
     # c -> a: support 0.4, confidence 0.4/0.4 = 1, lift 1/0.8 = 1.25, leverage 0.4 - 0.4*0.8 = 0.08
     ca = r[(("c",), ("a",))]
-    assert ca[B.CONFIDENCE] == pytest.approx(1.0) and ca[B.LIFT] == pytest.approx(1.25)
-    assert ca[B.LEVERAGE] == pytest.approx(0.08) and np.isinf(ca[B.CONVICTION])
+    assert ca[recommend_basket.CONFIDENCE] == pytest.approx(1.0) and ca[recommend_basket.LIFT] == pytest.approx(1.25)
+    assert ca[recommend_basket.LEVERAGE] == pytest.approx(0.08) and np.isinf(ca[recommend_basket.CONVICTION])
     # a -> b: confidence 0.6/0.8 = 0.75, lift 0.75/0.8 = 0.9375, conviction (1-0.8)/(1-0.75) = 0.8
     ab = r[(("a",), ("b",))]
-    assert ab[B.CONFIDENCE] == pytest.approx(0.75) and ab[B.LIFT] == pytest.approx(0.9375)
-    assert ab[B.CONVICTION] == pytest.approx(0.8)
+    assert ab[recommend_basket.CONFIDENCE] == pytest.approx(0.75) and ab[recommend_basket.LIFT] == pytest.approx(0.9375)
+    assert ab[recommend_basket.CONVICTION] == pytest.approx(0.8)
     assert info["n_itemsets"] == 5 and info["n_rules"] == len(rules) == 4  # a->b, b->a, c->a, a->c (0.5)
-    assert rules[B.LIFT].is_monotonic_decreasing
+    assert rules[recommend_basket.LIFT].is_monotonic_decreasing
     # min_lift keeps associations only
-    _, strong, _ = B.mine_rules(tx, min_support=0.4, min_confidence=0.5, min_lift=1.0)
-    assert {(tuple(a), tuple(c)) for a, c in zip(strong[B.ANTECEDENTS], strong[B.CONSEQUENTS])} == \
+    _, strong, _ = recommend_basket.mine_rules(tx, min_support=0.4, min_confidence=0.5, min_lift=1.0)
+    assert {(tuple(a), tuple(c)) for a, c in zip(strong[recommend_basket.ANTECEDENTS], strong[recommend_basket.CONSEQUENTS])} == \
         {(("c",), ("a",)), (("a",), ("c",))}
 
 
 def test_no_itemsets_gives_empty_rules():
-    _, rules, info = B.mine_rules(_tx({"1": ["a"], "2": ["b"]}), min_support=0.9)
-    assert len(rules) == 0 and list(rules.columns) == B.RULE_COLUMNS and info["n_rules"] == 0
+    _, rules, info = recommend_basket.mine_rules(_tx({"1": ["a"], "2": ["b"]}), min_support=0.9)
+    assert len(rules) == 0 and list(rules.columns) == recommend_basket.RULE_COLUMNS and info["n_rules"] == 0
 
 
 def test_bundles_recovered_counts_mirrors_once():
-    rules = pd.DataFrame({B.ANTECEDENTS: [["a"], ["b"], ["x"], ["c"]], B.CONSEQUENTS: [["b"], ["a"], ["y"], ["d"]],
-                          B.SUPPORT: 0.1, B.CONFIDENCE: 0.5, B.LIFT: [9.0, 9.0, 8.0, 7.0]})
+    rules = pd.DataFrame({recommend_basket.ANTECEDENTS: [["a"], ["b"], ["x"], ["c"]], recommend_basket.CONSEQUENTS: [["b"], ["a"], ["y"], ["d"]],
+                          recommend_basket.SUPPORT: 0.1, recommend_basket.CONFIDENCE: 0.5, recommend_basket.LIFT: [9.0, 9.0, 8.0, 7.0]})
     bundles = pd.DataFrame({"product_a": ["a", "d", "q"], "product_b": ["b", "c", "r"]})
-    assert B.bundles_recovered(rules, bundles, top=2)["recovered"].tolist() == [True, False, False]
-    assert B.bundles_recovered(rules, bundles, top=3)["recovered"].tolist() == [True, True, False]
-    assert B.bundles_recovered(rules, bundles, top=3, distinct=False)["recovered"].tolist() == [True, False, False]
+    assert recommend_basket.bundles_recovered(rules, bundles, top=2)["recovered"].tolist() == [True, False, False]
+    assert recommend_basket.bundles_recovered(rules, bundles, top=3)["recovered"].tolist() == [True, True, False]
+    assert recommend_basket.bundles_recovered(rules, bundles, top=3, distinct=False)["recovered"].tolist() == [True, False, False]
 
 
 def test_cross_sell_scores_best_firing_rule_and_excludes_held():
-    rules = pd.DataFrame({B.ANTECEDENTS: [["a"], ["a", "b"], ["c"]], B.CONSEQUENTS: [["d"], ["e"], ["d"]],
-                          B.SUPPORT: 0.1, B.CONFIDENCE: [0.5, 0.8, 0.9], B.LIFT: [2.0, 4.0, 3.0]})
+    rules = pd.DataFrame({recommend_basket.ANTECEDENTS: [["a"], ["a", "b"], ["c"]], recommend_basket.CONSEQUENTS: [["d"], ["e"], ["d"]],
+                          recommend_basket.SUPPORT: 0.1, recommend_basket.CONFIDENCE: [0.5, 0.8, 0.9], recommend_basket.LIFT: [2.0, 4.0, 3.0]})
     tx = _tx({"1": ["a"], "2": ["a", "b"], "3": ["c", "a"], "4": ["f"]}, customer_of={"1": "u1", "2": "u2", "3": "u3",
                                                                                      "4": "u4"})
     inter = Interactions.from_transactions(tx, weight="binary", products=list("abcdef"))
-    model = B.BasketRecommender(recent_baskets=1).fit(inter, transactions=tx, rules=rules)
+    model = recommend_basket.BasketRecommender(recent_baskets=1).fit(inter, transactions=tx, rules=rules)
     sc = model.score(["u1", "u2", "u2", "u3", "u3"], ["d", "e", "d", "d", "a"])
     # u1 holds a: a->d fires (2*0.5=1); u2 holds a,b: a,b->e fires (3.2), a->d (1); u3 holds c,a: max(1, 2.7); held a -> 0
     assert sc == pytest.approx([1.0, 3.2, 1.0, 2.7, 0.0], abs=1e-5)
     recs = model.recommend(["u2", "u4"], k=2)
-    assert recs[recs[C.CUSTOMER_ID] == "u2"][C.PRODUCT_ID].tolist() == ["e", "d"]
-    assert not recs[C.PRODUCT_ID].isin(["f"]).any() or recs[recs[C.CUSTOMER_ID] == "u4"][C.PRODUCT_ID].ne("f").all()
+    assert recs[recs[contract.CUSTOMER_ID] == "u2"][contract.PRODUCT_ID].tolist() == ["e", "d"]
+    assert not recs[contract.PRODUCT_ID].isin(["f"]).any() or recs[recs[contract.CUSTOMER_ID] == "u4"][contract.PRODUCT_ID].ne("f").all()
     with pytest.raises(ValueError, match="rule_metric must be"):
-        B.BasketRecommender(rule_metric="nope").fit(inter, transactions=tx, rules=rules)
+        recommend_basket.BasketRecommender(rule_metric="nope").fit(inter, transactions=tx, rules=rules)
 
 
 def test_synthetic_planted_bundles_are_top_rules():
     from workbench.data.synthetic import generate_shop
 
     shop = generate_shop()  # the default 1,000-customer shop of params/default.yaml
-    _, rules, info = B.mine_rules(shop.transactions, min_baskets=B.DEFAULTS["min_baskets"],
-                                  min_confidence=B.DEFAULTS["min_confidence"], max_len=B.DEFAULTS["max_len"],
-                                  min_lift=B.DEFAULTS["min_lift"])
-    found = B.bundles_recovered(rules, shop.truth["bundles"], top=20)
+    _, rules, info = recommend_basket.mine_rules(shop.transactions, min_baskets=recommend_basket.DEFAULTS["min_baskets"],
+                                  min_confidence=recommend_basket.DEFAULTS["min_confidence"], max_len=recommend_basket.DEFAULTS["max_len"],
+                                  min_lift=recommend_basket.DEFAULTS["min_lift"])
+    found = recommend_basket.bundles_recovered(rules, shop.truth["bundles"], top=20)
     assert found["recovered"].sum() >= 17, found
 
 
@@ -115,15 +115,15 @@ def test_groceries_matches_published_arules_numbers(datasets):
     if not f.exists():
         pytest.skip("groceries data set not present")
     tx = groceries.load(path=f).transactions
-    m, baskets, products = B.basket_matrix(tx)
+    m, baskets, products = recommend_basket.basket_matrix(tx)
     assert (len(baskets), len(products)) == (9835, 169)
-    assert B.item_support(m, products)["whole milk"] == pytest.approx(0.2555, abs=5e-5)
+    assert recommend_basket.item_support(m, products)["whole milk"] == pytest.approx(0.2555, abs=5e-5)
     t0 = time.process_time()  # CPU seconds: wall time on a shared 2-core machine is noisy
-    itemsets = B.frequent_itemsets(m, products, 0.001)
-    rules = B.association_rules(itemsets, len(baskets), min_confidence=0.5, single_consequent=True)
+    itemsets = recommend_basket.frequent_itemsets(m, products, 0.001)
+    rules = recommend_basket.association_rules(itemsets, len(baskets), min_confidence=0.5, single_consequent=True)
     assert time.process_time() - t0 < 5.0
     assert len(rules) == 5668
-    assert len(B.association_rules(itemsets, len(baskets), min_confidence=0.5, single_consequent=False)) == 5829
+    assert len(recommend_basket.association_rules(itemsets, len(baskets), min_confidence=0.5, single_consequent=False)) == 5829
     top = rules.iloc[0]
-    assert top[B.ANTECEDENTS] == ["Instant food products", "soda"] and top[B.CONSEQUENTS] == ["hamburger meat"]
-    assert top[B.LIFT] == pytest.approx(18.996, abs=5e-4)
+    assert top[recommend_basket.ANTECEDENTS] == ["Instant food products", "soda"] and top[recommend_basket.CONSEQUENTS] == ["hamburger meat"]
+    assert top[recommend_basket.LIFT] == pytest.approx(18.996, abs=5e-4)

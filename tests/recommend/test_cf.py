@@ -7,15 +7,15 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from workbench.data import contract as C
-from workbench.evaluate import metrics as M
-from workbench.evaluate import split as S
+from workbench.data import contract
+from workbench.evaluate import metrics
+from workbench.evaluate import split
 from workbench.recommend.cf import EASE, ItemKNN, SurpriseRecommender, cosine_similarity_shrunk, ease_weights, \
     surprise_cv
 from workbench.recommend.implicit_models import ALS, BPR
 from workbench.recommend.interactions import Interactions
 
-U, I, R = C.CUSTOMER_ID, C.PRODUCT_ID, C.RATING
+U, I, R = contract.CUSTOMER_ID, contract.PRODUCT_ID, contract.RATING
 
 
 def _random_inter(n_users=40, n_items=25, n=300, seed=0, ratings=False):
@@ -133,12 +133,12 @@ def test_ml100k_benchmark_bar(datasets):
     if not f.exists():
         pytest.skip("ml-100k not present")
     r = pd.read_csv(f, sep="\t", header=None, names=[U, I, R, "ts"], dtype={U: "str", I: "str"})
-    train, test = S.stratified_split(r, 0.75, by=I, seed=42)
+    train, test = split.stratified_split(r, 0.75, by=I, seed=42)
     inter = Interactions.from_frame(train, products=r[I].unique())
     t0 = time.perf_counter()
     rec = EASE(lam=500.0).fit(inter).recommend(test[U].unique(), k=10)
     seconds = time.perf_counter() - t0
-    res = M.evaluate_ranking(test, rec, k=10)
+    res = metrics.evaluate_ranking(test, rec, k=10)
     assert res["ndcg@10"] >= 0.48  # BiVAE 0.475 in their table
     assert res["precision@10"] > 0.412 and res["map@10"] > 0.146
     assert seconds < 10  # < 5 s unloaded; slack for a shared CI machine

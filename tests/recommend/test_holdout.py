@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.data.shop import Shop
 from workbench.errors import StageSkipped
 from workbench.recommend import holdout
@@ -12,13 +12,13 @@ from workbench.recommend.baselines import MostPopular
 
 
 def _shop(rows) -> Shop:
-    tx = pd.DataFrame({C.TRANSACTION_ID: [f"t{i}" for i in range(len(rows))],
-                       C.CUSTOMER_ID: [r[0] for r in rows], C.PRODUCT_ID: [r[1] for r in rows],
-                       C.TIMESTAMP: pd.to_datetime([r[2] for r in rows]), C.QUANTITY: [r[3] for r in rows],
-                       C.UNIT_PRICE: 1.0})
-    products = pd.DataFrame({C.PRODUCT_ID: ["a", "b", "c", "d"], C.NAME: list("abcd"), C.CATEGORY: "x",
-                             C.PRICE: 1.0})
-    customers = pd.DataFrame({C.CUSTOMER_ID: sorted(tx[C.CUSTOMER_ID].unique())})
+    tx = pd.DataFrame({contract.TRANSACTION_ID: [f"t{i}" for i in range(len(rows))],
+                       contract.CUSTOMER_ID: [r[0] for r in rows], contract.PRODUCT_ID: [r[1] for r in rows],
+                       contract.TIMESTAMP: pd.to_datetime([r[2] for r in rows]), contract.QUANTITY: [r[3] for r in rows],
+                       contract.UNIT_PRICE: 1.0})
+    products = pd.DataFrame({contract.PRODUCT_ID: ["a", "b", "c", "d"], contract.NAME: list("abcd"), contract.CATEGORY: "x",
+                             contract.PRICE: 1.0})
+    customers = pd.DataFrame({contract.CUSTOMER_ID: sorted(tx[contract.CUSTOMER_ID].unique())})
     return Shop(customers=customers, products=products, transactions=tx)
 
 
@@ -32,16 +32,16 @@ CHRONO = {"evaluation": {"split": "chronological", "ratio": 0.5}, "seed": 1}
 def test_run_holdout_is_the_protocols_split():
     h = holdout.run_holdout(_shop(ROWS), CHRONO)
     # 8 sales, cut-off at the 4th: train = the January sales (the return is not a sale)
-    assert list(h.train[C.TRANSACTION_ID]) == ["t0", "t1", "t2", "t3"] and h.transactions.equals(h.train)
+    assert list(h.train[contract.TRANSACTION_ID]) == ["t0", "t1", "t2", "t3"] and h.transactions.equals(h.train)
     # u1's repeat of "a" is not relevant again; u9 (unknown in train) is evaluated; one row per relevant pair
-    assert list(zip(h.test[C.CUSTOMER_ID], h.test[C.PRODUCT_ID])) == [("u1", "c"), ("u2", "b"), ("u9", "a")]
+    assert list(zip(h.test[contract.CUSTOMER_ID], h.test[contract.PRODUCT_ID])) == [("u1", "c"), ("u2", "b"), ("u9", "a")]
     assert list(h.interactions.product_ids) == ["a", "b", "c", "d"]  # "d" was never sold but has a column
     assert h.summary()["cold_customers"] == 1 and h.summary()["eval_customers"] == 3
 
 
 def test_without_products_drops_training_rows_only():
     h = holdout.run_holdout(_shop(ROWS), CHRONO).without_products(["a"])
-    assert "a" not in set(h.train[C.PRODUCT_ID]) and "a" in set(h.test[C.PRODUCT_ID])
+    assert "a" not in set(h.train[contract.PRODUCT_ID]) and "a" in set(h.test[contract.PRODUCT_ID])
     assert h.interactions.matrix[:, 0].nnz == 0 and h.interactions.shape[1] == 4
 
 
@@ -70,6 +70,6 @@ def test_evaluate_models_rows():
     assert table.loc["popular", "precision@2"] == pytest.approx(0.5)
     assert table.loc["popular", "ndcg@2"] == pytest.approx(1.0)
     assert set(res.seconds["popular"]) == {"fit", "recommend"}
-    assert list(res.recs["popular"].columns) == [C.CUSTOMER_ID, C.PRODUCT_ID, "rank", "score"]
+    assert list(res.recs["popular"].columns) == [contract.CUSTOMER_ID, contract.PRODUCT_ID, "rank", "score"]
     rows = res.metrics_json()
     assert {"precision@2", "recall@2", "map@2", "ndcg@2", "coverage"} <= set(rows["popular"])

@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbench.data import contract as C
-from workbench.recommend import rules as R
+from workbench.data import contract as data_contract
+from workbench.recommend import rules as recommend_rules
 from workbench.evaluate.significance import paired_sample_size
 from workbench.recommend.hybrid_experiment import REC_COLUMNS, HybridExperiment
 from workbench.segment.segmenter import Segmenter
@@ -60,8 +60,8 @@ def test_metrics_carry_the_contract_names(experiment):
     assert sorted(lists) == ["hybrid_default", "hybrid_final", "hybrid_learned", "hybrid_tuned"]
     assert m["rules"]["ndcg@10"] == pytest.approx(ndcg_at_k(truth, lists["hybrid_final"], 10))
     for recs in lists.values():
-        assert list(recs.columns) == [C.CUSTOMER_ID, C.PRODUCT_ID, "score", "rank"]
-        assert set(recs[C.CUSTOMER_ID]) == set(ex.holdout.customers)  # top K for every test customer
+        assert list(recs.columns) == [data_contract.CUSTOMER_ID, data_contract.PRODUCT_ID, "score", "rank"]
+        assert set(recs[data_contract.CUSTOMER_ID]) == set(ex.holdout.customers)  # top K for every test customer
 
 
 def test_metrics_gather_only_the_steps_that_ran(experiment):
@@ -75,18 +75,18 @@ def test_final_lists_respect_the_business_rules(experiment, small_shop):
     ex, r = experiment
     recs = r["final"]
     assert list(recs.columns[:len(REC_COLUMNS)]) == list(REC_COLUMNS)
-    assert set(recs[C.CUSTOMER_ID]) == set(small_shop.customers[C.CUSTOMER_ID].astype(str))
-    assert recs.groupby(C.CUSTOMER_ID).size().max() == 10
+    assert set(recs[data_contract.CUSTOMER_ID]) == set(small_shop.customers[data_contract.CUSTOMER_ID].astype(str))
+    assert recs.groupby(data_contract.CUSTOMER_ID).size().max() == 10
     assert recs["confidence"].between(0, 1).all() and (recs["explanation"].str.len() > 0).all()
     assert not recs["explanation"].str.contains("{", regex=False).any()
-    bought = small_shop.transactions[small_shop.transactions[C.QUANTITY] > 0]
-    seen = pd.MultiIndex.from_frame(bought[[C.CUSTOMER_ID, C.PRODUCT_ID]].astype(str))
-    assert not pd.MultiIndex.from_frame(recs[[C.CUSTOMER_ID, C.PRODUCT_ID]]).isin(seen).any()
-    gone = R.unavailable_products(small_shop.prices)
-    assert len(gone) > 0 and not recs[C.PRODUCT_ID].isin(gone).any()
-    per_cat = recs.groupby([C.CUSTOMER_ID, C.CATEGORY]).size()
+    bought = small_shop.transactions[small_shop.transactions[data_contract.QUANTITY] > 0]
+    seen = pd.MultiIndex.from_frame(bought[[data_contract.CUSTOMER_ID, data_contract.PRODUCT_ID]].astype(str))
+    assert not pd.MultiIndex.from_frame(recs[[data_contract.CUSTOMER_ID, data_contract.PRODUCT_ID]]).isin(seen).any()
+    gone = recommend_rules.unavailable_products(small_shop.prices)
+    assert len(gone) > 0 and not recs[data_contract.PRODUCT_ID].isin(gone).any()
+    per_cat = recs.groupby([data_contract.CUSTOMER_ID, data_contract.CATEGORY]).size()
     assert per_cat.max() <= ex.cfg["rules"]["max_per_category"]
-    assert (recs.groupby(C.CUSTOMER_ID)["score"].apply(lambda s: s.is_monotonic_decreasing)).all()
+    assert (recs.groupby(data_contract.CUSTOMER_ID)["score"].apply(lambda s: s.is_monotonic_decreasing)).all()
 
 
 def test_cross_sell_explanations_name_planted_bundles(experiment, small_shop):
@@ -100,9 +100,9 @@ def test_cross_sell_explanations_name_planted_bundles(experiment, small_shop):
     cs = recs[recs["reason"] == "cross_sell"]
     named = cs[cs["explanation"].str.startswith(prefix)]
     assert len(cs) >= 30 and len(named) >= 0.5 * len(cs)
-    name_to_id = small_shop.products.drop_duplicates(C.NAME).set_index(C.NAME)[C.PRODUCT_ID]
+    name_to_id = small_shop.products.drop_duplicates(data_contract.NAME).set_index(data_contract.NAME)[data_contract.PRODUCT_ID]
     held = name_to_id.reindex(named["explanation"].str.slice(len(prefix))).to_numpy()
-    rate = np.mean([(h, p) in pairs for h, p in zip(held, named[C.PRODUCT_ID])])
+    rate = np.mean([(h, p) in pairs for h, p in zip(held, named[data_contract.PRODUCT_ID])])
     n = small_shop.products.shape[0]
     assert rate > 0.1 > 30 * len(pairs) / (n * (n - 1))  # far above the chance rate of a random pair
 
@@ -128,16 +128,16 @@ def test_no_test_period_purchase_reaches_the_segments(small_shop):
     test = ex.evaluate(tuning)
     ex.apply_rules(test, tuning)
     assert len(seen) == 2 + 1 + 1  # two validation folds, the test fit, the rules
-    sales = small_shop.transactions[small_shop.transactions[C.QUANTITY] > 0]
-    test_lines = sales[~sales[C.TRANSACTION_ID].isin(ex.holdout.train[C.TRANSACTION_ID])]  # the held-out baskets
+    sales = small_shop.transactions[small_shop.transactions[data_contract.QUANTITY] > 0]
+    test_lines = sales[~sales[data_contract.TRANSACTION_ID].isin(ex.holdout.train[data_contract.TRANSACTION_ID])]  # the held-out baskets
     assert len(test_lines) > 0
     for tx in seen:
-        assert not tx[C.TRANSACTION_ID].isin(test_lines[C.TRANSACTION_ID]).any()
+        assert not tx[data_contract.TRANSACTION_ID].isin(test_lines[data_contract.TRANSACTION_ID]).any()
         assert len(tx) < len(sales)
     # each fit's segments come from exactly its own training part
     for fold, tx in zip(validation.folds, seen):
-        assert set(tx[C.TRANSACTION_ID]) == set(fold.holdout.train[C.TRANSACTION_ID])
-    assert set(seen[2][C.TRANSACTION_ID]) == set(ex.holdout.train[C.TRANSACTION_ID]) == set(seen[3][C.TRANSACTION_ID])
+        assert set(tx[data_contract.TRANSACTION_ID]) == set(fold.holdout.train[data_contract.TRANSACTION_ID])
+    assert set(seen[2][data_contract.TRANSACTION_ID]) == set(ex.holdout.train[data_contract.TRANSACTION_ID]) == set(seen[3][data_contract.TRANSACTION_ID])
 
 
 def test_customer_sample_and_chunked_final_lists(small_shop):
@@ -148,7 +148,7 @@ def test_customer_sample_and_chunked_final_lists(small_shop):
     tuning = ex.tune(validation)
     test = ex.evaluate(tuning)
     assert len(test.candidates) == 40 and len(validation.candidates) == 40 and len(test.per_customer) == 40
-    assert set(ex.holdout.test[C.CUSTOMER_ID]) == set(test.candidates.customer_ids)
+    assert set(ex.holdout.test[data_contract.CUSTOMER_ID]) == set(test.candidates.customer_ids)
     assert test.table.loc["tuned", "ndcg@10"] == pytest.approx(test.per_customer["tuned"].mean())
     chunked = ex.production(tuning)
     ex.cfg["chunk_customers"] = 10 ** 6
@@ -164,16 +164,16 @@ def test_validation_folds_are_earlier_cut_offs_of_train_and_pooled(small_shop):
     folds = validation.folds
     assert len(folds) == 3
     assert len(validation.candidates) == sum(len(f.candidates) for f in folds) > len(folds[0].candidates)
-    test_train_end = pd.to_datetime(ex.holdout.train[C.TIMESTAMP]).max()
-    ends = [pd.to_datetime(f.holdout.train[C.TIMESTAMP]).max() for f in folds]
+    test_train_end = pd.to_datetime(ex.holdout.train[data_contract.TIMESTAMP]).max()
+    ends = [pd.to_datetime(f.holdout.train[data_contract.TIMESTAMP]).max() for f in folds]
     assert test_train_end >= ends[0] >= ends[1] >= ends[2]
     for outer, inner in zip(folds, folds[1:]):  # nested: each fold inside the last
         assert len(inner.holdout.train) < len(outer.holdout.train)
-        assert inner.holdout.train[C.TRANSACTION_ID].isin(outer.holdout.train[C.TRANSACTION_ID]).all()
-    test_pairs = set(map(tuple, ex.holdout.test[[C.CUSTOMER_ID, C.PRODUCT_ID]].to_numpy()))
+        assert inner.holdout.train[data_contract.TRANSACTION_ID].isin(outer.holdout.train[data_contract.TRANSACTION_ID]).all()
+    test_pairs = set(map(tuple, ex.holdout.test[[data_contract.CUSTOMER_ID, data_contract.PRODUCT_ID]].to_numpy()))
     for f in folds:  # no test-split row is ever in a validation fold
-        assert f.holdout.train[C.TRANSACTION_ID].isin(ex.holdout.train[C.TRANSACTION_ID]).all()
-        assert not test_pairs & set(map(tuple, f.holdout.test[[C.CUSTOMER_ID, C.PRODUCT_ID]].to_numpy()))
+        assert f.holdout.train[data_contract.TRANSACTION_ID].isin(ex.holdout.train[data_contract.TRANSACTION_ID]).all()
+        assert not test_pairs & set(map(tuple, f.holdout.test[[data_contract.CUSTOMER_ID, data_contract.PRODUCT_ID]].to_numpy()))
     tuning = ex.tune(validation)
     rr = ex.fit_reranker(validation, tuning)
     single = HybridExperiment(small_shop, {**params, "evaluation": {"validation": {"folds": 1}}})

@@ -3,8 +3,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbench.data import contract as C
-from workbench.recommend import hybrid as H
+from workbench.data import contract
+from workbench.recommend import hybrid as recommend_hybrid
 from workbench.recommend.base import Recommender
 from workbench.recommend.interactions import Interactions
 
@@ -30,13 +30,13 @@ def _setup(seed=0, n_c=60, n_p=25, candidates=5, weights=None):
     prod = [f"p{j:02d}" for j in range(n_p)]
     n_hist = rng.integers(0, 12, n_c)                        # cold, warm and hot customers
     pairs = [(c, p) for c, k in zip(cust, n_hist) for p in rng.choice(prod, k, replace=False)]
-    inter = Interactions.from_frame(pd.DataFrame(pairs, columns=[C.CUSTOMER_ID, C.PRODUCT_ID]),
+    inter = Interactions.from_frame(pd.DataFrame(pairs, columns=[contract.CUSTOMER_ID, contract.PRODUCT_ID]),
                                     customers=cust, products=prod)
     comps = {"collaborative": Scores(rng.random((n_c, n_p)).astype(np.float32)),
              "content": Scores(rng.normal(size=(n_c, n_p))),
              "cluster_trending": Scores(np.round(rng.random((n_c, n_p)), 1))}   # ties
     w = weights or {"collaborative": 0.6, "content": 0.4, "cluster_trending": 0.0, "popular": 0.0}
-    hyb = H.HybridRecommender(comps, w, normalise="minmax", candidates=candidates, cold_max=2, hot_min=8,
+    hyb = recommend_hybrid.HybridRecommender(comps, w, normalise="minmax", candidates=candidates, cold_max=2, hot_min=8,
                               switching={"enabled": True, "from": ["collaborative"],
                                          "to": ["cluster_trending", "popular"]}).fit(inter)
     return hyb, cust + ["stranger"]
@@ -49,12 +49,12 @@ def test_recommend_equals_the_candidate_path(candidates):
     cs = hyb.candidate_set(ids)
     assert set(cs.buckets) == {"cold", "warm", "hot"}
     ref = cs.recommendations(cs.blend(hyb.weights, hyb.switching), 6)
-    pd.testing.assert_frame_equal(got.reset_index(drop=True)[[C.CUSTOMER_ID, C.PRODUCT_ID, "rank"]],
-                                  ref.reset_index(drop=True)[[C.CUSTOMER_ID, C.PRODUCT_ID, "rank"]],
+    pd.testing.assert_frame_equal(got.reset_index(drop=True)[[contract.CUSTOMER_ID, contract.PRODUCT_ID, "rank"]],
+                                  ref.reset_index(drop=True)[[contract.CUSTOMER_ID, contract.PRODUCT_ID, "rank"]],
                                   check_dtype=False)
     np.testing.assert_allclose(got["score"].to_numpy(), ref["score"].to_numpy(), rtol=1e-5)
     seen = hyb.interactions_.to_frame()
-    hit = got.merge(seen, on=[C.CUSTOMER_ID, C.PRODUCT_ID])
+    hit = got.merge(seen, on=[contract.CUSTOMER_ID, contract.PRODUCT_ID])
     assert hit.empty                                           # bought products never come back
 
 
@@ -73,9 +73,9 @@ def test_minmax_in_place_on_scratch_scores():
     rng = np.random.default_rng(1)
     s = rng.random((4, 6)).astype(np.float32)
     ex = rng.random((4, 6)) < 0.3
-    want = H.normalise_rows(s, ex, "minmax")
+    want = recommend_hybrid.normalise_rows(s, ex, "minmax")
     assert not np.shares_memory(want, s)
-    got = H.normalise_rows(s, ex, "minmax", copy=False)
+    got = recommend_hybrid.normalise_rows(s, ex, "minmax", copy=False)
     assert np.shares_memory(got, s)
     np.testing.assert_array_equal(got, want)
 

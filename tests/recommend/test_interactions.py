@@ -3,16 +3,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.recommend.interactions import Interactions
 
 
 def _tx():
     return pd.DataFrame({
-        C.TRANSACTION_ID: pd.array(["t1", "t1", "t2", "t3", "r1"], dtype="str"),
-        C.CUSTOMER_ID: pd.array(["u1", "u1", "u2", "u1", "u1"], dtype="str"),
-        C.PRODUCT_ID: pd.array(["a", "b", "a", "a", "b"], dtype="str"),
-        C.QUANTITY: [2, 1, 3, 1, -1],
+        contract.TRANSACTION_ID: pd.array(["t1", "t1", "t2", "t3", "r1"], dtype="str"),
+        contract.CUSTOMER_ID: pd.array(["u1", "u1", "u2", "u1", "u1"], dtype="str"),
+        contract.PRODUCT_ID: pd.array(["a", "b", "a", "a", "b"], dtype="str"),
+        contract.QUANTITY: [2, 1, 3, 1, -1],
     })
 
 
@@ -32,7 +32,7 @@ def test_locate_maps_every_line_of_any_frame():
     inter = Interactions.from_transactions(tx, weight="binary", customers=["u0", "u1", "u2"], products=["a", "b", "z"])
     r, c = inter.locate(tx)
     assert list(r) == [1, 1, 2, 1, 1] and list(c) == [0, 1, 0, 0, 1]
-    other = tx.assign(**{C.CUSTOMER_ID: pd.array(["u2", "u9", "u0", "u1", "u1"], dtype="str")})
+    other = tx.assign(**{contract.CUSTOMER_ID: pd.array(["u2", "u9", "u0", "u1", "u1"], dtype="str")})
     r2, _ = inter.locate(other)               # another frame is mapped on its own (unknown ids -> -1)
     assert list(r2) == [2, -1, 0, 1, 1]
 
@@ -44,8 +44,8 @@ def test_customer_and_product_index_unknown_ids():
 
 
 def _events():
-    return pd.DataFrame({C.CUSTOMER_ID: ["u1", "u1", "u1", "u2", "u2"], C.PRODUCT_ID: ["a", "a", "a", "b", "a"],
-                         C.EVENT: ["view", "addtocart", "transaction", "view", "wishlist"]})
+    return pd.DataFrame({contract.CUSTOMER_ID: ["u1", "u1", "u1", "u2", "u2"], contract.PRODUCT_ID: ["a", "a", "a", "b", "a"],
+                         contract.EVENT: ["view", "addtocart", "transaction", "view", "wishlist"]})
 
 
 def test_from_events_weights_per_type():
@@ -64,10 +64,10 @@ def test_from_events_weights_per_type():
 def test_from_shop_follows_the_feedback():
     from workbench.data.shop import Shop
 
-    products = pd.DataFrame({C.PRODUCT_ID: ["a", "b"]})
+    products = pd.DataFrame({contract.PRODUCT_ID: ["a", "b"]})
     clicks = Shop(customers=None, products=products, transactions=_tx().iloc[0:0], events=_events())
-    assert clicks.feedback == C.EVENTS
+    assert clicks.feedback == contract.EVENTS
     assert Interactions.from_shop(clicks).matrix.sum() == 10
     buys = Shop(customers=None, products=products, transactions=_tx(), events=_events())
-    assert buys.feedback == C.TRANSACTIONS
+    assert buys.feedback == contract.TRANSACTIONS
     assert Interactions.from_shop(buys, weight="count").matrix.sum() == 4

@@ -2,7 +2,7 @@
 import pandas as pd
 import pytest
 
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.errors import ConfigError
 from workbench.evaluate import published
 from workbench.recommend import holdout, protocol
@@ -36,18 +36,18 @@ def test_evaluate_models_small_shop(small_shop):
     cfg = protocol.settings({"models": ["random", "popular", "popular_recent", "ease", "item_knn"], "tune": {}})
     hold = holdout.run_holdout(small_shop, {**CHRONO, "evaluation": {**CHRONO["evaluation"], "k": 5}})
     train, test = hold.train, hold.test
-    assert train[C.TIMESTAMP].max() < test[C.TIMESTAMP].min()
-    seen = set(zip(train[C.CUSTOMER_ID], train[C.PRODUCT_ID]))
-    assert not any(p in seen for p in zip(test[C.CUSTOMER_ID], test[C.PRODUCT_ID]))  # drop_seen_pairs
+    assert train[contract.TIMESTAMP].max() < test[contract.TIMESTAMP].min()
+    seen = set(zip(train[contract.CUSTOMER_ID], train[contract.PRODUCT_ID]))
+    assert not any(p in seen for p in zip(test[contract.CUSTOMER_ID], test[contract.PRODUCT_ID]))  # drop_seen_pairs
     models = {m: protocol.make_model(m, cfg) for m in protocol.active_models(cfg)}
     res = holdout.evaluate_models(models, hold, features=protocol.item_features(small_shop.products))
     mj = res.metrics_json()
     assert set(mj) == set(cfg["models"])
     assert {"precision@5", "recall@5", "map@5", "ndcg@5", "coverage"} <= set(mj["ease"])
     for m, rec in res.recs.items():
-        assert list(rec.columns) == [C.CUSTOMER_ID, C.PRODUCT_ID, "rank", "score"]
-        assert rec.groupby(C.CUSTOMER_ID).size().max() <= 5
-        assert set(rec[C.CUSTOMER_ID]) == set(hold.customers)  # every test customer gets a list
+        assert list(rec.columns) == [contract.CUSTOMER_ID, contract.PRODUCT_ID, "rank", "score"]
+        assert rec.groupby(contract.CUSTOMER_ID).size().max() <= 5
+        assert set(rec[contract.CUSTOMER_ID]) == set(hold.customers)  # every test customer gets a list
     assert res.summary.loc["ease", "ndcg@5"] > res.summary.loc["random", "ndcg@5"]
     table = res.with_ci(n_boot=50)
     assert "ndcg@5 ci" in table.columns
@@ -66,10 +66,10 @@ def test_tune_uses_train_folds_only(small_shop):
     hold = holdout.run_holdout(small_shop, params)
     folds = holdout.validation_holdouts(small_shop, hold)
     assert len(folds) == 2
-    test_start = pd.to_datetime(hold.test[C.TIMESTAMP]).min()
+    test_start = pd.to_datetime(hold.test[contract.TIMESTAMP]).min()
     for f in folds:  # every validation row, fit or held out, is from the training part (before the test cut-off)
-        assert pd.to_datetime(f.train[C.TIMESTAMP]).max() < test_start
-        assert pd.to_datetime(f.test[C.TIMESTAMP]).max() < test_start
+        assert pd.to_datetime(f.train[contract.TIMESTAMP]).max() < test_start
+        assert pd.to_datetime(f.test[contract.TIMESTAMP]).max() < test_start
     tuned = protocol.tune(folds, cfg, k=5)
     best, table = tuned["ease"]
     assert best["lam"] in (5.0, 50.0) and len(table) == 2

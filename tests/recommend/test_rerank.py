@@ -3,8 +3,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbench.data import contract as C
-from workbench.recommend import hybrid as H
+from workbench.data import contract
+from workbench.recommend import hybrid
 from workbench.recommend.base import Recommender
 from workbench.recommend.interactions import Interactions
 from workbench.recommend.rerank import LearnedReranker, category_share, product_table
@@ -29,17 +29,17 @@ def _world(seed: int, n_c: int = 400, n_p: int = 60, n_cat: int = 6):
     cust = [f"u{i:03d}" for i in range(n_c)]
     prod = [f"p{j:02d}" for j in range(n_p)]
     cat = np.arange(n_p) % n_cat
-    products = pd.DataFrame({C.PRODUCT_ID: prod, C.CATEGORY: [f"c{c}" for c in cat], C.PRICE: 1.0 + np.arange(n_p)})
+    products = pd.DataFrame({contract.PRODUCT_ID: prod, contract.CATEGORY: [f"c{c}" for c in cat], contract.PRICE: 1.0 + np.arange(n_p)})
     fav = rng.integers(0, n_cat, n_c)
     rows, truth = [], []
     for i in range(n_c):  # test fixture: a few hundred customers
         pool = rng.permutation(np.flatnonzero(cat == fav[i]))
         rows += [(cust[i], prod[j]) for j in pool[:3]]
         truth.append((cust[i], prod[pool[3]]))
-    held = pd.DataFrame(rows, columns=[C.CUSTOMER_ID, C.PRODUCT_ID])
+    held = pd.DataFrame(rows, columns=[contract.CUSTOMER_ID, contract.PRODUCT_ID])
     inter = Interactions.from_frame(held, customers=cust, products=prod)
-    hyb = H.HybridRecommender({"noise": Noise(seed)}, {"noise": 1.0}, candidates=60).fit(inter)
-    cs = hyb.candidate_set(cust).with_truth(pd.DataFrame(truth, columns=[C.CUSTOMER_ID, C.PRODUCT_ID]))
+    hyb = hybrid.HybridRecommender({"noise": Noise(seed)}, {"noise": 1.0}, candidates=60).fit(inter)
+    cs = hyb.candidate_set(cust).with_truth(pd.DataFrame(truth, columns=[contract.CUSTOMER_ID, contract.PRODUCT_ID]))
     return hyb, cs, products
 
 

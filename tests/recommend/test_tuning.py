@@ -2,8 +2,8 @@
 import numpy as np
 import pandas as pd
 
-from workbench.data import contract as C
-from workbench.evaluate import split as S
+from workbench.data import contract
+from workbench.evaluate import split
 from workbench.recommend.baselines import RandomRecommender
 from workbench.recommend.cf import EASE
 from workbench.recommend.interactions import Interactions
@@ -20,12 +20,12 @@ def test_validation_search_prefers_a_model_over_noise():
     for u in range(60):  # two taste groups
         base = 0 if u < 30 else 15
         rows += [(f"u{u}", f"i{base + i}") for i in rng.choice(15, 8, replace=False)]
-    train = pd.DataFrame(rows, columns=[C.CUSTOMER_ID, C.PRODUCT_ID])
+    train = pd.DataFrame(rows, columns=[contract.CUSTOMER_ID, contract.PRODUCT_ID])
 
     def make(kind, lam=1.0):
         return EASE(lam=lam) if kind == "ease" else RandomRecommender(seed=0)
 
-    folds = [S.stratified_split(train, 0.75, by=C.CUSTOMER_ID, seed=seed) for seed in (1, 2)]
+    folds = [split.stratified_split(train, 0.75, by=contract.CUSTOMER_ID, seed=seed) for seed in (1, 2)]
     table = validation_search(make, {"kind": ["random", "ease"], "lam": [1.0, 10.0]}, folds,
                               lambda df: Interactions.from_frame(df), k=5)
     assert len(table) == 4 and {"ndcg@5", "ndcg@5_std"} <= set(table.columns)
@@ -38,8 +38,8 @@ def test_validation_search_prefers_a_model_over_noise():
 def test_validation_search_shows_one_bar_over_every_fit(capsys):
     rng = np.random.default_rng(1)
     train = pd.DataFrame([(f"u{u}", f"i{i}") for u in range(30) for i in rng.choice(12, 5, replace=False)],
-                         columns=[C.CUSTOMER_ID, C.PRODUCT_ID])
-    folds = [S.stratified_split(train, 0.75, by=C.CUSTOMER_ID, seed=seed) for seed in (1, 2, 3)]
+                         columns=[contract.CUSTOMER_ID, contract.PRODUCT_ID])
+    folds = [split.stratified_split(train, 0.75, by=contract.CUSTOMER_ID, seed=seed) for seed in (1, 2, 3)]
     validation_search(lambda lam: EASE(lam=lam), {"lam": [1.0, 10.0]}, folds, lambda df: Interactions.from_frame(df),
                       k=5, desc="tune ease")
     last = capsys.readouterr().err.split("\r")[-1]

@@ -3,37 +3,37 @@ from __future__ import annotations
 
 import pytest
 
-from workbench.report import summary as S
+from workbench.report import summary as report_summary
 
 
 def test_get_walks_dotted_paths(full_metrics):
-    assert S.get(full_metrics, "segmentation.clv.alpha") == 4.4
-    assert S.get(full_metrics, "segmentation.nope.x", "d") == "d"
-    assert S.get({"a": 1}, "a.b") is None
+    assert report_summary.get(full_metrics, "segmentation.clv.alpha") == 4.4
+    assert report_summary.get(full_metrics, "segmentation.nope.x", "d") == "d"
+    assert report_summary.get({"a": 1}, "a.b") is None
 
 
 def test_model_table_sorted_by_ndcg_and_best_model(full_metrics):
-    t = S.model_table(full_metrics)
+    t = report_summary.model_table(full_metrics)
     assert list(t.index) == ["ease", "item_knn", "popular", "random"]
     assert list(t.columns) == ["ndcg@10", "precision@10", "recall@10", "map@10", "coverage"]
-    assert S.best_model(full_metrics) == ("ease", 0.16)
-    assert S.best_model(full_metrics, "coverage") == ("random", 1.0)
-    assert S.popular_model(full_metrics) == "popular"
+    assert report_summary.best_model(full_metrics) == ("ease", 0.16)
+    assert report_summary.best_model(full_metrics, "coverage") == ("random", 1.0)
+    assert report_summary.popular_model(full_metrics) == "popular"
 
 
 def test_best_model_ties_break_by_name_and_missing_is_none():
     m = {"recommenders": {"b": {"ndcg@10": 0.2}, "a": {"ndcg@10": 0.2}, "c": {"ndcg@10": None}}}
-    assert S.best_model(m) == ("a", 0.2)
-    assert S.best_model({}) is None
-    assert S.best_model({"recommenders": {"x": {"ndcg@10": None}}}) is None
+    assert report_summary.best_model(m) == ("a", 0.2)
+    assert report_summary.best_model({}) is None
+    assert report_summary.best_model({"recommenders": {"x": {"ndcg@10": None}}}) is None
 
 
 def test_k_comes_from_the_run_not_a_constant(full_metrics):
     five = {m: {k.replace("@10", "@5"): v for k, v in row.items()} for m, row in full_metrics["recommenders"].items()}
     m = {"recommenders": five}
-    assert S.metric_k(m) == 5 and S.best_model(m) == ("ease", 0.16)
-    assert list(S.model_table(m).columns) == ["ndcg@5", "precision@5", "recall@5", "map@5", "coverage"]
-    assert S.metric_k({"evaluation": {"k": 20}, "recommenders": five}) == 20
+    assert report_summary.metric_k(m) == 5 and report_summary.best_model(m) == ("ease", 0.16)
+    assert list(report_summary.model_table(m).columns) == ["ndcg@5", "precision@5", "recall@5", "map@5", "coverage"]
+    assert report_summary.metric_k({"evaluation": {"k": 20}, "recommenders": five}) == 20
 
 
 LEADERBOARD = {"k": 10, "test_customers": 500, "best_model": "hybrid_tuned", "leaderboard": [
@@ -52,46 +52,46 @@ LEADERBOARD = {"k": 10, "test_customers": 500, "best_model": "hybrid_tuned", "le
 
 def test_leaderboard_leads_the_model_table_and_the_verdict_reads_it(full_metrics):
     full_metrics["evaluation"] = LEADERBOARD
-    t = S.model_table(full_metrics)
+    t = report_summary.model_table(full_metrics)
     assert list(t.index) == ["hybrid_tuned", "ease", "popular"]  # the leaderboard, not the recorded rows
-    board = S.leaderboard_table(full_metrics)
+    board = report_summary.leaderboard_table(full_metrics)
     assert board.loc["ease", "family"] == "cf" and board.loc["ease", "low"] == 0.08
     assert board["vs popular"].isna().tolist() == [False, False, True]
-    text = S.verdict_paragraph(full_metrics)
+    text = report_summary.verdict_paragraph(full_metrics)
     assert "On 500 test customers, the best hybrid variant *hybrid_tuned* (NDCG@10 0.200) is at the top" in text
     assert ("cannot be told apart from the best single model (*ease*): NDCG@10 +0.0100, 95% interval -0.0040 to "
             "+0.0240; a paired test would need about 2,345 customers" in text)
     assert "It beats popularity (*popular*): NDCG@10 +0.1200" in text
     del full_metrics["evaluation"]["verdict"]
-    assert "notebook 05 did not run" in S.verdict_paragraph(full_metrics)
-    assert "No leaderboard" in S.verdict_paragraph({})
+    assert "notebook 05 did not run" in report_summary.verdict_paragraph(full_metrics)
+    assert "No leaderboard" in report_summary.verdict_paragraph({})
 
 
 def test_popular_model_name_variants():
-    assert S.popular_model({"recommenders": {"most_popular": {}, "ease": {}}}) == "most_popular"
-    assert S.popular_model({"recommenders": {"pop_global": {}, "pop_recent": {}}}) == "pop_global"
-    assert S.popular_model({"recommenders": {"ease": {}}}) is None
+    assert report_summary.popular_model({"recommenders": {"most_popular": {}, "ease": {}}}) == "most_popular"
+    assert report_summary.popular_model({"recommenders": {"pop_global": {}, "pop_recent": {}}}) == "pop_global"
+    assert report_summary.popular_model({"recommenders": {"ease": {}}}) is None
 
 
 def test_rating_and_hybrid_and_ablation_tables(full_metrics):
-    r = S.rating_table(full_metrics)
+    r = report_summary.rating_table(full_metrics)
     assert list(r.index) == ["KNNBaseline", "SVD"]
-    h = S.hybrid_table(full_metrics)
+    h = report_summary.hybrid_table(full_metrics)
     assert h.iloc[0].tolist() == ["hybrid (tuned)", "hybrid", 0.18]
     assert set(h["kind"]) == {"hybrid", "component alone", "baseline"}
-    a = S.ablation_table(full_metrics).set_index("component")
+    a = report_summary.ablation_table(full_metrics).set_index("component")
     assert a.loc["cf", "excludes_zero"] == True  # noqa: E712
     assert a.loc["content", "excludes_zero"] == False  # noqa: E712
     assert a.loc["seasonal", "excludes_zero"] == True  # noqa: E712
 
 
 def test_truth_recovery_only_on_synthetic(full_metrics):
-    t = S.truth_recovery(full_metrics)
+    t = report_summary.truth_recovery(full_metrics)
     assert list(t["stage"]) == ["segmentation", "basket", "pricing", "pricing"]
     assert t["value"].tolist() == [0.61, 8, 0.11, 2.4]
     assert isinstance(t["value"].iloc[1], int)
     full_metrics["data"]["source"] = "online_retail"
-    assert len(S.truth_recovery(full_metrics)) == 0
+    assert len(report_summary.truth_recovery(full_metrics)) == 0
 
 
 def test_executive_summary_quotes_the_numbers(full_metrics):
@@ -100,7 +100,7 @@ def test_executive_summary_quotes_the_numbers(full_metrics):
                               "estimate": 0.08, "low": 0.05, "high": 0.11, "n_customers": 812},
         "segment_value": {"champions": {"revenue_share": 0.45, "customer_share": 0.15},
                           "hibernating": {"revenue_share": 0.10, "customer_share": 0.40}}}
-    text = "\n".join(S.executive_summary(full_metrics))
+    text = "\n".join(report_summary.executive_summary(full_metrics))
     assert "1,000 customers" in text and "31 of 10,800" in text
     assert "*hibernating* (400, 40%)" in text
     assert "The *champions* segment brings 45% of net revenue from 15% of customers" in text
@@ -127,20 +127,20 @@ def test_executive_summary_quotes_the_numbers(full_metrics):
 
 def test_executive_summary_degrades_when_stages_missing():
     m = {"data": {"source": "online_retail", "customers": 4338, "products": 3665, "transactions": 397924}}
-    lines = S.executive_summary(m)
+    lines = report_summary.executive_summary(m)
     assert lines[0].startswith("**Data**: online_retail data with 4,338 customers")
     for stage in ("segmentation", "recommenders", "basket", "hybrid", "pricing"):
         assert any(f"no `{stage}` key" in s for s in lines), stage
     assert not any("Truth recovery" in s for s in lines)
-    assert S.stage_status(m)["ran"].tolist() == ["yes", "no", "no", "no", "no", "no", "no"]
+    assert report_summary.stage_status(m)["ran"].tolist() == ["yes", "no", "no", "no", "no", "no", "no"]
 
 
 def test_interval_that_includes_zero_is_called_not_established(full_metrics):
     full_metrics["evaluation"] = {"lift_over_popular": {"estimate": 0.01, "low": -0.01, "high": 0.03}}
-    assert "not established" in " ".join(S.executive_summary(full_metrics))
+    assert "not established" in " ".join(report_summary.executive_summary(full_metrics))
 
 
 @pytest.mark.parametrize("x,digits,out", [(1234, 3, "1,234"), (0.12345, 3, "0.123"), (None, 3, "n/a"),
                                           (float("nan"), 2, "n/a"), ("abc", 2, "abc"), (True, 2, "True")])
 def test_fmt(x, digits, out):
-    assert S.fmt(x, digits) == out
+    assert report_summary.fmt(x, digits) == out

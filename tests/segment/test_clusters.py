@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.data.validate import validate_shop
 from workbench.errors import ConfigError
 from workbench.segment import clusters, rfm
@@ -90,8 +90,8 @@ def test_truth_agreement_on_the_planted_segments(segmented, small_shop):
     assert by[(m.model_, m.k_)] > by[("kmeans", 2)]             # what the best silhouette used to choose
     # hand check of the ARI convention: labels equal to the truth give 1 over buyers
     perfect = out.copy()
-    truth = small_shop.truth["segments"].set_index(C.CUSTOMER_ID)["segment"].astype(str)
-    perfect[clusters.CLUSTER] = truth.reindex(perfect[C.CUSTOMER_ID]).to_numpy()
+    truth = small_shop.truth["segments"].set_index(contract.CUSTOMER_ID)["segment"].astype(str)
+    perfect[clusters.CLUSTER] = truth.reindex(perfect[contract.CUSTOMER_ID]).to_numpy()
     assert clusters.truth_agreement(perfect, small_shop.truth["segments"])["ari_vs_truth"] == pytest.approx(1.0)
 
 

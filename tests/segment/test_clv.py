@@ -5,17 +5,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.data.validate import validate_shop
 from workbench.errors import ConfigError, NotFittedError
 from workbench.segment import clv
 
 
 def _tx(rows):
-    df = pd.DataFrame(rows, columns=[C.CUSTOMER_ID, C.TIMESTAMP, C.QUANTITY, C.UNIT_PRICE])
-    df[C.TIMESTAMP] = pd.to_datetime(df[C.TIMESTAMP])
-    df[C.TRANSACTION_ID] = [f"T{i}" for i in range(len(df))]
-    df[C.PRODUCT_ID] = "P1"
+    df = pd.DataFrame(rows, columns=[contract.CUSTOMER_ID, contract.TIMESTAMP, contract.QUANTITY, contract.UNIT_PRICE])
+    df[contract.TIMESTAMP] = pd.to_datetime(df[contract.TIMESTAMP])
+    df[contract.TRANSACTION_ID] = [f"T{i}" for i in range(len(df))]
+    df[contract.PRODUCT_ID] = "P1"
     return df
 
 
@@ -45,8 +45,8 @@ def test_calibration_summary_by_hand(tiny):
     days = clv.calibration_summary(tiny, "2024-01-22", time_unit_days=1)
     assert days.loc["A", clv.T_AGE] == 21 and days.loc["A", clv.T_X] == 14
     # birth at sign-up: purchases on the sign-up day are the first purchase, earlier ones are ignored
-    customers = pd.DataFrame({C.CUSTOMER_ID: ["A", "B", "D"],
-                              C.SIGNUP_DATE: pd.to_datetime(["2024-01-08", "2024-01-01", "2024-01-10"])})
+    customers = pd.DataFrame({contract.CUSTOMER_ID: ["A", "B", "D"],
+                              contract.SIGNUP_DATE: pd.to_datetime(["2024-01-08", "2024-01-01", "2024-01-10"])})
     s2 = clv.calibration_summary(tiny, "2024-01-22", 7, birth="signup", customers=customers)
     assert list(s2.index) == ["A", "B", "D"]
     assert s2.loc["A", clv.X] == 1 and s2.loc["A", clv.T_AGE] == pytest.approx(2.0)
@@ -59,7 +59,7 @@ def test_calibration_summary_by_hand(tiny):
 
 
 def test_holdout_purchases_and_dates(tiny):
-    idx = pd.Index(["A", "B"], name=C.CUSTOMER_ID)
+    idx = pd.Index(["A", "B"], name=contract.CUSTOMER_ID)
     h = clv.holdout_purchases(tiny, "2024-01-22", "2024-02-29", idx)
     assert h.to_dict() == {"A": 1, "B": 0}                      # one distinct day; C is not in the index
     c_end, h_end = clv.clv_dates(pd.Timestamp("2024-03-01"), 7, holdout_units=4)
@@ -128,11 +128,11 @@ def test_customer_clv_on_the_synthetic_shop(small_shop):
     assert set(res.metrics) >= {"r", "alpha", "a", "b", "p", "q", "v", "holdout", "clv_total"}
     assert res.holdout["horizon"] == 13 and res.holdout["actual"] > 0
     assert res.holdout["predicted"] == pytest.approx(res.holdout["actual"], rel=0.5)
-    buyers = shop.transactions.loc[shop.transactions[C.QUANTITY] > 0, C.CUSTOMER_ID].nunique()
+    buyers = shop.transactions.loc[shop.transactions[contract.QUANTITY] > 0, contract.CUSTOMER_ID].nunique()
     assert len(res.predictions) == buyers
     assert np.isfinite(res.predictions[clv.CLV]).all() and (res.predictions[clv.CLV] >= 0).all()
     # frequent planted buyers are worth more than one-time buyers
-    truth = small_shop.truth["segments"].set_index(C.CUSTOMER_ID)["segment"].astype(str)
+    truth = small_shop.truth["segments"].set_index(contract.CUSTOMER_ID)["segment"].astype(str)
     seg = truth.reindex(res.predictions.index)
     assert res.predictions.loc[seg == "frequent", clv.CLV].mean() > 2 * res.predictions.loc[seg == "one_time", clv.CLV].mean()
     table = res.predictions.assign(segment=seg.to_numpy())

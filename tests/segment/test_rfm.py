@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.data.validate import validate_shop
 from workbench.errors import ConfigError
 from workbench.segment import rfm
@@ -13,9 +13,9 @@ from workbench.segment import rfm
 
 def _tx(rows):
     """Transactions from (invoice, customer, timestamp, quantity, unit_price) tuples."""
-    df = pd.DataFrame(rows, columns=[C.TRANSACTION_ID, C.CUSTOMER_ID, C.TIMESTAMP, C.QUANTITY, C.UNIT_PRICE])
-    df[C.TIMESTAMP] = pd.to_datetime(df[C.TIMESTAMP])
-    df[C.PRODUCT_ID] = "P1"
+    df = pd.DataFrame(rows, columns=[contract.TRANSACTION_ID, contract.CUSTOMER_ID, contract.TIMESTAMP, contract.QUANTITY, contract.UNIT_PRICE])
+    df[contract.TIMESTAMP] = pd.to_datetime(df[contract.TIMESTAMP])
+    df[contract.PRODUCT_ID] = "P1"
     return df
 
 
@@ -30,13 +30,13 @@ def tiny():
         ("R2", "D", "2024-01-06 12:00", -2, 3.0),   # D: only a return (net < 0, no purchase)
         ("T9", "B", "2024-02-01 12:00", 1, 1.0),    # after the analysis date: ignored
     ])
-    customers = pd.DataFrame({C.CUSTOMER_ID: ["A", "B", "C", "D"]})  # C never bought
+    customers = pd.DataFrame({contract.CUSTOMER_ID: ["A", "B", "C", "D"]})  # C never bought
     return tx, customers
 
 
 def test_rfm_table_hand_computed(tiny):
     tx, customers = tiny
-    t = rfm.rfm_table(tx, customers, "2024-01-10").set_index(C.CUSTOMER_ID)
+    t = rfm.rfm_table(tx, customers, "2024-01-10").set_index(contract.CUSTOMER_ID)
     assert list(t.index) == ["A", "B", "C", "D"]
     assert t.loc["A", rfm.FREQUENCY] == 2                     # invoices, not lines; return invoice not counted
     assert t.loc["A", rfm.MONETARY] == pytest.approx(10 + 10 + 4 - 10)  # net of the return
@@ -51,9 +51,9 @@ def test_rfm_table_hand_computed(tiny):
 def test_an_invoice_shared_by_two_customers_counts_for_both():
     tx = _tx([("T1", "A", "2024-01-01", 1, 1.0), ("T1", "B", "2024-01-01", 1, 1.0), ("T2", "A", "2024-01-02", 1, 1.0),
               ("T2", "A", "2024-01-02", 2, 1.0)])
-    t = rfm.rfm_table(tx).set_index(C.CUSTOMER_ID)
+    t = rfm.rfm_table(tx).set_index(contract.CUSTOMER_ID)
     assert t[rfm.FREQUENCY].to_dict() == {"A": 2, "B": 1}
-    assert rfm.rfm_table(tx[tx[C.CUSTOMER_ID] == "A"])[rfm.FREQUENCY].tolist() == [2]
+    assert rfm.rfm_table(tx[tx[contract.CUSTOMER_ID] == "A"])[rfm.FREQUENCY].tolist() == [2]
 
 
 def test_default_analysis_date_is_the_day_after_the_last_transaction(tiny):
@@ -61,7 +61,7 @@ def test_default_analysis_date_is_the_day_after_the_last_transaction(tiny):
     assert rfm.default_analysis_date(tx) == pd.Timestamp("2024-02-02")
     t = rfm.rfm_table(tx)
     assert t.attrs["analysis_date"] == pd.Timestamp("2024-02-02")
-    assert t.set_index(C.CUSTOMER_ID).loc["B", rfm.RECENCY] == 0   # bought on the last day
+    assert t.set_index(contract.CUSTOMER_ID).loc["B", rfm.RECENCY] == 0   # bought on the last day
 
 
 def test_frequency_ties_do_not_collapse_bins():
@@ -108,7 +108,7 @@ def test_bad_maps_are_rejected_with_a_clear_error():
 def test_build_rfm_segments_scores_and_outliers(small_shop):
     shop, _ = validate_shop(small_shop)
     t = rfm.build_rfm(shop.transactions, shop.customers)
-    assert len(t) == len(shop.customers) and t[C.CUSTOMER_ID].is_unique
+    assert len(t) == len(shop.customers) and t[contract.CUSTOMER_ID].is_unique
     buyers = t[rfm.FREQUENCY] > 0
     assert t.loc[buyers, [rfm.R_SCORE, rfm.F_SCORE, rfm.M_SCORE]].notna().all().all()
     assert (t.loc[~buyers, rfm.SEGMENT] == rfm.NO_PURCHASE).all()
@@ -119,8 +119,8 @@ def test_build_rfm_segments_scores_and_outliers(small_shop):
     # higher R score = more recent
     assert t.loc[buyers].groupby(rfm.R_SCORE)[rfm.RECENCY].max().is_monotonic_decreasing
     # planted truth: frequent buyers score higher on F than one-time buyers; browsers never bought
-    truth = small_shop.truth["segments"].set_index(C.CUSTOMER_ID)["segment"].astype(str)
-    seg = truth.reindex(t[C.CUSTOMER_ID]).to_numpy()
+    truth = small_shop.truth["segments"].set_index(contract.CUSTOMER_ID)["segment"].astype(str)
+    seg = truth.reindex(t[contract.CUSTOMER_ID]).to_numpy()
     f = t[rfm.F_SCORE].astype("float64").to_numpy()
     assert np.nanmean(f[seg == "frequent"]) > np.nanmean(f[seg == "one_time"]) + 1.5
     assert (t.loc[seg == "browser", rfm.SEGMENT] == rfm.NO_PURCHASE).all()

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.data.validate import validate_shop
 from workbench.report.record import to_jsonable
 from workbench.segment import DEFAULTS, clusters, clv, rfm
@@ -26,7 +26,7 @@ def test_artifact_and_metrics_contract(small_shop, tmp_path):
     assert list(out.columns[: len(COLUMNS)]) == list(COLUMNS) == [
         "customer_id", "recency", "frequency", "monetary", "r_score", "f_score", "m_score", "rfm_score", "segment",
         "cluster", "cluster_name", "expected_purchases", "clv"]
-    assert len(out) == len(shop.customers) and set(out[C.CUSTOMER_ID]) == set(shop.customers[C.CUSTOMER_ID])
+    assert len(out) == len(shop.customers) and set(out[contract.CUSTOMER_ID]) == set(shop.customers[contract.CUSTOMER_ID])
     never = out[rfm.FREQUENCY] == 0
     assert out.loc[never, clv.CLV].isna().all() and out.loc[~never, clv.CLV].notna().all()
     out.to_parquet(tmp_path / "a.parquet")                     # Parquet-safe (no Timestamp attrs)

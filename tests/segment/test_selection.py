@@ -9,7 +9,7 @@ import pytest
 from sklearn.metrics import silhouette_score
 
 from workbench.errors import ConfigError, NotFittedError, StageSkipped
-from workbench.segment import selection as S
+from workbench.segment import selection as segment_selection
 
 CENTRES = ((0.0, 0.0, 0.0), (6.0, 0.0, 0.0), (0.0, 6.0, 6.0))
 
@@ -23,7 +23,7 @@ def _blobs(n_per=150, seed=0) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def fitted():
     X = _blobs()
-    sel = S.ClusterSelector(k_range=(2, 5), n_init=2, n_bootstrap=3, gap_references=3, criteria_sample=300,
+    sel = segment_selection.ClusterSelector(k_range=(2, 5), n_init=2, n_bootstrap=3, gap_references=3, criteria_sample=300,
                             random_state=1).fit(X)
     return X, sel
 
@@ -31,8 +31,8 @@ def fitted():
 def test_every_rule_finds_the_three_planted_blobs(fitted):
     X, sel = fitted
     crit = sel.criteria_
-    assert list(zip(crit["model"], crit["k"])) == [(m, k) for m in S.MODELS for k in (2, 3, 4, 5)]
-    for rule in S.RULES:
+    assert list(zip(crit["model"], crit["k"])) == [(m, k) for m in segment_selection.MODELS for k in (2, 3, 4, 5)]
+    for rule in segment_selection.RULES:
         pos, reason = sel.choose(rule)
         assert crit.loc[pos, "k"] == 3, (rule, reason)
     assert sel.k_ == 3 and sel.model_ in ("gmm_full", "gmm_diag") and sel.is_mixture_
@@ -68,39 +68,39 @@ def test_criteria_conventions(fitted):
 
 def test_probability_is_a_mixture_membership():
     X = _blobs()
-    mix = S.ClusterSelector(models=["gmm_diag"], k_range=(3, 3), n_bootstrap=0, gap_references=0).fit(X)
+    mix = segment_selection.ClusterSelector(models=["gmm_diag"], k_range=(3, 3), n_bootstrap=0, gap_references=0).fit(X)
     p = mix.cluster_probability(X)
     assert p.min() > 0.99                                               # far-apart blobs: certain
     # two mirror-image blobs: the point half way between them belongs to each with probability 1/2
     half = np.random.default_rng(0).normal((-2.0, 0.0, 0.0), 0.7, (200, 3))
     pair = pd.DataFrame(np.r_[half, -half], columns=X.columns)
-    two = S.ClusterSelector(models=["gmm_full"], k_range=(2, 2), n_bootstrap=0, gap_references=0).fit(pair)
+    two = segment_selection.ClusterSelector(models=["gmm_full"], k_range=(2, 2), n_bootstrap=0, gap_references=0).fit(pair)
     assert two.cluster_probability(pd.DataFrame([[0.0, 0.0, 0.0]], columns=X.columns))[0] == pytest.approx(0.5, abs=0.01)
-    km = S.ClusterSelector(models=["kmeans"], k_range=(3, 3), rule="silhouette", n_bootstrap=0,
+    km = segment_selection.ClusterSelector(models=["kmeans"], k_range=(3, 3), rule="silhouette", n_bootstrap=0,
                            gap_references=0).fit(X)
     assert km.cluster_probability(X) is None and not km.is_mixture_
 
 
 def test_fixed_choices_and_the_selection_block(fitted):
     X = _blobs(n_per=200)
-    sel = S.ClusterSelector(k_range=(2, 3), model="kmeans", k=5, fit_sample=400, n_bootstrap=0,
+    sel = segment_selection.ClusterSelector(k_range=(2, 3), model="kmeans", k=5, fit_sample=400, n_bootstrap=0,
                             gap_references=0, random_state=0).fit(X)
     assert (sel.model_, sel.k_, sel.chosen_["rule"]) == ("kmeans", 5, "fixed")
     assert set(sel.criteria_["k"]) == {2, 3, 5}                      # a fixed k outside the range is scored too
     assert len(sel.predict(X)) == len(X)                             # fitted on 400, assigns all
-    only_k = S.ClusterSelector(k_range=(2, 4), k=2, n_bootstrap=0, gap_references=0).fit(X)
+    only_k = segment_selection.ClusterSelector(k_range=(2, 4), k=2, n_bootstrap=0, gap_references=0).fit(X)
     assert only_k.k_ == 2 and "k fixed to 2" in only_k.chosen_["reason"]
     block = fitted[1].selection()
     assert block["chosen"] == {"model": fitted[1].model_, "k": 3, "rule": "icl"}
-    assert len(block["criteria"]) == 12 and set(block["criteria"][0]) == {"model", "k", *S.CRITERIA}
+    assert len(block["criteria"]) == 12 and set(block["criteria"][0]) == {"model", "k", *segment_selection.CRITERIA}
     assert block["criteria"][0]["bic"] is None                       # k-means has no BIC: null, not NaN
     json.dumps(block)
 
 
 def test_same_seed_same_criteria():
     X = _blobs(seed=3)
-    a = S.ClusterSelector(k_range=(2, 4), n_bootstrap=2, gap_references=2, random_state=5).fit(X)
-    b = S.ClusterSelector(k_range=(2, 4), n_bootstrap=2, gap_references=2, random_state=5).fit(X)
+    a = segment_selection.ClusterSelector(k_range=(2, 4), n_bootstrap=2, gap_references=2, random_state=5).fit(X)
+    b = segment_selection.ClusterSelector(k_range=(2, 4), n_bootstrap=2, gap_references=2, random_state=5).fit(X)
     pd.testing.assert_frame_equal(a.criteria_, b.criteria_)
     assert json.dumps(a.selection()) == json.dumps(b.selection())
 
@@ -108,14 +108,14 @@ def test_same_seed_same_criteria():
 def test_errors_say_what_to_change():
     X = _blobs()
     with pytest.raises(NotFittedError):
-        S.ClusterSelector().predict(X)
+        segment_selection.ClusterSelector().predict(X)
     with pytest.raises(ConfigError, match="k_range"):
-        S.ClusterSelector(k_range=(1, 3)).fit(X)
+        segment_selection.ClusterSelector(k_range=(1, 3)).fit(X)
     with pytest.raises(ConfigError, match="unknown clustering model"):
-        S.ClusterSelector(models=["dbscan"]).fit(X)
+        segment_selection.ClusterSelector(models=["dbscan"]).fit(X)
     with pytest.raises(ConfigError, match="unknown selection rule"):
-        S.ClusterSelector(rule="elbow").fit(X)
+        segment_selection.ClusterSelector(rule="elbow").fit(X)
     with pytest.raises(ConfigError, match="add gmm_full or gmm_diag"):
-        S.ClusterSelector(models=["kmeans"], rule="bic", n_bootstrap=0, gap_references=0).fit(X)
+        segment_selection.ClusterSelector(models=["kmeans"], rule="bic", n_bootstrap=0, gap_references=0).fit(X)
     with pytest.raises(StageSkipped, match="needs more than 10"):
-        S.ClusterSelector().fit(X.head(8))
+        segment_selection.ClusterSelector().fit(X.head(8))

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from workbench.data import contract as C
+from workbench.data import contract
 
 pytestmark = pytest.mark.slow
 
@@ -105,10 +105,10 @@ def test_batch_runs_on_a_standalone_cluster(cluster, parity_params, tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["batch"]["engine"] == "spark"
     seg = pd.read_parquet(out / "artifacts" / "customer_segments.parquet")
-    assert len(seg) == metrics["data"][C.CUSTOMERS] == 2000
+    assert len(seg) == metrics["data"][contract.CUSTOMERS] == 2000
     assert seg["segment"].notna().all() and (seg["cluster"] >= -1).all()
     recs = pd.read_parquet(out / "artifacts" / "recs_als.parquet")
-    assert recs.groupby(C.CUSTOMER_ID)["rank"].max().max() == 10
-    assert len(recs[C.CUSTOMER_ID].unique()) == metrics["batch"]["stages"]["als"]["customers"]
+    assert recs.groupby(contract.CUSTOMER_ID)["rank"].max().max() == 10
+    assert len(recs[contract.CUSTOMER_ID].unique()) == metrics["batch"]["stages"]["als"]["customers"]
     rules = pd.read_parquet(out / "artifacts" / "rules.parquet")
     assert len(rules) == metrics["batch"]["stages"]["rules"]["rules"] > 0

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbench.data import contract as C
-from workbench.recommend import basket as B
-from workbench.segment import rfm as R
+from workbench.data import contract
+from workbench.recommend import basket
+from workbench.segment import rfm as segment_rfm
 
 pytestmark = pytest.mark.slow  # a Spark session and two batch runs: minutes; CI runs everything
 
@@ -21,7 +21,7 @@ def _metrics(run_dir) -> dict:
 
 def _segments(run_dir) -> pd.DataFrame:
     df = pd.read_parquet(run_dir / "artifacts" / "customer_segments.parquet")
-    return df.sort_values(C.CUSTOMER_ID, kind="stable").reset_index(drop=True)
+    return df.sort_values(contract.CUSTOMER_ID, kind="stable").reset_index(drop=True)
 
 
 def test_validation_counts_are_equal(parity_runs):
@@ -35,12 +35,12 @@ def test_validation_counts_are_equal(parity_runs):
 def test_rfm_values_scores_and_segments_are_identical(parity_runs):
     p, s = _segments(parity_runs["pandas"]), _segments(parity_runs["spark"])
     assert len(p) == len(s) == 2000
-    assert p[C.CUSTOMER_ID].astype("str").tolist() == s[C.CUSTOMER_ID].astype("str").tolist()
-    for col in (R.RECENCY, R.FREQUENCY, R.R_SCORE, R.F_SCORE, R.M_SCORE):
+    assert p[contract.CUSTOMER_ID].astype("str").tolist() == s[contract.CUSTOMER_ID].astype("str").tolist()
+    for col in (segment_rfm.RECENCY, segment_rfm.FREQUENCY, segment_rfm.R_SCORE, segment_rfm.F_SCORE, segment_rfm.M_SCORE):
         assert p[col].astype("Int64").equals(s[col].astype("Int64")), col
     # monetary: the same sums, added in the same order, equal to the bit
-    assert np.array_equal(p[R.MONETARY].to_numpy(), s[R.MONETARY].to_numpy())
-    for col in (R.RFM_SCORE, R.SEGMENT):
+    assert np.array_equal(p[segment_rfm.MONETARY].to_numpy(), s[segment_rfm.MONETARY].to_numpy())
+    for col in (segment_rfm.RFM_SCORE, segment_rfm.SEGMENT):
         assert p[col].astype("str").tolist() == s[col].astype("str").tolist(), col
     for col in ("recency_outlier", "frequency_outlier", "monetary_outlier"):
         assert p[col].tolist() == s[col].tolist(), col
@@ -51,16 +51,16 @@ def test_kmeans_clusters_agree_at_the_same_k(parity_runs):
     from sklearn.metrics import adjusted_rand_score
 
     p, s = _segments(parity_runs["pandas"]), _segments(parity_runs["spark"])
-    buyers = (p[R.FREQUENCY] > 0).to_numpy()
+    buyers = (p[segment_rfm.FREQUENCY] > 0).to_numpy()
     assert len(np.unique(p.loc[buyers, "cluster"])) == len(np.unique(s.loc[buyers, "cluster"])) == 5
     ari = adjusted_rand_score(p.loc[buyers, "cluster"], s.loc[buyers, "cluster"])
     assert ari >= 0.95, ari
-    assert (s.loc[~buyers, "cluster"] == -1).all() and (s.loc[~buyers, "cluster_name"] == R.NO_PURCHASE).all()
+    assert (s.loc[~buyers, "cluster"] == -1).all() and (s.loc[~buyers, "cluster_name"] == segment_rfm.NO_PURCHASE).all()
 
 
 def _rule_table(run_dir) -> pd.DataFrame:
     r = pd.read_parquet(run_dir / "artifacts" / "rules.parquet")
-    key = [("|".join(map(str, a)), "|".join(map(str, c))) for a, c in zip(r[B.ANTECEDENTS], r[B.CONSEQUENTS])]
+    key = [("|".join(map(str, a)), "|".join(map(str, c))) for a, c in zip(r[basket.ANTECEDENTS], r[basket.CONSEQUENTS])]
     return r.set_index(pd.MultiIndex.from_tuples(key, names=["a", "c"])).sort_index()
 
 
@@ -69,7 +69,7 @@ def test_rules_are_the_same_at_the_same_support_and_confidence(parity_runs):
     assert len(p) > 5  # the planted bundles give rules
     assert set(p.index) == set(s.index)
     s = s.loc[p.index]
-    for col in (B.SUPPORT, B.CONFIDENCE, B.LIFT, B.ANTECEDENT_SUPPORT, B.CONSEQUENT_SUPPORT, B.LEVERAGE):
+    for col in (basket.SUPPORT, basket.CONFIDENCE, basket.LIFT, basket.ANTECEDENT_SUPPORT, basket.CONSEQUENT_SUPPORT, basket.LEVERAGE):
         np.testing.assert_allclose(s[col].to_numpy(), p[col].to_numpy(), rtol=0, atol=1e-9, err_msg=col)
 
 
@@ -93,11 +93,11 @@ def test_spark_ranking_metrics_equal_the_pandas_definitions(spark, parity_runs):
     from workbench.spark.metrics import evaluate_ranking as spark_ranking
 
     run = parity_runs["pandas"]
-    test = pd.read_parquet(run / "artifacts" / "split_test.parquet")[[C.CUSTOMER_ID, C.PRODUCT_ID]]
+    test = pd.read_parquet(run / "artifacts" / "split_test.parquet")[[contract.CUSTOMER_ID, contract.PRODUCT_ID]]
     recs = pd.read_parquet(run / "artifacts" / "recs_als.parquet")
     # a repeated product and a customer without recommendations exercise the edge rules
     recs = pd.concat([recs, recs.iloc[[0]].assign(rank=11)], ignore_index=True)
-    recs = recs[recs[C.CUSTOMER_ID] != recs[C.CUSTOMER_ID].iloc[-2]]
+    recs = recs[recs[contract.CUSTOMER_ID] != recs[contract.CUSTOMER_ID].iloc[-2]]
     for k in (1, 5, 10):
         want = evaluate_ranking(test, recs, k=k, n_items=150)
         got = spark_ranking(spark.createDataFrame(test.astype("str")), spark.createDataFrame(recs), k=k, n_items=150)
@@ -114,15 +114,15 @@ def test_rfm_rank_fallback_and_ties_match_pandas(spark):
     rng = np.random.default_rng(3)
     n = 400
     tx = pd.DataFrame({
-        C.TRANSACTION_ID: [f"T{i:05d}" for i in range(n)],
-        C.CUSTOMER_ID: [f"C{c:03d}" for c in rng.integers(0, 120, n)],
-        C.PRODUCT_ID: "P1",
-        C.TIMESTAMP: pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 90 * 24, n), unit="h"),
-        C.QUANTITY: rng.choice([1, 1, 1, 2, -1], n),
-        C.UNIT_PRICE: 10.0,
+        contract.TRANSACTION_ID: [f"T{i:05d}" for i in range(n)],
+        contract.CUSTOMER_ID: [f"C{c:03d}" for c in rng.integers(0, 120, n)],
+        contract.PRODUCT_ID: "P1",
+        contract.TIMESTAMP: pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 90 * 24, n), unit="h"),
+        contract.QUANTITY: rng.choice([1, 1, 1, 2, -1], n),
+        contract.UNIT_PRICE: 10.0,
     })
-    customers = pd.DataFrame({C.CUSTOMER_ID: [f"C{c:03d}" for c in range(130)]})
-    want = R.build_rfm(tx, customers)
+    customers = pd.DataFrame({contract.CUSTOMER_ID: [f"C{c:03d}" for c in range(130)]})
+    want = segment_rfm.build_rfm(tx, customers)
     got = to_pandas_rfm(build_rfm(spark.createDataFrame(tx.assign(**{ROW: np.arange(n)})),
                                   spark.createDataFrame(customers))[0])
     pd.testing.assert_frame_equal(got[want.columns], want, check_dtype=False)
@@ -136,27 +136,27 @@ def test_validation_quarantines_the_same_rows_for_the_same_reasons(spark, small_
     from workbench.spark.validate import validate_tables
 
     now = pd.Timestamp("2030-01-01")
-    tables = {n: df.copy() for n, df in small_shop.tables().items() if n in C.REQUIRED_TABLES}
-    tx = tables[C.TRANSACTIONS].astype({C.QUANTITY: "object", C.UNIT_PRICE: "object", C.TIMESTAMP: "object"})
-    tx[C.TIMESTAMP] = pd.to_datetime(tx[C.TIMESTAMP]).dt.strftime("%Y-%m-%d %H:%M:%S")
+    tables = {n: df.copy() for n, df in small_shop.tables().items() if n in contract.REQUIRED_TABLES}
+    tx = tables[contract.TRANSACTIONS].astype({contract.QUANTITY: "object", contract.UNIT_PRICE: "object", contract.TIMESTAMP: "object"})
+    tx[contract.TIMESTAMP] = pd.to_datetime(tx[contract.TIMESTAMP]).dt.strftime("%Y-%m-%d %H:%M:%S")
     broken = [
-        {C.CUSTOMER_ID: None}, {C.CUSTOMER_ID: "  "}, {C.TIMESTAMP: "not a date"}, {C.TIMESTAMP: "2031-05-01 10:00:00"},
-        {C.QUANTITY: "many"}, {C.QUANTITY: "1.5"}, {C.QUANTITY: 0}, {C.UNIT_PRICE: -3.0}, {C.UNIT_PRICE: "free"},
-        {C.PRODUCT_ID: "NO-SUCH-PRODUCT"}, {C.CUSTOMER_ID: "NO-SUCH-CUSTOMER"},
+        {contract.CUSTOMER_ID: None}, {contract.CUSTOMER_ID: "  "}, {contract.TIMESTAMP: "not a date"}, {contract.TIMESTAMP: "2031-05-01 10:00:00"},
+        {contract.QUANTITY: "many"}, {contract.QUANTITY: "1.5"}, {contract.QUANTITY: 0}, {contract.UNIT_PRICE: -3.0}, {contract.UNIT_PRICE: "free"},
+        {contract.PRODUCT_ID: "NO-SUCH-PRODUCT"}, {contract.CUSTOMER_ID: "NO-SUCH-CUSTOMER"},
     ]
     extra = pd.DataFrame([{**tx.iloc[i].to_dict(), **b} for i, b in enumerate(broken)])
     dupes = tx.iloc[20:25]  # exact duplicate lines: the first of each stays
-    tables[C.TRANSACTIONS] = pd.concat([tx, extra, dupes], ignore_index=True)
-    prods = tables[C.PRODUCTS].copy()
-    prods.loc[3, C.PRICE] = 0.0
-    tables[C.PRODUCTS] = prods
+    tables[contract.TRANSACTIONS] = pd.concat([tx, extra, dupes], ignore_index=True)
+    prods = tables[contract.PRODUCTS].copy()
+    prods.loc[3, contract.PRICE] = 0.0
+    tables[contract.PRODUCTS] = prods
     for name, df in tables.items():
         df.to_csv(tmp_path / f"{name}.csv", index=False)
 
     _, want = validate_shop(read_folder(tmp_path, "csv"), now=now)
     got = validate_tables(read_tables(spark, str(tmp_path), "csv"), now=now).report
-    assert want.tables[C.TRANSACTIONS].rows_quarantined >= len(broken) + len(dupes) - 1
-    for name in C.REQUIRED_TABLES:
+    assert want.tables[contract.TRANSACTIONS].rows_quarantined >= len(broken) + len(dupes) - 1
+    for name in contract.REQUIRED_TABLES:
         w, g = want.tables[name], got.tables[name]
         assert (g.rows_read, g.rows_accepted, g.rows_quarantined) == (w.rows_read, w.rows_accepted, w.rows_quarantined)
         assert g.reasons == w.reasons, name

@@ -6,7 +6,7 @@ import logging
 
 import pandas as pd
 
-from workbench.data import contract as C
+from workbench.data import contract as data_contract
 from workbench.data.shop import Shop
 from workbench.data.sources import load_source
 from workbench.data.validate import Limits, ValidationReport, validate_shop
@@ -32,8 +32,8 @@ def drop_parts(shop: Shop, drop: list | None) -> Shop:
     tables, meta = {}, dict(shop.meta)
     for item in drop:
         table, _, column = str(item).partition(".")
-        if table not in C.ALL_TABLES:
-            raise ConfigError(f"data.drop: {item!r} names no table; use one of {list(C.ALL_TABLES)} "
+        if table not in data_contract.ALL_TABLES:
+            raise ConfigError(f"data.drop: {item!r} names no table; use one of {list(data_contract.ALL_TABLES)} "
                               f"or table.column")
         df = tables.get(table, getattr(shop, table))
         if not column:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from workbench.data import contract as C
+from workbench.data import contract as data_contract
 
 #: a customer needs at least this many sale lines to count in ``top_category_share``
 MIN_LINES_FOR_TOP_CATEGORY = 5
@@ -67,15 +67,15 @@ def shop_statistics(transactions: pd.DataFrame, products: pd.DataFrame | None = 
     (customers with at least :data:`MIN_LINES_FOR_TOP_CATEGORY` lines; needs ``products``). Also counts:
     ``customers``, ``products``, ``invoices``, ``lines``, ``categories``.
     """
-    sales = transactions.loc[transactions[C.QUANTITY] > 0, [C.TRANSACTION_ID, C.CUSTOMER_ID, C.PRODUCT_ID,
-                                                              C.TIMESTAMP]]
-    inv = sales[C.TRANSACTION_ID].astype("str")
-    cust = pd.factorize(sales[C.CUSTOMER_ID].astype("str"))[0]
-    prod_codes, prod_index = pd.factorize(sales[C.PRODUCT_ID].astype("str"))
+    sales = transactions.loc[transactions[data_contract.QUANTITY] > 0, [data_contract.TRANSACTION_ID, data_contract.CUSTOMER_ID, data_contract.PRODUCT_ID,
+                                                              data_contract.TIMESTAMP]]
+    inv = sales[data_contract.TRANSACTION_ID].astype("str")
+    cust = pd.factorize(sales[data_contract.CUSTOMER_ID].astype("str"))[0]
+    prod_codes, prod_index = pd.factorize(sales[data_contract.PRODUCT_ID].astype("str"))
     inv_codes = pd.factorize(inv)[0]
     # one line per (invoice, product), as the contract has it for the synthetic shop
     lines = pd.DataFrame({"inv": inv_codes, "cust": cust, "prod": prod_codes,
-                          "t": sales[C.TIMESTAMP].to_numpy()}).drop_duplicates(["inv", "prod"])
+                          "t": sales[data_contract.TIMESTAMP].to_numpy()}).drop_duplicates(["inv", "prod"])
     n_lines = len(lines)
     out: dict[str, float] = {"customers": int(lines["cust"].nunique()), "products": int(lines["prod"].nunique()),
                              "invoices": int(lines["inv"].nunique()), "lines": int(n_lines)}
@@ -88,9 +88,9 @@ def shop_statistics(transactions: pd.DataFrame, products: pd.DataFrame | None = 
     out["popularity_gini"] = _gini(buyers.to_numpy())
     out["top_category_share"] = float("nan")
     out["categories"] = float("nan")
-    if products is not None and C.CATEGORY in products:
-        cat_of = products.drop_duplicates(C.PRODUCT_ID).set_index(products.drop_duplicates(C.PRODUCT_ID)[C.PRODUCT_ID]
-                                                                  .astype("str"))[C.CATEGORY].astype("str")
+    if products is not None and data_contract.CATEGORY in products:
+        cat_of = products.drop_duplicates(data_contract.PRODUCT_ID).set_index(products.drop_duplicates(data_contract.PRODUCT_ID)[data_contract.PRODUCT_ID]
+                                                                  .astype("str"))[data_contract.CATEGORY].astype("str")
         cat = pd.factorize(cat_of.reindex(prod_index).to_numpy()[lines["prod"].to_numpy()])[0]
         per = pd.DataFrame({"cust": lines["cust"].to_numpy(), "cat": cat}).groupby(["cust", "cat"]).size()
         total = per.groupby(level="cust").sum()

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from workbench.data import contract as C
+from workbench.data import contract as data_contract
 
 
 @dataclass
@@ -30,7 +30,7 @@ class Shop:
     def tables(self) -> dict[str, pd.DataFrame]:
         """The contract tables that are present, by name."""
         out = {}
-        for name in C.ALL_TABLES:
+        for name in data_contract.ALL_TABLES:
             df = getattr(self, name)
             if df is not None:
                 out[name] = df
@@ -38,7 +38,7 @@ class Shop:
 
     def replace(self, **tables) -> "Shop":
         """A copy with some tables replaced."""
-        kw = {n: getattr(self, n) for n in C.ALL_TABLES}
+        kw = {n: getattr(self, n) for n in data_contract.ALL_TABLES}
         kw.update(tables)
         return Shop(**kw, truth=self.truth, name=self.name, meta=dict(self.meta))
 
@@ -53,12 +53,12 @@ class Shop:
         """The table recommenders learn from: ``transactions`` when there are sales, else ``events``, else
         ``ratings`` (the validated shop always has one of them)."""
         if self.has_sales:
-            return C.TRANSACTIONS
-        for name in (C.EVENTS, C.RATINGS):
+            return data_contract.TRANSACTIONS
+        for name in (data_contract.EVENTS, data_contract.RATINGS):
             df = getattr(self, name)
             if df is not None and len(df) > 0:
                 return name
-        return C.TRANSACTIONS
+        return data_contract.TRANSACTIONS
 
     def summary(self) -> pd.DataFrame:
         """Row and column counts per table."""
@@ -68,7 +68,7 @@ class Shop:
 
 def is_sale(transactions: pd.DataFrame) -> pd.Series:
     """The lines that are sales (quantity > 0); the others are returns."""
-    return transactions[C.QUANTITY] > 0
+    return transactions[data_contract.QUANTITY] > 0
 
 
 def purchases(shop: Shop) -> pd.DataFrame:
@@ -83,23 +83,23 @@ def purchases(shop: Shop) -> pd.DataFrame:
         tx = shop.transactions
         return tx[is_sale(tx)].reset_index(drop=True)
     ev = shop.events
-    cols = [C.TRANSACTION_ID, C.CUSTOMER_ID, C.PRODUCT_ID, C.TIMESTAMP, C.QUANTITY, C.UNIT_PRICE]
+    cols = [data_contract.TRANSACTION_ID, data_contract.CUSTOMER_ID, data_contract.PRODUCT_ID, data_contract.TIMESTAMP, data_contract.QUANTITY, data_contract.UNIT_PRICE]
     if ev is None or not len(ev):
         return pd.DataFrame({c: pd.Series([], dtype=shop.transactions[c].dtype) if shop.transactions is not None
                              and c in shop.transactions else pd.Series([], dtype="float64") for c in cols})
-    buy = ev[ev[C.EVENT].astype("str") == "transaction"]
-    tid = (buy[C.CUSTOMER_ID].astype("str") + "@" + buy[C.TIMESTAMP].dt.strftime("%Y-%m-%dT%H:%M:%S"))
-    if C.TRANSACTION_ID in buy:
-        tid = buy[C.TRANSACTION_ID].astype("str").where(buy[C.TRANSACTION_ID].notna(), tid)
+    buy = ev[ev[data_contract.EVENT].astype("str") == "transaction"]
+    tid = (buy[data_contract.CUSTOMER_ID].astype("str") + "@" + buy[data_contract.TIMESTAMP].dt.strftime("%Y-%m-%dT%H:%M:%S"))
+    if data_contract.TRANSACTION_ID in buy:
+        tid = buy[data_contract.TRANSACTION_ID].astype("str").where(buy[data_contract.TRANSACTION_ID].notna(), tid)
     out = pd.DataFrame({
-        C.TRANSACTION_ID: tid.astype("str"),
-        C.CUSTOMER_ID: buy[C.CUSTOMER_ID].astype("str"),
-        C.PRODUCT_ID: buy[C.PRODUCT_ID].astype("str"),
-        C.TIMESTAMP: buy[C.TIMESTAMP],
-        C.QUANTITY: 1,
-        C.UNIT_PRICE: float("nan"),
+        data_contract.TRANSACTION_ID: tid.astype("str"),
+        data_contract.CUSTOMER_ID: buy[data_contract.CUSTOMER_ID].astype("str"),
+        data_contract.PRODUCT_ID: buy[data_contract.PRODUCT_ID].astype("str"),
+        data_contract.TIMESTAMP: buy[data_contract.TIMESTAMP],
+        data_contract.QUANTITY: 1,
+        data_contract.UNIT_PRICE: float("nan"),
     })
-    return out.astype({C.QUANTITY: "int64"}).reset_index(drop=True)
+    return out.astype({data_contract.QUANTITY: "int64"}).reset_index(drop=True)
 
 
 def transaction_lines(shop: Shop) -> pd.DataFrame:
@@ -112,5 +112,5 @@ def transaction_lines(shop: Shop) -> pd.DataFrame:
 def with_revenue(transactions: pd.DataFrame) -> pd.DataFrame:
     """Transactions with a ``revenue`` column = quantity * unit_price (negative for returns)."""
     out = transactions.copy()
-    out[C.REVENUE] = out[C.QUANTITY].astype("float64") * out[C.UNIT_PRICE].astype("float64")
+    out[data_contract.REVENUE] = out[data_contract.QUANTITY].astype("float64") * out[data_contract.UNIT_PRICE].astype("float64")
     return out

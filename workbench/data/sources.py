@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from workbench.config import datasets_dir, project_root
-from workbench.data import contract as C
+from workbench.data import contract as data_contract
 from workbench.data.shop import Shop
 from workbench.errors import ConfigError, DataSourceError
 
@@ -45,7 +45,7 @@ def read_folder(path: str | Path, fmt: str = "csv", encoding: str | None = None)
     if not folder.is_dir():
         raise DataSourceError(f"{fmt} source: folder '{folder}' does not exist")
     tables = {}
-    for name in C.ALL_TABLES:
+    for name in data_contract.ALL_TABLES:
         f = folder / f"{name}.{fmt}"
         if not f.exists():
             continue
@@ -58,9 +58,9 @@ def read_folder(path: str | Path, fmt: str = "csv", encoding: str | None = None)
             raise
         except Exception as exc:  # a broken file: say which
             raise DataSourceError(f"{fmt} source: cannot read '{f}': {exc}") from exc
-    needed = [n for n in C.REQUIRED_TABLES if n != C.TRANSACTIONS and n not in tables]
-    if not any(n in tables for n in C.FEEDBACK_TABLES):
-        needed.append(C.TRANSACTIONS)
+    needed = [n for n in data_contract.REQUIRED_TABLES if n != data_contract.TRANSACTIONS and n not in tables]
+    if not any(n in tables for n in data_contract.FEEDBACK_TABLES):
+        needed.append(data_contract.TRANSACTIONS)
     if needed:
         raise DataSourceError(f"{fmt} source: {', '.join(n + '.' + fmt for n in needed)} missing in '{folder}'; a "
                               f"shop needs customers.{fmt}, products.{fmt} and transactions.{fmt} (or, without "
@@ -78,7 +78,7 @@ def _read_csv(f: Path, encoding: str | None) -> pd.DataFrame:
     if encoding is None:
         head = f.open("rb").read(4)
         encoding = next((enc for bom, enc in _BOMS if head.startswith(bom)), "utf-8")
-    ids = {c: "str" for c in (C.CUSTOMER_ID, C.PRODUCT_ID, C.TRANSACTION_ID)}
+    ids = {c: "str" for c in (data_contract.CUSTOMER_ID, data_contract.PRODUCT_ID, data_contract.TRANSACTION_ID)}
     try:
         return pd.read_csv(f, dtype=ids, keep_default_na=True, encoding=encoding)
     except UnicodeDecodeError as exc:  # pandas decodes in chunks: find the first bad byte in the whole file
@@ -112,26 +112,26 @@ def read_sql(url: str | None = None, path: str | None = None, tables: dict | Non
             raise DataSourceError(f"sql source: SQLite file '{db}' does not exist")
         url = f"sqlite:///file:{db}?mode=ro&uri=true"
     engine = create_engine(url)
-    names = {n: n for n in C.ALL_TABLES}
+    names = {n: n for n in data_contract.ALL_TABLES}
     names.update(tables or {})
     queries = queries or {}
     out = {}
     try:
         with engine.connect() as conn:
             present = set(inspect(conn).get_table_names())
-            for name in C.ALL_TABLES:
+            for name in data_contract.ALL_TABLES:
                 if name in queries:
                     out[name] = pd.read_sql(text(queries[name]), conn)
                 elif names[name] in present:
                     out[name] = pd.read_sql_table(names[name], conn)
-                elif name in C.REQUIRED_TABLES and name != C.TRANSACTIONS:
+                elif name in data_contract.REQUIRED_TABLES and name != data_contract.TRANSACTIONS:
                     raise DataSourceError(f"sql source: table '{names[name]}' not found (have {sorted(present)})")
     finally:
         engine.dispose()
-    if not any(n in out for n in C.FEEDBACK_TABLES):
-        raise DataSourceError(f"sql source: table '{names[C.TRANSACTIONS]}' not found (have {sorted(present)}); a "
+    if not any(n in out for n in data_contract.FEEDBACK_TABLES):
+        raise DataSourceError(f"sql source: table '{names[data_contract.TRANSACTIONS]}' not found (have {sorted(present)}); a "
                               f"shop needs transactions, or events or ratings instead")
-    for name in (C.CUSTOMER_ID, C.PRODUCT_ID, C.TRANSACTION_ID):
+    for name in (data_contract.CUSTOMER_ID, data_contract.PRODUCT_ID, data_contract.TRANSACTION_ID):
         for df in out.values():
             if name in df and not pd.api.types.is_string_dtype(df[name]):
                 df[name] = df[name].astype("str")

@@ -53,7 +53,7 @@ import pandas as pd
 import pyarrow
 import pyarrow.compute as pc
 
-from workbench.data import contract as C
+from workbench.data import contract as data_contract
 from workbench.data.shop import Shop
 
 log = logging.getLogger(__name__)
@@ -362,12 +362,12 @@ def _catalog(rng, cfg: dict) -> Catalog:
     descriptions = ("A " + tier_word + " " + adj + " " + noun + " from " + brand + ", in a " + style_word
                     + " style. " + feat1 + ", " + feat2 + ". Part of our " + _CATEGORY_NAMES[cat] + " range.")
     table = pd.DataFrame({
-        C.PRODUCT_ID: pd.array(ids, dtype="str"),
-        C.NAME: pd.array((brand + " " + adj + " " + noun).astype(str), dtype="str"),
-        C.CATEGORY: _categorical(cat, _CATEGORY_NAMES),
-        C.PRICE: list_price.round(2),
-        C.DESCRIPTION: pd.array(descriptions.astype(str), dtype="str"),
-        C.BRAND: pd.Categorical(brand.astype(str)),
+        data_contract.PRODUCT_ID: pd.array(ids, dtype="str"),
+        data_contract.NAME: pd.array((brand + " " + adj + " " + noun).astype(str), dtype="str"),
+        data_contract.CATEGORY: _categorical(cat, _CATEGORY_NAMES),
+        data_contract.PRICE: list_price.round(2),
+        data_contract.DESCRIPTION: pd.array(descriptions.astype(str), dtype="str"),
+        data_contract.BRAND: pd.Categorical(brand.astype(str)),
     })
     return Catalog(ids=ids, category=cat, tier=tier, style=style, list_price=list_price, popularity=popularity,
                    cost_share=cost_share, table=table)
@@ -417,11 +417,11 @@ def _shelf(rng, cfg: dict, calendar: Calendar, catalog: Catalog) -> Shelf:
 def _prices_table(calendar: Calendar, catalog: Catalog, shelf: Shelf) -> pd.DataFrame:
     n_weeks = calendar.n_weeks
     return pd.DataFrame({
-        C.PRODUCT_ID: pd.array(np.repeat(catalog.ids, n_weeks), dtype="str"),
-        C.DATE: np.tile(calendar.week_dates.to_numpy(), len(catalog)),
-        C.PRICE: shelf.price.ravel(),
-        C.COMPETITOR_PRICE: shelf.competitor.ravel(),
-        C.STOCK: shelf.stock.ravel(),
+        data_contract.PRODUCT_ID: pd.array(np.repeat(catalog.ids, n_weeks), dtype="str"),
+        data_contract.DATE: np.tile(calendar.week_dates.to_numpy(), len(catalog)),
+        data_contract.PRICE: shelf.price.ravel(),
+        data_contract.COMPETITOR_PRICE: shelf.competitor.ravel(),
+        data_contract.STOCK: shelf.stock.ravel(),
     })
 
 
@@ -503,11 +503,11 @@ def _customers(rng, cfg: dict, calendar: Calendar, catalog: Catalog) -> Populati
     location = rng.choice(len(regions), n_cust, p=[0.15, 0.15, 0.12, 0.12, 0.14, 0.2, 0.08, 0.04])
     ids = _arrow_ids("C", n_cust)
     table = pd.DataFrame({
-        C.CUSTOMER_ID: ids,
-        C.SIGNUP_DATE: calendar.start + pd.to_timedelta(signup_day, unit="D"),
-        C.AGE: age.astype("int64"),
-        C.GENDER: _categorical(gender, ["female", "male", "other"]),
-        C.LOCATION: _categorical(location, regions),
+        data_contract.CUSTOMER_ID: ids,
+        data_contract.SIGNUP_DATE: calendar.start + pd.to_timedelta(signup_day, unit="D"),
+        data_contract.AGE: age.astype("int64"),
+        data_contract.GENDER: _categorical(gender, ["female", "male", "other"]),
+        data_contract.LOCATION: _categorical(location, regions),
     })
     return Population(ids=ids, table=table, segment=segment, signup_day=signup_day,
                       taste=_taste(rng, cfg, segment, catalog))
@@ -736,12 +736,12 @@ def _transactions(calendar: Calendar, catalog: Catalog, population: Population, 
                                               _arrow_ids("R", n_invoices)._pa_array.combine_chunks()]), dtype="str")
     all_cust = np.r_[invoices.customer[baskets.invoice], invoices.customer[r_inv]]
     return pd.DataFrame({
-        C.TRANSACTION_ID: inv_arr.take(all_inv[order]),
-        C.CUSTOMER_ID: population.ids.take(all_cust[order]),
-        C.PRODUCT_ID: pd.array(catalog.ids, dtype="str").take(all_prod[order]),
-        C.TIMESTAMP: (calendar.start + pd.to_timedelta(all_sec[order], unit="s")).as_unit("us"),
-        C.QUANTITY: np.r_[baskets.quantity, returns.quantity].astype("int64")[order],
-        C.UNIT_PRICE: np.r_[baskets.price, baskets.price[returns.line]][order],
+        data_contract.TRANSACTION_ID: inv_arr.take(all_inv[order]),
+        data_contract.CUSTOMER_ID: population.ids.take(all_cust[order]),
+        data_contract.PRODUCT_ID: pd.array(catalog.ids, dtype="str").take(all_prod[order]),
+        data_contract.TIMESTAMP: (calendar.start + pd.to_timedelta(all_sec[order], unit="s")).as_unit("us"),
+        data_contract.QUANTITY: np.r_[baskets.quantity, returns.quantity].astype("int64")[order],
+        data_contract.UNIT_PRICE: np.r_[baskets.price, baskets.price[returns.line]][order],
     })
 
 
@@ -807,10 +807,10 @@ def _events(rng, cfg: dict, calendar: Calendar, catalog: Catalog, population: Po
                   np.full(n, 2, dtype=np.int8)]
     order = np.argsort((sec - sec.min()) * (3 * n_cust) + cust * 3 + kinds)  # one int64 key: time, customer, kind
     return pd.DataFrame({
-        C.TIMESTAMP: (calendar.start + pd.to_timedelta(sec[order], unit="s")).as_unit("us"),
-        C.CUSTOMER_ID: population.ids.take(cust[order]),
-        C.PRODUCT_ID: pd.array(catalog.ids, dtype="str").take(prod[order]),
-        C.EVENT: pd.Categorical.from_codes(kinds[order], categories=list(C.EVENT_TYPES)),
+        data_contract.TIMESTAMP: (calendar.start + pd.to_timedelta(sec[order], unit="s")).as_unit("us"),
+        data_contract.CUSTOMER_ID: population.ids.take(cust[order]),
+        data_contract.PRODUCT_ID: pd.array(catalog.ids, dtype="str").take(prod[order]),
+        data_contract.EVENT: pd.Categorical.from_codes(kinds[order], categories=list(data_contract.EVENT_TYPES)),
     })
 
 
@@ -826,20 +826,20 @@ def _truth(cfg: dict, calendar: Calendar, catalog: Catalog, shelf: Shelf, groups
     taste = population.taste
     product_ids = pd.array(catalog.ids, dtype="str")
     segments = pd.DataFrame({
-        C.CUSTOMER_ID: population.ids,
+        data_contract.CUSTOMER_ID: population.ids,
         "segment": _categorical(population.segment, SEGMENTS),
         "tier_preference": _categorical(taste.tier.argmax(axis=1), TIERS),
     })
     taste_table = pd.DataFrame({
-        C.CUSTOMER_ID: population.ids,
+        data_contract.CUSTOMER_ID: population.ids,
         **{name: taste.category[:, i] for i, name in enumerate(_CATEGORY_NAMES)},
         **{f"style_{name}": taste.style[:, i] for i, name in enumerate(STYLES)},
         **{f"tier_{name}": taste.tier[:, i] for i, name in enumerate(TIERS)},
     })
     n_fav = taste.favourites.shape[1]
     favourites = pd.DataFrame({
-        C.CUSTOMER_ID: population.ids.take(np.repeat(np.arange(len(population)), n_fav)),
-        C.PRODUCT_ID: product_ids.take(taste.favourites.ravel()),
+        data_contract.CUSTOMER_ID: population.ids.take(np.repeat(np.arange(len(population)), n_fav)),
+        data_contract.PRODUCT_ID: product_ids.take(taste.favourites.ravel()),
         "rank": np.tile(np.arange(n_fav), len(population)),
         "weight": np.tile(taste.favourite_weights, len(population)),
     })
@@ -848,7 +848,7 @@ def _truth(cfg: dict, calendar: Calendar, catalog: Catalog, shelf: Shelf, groups
         "product_b": product_ids.take(bundles.partners),
         "probability": bundles.prob,
     })
-    elasticities = pd.DataFrame({C.CATEGORY: list(_CATEGORY_NAMES), "elasticity": _ELASTICITY})
+    elasticities = pd.DataFrame({data_contract.CATEGORY: list(_CATEGORY_NAMES), "elasticity": _ELASTICITY})
     # expected lines per (product, week) given the realised draws of what drives them:
     explore = lines.group >= 0
     n_gw = _counts(lines.group[explore], lines.week[explore], (groups.n_groups, n_weeks))
@@ -866,10 +866,10 @@ def _truth(cfg: dict, calendar: Calendar, catalog: Catalog, shelf: Shelf, groups
     el = np.where(exp_lines > 0, (first_units * e_prod * (1 - share) + (fav_units + bundle_units) * e_prod)
                   / np.maximum(exp_lines, 1e-300), e_prod)
     demand = pd.DataFrame({
-        C.PRODUCT_ID: pd.array(np.repeat(catalog.ids, n_weeks), dtype="str"),
-        C.DATE: np.tile(calendar.week_dates.to_numpy(), n_prod),
-        C.PRICE: shelf.price.ravel(),
-        C.COMPETITOR_PRICE: shelf.competitor.ravel(),
+        data_contract.PRODUCT_ID: pd.array(np.repeat(catalog.ids, n_weeks), dtype="str"),
+        data_contract.DATE: np.tile(calendar.week_dates.to_numpy(), n_prod),
+        data_contract.PRICE: shelf.price.ravel(),
+        data_contract.COMPETITOR_PRICE: shelf.competitor.ravel(),
         "expected_units": (exp_lines * mean_qty).ravel(),
         "first_pick_units": (first_units * mean_qty).ravel(),
         "favourite_units": (fav_units * mean_qty).ravel(),
@@ -881,8 +881,8 @@ def _truth(cfg: dict, calendar: Calendar, catalog: Catalog, shelf: Shelf, groups
     w = np.maximum(exp_lines, 0)
     prod_el = (el * w).sum(axis=1) / np.maximum(w.sum(axis=1), 1e-300)
     product_elasticity = pd.DataFrame({
-        C.PRODUCT_ID: product_ids,
-        C.CATEGORY: _categorical(catalog.category, _CATEGORY_NAMES),
+        data_contract.PRODUCT_ID: product_ids,
+        data_contract.CATEGORY: _categorical(catalog.category, _CATEGORY_NAMES),
         "category_elasticity": catalog.elasticity,
         "elasticity": prod_el,
         "list_price": catalog.list_price,
@@ -907,7 +907,7 @@ def true_expected_units(demand: pd.DataFrame, new_price) -> np.ndarray:
     choice share inside the category ``s(p) = a m(p) / (S_rest + a m(p))``, and favourite and bundle lines
     buy in proportion to ``m(p)``, where ``m(p) = (p / p_now) ** e`` relative to the current shelf price.
     """
-    p_now = demand[C.PRICE].to_numpy(dtype=float)
+    p_now = demand[data_contract.PRICE].to_numpy(dtype=float)
     p_new = np.asarray(new_price, dtype=float)
     if "category_elasticity" not in demand:
         raise KeyError("demand needs a 'category_elasticity' column: merge truth['product_elasticity'] first")

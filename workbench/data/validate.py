@@ -28,7 +28,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from workbench.data import contract as C
+from workbench.data import contract as data_contract
 from workbench.data.shop import Shop, is_sale
 from workbench.errors import ConfigError, DataValidationError, InvalidShopError
 
@@ -194,7 +194,7 @@ class _TableCheck:
 
     def __init__(self, name: str, raw: pd.DataFrame, now: pd.Timestamp, limits: Limits):
         self.name, self.raw, self.now, self.limits = name, raw, now, limits
-        self.schema = C.SCHEMAS[name]
+        self.schema = data_contract.SCHEMAS[name]
         self.df = raw.reset_index(drop=True).copy()
         self.reason = np.full(len(self.df), None, dtype=object)
         self.flagged = np.zeros(len(self.df), dtype=bool)  # reason is set (kept apart: isna on objects is slow)
@@ -261,7 +261,7 @@ class _TableCheck:
                 s = s.astype("str").where(~missing, None).astype("str")
             self.df[col.name] = s
 
-    def _number(self, col: C.Column, s: pd.Series, missing: np.ndarray) -> pd.Series:
+    def _number(self, col: data_contract.Column, s: pd.Series, missing: np.ndarray) -> pd.Series:
         """Coerce a numeric column; flag non-finite, non-numeric, fractional and out-of-range values."""
         v, num = _numbers(s)
         finite = np.isfinite(v)
@@ -292,13 +292,13 @@ class _TableCheck:
 
     def revenue(self) -> None:
         """Transactions: quarantine lines whose quantity x unit price is not a finite number."""
-        if self.name != C.TRANSACTIONS:
+        if self.name != data_contract.TRANSACTIONS:
             return
-        q = self.df[C.QUANTITY].to_numpy(dtype="float64", na_value=np.nan)
-        p = self.df[C.UNIT_PRICE].to_numpy(dtype="float64", na_value=np.nan)
+        q = self.df[data_contract.QUANTITY].to_numpy(dtype="float64", na_value=np.nan)
+        p = self.df[data_contract.UNIT_PRICE].to_numpy(dtype="float64", na_value=np.nan)
         with np.errstate(over="ignore", invalid="ignore"):
             rev = q * p
-        self.flag(~np.isfinite(rev) & np.isfinite(q) & np.isfinite(p), f"overflow:{C.REVENUE}")
+        self.flag(~np.isfinite(rev) & np.isfinite(q) & np.isfinite(p), f"overflow:{data_contract.REVENUE}")
 
     def duplicates(self) -> None:
         ok = ~self.flagged
@@ -319,7 +319,7 @@ class _TableCheck:
                 break
         if len(pos):
             dup[pos] = sub.duplicated(keep="first").to_numpy()
-        self.flag(dup, "duplicate_line" if self.name == C.TRANSACTIONS else "duplicate_row")
+        self.flag(dup, "duplicate_line" if self.name == data_contract.TRANSACTIONS else "duplicate_row")
         if self.schema.unique:
             ok = ~self.flagged
             key = self.df.loc[ok, list(self.schema.unique)]
@@ -364,7 +364,7 @@ def empty_table(name: str) -> pd.DataFrame:
     """A table of the contract with no rows and its required columns in their validated dtypes."""
     kinds = {"id": "str", "text": "str", "datetime": "datetime64[us]", "date": "datetime64[us]",
              "int": "int64", "float": "float64", "category": "category"}
-    return pd.DataFrame({c.name: pd.Series([], dtype=kinds[c.kind]) for c in C.SCHEMAS[name].columns if c.required})
+    return pd.DataFrame({c.name: pd.Series([], dtype=kinds[c.kind]) for c in data_contract.SCHEMAS[name].columns if c.required})
 
 
 def _has_rows(df: pd.DataFrame | None) -> bool:
@@ -373,9 +373,9 @@ def _has_rows(df: pd.DataFrame | None) -> bool:
 
 def _feedback(shop: Shop) -> None:
     """Raise unless the shop has a table saying what customers did (transactions, events or ratings)."""
-    if not any(_has_rows(getattr(shop, n)) for n in C.FEEDBACK_TABLES):
-        present = {n: (None if getattr(shop, n) is None else len(getattr(shop, n))) for n in C.FEEDBACK_TABLES}
-        raise InvalidShopError(C.TRANSACTIONS, None, "feedback_present", 0,
+    if not any(_has_rows(getattr(shop, n)) for n in data_contract.FEEDBACK_TABLES):
+        present = {n: (None if getattr(shop, n) is None else len(getattr(shop, n))) for n in data_contract.FEEDBACK_TABLES}
+        raise InvalidShopError(data_contract.TRANSACTIONS, None, "feedback_present", 0,
                                   examples=[f"{n}: {'absent' if k is None else f'{k} rows'}"
                                             for n, k in present.items()],
                                   hint="a shop needs purchases (transactions), a clickstream (events) or ratings")
@@ -395,8 +395,8 @@ def _check_sales(tx: pd.DataFrame) -> None:
     """Transactions with lines but no sale (only returns) cannot be analysed: stop with the reason."""
     if len(tx) and not is_sale(tx).any():
         raise InvalidShopError(
-            C.TRANSACTIONS, C.QUANTITY, "has_sales", len(tx),
-            examples=[f"transaction {t}: quantity {q}" for t, q in zip(tx[C.TRANSACTION_ID].head(3), tx[C.QUANTITY].head(3))],
+            data_contract.TRANSACTIONS, data_contract.QUANTITY, "has_sales", len(tx),
+            examples=[f"transaction {t}: quantity {q}" for t, q in zip(tx[data_contract.TRANSACTION_ID].head(3), tx[data_contract.QUANTITY].head(3))],
             hint="every accepted line is a return (quantity < 0); a shop needs at least one sale "
                  "(quantity > 0), or no transactions at all and events or ratings instead")
 
@@ -415,17 +415,17 @@ def validate_shop(shop: Shop, strict: bool = False, now: pd.Timestamp | None = N
     report = ValidationReport()
     accepted: dict[str, pd.DataFrame] = {}
     _feedback(shop)
-    for name in C.ALL_TABLES:  # parents (customers, products) come before the tables that point to them
+    for name in data_contract.ALL_TABLES:  # parents (customers, products) come before the tables that point to them
         raw = getattr(shop, name)
-        if name == C.TRANSACTIONS and not _has_rows(raw):
+        if name == data_contract.TRANSACTIONS and not _has_rows(raw):
             accepted[name] = empty_table(name)  # a shop without money: events or ratings carry the feedback
             report.tables[name] = TableReport(name, 0, 0, 0)
             log.info("transactions: none; the shop's feedback is its %s",
-                     " and ".join(n for n in (C.EVENTS, C.RATINGS) if _has_rows(getattr(shop, n))))
+                     " and ".join(n for n in (data_contract.EVENTS, data_contract.RATINGS) if _has_rows(getattr(shop, n))))
             continue
         if raw is None:
             continue
-        if name in C.OPTIONAL_TABLES and len(raw) == 0:
+        if name in data_contract.OPTIONAL_TABLES and len(raw) == 0:
             log.warning("%s: the table has no rows and is left out", name)
             accepted[name] = None
             continue
@@ -438,9 +438,9 @@ def validate_shop(shop: Shop, strict: bool = False, now: pd.Timestamp | None = N
         df, q, rep = chk.split()
         if len(df) == 0:
             raise _all_quarantined(name, rep, q)
-        if name == C.PRODUCTS and C.PRICE not in df:
-            df[C.PRICE] = np.nan  # a catalog without prices
-        if name == C.TRANSACTIONS:
+        if name == data_contract.PRODUCTS and data_contract.PRICE not in df:
+            df[data_contract.PRICE] = np.nan  # a catalog without prices
+        if name == data_contract.TRANSACTIONS:
             _check_sales(df)
         accepted[name] = df
         report.tables[name] = rep

@@ -35,7 +35,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.data.shop import Shop, purchases
 from workbench.errors import ConfigError
 from workbench.evaluate.split import (chronological_split, drop_seen_pairs, leave_last_basket_out, random_split,
@@ -52,7 +52,7 @@ DEFAULTS: dict = {
     "source": "purchases",
     "split": "last_basket",
     "ratio": 0.75,
-    "stratify_by": C.PRODUCT_ID,
+    "stratify_by": contract.PRODUCT_ID,
     "cutoff": None,
     "seed": None,
     "drop_seen_pairs": True,
@@ -121,7 +121,7 @@ class EvaluationSettings:
     source: str = "purchases"
     split: str = "last_basket"
     ratio: float = 0.75
-    stratify_by: str = C.PRODUCT_ID
+    stratify_by: str = contract.PRODUCT_ID
     cutoff: str | None = None
     seed: int = 42
     drop_seen_pairs: bool = True
@@ -206,7 +206,7 @@ class SplitRows:
     @property
     def customers(self) -> pd.Index:
         """The evaluated customers: every customer with a relevant test pair, sorted."""
-        return pd.Index(np.sort(pd.unique(self.test[C.CUSTOMER_ID].astype("str"))), name=C.CUSTOMER_ID)
+        return pd.Index(np.sort(pd.unique(self.test[contract.CUSTOMER_ID].astype("str"))), name=contract.CUSTOMER_ID)
 
 
 def source_rows(shop: Shop, source: str) -> pd.DataFrame:
@@ -220,7 +220,7 @@ def source_rows(shop: Shop, source: str) -> pd.DataFrame:
             raise ConfigError("evaluation.source is events but this shop has no events table; use purchases")
         return shop.events
     tx = shop.transactions
-    return tx[tx[C.QUANTITY] > 0]
+    return tx[tx[contract.QUANTITY] > 0]
 
 
 def can_split(rows: pd.DataFrame, how: str) -> bool:
@@ -229,11 +229,11 @@ def can_split(rows: pd.DataFrame, how: str) -> bool:
     if len(rows) < 2:
         return False
     if how == "chronological":
-        return C.TIMESTAMP in rows and pd.to_datetime(rows[C.TIMESTAMP]).nunique() >= 2
+        return contract.TIMESTAMP in rows and pd.to_datetime(rows[contract.TIMESTAMP]).nunique() >= 2
     if how == "last_basket":
-        if C.TRANSACTION_ID not in rows:
+        if contract.TRANSACTION_ID not in rows:
             return False
-        per = rows.groupby(C.CUSTOMER_ID, observed=True)[C.TRANSACTION_ID].nunique()
+        per = rows.groupby(contract.CUSTOMER_ID, observed=True)[contract.TRANSACTION_ID].nunique()
         return bool((per >= 2).any())
     return True
 
@@ -252,15 +252,15 @@ def relevant_pairs(test_rows: pd.DataFrame) -> pd.DataFrame:
     """Return one row per held-out (customer, product) pair, sorted: first ``timestamp``, summed ``quantity``,
     the quantity-weighted ``unit_price`` (so revenue = quantity x unit_price) and the last ``rating`` where
     those columns exist."""
-    key = [C.CUSTOMER_ID, C.PRODUCT_ID]
+    key = [contract.CUSTOMER_ID, contract.PRODUCT_ID]
     df = test_rows.assign(**{c: test_rows[c].astype("str") for c in key})
     agg = {}
-    if C.TIMESTAMP in df:
-        agg[C.TIMESTAMP] = (C.TIMESTAMP, "min")
-    if C.QUANTITY in df:
-        agg[C.QUANTITY] = (C.QUANTITY, "sum")
-    if C.UNIT_PRICE in df and C.QUANTITY in df:
-        df = df.assign(_revenue=df[C.UNIT_PRICE].astype(float) * df[C.QUANTITY])
+    if contract.TIMESTAMP in df:
+        agg[contract.TIMESTAMP] = (contract.TIMESTAMP, "min")
+    if contract.QUANTITY in df:
+        agg[contract.QUANTITY] = (contract.QUANTITY, "sum")
+    if contract.UNIT_PRICE in df and contract.QUANTITY in df:
+        df = df.assign(_revenue=df[contract.UNIT_PRICE].astype(float) * df[contract.QUANTITY])
         agg["_revenue"] = ("_revenue", "sum")
     if "rating" in df:
         agg["rating"] = ("rating", "last")
@@ -269,7 +269,7 @@ def relevant_pairs(test_rows: pd.DataFrame) -> pd.DataFrame:
     else:
         out = df[key].drop_duplicates().sort_values(key)
     if "_revenue" in out:
-        out[C.UNIT_PRICE] = out.pop("_revenue") / out[C.QUANTITY].where(out[C.QUANTITY] != 0)
+        out[contract.UNIT_PRICE] = out.pop("_revenue") / out[contract.QUANTITY].where(out[contract.QUANTITY] != 0)
     return out.reset_index(drop=True)
 
 
@@ -279,10 +279,10 @@ def training_purchases(shop: Shop, train: pd.DataFrame, source: str, how: str) -
     if source == "purchases":
         return train
     sales = purchases(shop)  # a shop without sales: its purchase events
-    pairs = pd.MultiIndex.from_frame(train[[C.CUSTOMER_ID, C.PRODUCT_ID]].astype("str"))
-    keep = pd.MultiIndex.from_frame(sales[[C.CUSTOMER_ID, C.PRODUCT_ID]].astype("str")).isin(pairs)
-    if how == "chronological" and C.TIMESTAMP in train and len(train):
-        keep &= (pd.to_datetime(sales[C.TIMESTAMP]) <= pd.to_datetime(train[C.TIMESTAMP]).max()).to_numpy()
+    pairs = pd.MultiIndex.from_frame(train[[contract.CUSTOMER_ID, contract.PRODUCT_ID]].astype("str"))
+    keep = pd.MultiIndex.from_frame(sales[[contract.CUSTOMER_ID, contract.PRODUCT_ID]].astype("str")).isin(pairs)
+    if how == "chronological" and contract.TIMESTAMP in train and len(train):
+        keep &= (pd.to_datetime(sales[contract.TIMESTAMP]) <= pd.to_datetime(train[contract.TIMESTAMP]).max()).to_numpy()
     return sales[keep]
 
 
@@ -304,7 +304,7 @@ def make_split(shop: Shop, s: EvaluationSettings) -> SplitRows:
     """Return the test split of ``shop`` under ``s``."""
     train, test = split_rows(source_rows(shop, s.source), s)
     log.info("%s split: %d train rows, %d relevant test pairs, %d test customers", s.split, len(train), len(test),
-             test[C.CUSTOMER_ID].nunique())
+             test[contract.CUSTOMER_ID].nunique())
     return SplitRows(train, test, training_purchases(shop, train, s.source, s.split))
 
 

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.evaluate.significance import bootstrap_means, two_proportion_ztest
 
 
@@ -32,11 +32,11 @@ def purchase_probability(events: pd.DataFrame | None, fallback: float = 0.3) -> 
 
     ``source`` says where the number comes from (``events`` or ``parameter``).
     """
-    if events is None or len(events) == 0 or C.EVENT not in events.columns:
+    if events is None or len(events) == 0 or contract.EVENT not in events.columns:
         return float(fallback), "parameter"
-    ev = events[[C.CUSTOMER_ID, C.PRODUCT_ID, C.EVENT]].astype({C.EVENT: "str"})
-    viewed = ev.loc[ev[C.EVENT] == "view", [C.CUSTOMER_ID, C.PRODUCT_ID]].drop_duplicates()
-    bought = ev.loc[ev[C.EVENT] == "transaction", [C.CUSTOMER_ID, C.PRODUCT_ID]].drop_duplicates()
+    ev = events[[contract.CUSTOMER_ID, contract.PRODUCT_ID, contract.EVENT]].astype({contract.EVENT: "str"})
+    viewed = ev.loc[ev[contract.EVENT] == "view", [contract.CUSTOMER_ID, contract.PRODUCT_ID]].drop_duplicates()
+    bought = ev.loc[ev[contract.EVENT] == "transaction", [contract.CUSTOMER_ID, contract.PRODUCT_ID]].drop_duplicates()
     if len(viewed) == 0:
         return float(fallback), "parameter"
     key_v = pd.MultiIndex.from_frame(viewed.astype("str"))
@@ -46,7 +46,7 @@ def purchase_probability(events: pd.DataFrame | None, fallback: float = 0.3) -> 
 
 def no_money_reason(transactions: pd.DataFrame) -> str | None:
     """Why revenue impact cannot be measured on these training purchases (none has a price), else ``None``."""
-    if transactions[C.UNIT_PRICE].notna().any():
+    if transactions[contract.UNIT_PRICE].notna().any():
         return None
     return ("revenue impact values each bought product at the mean revenue of its sales lines, and this shop's "
             f"{len(transactions)} training purchases have no price (a clickstream's purchase events); the expected "
@@ -55,21 +55,21 @@ def no_money_reason(transactions: pd.DataFrame) -> str | None:
 
 def item_values(transactions: pd.DataFrame) -> pd.Series:
     """Return the mean revenue (quantity x unit price) of one sales line per product id."""
-    sales = transactions[transactions[C.QUANTITY] > 0]
-    rev = sales[C.QUANTITY].astype("float64") * sales[C.UNIT_PRICE].astype("float64")
-    out = rev.groupby(sales[C.PRODUCT_ID].astype("str").to_numpy()).mean()
-    out.index.name = C.PRODUCT_ID
+    sales = transactions[transactions[contract.QUANTITY] > 0]
+    rev = sales[contract.QUANTITY].astype("float64") * sales[contract.UNIT_PRICE].astype("float64")
+    out = rev.groupby(sales[contract.PRODUCT_ID].astype("str").to_numpy()).mean()
+    out.index.name = contract.PRODUCT_ID
     return out.rename("value")
 
 
 def _list_table(recs: pd.DataFrame, truth: pd.DataFrame, values: pd.Series, k: int,
                 customers: pd.Index) -> pd.DataFrame:
     """Top-k rows of ``recs`` for ``customers`` with position, relevance and value."""
-    r = recs[[C.CUSTOMER_ID, C.PRODUCT_ID, "rank"]].astype({C.CUSTOMER_ID: "str", C.PRODUCT_ID: "str"})
-    r = r[(r["rank"] <= k) & r[C.CUSTOMER_ID].isin(customers)]
-    t = pd.MultiIndex.from_frame(truth[[C.CUSTOMER_ID, C.PRODUCT_ID]].astype("str"))
-    rel = pd.MultiIndex.from_frame(r[[C.CUSTOMER_ID, C.PRODUCT_ID]]).isin(t)
-    val = values.reindex(r[C.PRODUCT_ID]).fillna(0.0).to_numpy()
+    r = recs[[contract.CUSTOMER_ID, contract.PRODUCT_ID, "rank"]].astype({contract.CUSTOMER_ID: "str", contract.PRODUCT_ID: "str"})
+    r = r[(r["rank"] <= k) & r[contract.CUSTOMER_ID].isin(customers)]
+    t = pd.MultiIndex.from_frame(truth[[contract.CUSTOMER_ID, contract.PRODUCT_ID]].astype("str"))
+    rel = pd.MultiIndex.from_frame(r[[contract.CUSTOMER_ID, contract.PRODUCT_ID]]).isin(t)
+    val = values.reindex(r[contract.PRODUCT_ID]).fillna(0.0).to_numpy()
     return r.assign(rel=rel, value=val, disc=1.0 / np.log2(r["rank"].to_numpy(dtype=np.float64) + 1.0))
 
 
@@ -82,11 +82,11 @@ def expected_revenue(recs: pd.DataFrame, truth: pd.DataFrame, values: pd.Series,
     """
     if not 0 < p1 <= 1:
         raise ValueError(f"the purchase probability p1 must be in (0, 1], not {p1}")
-    cust = pd.Index(np.sort(truth[C.CUSTOMER_ID].astype("str").unique()), name=C.CUSTOMER_ID)
+    cust = pd.Index(np.sort(truth[contract.CUSTOMER_ID].astype("str").unique()), name=contract.CUSTOMER_ID)
     t = _list_table(recs, truth, values, k, cust)
     prob = p1 * t["disc"].to_numpy() * t["rel"].to_numpy()
-    g = pd.DataFrame({C.CUSTOMER_ID: t[C.CUSTOMER_ID].to_numpy(), "expected_purchases": prob,
-                      "expected_revenue": prob * t["value"].to_numpy()}).groupby(C.CUSTOMER_ID).sum()
+    g = pd.DataFrame({contract.CUSTOMER_ID: t[contract.CUSTOMER_ID].to_numpy(), "expected_purchases": prob,
+                      "expected_revenue": prob * t["value"].to_numpy()}).groupby(contract.CUSTOMER_ID).sum()
     return g.reindex(cust, fill_value=0.0).reset_index()
 
 
@@ -96,8 +96,8 @@ def simulate_outcomes(recs: pd.DataFrame, truth: pd.DataFrame, values: pd.Series
     t = _list_table(recs, truth, values, k, customers)
     rng = np.random.default_rng(seed)
     bought = rng.random(len(t)) < p1 * t["disc"].to_numpy() * t["rel"].to_numpy()
-    g = pd.DataFrame({C.CUSTOMER_ID: t[C.CUSTOMER_ID].to_numpy(), "purchases": bought.astype(np.float64),
-                      "revenue": bought * t["value"].to_numpy()}).groupby(C.CUSTOMER_ID).sum()
+    g = pd.DataFrame({contract.CUSTOMER_ID: t[contract.CUSTOMER_ID].to_numpy(), "purchases": bought.astype(np.float64),
+                      "revenue": bought * t["value"].to_numpy()}).groupby(contract.CUSTOMER_ID).sum()
     g = g.reindex(customers, fill_value=0.0)
     g["converted"] = (g["purchases"] > 0).astype(np.float64)
     return g.reset_index()
@@ -156,7 +156,7 @@ def simulate_ab(control: pd.DataFrame, treatment: pd.DataFrame, truth: pd.DataFr
     """
     if not 0 < share < 1:
         raise ValueError(f"share (the treatment share) must be in (0, 1), not {share}")
-    cust = pd.Index(np.sort(truth[C.CUSTOMER_ID].astype("str").unique()), name=C.CUSTOMER_ID)
+    cust = pd.Index(np.sort(truth[contract.CUSTOMER_ID].astype("str").unique()), name=contract.CUSTOMER_ID)
     rng = np.random.default_rng(seed)
     treat = np.zeros(len(cust), dtype=bool)
     treat[rng.permutation(len(cust))[: int(round(share * len(cust)))]] = True

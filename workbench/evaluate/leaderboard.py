@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.evaluate.metrics import catalog_coverage, per_customer_metrics
 from workbench.evaluate.significance import paired_bootstrap
 
@@ -99,16 +99,16 @@ def leaderboard(recs: dict[str, pd.DataFrame], test: pd.DataFrame, k: int, n_ite
     ``n_items`` is the catalog size (for coverage); ``families`` overrides :func:`family` per model;
     ``baseline`` is the model every row is compared with (None or absent: no comparison).
     """
-    truth = test[[C.CUSTOMER_ID, C.PRODUCT_ID]].astype("str").drop_duplicates()
-    customers = pd.Index(np.sort(truth[C.CUSTOMER_ID].unique()), name=C.CUSTOMER_ID)
+    truth = test[[contract.CUSTOMER_ID, contract.PRODUCT_ID]].astype("str").drop_duplicates()
+    customers = pd.Index(np.sort(truth[contract.CUSTOMER_ID].unique()), name=contract.CUSTOMER_ID)
     fam = {m: (families or {}).get(m) or family(m) for m in recs}
     per = {}
     rows = []
     for model in sorted(recs):
         r = recs[model]
-        pc = per_customer_metrics(truth, r, k).set_index(C.CUSTOMER_ID).reindex(customers)
+        pc = per_customer_metrics(truth, r, k).set_index(contract.CUSTOMER_ID).reindex(customers)
         per[model] = pc["ndcg"].to_numpy()
-        listed = int(pd.Index(r[C.CUSTOMER_ID].astype("str").unique()).isin(customers).sum())
+        listed = int(pd.Index(r[contract.CUSTOMER_ID].astype("str").unique()).isin(customers).sum())
         rows.append({"model": model, "family": fam[model], f"ndcg@{k}": float(pc["ndcg"].mean()),
                      f"precision@{k}": float(pc["precision"].mean()), f"recall@{k}": float(pc["recall"].mean()),
                      f"map@{k}": float(pc["ap"].mean()), "coverage": catalog_coverage(r, n_items, k=k),

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from workbench.data import contract as C
+from workbench.data import contract
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ def _hits_table(rating_true: pd.DataFrame, rating_pred: pd.DataFrame, k: int, co
 
 
 def per_customer_metrics(rating_true: pd.DataFrame, rating_pred: pd.DataFrame, k: int = 10,
-                         col_user: str = C.CUSTOMER_ID, col_item: str = C.PRODUCT_ID, col_rank: str | None = RANK,
+                         col_user: str = contract.CUSTOMER_ID, col_item: str = contract.PRODUCT_ID, col_rank: str | None = RANK,
                          col_score: str = SCORE, map_normalize: str = "relevant") -> pd.DataFrame:
     """Return one row per customer of ``rating_true``: [customer_id, precision, recall, ap, ndcg, hit, rr] at ``k``.
 
@@ -183,7 +183,7 @@ def mrr_at_k(rating_true: pd.DataFrame, rating_pred: pd.DataFrame, k: int = 10, 
     return _mean_metric("rr", rating_true, rating_pred, k, **cols)
 
 
-def top_k_rows(rating_pred: pd.DataFrame, k: int | None, col_user: str = C.CUSTOMER_ID,
+def top_k_rows(rating_pred: pd.DataFrame, k: int | None, col_user: str = contract.CUSTOMER_ID,
                col_rank: str | None = RANK, col_score: str = SCORE) -> pd.DataFrame:
     """Return the rows of ``rating_pred`` in each customer's first ``k`` positions (all rows if k is None)."""
     if k is None:
@@ -195,8 +195,8 @@ def top_k_rows(rating_pred: pd.DataFrame, k: int | None, col_user: str = C.CUSTO
     return srt[pos <= k].sort_index()
 
 
-def catalog_coverage(rating_pred: pd.DataFrame, n_items: int, col_item: str = C.PRODUCT_ID,
-                     k: int | None = None, col_user: str = C.CUSTOMER_ID, col_rank: str | None = RANK) -> float:
+def catalog_coverage(rating_pred: pd.DataFrame, n_items: int, col_item: str = contract.PRODUCT_ID,
+                     k: int | None = None, col_user: str = contract.CUSTOMER_ID, col_rank: str | None = RANK) -> float:
     """Return the share of the catalog (``n_items`` products) recommended to at least one customer (top ``k``)."""
     if n_items <= 0:
         raise ValueError(f"n_items must be the catalog size (> 0), not {n_items}")
@@ -204,8 +204,8 @@ def catalog_coverage(rating_pred: pd.DataFrame, n_items: int, col_item: str = C.
     return float(rows[col_item].nunique() / n_items)
 
 
-def novelty(rating_pred: pd.DataFrame, train: pd.DataFrame, col_user: str = C.CUSTOMER_ID,
-            col_item: str = C.PRODUCT_ID) -> float:
+def novelty(rating_pred: pd.DataFrame, train: pd.DataFrame, col_user: str = contract.CUSTOMER_ID,
+            col_item: str = contract.PRODUCT_ID) -> float:
     """Return the mean self-information -log2(p(i)) of recommended items, p(i) = share of train customers with i.
 
     Items nobody had in train count as if one customer had them (the most novel possible).
@@ -221,8 +221,8 @@ def novelty(rating_pred: pd.DataFrame, train: pd.DataFrame, col_user: str = C.CU
     return float(np.mean(-np.log2(np.maximum(cnt, 1.0) / n_users)))
 
 
-def intra_list_diversity(rating_pred: pd.DataFrame, item_features: pd.DataFrame, col_user: str = C.CUSTOMER_ID,
-                         col_item: str = C.PRODUCT_ID) -> float:
+def intra_list_diversity(rating_pred: pd.DataFrame, item_features: pd.DataFrame, col_user: str = contract.CUSTOMER_ID,
+                         col_item: str = contract.PRODUCT_ID) -> float:
     """Return mean over customers (with >= 2 items) of 1 - mean pairwise cosine similarity of their list.
 
     ``item_features`` holds numeric feature columns per product, indexed by product id (or with a
@@ -285,7 +285,7 @@ def summarize(per_customer: pd.DataFrame, k: int = 10) -> dict:
 
 
 def evaluate_ranking(rating_true: pd.DataFrame, rating_pred: pd.DataFrame, k: int = 10, n_items: int | None = None,
-                     col_user: str = C.CUSTOMER_ID, col_item: str = C.PRODUCT_ID, col_rank: str | None = RANK,
+                     col_user: str = contract.CUSTOMER_ID, col_item: str = contract.PRODUCT_ID, col_rank: str | None = RANK,
                      col_score: str = SCORE, map_normalize: str = "relevant") -> dict:
     """Return ``{"precision@k", "recall@k", "map@k", "ndcg@k", "hit@k", "mrr@k", "coverage"}`` for one model.
 
@@ -303,7 +303,7 @@ def evaluate_ranking(rating_true: pd.DataFrame, rating_pred: pd.DataFrame, k: in
 
 
 def ranking_curve(rating_true: pd.DataFrame, rating_pred: pd.DataFrame, ks: Iterable[int] = (1, 2, 3, 5, 10, 20),
-                  col_user: str = C.CUSTOMER_ID, col_item: str = C.PRODUCT_ID, col_rank: str | None = RANK,
+                  col_user: str = contract.CUSTOMER_ID, col_item: str = contract.PRODUCT_ID, col_rank: str | None = RANK,
                   col_score: str = SCORE) -> pd.DataFrame:
     """Return one row per K: [k, precision, recall, map, ndcg, hit, mrr] (for P@K / R@K curves)."""
     ks = sorted(set(int(x) for x in ks))

@@ -23,7 +23,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from workbench.data import contract as C
+from workbench.data import contract
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def random_split(df: pd.DataFrame, ratio: float = 0.75, seed: int = 42) -> tuple
     return df[mask], df[~mask]
 
 
-def stratified_split(df: pd.DataFrame, ratio: float = 0.75, by: str = C.PRODUCT_ID, seed: int = 42,
+def stratified_split(df: pd.DataFrame, ratio: float = 0.75, by: str = contract.PRODUCT_ID, seed: int = 42,
                      min_rows: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return ``(train, test)`` split per group of ``by`` (item or customer): ``ratio`` of each group in train.
 
@@ -84,7 +84,7 @@ def stratified_split(df: pd.DataFrame, ratio: float = 0.75, by: str = C.PRODUCT_
 
 
 def chronological_split(df: pd.DataFrame, cutoff=None, ratio: float = 0.8,
-                        time_col: str = C.TIMESTAMP) -> tuple[pd.DataFrame, pd.DataFrame]:
+                        time_col: str = contract.TIMESTAMP) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return ``(train, test)`` at one global cut-off: rows before ``cutoff`` train, rows at or after it test.
 
     Without ``cutoff`` it is the time at the ``ratio`` quantile of the rows, so about ``ratio`` of the
@@ -104,9 +104,9 @@ def chronological_split(df: pd.DataFrame, cutoff=None, ratio: float = 0.8,
     return df[before], df[~before]
 
 
-def leave_last_basket_out(transactions: pd.DataFrame, col_user: str = C.CUSTOMER_ID,
-                          col_basket: str = C.TRANSACTION_ID,
-                          time_col: str = C.TIMESTAMP) -> tuple[pd.DataFrame, pd.DataFrame]:
+def leave_last_basket_out(transactions: pd.DataFrame, col_user: str = contract.CUSTOMER_ID,
+                          col_basket: str = contract.TRANSACTION_ID,
+                          time_col: str = contract.TIMESTAMP) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return ``(train, test)``: each customer's last invoice in test, the rest in train.
 
     The last invoice is the one with the latest timestamp (ties: the largest invoice id). Customers with
@@ -125,8 +125,8 @@ def leave_last_basket_out(transactions: pd.DataFrame, col_user: str = C.CUSTOMER
     return tx[~in_test], tx[in_test]
 
 
-def drop_seen_pairs(test: pd.DataFrame, train: pd.DataFrame, col_user: str = C.CUSTOMER_ID,
-                    col_item: str = C.PRODUCT_ID) -> pd.DataFrame:
+def drop_seen_pairs(test: pd.DataFrame, train: pd.DataFrame, col_user: str = contract.CUSTOMER_ID,
+                    col_item: str = contract.PRODUCT_ID) -> pd.DataFrame:
     """Return ``test`` without the rows whose (customer, product) pair also occurs in ``train``."""
     _check_columns(test, [col_user, col_item], "drop_seen_pairs(test)")
     _check_columns(train, [col_user, col_item], "drop_seen_pairs(train)")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.evaluate.significance import bootstrap_ci
 
 
@@ -45,21 +45,21 @@ def planted_affinity(taste: pd.DataFrame, categories) -> pd.DataFrame:
     missing = [c for c in categories if c not in taste.columns]
     if missing:
         raise KeyError(f"truth['taste'] has no column for categories {missing}; it has {list(taste.columns)}")
-    out = taste.set_index(taste[C.CUSTOMER_ID].astype("str"))[list(categories)].astype(float)
-    out.index.name = C.CUSTOMER_ID
+    out = taste.set_index(taste[contract.CUSTOMER_ID].astype("str"))[list(categories)].astype(float)
+    out.index.name = contract.CUSTOMER_ID
     return out
 
 
 def category_shares(rows: pd.DataFrame, products: pd.DataFrame, categories=None) -> pd.DataFrame:
     """Customers x categories: the share of each customer's ``rows`` (recommendations, purchases: any frame
     with customer_id and product_id) falling in each category of ``products``."""
-    cat_of = products.drop_duplicates(C.PRODUCT_ID)
-    cat_of = pd.Series(cat_of[C.CATEGORY].astype("str").to_numpy(), index=cat_of[C.PRODUCT_ID].astype("str"))
-    cats = pd.Series(rows[C.PRODUCT_ID].astype("str").map(cat_of).to_numpy(), name=C.CATEGORY)
-    counts = pd.crosstab(rows[C.CUSTOMER_ID].astype("str").to_numpy(), cats.fillna("(unknown)"))
+    cat_of = products.drop_duplicates(contract.PRODUCT_ID)
+    cat_of = pd.Series(cat_of[contract.CATEGORY].astype("str").to_numpy(), index=cat_of[contract.PRODUCT_ID].astype("str"))
+    cats = pd.Series(rows[contract.PRODUCT_ID].astype("str").map(cat_of).to_numpy(), name=contract.CATEGORY)
+    counts = pd.crosstab(rows[contract.CUSTOMER_ID].astype("str").to_numpy(), cats.fillna("(unknown)"))
     if categories is not None:
         counts = counts.reindex(columns=list(categories), fill_value=0)
-    counts.index.name = C.CUSTOMER_ID
+    counts.index.name = contract.CUSTOMER_ID
     return counts.div(counts.sum(axis=1).where(lambda s: s > 0), axis=0).fillna(0.0)
 
 
@@ -73,7 +73,7 @@ def recover_taste(planted: pd.DataFrame, recovered: pd.DataFrame) -> TasteRecove
     norm = np.sqrt((pc ** 2).sum(axis=1) * (rc ** 2).sum(axis=1))
     ok = norm > 0
     corr = (pc * rc).sum(axis=1)[ok] / norm[ok]
-    per = pd.DataFrame({C.CUSTOMER_ID: common[ok], "correlation": corr,
+    per = pd.DataFrame({contract.CUSTOMER_ID: common[ok], "correlation": corr,
                         "top_match": p[ok].argmax(axis=1) == r[ok].argmax(axis=1)})
     return TasteRecovery(per_customer=per, customers_left_out=int((~ok).sum()))
 
@@ -83,7 +83,7 @@ def taste_recovery(lists: dict[str, pd.DataFrame], taste: pd.DataFrame, products
     """One row per entry of ``lists`` (name -> rows with customer_id, product_id: a model's top-N lists, or a
     reference such as the customers' training purchases): mean correlation with its interval, top-category
     agreement and customers, all on the same customers (those present in every list)."""
-    categories = [c for c in taste.columns if c in set(products[C.CATEGORY].astype("str"))]
+    categories = [c for c in taste.columns if c in set(products[contract.CATEGORY].astype("str"))]
     planted = planted_affinity(taste, categories)
     shares = {name: category_shares(rows, products, categories) for name, rows in lists.items()}
     common = planted.index

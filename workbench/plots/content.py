@@ -5,7 +5,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from workbench.data import contract as C
+from workbench.data import contract
 
 
 def _short(text, n: int = 38) -> str:
@@ -37,7 +37,7 @@ def similar_items_table(examples: pd.DataFrame, n: int = 5) -> plt.Figure:
 def product_map(points: pd.DataFrame, max_categories: int = 12) -> plt.Figure:
     """Scatter of the 2-D product map (``content.product_map``), coloured by category (the largest ones)."""
     fig, ax = plt.subplots(figsize=(8, 6))
-    cats = points[C.CATEGORY].astype("str")
+    cats = points[contract.CATEGORY].astype("str")
     top = cats.value_counts().index[:max_categories]
     cmap = plt.get_cmap("tab20" if len(top) > 10 else "tab10")
     other = ~cats.isin(top)

@@ -5,7 +5,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.data.profile import customer_spend, invoices
 from workbench.data.shop import with_revenue
 from workbench.plots.guard import drawable, finite, hist, no_data
@@ -20,7 +20,7 @@ def spend_and_basket(transactions: pd.DataFrame) -> plt.Figure:
          color="#4C72B0")
     axes[0].set(title="Net spend per customer", xlabel="log10(spend)", ylabel="customers")
     inv = invoices(transactions)
-    lines = finite(inv.loc[inv[C.REVENUE] > 0, "lines"], "lines per invoice")
+    lines = finite(inv.loc[inv[contract.REVENUE] > 0, "lines"], "lines per invoice")
     top = min(lines.max(), 30) if lines.size else 1
     hist(axes[1], lines, "lines per invoice", "no invoice with a positive net revenue",
          bins=np.arange(0.5, top + 1.5), color="#55A868")
@@ -36,11 +36,11 @@ def sales_over_time(transactions: pd.DataFrame, freq: str = "W") -> plt.Figure:
         fig, ax = plt.subplots(figsize=(11, 3.8))
         no_data(ax, "no transactions")
         return fig
-    tx = tx.assign(**{C.REVENUE: tx[C.REVENUE].where(drawable(tx[C.REVENUE]))})
-    per = tx.set_index(C.TIMESTAMP).resample(freq)
-    rev = per[C.REVENUE].sum()
+    tx = tx.assign(**{contract.REVENUE: tx[contract.REVENUE].where(drawable(tx[contract.REVENUE]))})
+    per = tx.set_index(contract.TIMESTAMP).resample(freq)
+    rev = per[contract.REVENUE].sum()
     rev = rev.where(drawable(rev))
-    inv = per[C.TRANSACTION_ID].nunique()
+    inv = per[contract.TRANSACTION_ID].nunique()
     fig, ax = plt.subplots(figsize=(11, 3.8))
     ax.plot(rev.index, rev.to_numpy(), color="#4C72B0", label="net revenue")
     ax.set(title=f"Sales over time ({freq})", ylabel="net revenue")
@@ -54,9 +54,9 @@ def sales_over_time(transactions: pd.DataFrame, freq: str = "W") -> plt.Figure:
 
 def top_products_categories(transactions: pd.DataFrame, products: pd.DataFrame, n: int = 15) -> plt.Figure:
     """Bar charts of the top products by units and of net revenue per category."""
-    tx = with_revenue(transactions).merge(products[[C.PRODUCT_ID, C.NAME, C.CATEGORY]], on=C.PRODUCT_ID)
-    top = tx.groupby(C.NAME)[C.QUANTITY].sum().nlargest(n).sort_values()
-    cat = tx.groupby(C.CATEGORY, observed=True)[C.REVENUE].sum().sort_values()
+    tx = with_revenue(transactions).merge(products[[contract.PRODUCT_ID, contract.NAME, contract.CATEGORY]], on=contract.PRODUCT_ID)
+    top = tx.groupby(contract.NAME)[contract.QUANTITY].sum().nlargest(n).sort_values()
+    cat = tx.groupby(contract.CATEGORY, observed=True)[contract.REVENUE].sum().sort_values()
     cat = cat[drawable(cat)]
     fig, axes = plt.subplots(1, 2, figsize=(12, 0.28 * n + 1.8))
     if top.empty:
@@ -91,11 +91,11 @@ def interaction_heatmap(matrix: pd.DataFrame) -> plt.Figure:
 
 def demographics(customers: pd.DataFrame) -> plt.Figure:
     """Age histogram and gender / location counts (panels only for the columns present)."""
-    cols = [c for c in (C.AGE, C.GENDER, C.LOCATION) if c in customers and customers[c].notna().any()]
+    cols = [c for c in (contract.AGE, contract.GENDER, contract.LOCATION) if c in customers and customers[c].notna().any()]
     fig, axes = plt.subplots(1, max(len(cols), 1), figsize=(4 * max(len(cols), 1), 3.6), squeeze=False)
     for ax, col in zip(axes[0], cols):
         s = customers[col]
-        if col == C.AGE:
+        if col == contract.AGE:
             hist(ax, s.dropna(), "ages", bins=30, color="#8172B3")
         else:
             vc = s.astype("str").value_counts().head(12).sort_values()

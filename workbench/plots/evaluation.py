@@ -5,7 +5,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from workbench.data import contract as C
+from workbench.data import contract
 
 PALETTE = ("#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3", "#8C8C8C", "#CCB974",
            "#64B5CD")
@@ -57,7 +57,7 @@ def pk_curves(curves: pd.DataFrame, highlight: list[str] | None = None) -> plt.F
     return fig
 
 
-def impact_over_time(hits: pd.DataFrame, value: str = C.REVENUE) -> plt.Figure:
+def impact_over_time(hits: pd.DataFrame, value: str = contract.REVENUE) -> plt.Figure:
     """Cumulative held-out revenue (or hits) that each model's top-K lists contained, over the test period,
     with the share of all test purchases in the legend."""
     fig, ax = plt.subplots(figsize=(11, 3.8))
@@ -73,7 +73,7 @@ def impact_over_time(hits: pd.DataFrame, value: str = C.REVENUE) -> plt.Figure:
         cum = g[value].cumsum()
         share = cum.iloc[-1] / total if total else np.nan
         ax.plot(g["period"], cum, color=PALETTE[i % 10], lw=1.8, label=f"{m} ({share:.1%} of test {value})")
-    what = "net revenue" if value == C.REVENUE else "purchases"
+    what = "net revenue" if value == contract.REVENUE else "purchases"
     ax.set(title=f"Held-out {what} that the top-K lists contained (cumulative over the test period)",
            ylabel=f"cumulative {what}")
     ax.legend(fontsize=8, loc="upper left")

@@ -5,7 +5,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.plots.guard import finite, no_data
 
 _COLORS = {"true": "#222222", "model": "#4C72B0", "elasticity_curve": "#DD8452", "naive": "#C44E52",
@@ -15,19 +15,19 @@ _COLORS = {"true": "#222222", "model": "#4C72B0", "elasticity_curve": "#DD8452",
 def demand_curves(curves: pd.DataFrame) -> plt.Figure:
     """Units over the test periods against price for a few products: true (when known), LightGBM, and the
     constant-elasticity curve the suggestions use (``curves`` from ``demand_curve_table``)."""
-    products = list(dict.fromkeys(curves[C.PRODUCT_ID]))
+    products = list(dict.fromkeys(curves[contract.PRODUCT_ID]))
     n = len(products)
     fig, axes = plt.subplots(1, max(n, 1), figsize=(3.4 * max(n, 1), 3.4), squeeze=False)
     for ax, pid in zip(axes[0], products):
-        d = curves.loc[curves[C.PRODUCT_ID] == pid].sort_values(C.PRICE)
+        d = curves.loc[curves[contract.PRODUCT_ID] == pid].sort_values(contract.PRICE)
         for col, label, style in (("true", "true", "-"), ("model", "LightGBM", "--"),
                                   ("elasticity_curve", "elasticity curve", ":")):
             if col in d:
-                ax.plot(d[C.PRICE], d[col], style, color=_COLORS[col], label=label, lw=2)
-        now = d.loc[np.isclose(d["multiplier"], 1.0), C.PRICE]
+                ax.plot(d[contract.PRICE], d[col], style, color=_COLORS[col], label=label, lw=2)
+        now = d.loc[np.isclose(d["multiplier"], 1.0), contract.PRICE]
         if len(now):
             ax.axvline(float(now.iloc[0]), color="#999999", lw=0.8)
-        ax.set(title=f"{pid} ({d[C.CATEGORY].iloc[0]})", xlabel="price", ylabel="units over test periods")
+        ax.set(title=f"{pid} ({d[contract.CATEGORY].iloc[0]})", xlabel="price", ylabel="units over test periods")
     axes[0][0].legend(fontsize=8)
     fig.tight_layout()
     return fig

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse, stats
 
-from workbench.data import contract as C
+from workbench.data import contract
 
 
 def _cuped_uplift(y: np.ndarray, x: np.ndarray, treated: np.ndarray, alpha: float) -> dict[str, np.ndarray]:
@@ -73,7 +73,7 @@ def simulate_ab(rows: pd.DataFrame, control_units, treatment_units, pre_revenue:
     """
     if n_sims < 1:
         raise ValueError("n_sims must be at least 1")
-    prod_codes, products = pd.factorize(rows[C.PRODUCT_ID].astype("str"))
+    prod_codes, products = pd.factorize(rows[contract.PRODUCT_ID].astype("str"))
     n_p = len(products)
     if n_p < 4:
         raise ValueError(f"an A/B test needs at least 4 products, got {n_p}")

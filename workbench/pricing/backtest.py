@@ -17,9 +17,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.data.synthetic import true_expected_units
-from workbench.pricing import table as T
+from workbench.pricing import table as pricing_table
 
 CATEGORY_ELASTICITY = "category_elasticity"
 #: the truth column naming the set of products an explore line chooses among
@@ -29,12 +29,12 @@ CHOICE_GROUP = "choice_group"
 def truth_rows(truth: dict, rows: pd.DataFrame) -> pd.DataFrame:
     """Return ``truth["demand"]`` aligned to ``rows`` (by product and period), with the category elasticity
     and choice group that :func:`true_expected_units` and :func:`joint_true_units` need."""
-    dem = truth["demand"].rename(columns={C.DATE: T.PERIOD})
+    dem = truth["demand"].rename(columns={contract.DATE: pricing_table.PERIOD})
     pe = truth["product_elasticity"]
-    pe = pe[[C.PRODUCT_ID, CATEGORY_ELASTICITY, C.CATEGORY, CHOICE_GROUP if CHOICE_GROUP in pe else "tier"]]
-    dem = dem.merge(pe.astype({C.PRODUCT_ID: "str"}), on=C.PRODUCT_ID, how="left")
-    key = rows[[C.PRODUCT_ID, T.PERIOD]].astype({C.PRODUCT_ID: "str"})
-    out = key.merge(dem.astype({C.PRODUCT_ID: "str"}), on=[C.PRODUCT_ID, T.PERIOD], how="left", validate="1:1")
+    pe = pe[[contract.PRODUCT_ID, CATEGORY_ELASTICITY, contract.CATEGORY, CHOICE_GROUP if CHOICE_GROUP in pe else "tier"]]
+    dem = dem.merge(pe.astype({contract.PRODUCT_ID: "str"}), on=contract.PRODUCT_ID, how="left")
+    key = rows[[contract.PRODUCT_ID, pricing_table.PERIOD]].astype({contract.PRODUCT_ID: "str"})
+    out = key.merge(dem.astype({contract.PRODUCT_ID: "str"}), on=[contract.PRODUCT_ID, pricing_table.PERIOD], how="left", validate="1:1")
     if out["expected_units"].isna().any():
         raise ValueError("some rows have no truth: the table and the truth come from different shops or periods")
     out.index = rows.index
@@ -51,8 +51,8 @@ def revenue_table(suggestions: pd.DataFrame, oracle: pd.DataFrame, truth_aligned
     cur = suggestions["current_price"].to_numpy(dtype=float)
     sug = suggestions["suggested_price"].to_numpy(dtype=float)
     ora = oracle["suggested_price"].to_numpy(dtype=float)
-    out = pd.DataFrame({C.PRODUCT_ID: suggestions[C.PRODUCT_ID].to_numpy(),
-                        T.PERIOD: truth_aligned[T.PERIOD].to_numpy()}, index=suggestions.index)
+    out = pd.DataFrame({contract.PRODUCT_ID: suggestions[contract.PRODUCT_ID].to_numpy(),
+                        pricing_table.PERIOD: truth_aligned[pricing_table.PERIOD].to_numpy()}, index=suggestions.index)
     for name, p in (("current", cur), ("suggested", sug), ("oracle", ora)):
         q = true_expected_units(truth_aligned, p)
         out[f"{name}_price"] = p
@@ -78,15 +78,15 @@ def joint_true_units(truth_aligned: pd.DataFrame, new_price) -> np.ndarray:
     First picks re-split the group's fixed number of lines by the new choice shares; favourite and bundle
     lines scale with the product's own price factor."""
     t = truth_aligned
-    p_now = t[C.PRICE].to_numpy(dtype=float)
+    p_now = t[contract.PRICE].to_numpy(dtype=float)
     r = (np.asarray(new_price, dtype=float) / p_now) ** t[CATEGORY_ELASTICITY].to_numpy(dtype=float)
     s = t["share"].to_numpy(dtype=float)
     first = t["first_pick_units"].to_numpy(dtype=float)
     if CHOICE_GROUP in t:
         group = t[CHOICE_GROUP].astype("str")
     else:
-        group = t[C.CATEGORY].astype("str") + "|" + t["tier"].astype("str")
-    key = pd.factorize(group + "|" + t[T.PERIOD].astype("str"))[0]
+        group = t[contract.CATEGORY].astype("str") + "|" + t["tier"].astype("str")
+    key = pd.factorize(group + "|" + t[pricing_table.PERIOD].astype("str"))[0]
     group_first = np.bincount(key, weights=first)[key]
     denom = np.bincount(key, weights=s * r)[key]
     new_first = np.where(denom > 0, group_first * s * r / np.where(denom > 0, denom, 1.0), 0.0)

@@ -17,27 +17,27 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.errors import NotFittedError
 from workbench.evaluate.metrics import rmse
-from workbench.pricing import table as T
+from workbench.pricing import table as pricing_table
 
 log = logging.getLogger(__name__)
 
 #: candidate features, in order; those absent from a table (no competitor price, no stock) are skipped
-FEATURES = (T.REL_PRICE, T.PRICE_RATIO, T.PRICE_CHANGE, "log_ref_price", T.IN_STOCK, C.CATEGORY,
-            T.LAG_UNITS, T.MA_UNITS, T.POP_UNITS, T.CAT_LAG_UNITS, T.CAT_SEASON_UNITS, T.SEASON_SIN,
-            T.SEASON_COS, T.SEASON_RATIO, T.BASE_UNITS, T.INTEREST)
+FEATURES = (pricing_table.REL_PRICE, pricing_table.PRICE_RATIO, pricing_table.PRICE_CHANGE, "log_ref_price", pricing_table.IN_STOCK, contract.CATEGORY,
+            pricing_table.LAG_UNITS, pricing_table.MA_UNITS, pricing_table.POP_UNITS, pricing_table.CAT_LAG_UNITS, pricing_table.CAT_SEASON_UNITS, pricing_table.SEASON_SIN,
+            pricing_table.SEASON_COS, pricing_table.SEASON_RATIO, pricing_table.BASE_UNITS, pricing_table.INTEREST)
 OBJECTIVES = ("poisson", "tweedie", "log")
 
 
 def time_split(table: pd.DataFrame, test_periods: int = 13) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return ``(train, test)``: the last ``test_periods`` periods are the test set, earlier ones train."""
-    n = int(table[T.PERIOD_INDEX].max()) + 1
+    n = int(table[pricing_table.PERIOD_INDEX].max()) + 1
     if not 0 < test_periods < n:
         raise ValueError(f"test_periods={test_periods} must be between 1 and {n - 1} (the table has {n} periods)")
     cut = n - test_periods
-    is_test = table[T.PERIOD_INDEX].to_numpy() >= cut
+    is_test = table[pricing_table.PERIOD_INDEX].to_numpy() >= cut
     return table.loc[~is_test], table.loc[is_test]
 
 
@@ -70,13 +70,13 @@ class DemandModel(BaseEstimator, RegressorMixin):
         self.n_jobs = n_jobs
 
     def _design(self, X: pd.DataFrame, price=None) -> pd.DataFrame:
-        df = X if price is None else X.assign(**T.price_features(X, price))
+        df = X if price is None else X.assign(**pricing_table.price_features(X, price))
         out = pd.DataFrame(index=df.index)
         for f in self.features_:
             if f == "log_ref_price":
-                out[f] = np.log(df[T.REF_PRICE].to_numpy(dtype=float))
-            elif f == C.CATEGORY:
-                out[f] = pd.Categorical(df[C.CATEGORY].astype("str"), categories=self.categories_)
+                out[f] = np.log(df[pricing_table.REF_PRICE].to_numpy(dtype=float))
+            elif f == contract.CATEGORY:
+                out[f] = pd.Categorical(df[contract.CATEGORY].astype("str"), categories=self.categories_)
             else:
                 out[f] = df[f].to_numpy(dtype=float)
         return out
@@ -85,11 +85,11 @@ class DemandModel(BaseEstimator, RegressorMixin):
         """Fit on a demand table ``X`` (``y`` defaults to its ``units``); returns self."""
         if self.objective not in OBJECTIVES:
             raise ValueError(f"objective '{self.objective}' is unknown; choose one of {OBJECTIVES}")
-        y = X[T.UNITS] if y is None else y
+        y = X[pricing_table.UNITS] if y is None else y
         y = np.asarray(y, dtype=float)
         self.features_ = [f for f in FEATURES if f == "log_ref_price" or f in X.columns]
-        self.categories_ = sorted(X[C.CATEGORY].astype("str").unique())
-        mono = [-1 if (self.monotone_price and f in T.OWN_PRICE_FEATURES) else 0 for f in self.features_]
+        self.categories_ = sorted(X[contract.CATEGORY].astype("str").unique())
+        mono = [-1 if (self.monotone_price and f in pricing_table.OWN_PRICE_FEATURES) else 0 for f in self.features_]
         obj = {"poisson": "poisson", "tweedie": "tweedie", "log": "regression"}[self.objective]
         self.model_ = lgb.LGBMRegressor(
             objective=obj, n_estimators=self.n_estimators, learning_rate=self.learning_rate,
@@ -98,7 +98,7 @@ class DemandModel(BaseEstimator, RegressorMixin):
             monotone_constraints=mono, monotone_constraints_method="intermediate", random_state=self.random_state,
             n_jobs=self.n_jobs, deterministic=True, force_col_wise=True, verbose=-1)
         target = np.log1p(y) if self.objective == "log" else y
-        self.use_offset_ = bool(self.offset and self.objective != "log" and T.BASE_UNITS in X)
+        self.use_offset_ = bool(self.offset and self.objective != "log" and pricing_table.BASE_UNITS in X)
         self.model_.fit(self._design(X), target, init_score=self._offset(X) if self.use_offset_ else None)
         self.monotone_constraints_ = dict(zip(self.features_, mono))
         return self
@@ -119,7 +119,7 @@ class DemandModel(BaseEstimator, RegressorMixin):
 
     @staticmethod
     def _offset(X: pd.DataFrame) -> np.ndarray:
-        return np.log(np.maximum(X[T.BASE_UNITS].to_numpy(dtype=float), 1e-3))
+        return np.log(np.maximum(X[pricing_table.BASE_UNITS].to_numpy(dtype=float), 1e-3))
 
     def feature_importance(self) -> pd.DataFrame:
         """Return ``feature, gain, monotone``: the model's split gain per feature, largest first."""
@@ -134,8 +134,8 @@ class DemandModel(BaseEstimator, RegressorMixin):
 def naive_forecasts(table: pd.DataFrame) -> pd.DataFrame:
     """Return the naive forecasts of every row: ``last_period`` (last period's units) and
     ``moving_average`` (mean of the previous periods in the table's window); missing history -> 0."""
-    ma = table[T.MA_UNITS].fillna(0.0)
-    return pd.DataFrame({"last_period": table[T.LAG_UNITS].fillna(ma).to_numpy(dtype=float),
+    ma = table[pricing_table.MA_UNITS].fillna(0.0)
+    return pd.DataFrame({"last_period": table[pricing_table.LAG_UNITS].fillna(ma).to_numpy(dtype=float),
                          "moving_average": ma.to_numpy(dtype=float)}, index=table.index)
 
 

@@ -26,8 +26,8 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from workbench.data import contract as C
-from workbench.pricing import table as T
+from workbench.data import contract
+from workbench.pricing import table as pricing_table
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +122,7 @@ def ppml(y, X, groups: list, offset=None, max_iter: int = 100, tol: float = 1e-9
 # ---- the four estimators ---------------------------------------------------------------------------------
 def _usable(table: pd.DataFrame) -> pd.DataFrame:
     """In-stock rows with a positive price (out-of-stock periods say nothing about price response)."""
-    ok = table[T.IN_STOCK].to_numpy(dtype=bool) & (table[C.PRICE].to_numpy(dtype=float) > 0)
+    ok = table[pricing_table.IN_STOCK].to_numpy(dtype=bool) & (table[contract.PRICE].to_numpy(dtype=float) > 0)
     return table.loc[ok]
 
 
@@ -130,26 +130,26 @@ def naive_elasticity(table: pd.DataFrame) -> pd.DataFrame:
     """Return ``category, elasticity``: the slope of log units on log price over periods with sales,
     pooled over the category's products, without controls (the biased estimate, for comparison)."""
     t = _usable(table)
-    t = t.loc[t[T.UNITS] > 0]
-    x, y = np.log(t[C.PRICE].to_numpy(dtype=float)), np.log(t[T.UNITS].to_numpy(dtype=float))
-    df = pd.DataFrame({C.CATEGORY: t[C.CATEGORY].astype("str").to_numpy(), "x": x, "y": y})
-    g = df.groupby(C.CATEGORY, sort=True)
+    t = t.loc[t[pricing_table.UNITS] > 0]
+    x, y = np.log(t[contract.PRICE].to_numpy(dtype=float)), np.log(t[pricing_table.UNITS].to_numpy(dtype=float))
+    df = pd.DataFrame({contract.CATEGORY: t[contract.CATEGORY].astype("str").to_numpy(), "x": x, "y": y})
+    g = df.groupby(contract.CATEGORY, sort=True)
     xm, ym = g["x"].transform("mean"), g["y"].transform("mean")
     df["xy"], df["xx"] = (df["x"] - xm) * (df["y"] - ym), (df["x"] - xm) ** 2
-    s = df.groupby(C.CATEGORY, sort=True)[["xy", "xx"]].sum()
+    s = df.groupby(contract.CATEGORY, sort=True)[["xy", "xx"]].sum()
     slope = s["xy"] / s["xx"].where(s["xx"] > 0)
     return slope.rename(ELASTICITY).reset_index()
 
 
 def _period_groups(t: pd.DataFrame, time_fe: str) -> np.ndarray:
     if time_fe == "category":
-        return t[C.CATEGORY].astype("str").to_numpy() + "|" + t[T.PERIOD_INDEX].astype("str").to_numpy()
+        return t[contract.CATEGORY].astype("str").to_numpy() + "|" + t[pricing_table.PERIOD_INDEX].astype("str").to_numpy()
     if time_fe == "global":
-        return t[T.PERIOD_INDEX].to_numpy()
+        return t[pricing_table.PERIOD_INDEX].to_numpy()
     raise ValueError(f"time_fe '{time_fe}' is unknown; use 'category' (category x period) or 'global' (period)")
 
 
-def fe_elasticity(table: pd.DataFrame, time_fe: str = "category", by: str = C.CATEGORY,
+def fe_elasticity(table: pd.DataFrame, time_fe: str = "category", by: str = contract.CATEGORY,
                   min_rows_with_sales: int = 10) -> tuple[pd.DataFrame, dict[str, PPMLResult]]:
     """Return (``category, elasticity, se, competitor, n_rows``, fits by category): Poisson log-log of units on
     own and competitor price with product and category x period (``time_fe="category"``) or period
@@ -157,17 +157,17 @@ def fe_elasticity(table: pd.DataFrame, time_fe: str = "category", by: str = C.CA
     if time_fe not in ("category", "global"):
         raise ValueError(f"time_fe '{time_fe}' is unknown; use 'category' (category x period) or 'global' (period)")
     t = _usable(table)
-    has_comp = C.COMPETITOR_PRICE in t and t[C.COMPETITOR_PRICE].notna().all()
+    has_comp = contract.COMPETITOR_PRICE in t and t[contract.COMPETITOR_PRICE].notna().all()
     rows, fits = [], {}
     for name, d in t.groupby(t[by].astype("str").to_numpy(), sort=True):
-        X = [np.log(d[C.PRICE].to_numpy(dtype=float))]
+        X = [np.log(d[contract.PRICE].to_numpy(dtype=float))]
         if has_comp:
-            X.append(np.log(d[C.COMPETITOR_PRICE].to_numpy(dtype=float)))
+            X.append(np.log(d[contract.COMPETITOR_PRICE].to_numpy(dtype=float)))
         row = {by: str(name), ELASTICITY: np.nan, SE: np.nan, "competitor": np.nan, "n_rows": len(d)}
-        if int((d[T.UNITS] > 0).sum()) >= min_rows_with_sales and d[C.PRODUCT_ID].nunique() > 1:
+        if int((d[pricing_table.UNITS] > 0).sum()) >= min_rows_with_sales and d[contract.PRODUCT_ID].nunique() > 1:
             try:
-                res = ppml(d[T.UNITS].to_numpy(), np.column_stack(X),
-                           [d[C.PRODUCT_ID].to_numpy(), _period_groups(d, time_fe)])
+                res = ppml(d[pricing_table.UNITS].to_numpy(), np.column_stack(X),
+                           [d[contract.PRODUCT_ID].to_numpy(), _period_groups(d, time_fe)])
                 row.update({ELASTICITY: res.coef[0], SE: res.se[0],
                             "competitor": res.coef[1] if has_comp else np.nan})
                 fits[str(name)] = res
@@ -178,13 +178,13 @@ def fe_elasticity(table: pd.DataFrame, time_fe: str = "category", by: str = C.CA
 
 
 #: controls of the double-ML nuisance models (those present in the table are used)
-DML_CONTROLS = (C.CATEGORY, T.SEASON_SIN, T.SEASON_COS, T.PERIOD_INDEX, T.CAT_LAG_UNITS, T.CAT_SEASON_UNITS,
-                "log_comp_rel", T.IN_STOCK, "log_ref_price", "peer_units", "peer_price")
+DML_CONTROLS = (contract.CATEGORY, pricing_table.SEASON_SIN, pricing_table.SEASON_COS, pricing_table.PERIOD_INDEX, pricing_table.CAT_LAG_UNITS, pricing_table.CAT_SEASON_UNITS,
+                "log_comp_rel", pricing_table.IN_STOCK, "log_ref_price", "peer_units", "peer_price")
 
 
 def _peer_means(t: pd.DataFrame, values: np.ndarray) -> np.ndarray:
     """Mean of ``values`` over the other products of the same category and period (leave-one-out)."""
-    key = t[C.CATEGORY].astype("str").to_numpy() + "|" + t[T.PERIOD_INDEX].astype("str").to_numpy()
+    key = t[contract.CATEGORY].astype("str").to_numpy() + "|" + t[pricing_table.PERIOD_INDEX].astype("str").to_numpy()
     codes = pd.factorize(key)[0]
     tot, n = np.bincount(codes, weights=values), np.bincount(codes)
     return np.where(n[codes] > 1, (tot[codes] - values) / np.maximum(n[codes] - 1, 1), np.nan)
@@ -194,25 +194,25 @@ def _dml_design(t: pd.DataFrame) -> pd.DataFrame:
     X = pd.DataFrame(index=t.index)
     for f in DML_CONTROLS:
         if f == "peer_units":  # the category's demand this period (other products): common demand shocks
-            X[f] = _peer_means(t, t[T.UNITS].to_numpy(dtype=float))
+            X[f] = _peer_means(t, t[pricing_table.UNITS].to_numpy(dtype=float))
             continue
         if f == "peer_price":  # the category's pricing this period (other products): mark-ups, promotions
-            X[f] = _peer_means(t, np.log(t[T.REL_PRICE].to_numpy(dtype=float)))
+            X[f] = _peer_means(t, np.log(t[pricing_table.REL_PRICE].to_numpy(dtype=float)))
             continue
         if f == "log_comp_rel":
-            if C.COMPETITOR_PRICE in t:
-                X[f] = np.log(t[C.COMPETITOR_PRICE].to_numpy(dtype=float) / t[T.REF_PRICE].to_numpy(dtype=float))
+            if contract.COMPETITOR_PRICE in t:
+                X[f] = np.log(t[contract.COMPETITOR_PRICE].to_numpy(dtype=float) / t[pricing_table.REF_PRICE].to_numpy(dtype=float))
         elif f == "log_ref_price":
-            X[f] = np.log(t[T.REF_PRICE].to_numpy(dtype=float))
-        elif f == C.CATEGORY:
-            X[f] = t[C.CATEGORY].astype("str").astype("category")
+            X[f] = np.log(t[pricing_table.REF_PRICE].to_numpy(dtype=float))
+        elif f == contract.CATEGORY:
+            X[f] = t[contract.CATEGORY].astype("str").astype("category")
         elif f in t:
             X[f] = t[f].to_numpy(dtype=float)
     return X
 
 
 def dml_elasticity(table: pd.DataFrame, n_folds: int = 2, n_estimators: int = 100, seed: int = 42,
-                   by: str = C.CATEGORY) -> pd.DataFrame:
+                   by: str = contract.CATEGORY) -> pd.DataFrame:
     """Return ``category, elasticity, se``: double ML with cross-fitting over products.
 
     Nuisances (LightGBM, fitted on the other folds' products): m(X) = E[log relative price | X] and
@@ -222,9 +222,9 @@ def dml_elasticity(table: pd.DataFrame, n_folds: int = 2, n_estimators: int = 10
     """
     t = _usable(table)
     X = _dml_design(t)
-    d = np.log(t[T.REL_PRICE].to_numpy(dtype=float))
-    y = t[T.UNITS].to_numpy(dtype=float)
-    products = t[C.PRODUCT_ID].astype("str").to_numpy()
+    d = np.log(t[pricing_table.REL_PRICE].to_numpy(dtype=float))
+    y = t[pricing_table.UNITS].to_numpy(dtype=float)
+    products = t[contract.PRODUCT_ID].astype("str").to_numpy()
     uniq = np.unique(products)
     fold_of = np.random.default_rng(seed).permutation(len(uniq)) % n_folds
     fold = fold_of[np.searchsorted(uniq, products)]
@@ -259,23 +259,23 @@ def model_elasticity(model, table: pd.DataFrame, multipliers=(0.8, 0.9, 1.0, 1.1
     in-stock rows of the last ``last_periods`` periods. The category value is the units-weighted mean."""
     t = _usable(table)
     if last_periods is not None:
-        t = t.loc[t[T.PERIOD_INDEX] > t[T.PERIOD_INDEX].max() - last_periods]
+        t = t.loc[t[pricing_table.PERIOD_INDEX] > t[pricing_table.PERIOD_INDEX].max() - last_periods]
     lm = np.log(np.asarray(multipliers, dtype=float))
-    price = t[C.PRICE].to_numpy(dtype=float)
+    price = t[contract.PRICE].to_numpy(dtype=float)
     stacked = pd.concat([t] * len(lm), ignore_index=True)  # one predict call for the whole grid
     preds = model.predict_at(stacked, np.concatenate([price * np.exp(v) for v in lm])).reshape(len(lm), -1).T
-    prod = t[C.PRODUCT_ID].astype("str").to_numpy()
+    prod = t[contract.PRODUCT_ID].astype("str").to_numpy()
     q = pd.DataFrame(preds).groupby(prod, sort=True).sum()
     logq = np.log(np.maximum(q.to_numpy(), 1e-12))
     xc = lm - lm.mean()
     slope = (logq - logq.mean(axis=1, keepdims=True)) @ xc / (xc @ xc)
     base = q.to_numpy()[:, int(np.argmin(np.abs(lm)))]
-    cat = t.groupby(t[C.PRODUCT_ID].astype("str"), sort=True)[C.CATEGORY].first().astype("str")
-    per_product = pd.DataFrame({C.PRODUCT_ID: q.index.to_numpy(), C.CATEGORY: cat.reindex(q.index).to_numpy(),
+    cat = t.groupby(t[contract.PRODUCT_ID].astype("str"), sort=True)[contract.CATEGORY].first().astype("str")
+    per_product = pd.DataFrame({contract.PRODUCT_ID: q.index.to_numpy(), contract.CATEGORY: cat.reindex(q.index).to_numpy(),
                                 ELASTICITY: slope, "units": base})
     w = per_product["units"].clip(lower=1e-12)
     per_cat = (per_product.assign(_w=w, _wx=w * per_product[ELASTICITY])
-               .groupby(C.CATEGORY, sort=True)[["_wx", "_w"]].sum())
+               .groupby(contract.CATEGORY, sort=True)[["_wx", "_w"]].sum())
     per_category = (per_cat["_wx"] / per_cat["_w"]).rename(ELASTICITY).reset_index()
     return per_product, per_category
 
@@ -319,37 +319,37 @@ def product_elasticities(table: pd.DataFrame, category_elasticity: pd.DataFrame,
     product's own deviation, estimated by one Newton step from the category fit and shrunk towards 0
     (empirical Bayes over all products). Products of an unestimated category get NaN."""
     t = _usable(table)
-    cat_e = category_elasticity.set_index(C.CATEGORY)[ELASTICITY]
+    cat_e = category_elasticity.set_index(contract.CATEGORY)[ELASTICITY]
     parts = []
     for name, res in fits.items():
-        d = t.loc[t[C.CATEGORY].astype("str") == name]
+        d = t.loc[t[contract.CATEGORY].astype("str") == name]
         d = d.loc[res.kept]
-        y, mu = d[T.UNITS].to_numpy(dtype=float), res.mu
-        prod = d[C.PRODUCT_ID].astype("str").to_numpy()
-        x = np.log(d[C.PRICE].to_numpy(dtype=float))
+        y, mu = d[pricing_table.UNITS].to_numpy(dtype=float), res.mu
+        prod = d[contract.PRODUCT_ID].astype("str").to_numpy()
+        x = np.log(d[contract.PRICE].to_numpy(dtype=float))
         frame = pd.DataFrame({"p": prod, "mu": mu, "mux": mu * x})
         s = frame.groupby("p", sort=False)[["mu", "mux"]].transform("sum")
         xw = x - (s["mux"] / s["mu"]).to_numpy()  # within-product, mu-weighted
         agg = pd.DataFrame({"p": prod, "score": (y - mu) * xw, "info": mu * xw * xw}).groupby("p", sort=True).sum()
         info = agg["info"].where(agg["info"] > 1e-9)
-        parts.append(pd.DataFrame({C.PRODUCT_ID: agg.index, C.CATEGORY: name,
+        parts.append(pd.DataFrame({contract.PRODUCT_ID: agg.index, contract.CATEGORY: name,
                                    "deviation": (agg["score"] / info).to_numpy(),
                                    "deviation_se": np.sqrt(max(res.dispersion, 1.0) / info).to_numpy()}))
     out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
-        columns=[C.PRODUCT_ID, C.CATEGORY, "deviation", "deviation_se"])
+        columns=[contract.PRODUCT_ID, contract.CATEGORY, "deviation", "deviation_se"])
     # shrink towards 0 (the category value), not towards the mean deviation
     dev, se = out["deviation"].to_numpy(dtype=float), out["deviation_se"].to_numpy(dtype=float)
     ok = np.isfinite(dev) & np.isfinite(se)
     tau2 = _tau2_about_zero(dev[ok], se[ok])
     out["deviation"] = np.where(ok, dev * tau2 / (tau2 + np.where(ok, se, 1.0) ** 2), 0.0)
-    out[ELASTICITY] = out[C.CATEGORY].map(cat_e).to_numpy(dtype=float) + out["deviation"].to_numpy()
-    all_products = table[[C.PRODUCT_ID, C.CATEGORY]].drop_duplicates(C.PRODUCT_ID).astype({C.CATEGORY: "str"})
-    out = all_products.merge(out.drop(columns=C.CATEGORY), on=C.PRODUCT_ID, how="left")
-    fallback = out[C.CATEGORY].map(cat_e).to_numpy(dtype=float)
+    out[ELASTICITY] = out[contract.CATEGORY].map(cat_e).to_numpy(dtype=float) + out["deviation"].to_numpy()
+    all_products = table[[contract.PRODUCT_ID, contract.CATEGORY]].drop_duplicates(contract.PRODUCT_ID).astype({contract.CATEGORY: "str"})
+    out = all_products.merge(out.drop(columns=contract.CATEGORY), on=contract.PRODUCT_ID, how="left")
+    fallback = out[contract.CATEGORY].map(cat_e).to_numpy(dtype=float)
     out[ELASTICITY] = np.where(out[ELASTICITY].isna(), fallback, out[ELASTICITY].to_numpy(dtype=float))
     out["deviation"] = out["deviation"].fillna(0.0)
-    return out.sort_values(C.PRODUCT_ID, ignore_index=True)[
-        [C.PRODUCT_ID, C.CATEGORY, ELASTICITY, "deviation", "deviation_se"]]
+    return out.sort_values(contract.PRODUCT_ID, ignore_index=True)[
+        [contract.PRODUCT_ID, contract.CATEGORY, ELASTICITY, "deviation", "deviation_se"]]
 
 
 def _tau2_about_zero(dev: np.ndarray, se: np.ndarray, max_iter: int = 200) -> float:

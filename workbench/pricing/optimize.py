@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from workbench.data import contract as C
+from workbench.data import contract
 
 log = logging.getLogger(__name__)
 
@@ -66,12 +66,12 @@ def unit_costs(products: pd.DataFrame, cost_share: float = 0.6) -> pd.Series:
     ``cost_share`` x the product's list price."""
     if not 0 < cost_share < 1:
         raise ValueError(f"cost_share must be in (0, 1), not {cost_share}")
-    ids = products[C.PRODUCT_ID].astype("str")
+    ids = products[contract.PRODUCT_ID].astype("str")
     if UNIT_COST in products:
         cost = products[UNIT_COST].astype("float64")
-        cost = cost.fillna(products[C.PRICE].astype("float64") * cost_share)
+        cost = cost.fillna(products[contract.PRICE].astype("float64") * cost_share)
     else:
-        cost = products[C.PRICE].astype("float64") * cost_share
+        cost = products[contract.PRICE].astype("float64") * cost_share
     return pd.Series(cost.to_numpy(), index=ids.to_numpy(), name=UNIT_COST)
 
 
@@ -93,7 +93,7 @@ def elasticity_curve(base_units, elasticity, multipliers) -> np.ndarray:
 
 def model_curve(model, rows: pd.DataFrame, multipliers) -> np.ndarray:
     """Return units (rows, grid) predicted by a fitted demand model at ``price * multiplier``."""
-    p = rows[C.PRICE].to_numpy(dtype=float)
+    p = rows[contract.PRICE].to_numpy(dtype=float)
     return np.column_stack([model.predict_at(rows, p * m) for m in np.asarray(multipliers, dtype=float)])
 
 
@@ -104,7 +104,7 @@ def violations(rows: pd.DataFrame, prices: np.ndarray, multipliers, cost: np.nda
     m = np.asarray(multipliers, dtype=float)[None, :]
     c = np.asarray(cost, dtype=float)[:, None]
     out = {"max_change": np.broadcast_to(np.maximum(np.abs(m - 1.0) - guardrails.max_change, 0.0), prices.shape)}
-    comp = rows[C.COMPETITOR_PRICE].to_numpy(dtype=float)[:, None] if C.COMPETITOR_PRICE in rows else None
+    comp = rows[contract.COMPETITOR_PRICE].to_numpy(dtype=float)[:, None] if contract.COMPETITOR_PRICE in rows else None
     for name, ratio, side in (("competitor_floor", guardrails.competitor_floor, -1),
                               ("competitor_ceiling", guardrails.competitor_ceiling, 1)):
         if ratio is None or comp is None:
@@ -139,7 +139,7 @@ def suggest_prices(rows: pd.DataFrame, units: np.ndarray, multipliers, cost, gua
         raise ValueError(f"units must have shape (rows, grid) = {(len(rows), len(m))}, not {units.shape}")
     if not np.any(np.isclose(m, 1.0)):
         raise ValueError("multipliers must include 1.0 (the current price)")
-    cur = rows[C.PRICE].to_numpy(dtype=float)
+    cur = rows[contract.PRICE].to_numpy(dtype=float)
     cost = np.asarray(cost, dtype=float)
     prices = cur[:, None] * m[None, :]
     value = prices * units if objective == "revenue" else (prices - cost[:, None]) * units
@@ -165,7 +165,7 @@ def suggest_prices(rows: pd.DataFrame, units: np.ndarray, multipliers, cost, gua
     sp = prices[r, best]
     q = units[r, best]
     out = pd.DataFrame({
-        C.PRODUCT_ID: rows[C.PRODUCT_ID].astype("str").to_numpy(),
+        contract.PRODUCT_ID: rows[contract.PRODUCT_ID].astype("str").to_numpy(),
         "current_price": cur,
         "suggested_price": sp,
         "change": sp / cur - 1.0,
@@ -177,7 +177,7 @@ def suggest_prices(rows: pd.DataFrame, units: np.ndarray, multipliers, cost, gua
         "unit_cost": cost,
         "binding": binding.astype(str),
     }, index=rows.index)
-    for col in (C.COMPETITOR_PRICE, C.CATEGORY, "period"):
+    for col in (contract.COMPETITOR_PRICE, contract.CATEGORY, "period"):
         if col in rows:
             out.insert(1, col, rows[col].to_numpy())
     return out

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.data.shop import Shop
-from workbench.pricing import abtest, backtest as B, demand as D, elasticity as E, optimize as O, table as T
+from workbench.pricing import abtest, backtest as pricing_backtest, demand as pricing_demand, elasticity as pricing_elasticity, optimize, table as pricing_table
 from workbench.stages import Limits, require, skip_record
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ class PricingFit:
     table: pd.DataFrame
     train: pd.DataFrame
     test: pd.DataFrame
-    model: D.DemandModel
+    model: pricing_demand.DemandModel
     forecast: pd.DataFrame          # per test row: units and every forecast
     errors: pd.DataFrame            # model, mape (WAPE), rmse on the test periods
     elasticities: pd.DataFrame      # per category, every method side by side
@@ -74,13 +74,13 @@ def check_pricing_data(table: pd.DataFrame, config: dict, limits: Limits | None 
     periods plus ``limits.pricing_min_periods`` periods to learn from, and at least one product was sold at
     ``limits.pricing_min_price_points`` different prices (an elasticity is learnt from price changes)."""
     limits = limits or Limits()
-    n_periods = int(table[T.PERIOD_INDEX].max()) + 1 if len(table) else 0
+    n_periods = int(table[pricing_table.PERIOD_INDEX].max()) + 1 if len(table) else 0
     test, need = int(config["test_periods"]), int(config["test_periods"]) + limits.pricing_min_periods
     require(n_periods >= need, "pricing",
             f"pricing needs {test} test periods (params pricing.test_periods) plus {limits.pricing_min_periods} "
             f"earlier periods to learn from (params limits.pricing_min_periods), {need} in all; the sales span "
             f"{n_periods} period(s) of '{config['period']}'")
-    levels = table[C.PRICE].round(2).groupby(table[C.PRODUCT_ID], observed=True).nunique()
+    levels = table[contract.PRICE].round(2).groupby(table[contract.PRODUCT_ID], observed=True).nunique()
     most = int(levels.max()) if len(levels) else 0
     require(most >= limits.pricing_min_price_points, "pricing",
             f"pricing needs a product sold at {limits.pricing_min_price_points} or more different prices to learn "
@@ -98,29 +98,29 @@ def fit_pricing(shop: Shop, config: dict | None = None, interest: pd.DataFrame |
     """
     check_sales(shop)
     cfg = _merge(DEFAULTS, config or {})
-    tab = T.build_demand_table(shop, cfg["period"], interest, cfg["ma_window"], cfg["pop_window"])
+    tab = pricing_table.build_demand_table(shop, cfg["period"], interest, cfg["ma_window"], cfg["pop_window"])
     check_pricing_data(tab, cfg, limits)
-    train, test = D.time_split(tab, int(cfg["test_periods"]))
-    model = D.DemandModel(**cfg["demand_model"], random_state=seed).fit(train)
-    naive = D.naive_forecasts(test)
-    forecast = test[[C.PRODUCT_ID, T.PERIOD, C.CATEGORY, T.UNITS]].copy()
+    train, test = pricing_demand.time_split(tab, int(cfg["test_periods"]))
+    model = pricing_demand.DemandModel(**cfg["demand_model"], random_state=seed).fit(train)
+    naive = pricing_demand.naive_forecasts(test)
+    forecast = test[[contract.PRODUCT_ID, pricing_table.PERIOD, contract.CATEGORY, pricing_table.UNITS]].copy()
     forecast["model"] = model.predict(test)
     for col in naive:
         forecast[col] = naive[col].to_numpy()
-    errors = D.forecast_errors(forecast[T.UNITS], {k: forecast[k].to_numpy() for k in ("model", *naive.columns)})
+    errors = pricing_demand.forecast_errors(forecast[pricing_table.UNITS], {k: forecast[k].to_numpy() for k in ("model", *naive.columns)})
 
     ecfg = cfg["elasticity"]
-    naive_e = E.naive_elasticity(tab).rename(columns={E.ELASTICITY: "naive"})
-    fe, fits = E.fe_elasticity(tab, time_fe=ecfg["time_fe"])
-    fe = fe.rename(columns={E.ELASTICITY: "fe", E.SE: "fe_se"})
-    pooled, mu, tau2 = E.partial_pool(fe["fe"], fe["fe_se"])
+    naive_e = pricing_elasticity.naive_elasticity(tab).rename(columns={pricing_elasticity.ELASTICITY: "naive"})
+    fe, fits = pricing_elasticity.fe_elasticity(tab, time_fe=ecfg["time_fe"])
+    fe = fe.rename(columns={pricing_elasticity.ELASTICITY: "fe", pricing_elasticity.SE: "fe_se"})
+    pooled, mu, tau2 = pricing_elasticity.partial_pool(fe["fe"], fe["fe_se"])
     fe["fe_pooled"] = pooled
-    model_prod, model_cat = E.model_elasticity(model, tab, last_periods=ecfg["model_periods"])
-    cats = pd.DataFrame({C.CATEGORY: sorted(tab[C.CATEGORY].astype("str").unique())})
-    el = cats.merge(naive_e, on=C.CATEGORY, how="left").merge(
-        fe[[C.CATEGORY, "fe", "fe_se", "fe_pooled", "competitor", "n_rows"]], on=C.CATEGORY, how="left")
+    model_prod, model_cat = pricing_elasticity.model_elasticity(model, tab, last_periods=ecfg["model_periods"])
+    cats = pd.DataFrame({contract.CATEGORY: sorted(tab[contract.CATEGORY].astype("str").unique())})
+    el = cats.merge(naive_e, on=contract.CATEGORY, how="left").merge(
+        fe[[contract.CATEGORY, "fe", "fe_se", "fe_pooled", "competitor", "n_rows"]], on=contract.CATEGORY, how="left")
     skipped = {}
-    n_products, folds = int(tab[C.PRODUCT_ID].nunique()), max(int(ecfg["dml_folds"]), 2)
+    n_products, folds = int(tab[contract.PRODUCT_ID].nunique()), max(int(ecfg["dml_folds"]), 2)
     if ecfg.get("dml", True) and n_products < folds:
         skipped["dml"] = (f"double ML cross-fits its nuisance models over products in {folds} folds (params "
                           f"pricing.elasticity.dml_folds) and needs at least {folds} products; this shop has "
@@ -128,17 +128,17 @@ def fit_pricing(shop: Shop, config: dict | None = None, interest: pd.DataFrame |
         require(ecfg["method"] != "dml", "pricing", skipped["dml"])
         log.warning("pricing: double ML skipped: %s", skipped["dml"])
     elif ecfg.get("dml", True):
-        dml = E.dml_elasticity(tab, n_folds=int(ecfg["dml_folds"]), n_estimators=int(ecfg["dml_estimators"]),
+        dml = pricing_elasticity.dml_elasticity(tab, n_folds=int(ecfg["dml_folds"]), n_estimators=int(ecfg["dml_estimators"]),
                                seed=seed)
-        el = el.merge(dml[[C.CATEGORY, E.ELASTICITY, E.SE]].rename(columns={E.ELASTICITY: "dml", E.SE: "dml_se"}),
-                      on=C.CATEGORY, how="left")
-    el = el.merge(model_cat.rename(columns={E.ELASTICITY: "model"}), on=C.CATEGORY, how="left")
+        el = el.merge(dml[[contract.CATEGORY, pricing_elasticity.ELASTICITY, pricing_elasticity.SE]].rename(columns={pricing_elasticity.ELASTICITY: "dml", pricing_elasticity.SE: "dml_se"}),
+                      on=contract.CATEGORY, how="left")
+    el = el.merge(model_cat.rename(columns={pricing_elasticity.ELASTICITY: "model"}), on=contract.CATEGORY, how="left")
     chosen = _chosen_category(el, ecfg)
     el["used"] = chosen
     prod = _product_elasticity(tab, el, fits, model_prod, ecfg)
-    costs = O.unit_costs(shop.products, float(cfg["cost_share"]))
-    log.info("pricing: %d products x %d periods, test WAPE %.3f (best baseline %.3f)", tab[C.PRODUCT_ID].nunique(),
-             tab[T.PERIOD_INDEX].max() + 1, errors["mape"].iloc[0], errors["mape"].iloc[1:].min())
+    costs = optimize.unit_costs(shop.products, float(cfg["cost_share"]))
+    log.info("pricing: %d products x %d periods, test WAPE %.3f (best baseline %.3f)", tab[contract.PRODUCT_ID].nunique(),
+             tab[pricing_table.PERIOD_INDEX].max() + 1, errors["mape"].iloc[0], errors["mape"].iloc[1:].min())
     return PricingFit(tab, train, test, model, forecast, errors, el, prod, costs, cfg, mu, tau2, skipped)
 
 
@@ -160,7 +160,7 @@ def _chosen_category(el: pd.DataFrame, ecfg: dict) -> np.ndarray:
             raise ValueError("elasticity.method=dml needs elasticity.dml: true")
         col = "dml"
         if ecfg.get("pool", True):
-            el["dml_pooled"] = E.partial_pool(el["dml"], el["dml_se"])[0]
+            el["dml_pooled"] = pricing_elasticity.partial_pool(el["dml"], el["dml_se"])[0]
             col = "dml_pooled"
     else:
         col = "model"
@@ -168,42 +168,42 @@ def _chosen_category(el: pd.DataFrame, ecfg: dict) -> np.ndarray:
     if np.isnan(vals).any():
         fill = float(np.nanmean(vals)) if np.isfinite(vals).any() else -1.0
         log.warning("no %s elasticity for categories %s: using the mean %.2f", col,
-                    el.loc[np.isnan(vals), C.CATEGORY].tolist(), fill)
+                    el.loc[np.isnan(vals), contract.CATEGORY].tolist(), fill)
         vals = np.where(np.isnan(vals), fill, vals)
     if (vals > 0).any():  # demand never rises with own price: the same assumption as the model's constraint
         log.warning("positive %s elasticity for categories %s set to 0 (demand never rises with own price)", col,
-                    el.loc[vals > 0, C.CATEGORY].tolist())
+                    el.loc[vals > 0, contract.CATEGORY].tolist())
         vals = np.minimum(vals, 0.0)
     return vals
 
 
 def _product_elasticity(tab, el, fits, model_prod, ecfg) -> pd.DataFrame:
-    used = el[[C.CATEGORY, "used"]].rename(columns={"used": E.ELASTICITY})
+    used = el[[contract.CATEGORY, "used"]].rename(columns={"used": pricing_elasticity.ELASTICITY})
     if ecfg["method"] == "fe":
-        out = E.product_elasticities(tab, used, fits)
+        out = pricing_elasticity.product_elasticities(tab, used, fits)
     elif ecfg["method"] == "model":
-        out = model_prod[[C.PRODUCT_ID, C.CATEGORY, E.ELASTICITY]].copy()
+        out = model_prod[[contract.PRODUCT_ID, contract.CATEGORY, pricing_elasticity.ELASTICITY]].copy()
     else:
-        prods = tab[[C.PRODUCT_ID, C.CATEGORY]].drop_duplicates(C.PRODUCT_ID).astype({C.CATEGORY: "str"})
-        out = prods.merge(used, on=C.CATEGORY, how="left").sort_values(C.PRODUCT_ID, ignore_index=True)
-    out[E.ELASTICITY] = np.minimum(out[E.ELASTICITY].to_numpy(dtype=float), 0.0)  # never rising with price
+        prods = tab[[contract.PRODUCT_ID, contract.CATEGORY]].drop_duplicates(contract.PRODUCT_ID).astype({contract.CATEGORY: "str"})
+        out = prods.merge(used, on=contract.CATEGORY, how="left").sort_values(contract.PRODUCT_ID, ignore_index=True)
+    out[pricing_elasticity.ELASTICITY] = np.minimum(out[pricing_elasticity.ELASTICITY].to_numpy(dtype=float), 0.0)  # never rising with price
     return out
 
 
 def demand_over_grid(fit: PricingFit, rows: pd.DataFrame, multipliers: np.ndarray) -> np.ndarray:
     """Return the demand the suggestions believe in, (rows, grid): the configured curve."""
     if fit.config["curve"] == "model":
-        return O.model_curve(fit.model, rows, multipliers)
+        return optimize.model_curve(fit.model, rows, multipliers)
     if fit.config["curve"] != "elasticity":
         raise ValueError(f"curve '{fit.config['curve']}' is unknown; use elasticity or model")
-    e = rows[C.PRODUCT_ID].map(fit.product_elasticity.set_index(C.PRODUCT_ID)[E.ELASTICITY]).to_numpy(dtype=float)
-    return O.elasticity_curve(fit.model.predict(rows), e, multipliers)
+    e = rows[contract.PRODUCT_ID].map(fit.product_elasticity.set_index(contract.PRODUCT_ID)[pricing_elasticity.ELASTICITY]).to_numpy(dtype=float)
+    return optimize.elasticity_curve(fit.model.predict(rows), e, multipliers)
 
 
 def latest_rows(table: pd.DataFrame) -> pd.DataFrame:
     """Return each product's latest row of the demand table (the price to change next)."""
-    last = table.groupby(C.PRODUCT_ID, sort=True)[T.PERIOD_INDEX].transform("max")
-    return table.loc[table[T.PERIOD_INDEX] == last]
+    last = table.groupby(contract.PRODUCT_ID, sort=True)[pricing_table.PERIOD_INDEX].transform("max")
+    return table.loc[table[pricing_table.PERIOD_INDEX] == last]
 
 
 def suggest(fit: PricingFit, rows: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -211,12 +211,12 @@ def suggest(fit: PricingFit, rows: pd.DataFrame | None = None) -> pd.DataFrame:
     if rows is None:
         rows = latest_rows(fit.table)
     cfg = fit.config
-    guard = O.Guardrails.from_params(cfg["guardrails"])
-    mult = O.price_multipliers(guard.max_change, float(cfg["search"]), float(cfg["step"]))
-    cost = rows[C.PRODUCT_ID].map(fit.costs).to_numpy(dtype=float)
+    guard = optimize.Guardrails.from_params(cfg["guardrails"])
+    mult = optimize.price_multipliers(guard.max_change, float(cfg["search"]), float(cfg["step"]))
+    cost = rows[contract.PRODUCT_ID].map(fit.costs).to_numpy(dtype=float)
     units = demand_over_grid(fit, rows, mult)
-    out = O.suggest_prices(rows, units, mult, cost, guard, cfg["objective"])
-    out["elasticity"] = rows[C.PRODUCT_ID].map(fit.product_elasticity.set_index(C.PRODUCT_ID)[E.ELASTICITY]).to_numpy()
+    out = optimize.suggest_prices(rows, units, mult, cost, guard, cfg["objective"])
+    out["elasticity"] = rows[contract.PRODUCT_ID].map(fit.product_elasticity.set_index(contract.PRODUCT_ID)[pricing_elasticity.ELASTICITY]).to_numpy()
     return out
 
 
@@ -226,17 +226,17 @@ def backtest(fit: PricingFit, truth: dict) -> tuple[pd.DataFrame, dict]:
     rows = fit.test
     sug = suggest(fit, rows)
     cfg = fit.config
-    guard = O.Guardrails.from_params(cfg["guardrails"])
-    mult = O.price_multipliers(guard.max_change, float(cfg["search"]), float(cfg["step"]))
-    tr = B.truth_rows(truth, rows)
-    prices = rows[C.PRICE].to_numpy(dtype=float)[:, None] * mult[None, :]
-    oracle = O.suggest_prices(rows, B.true_units_grid(tr, prices), mult, sug["unit_cost"].to_numpy(), guard,
+    guard = optimize.Guardrails.from_params(cfg["guardrails"])
+    mult = optimize.price_multipliers(guard.max_change, float(cfg["search"]), float(cfg["step"]))
+    tr = pricing_backtest.truth_rows(truth, rows)
+    prices = rows[contract.PRICE].to_numpy(dtype=float)[:, None] * mult[None, :]
+    oracle = optimize.suggest_prices(rows, pricing_backtest.true_units_grid(tr, prices), mult, sug["unit_cost"].to_numpy(), guard,
                               cfg["objective"])
-    rev = B.revenue_table(sug, oracle, tr)
-    rev[C.CATEGORY] = rows[C.CATEGORY].astype("str").to_numpy()
-    summary = B.regret_summary(rev)
-    joint_sug = B.joint_true_units(tr, rev["suggested_price"].to_numpy())
-    joint_cur = B.joint_true_units(tr, rev["current_price"].to_numpy())
+    rev = pricing_backtest.revenue_table(sug, oracle, tr)
+    rev[contract.CATEGORY] = rows[contract.CATEGORY].astype("str").to_numpy()
+    summary = pricing_backtest.regret_summary(rev)
+    joint_sug = pricing_backtest.joint_true_units(tr, rev["suggested_price"].to_numpy())
+    joint_cur = pricing_backtest.joint_true_units(tr, rev["current_price"].to_numpy())
     summary["joint_uplift_pct"] = 100.0 * (float((joint_sug * rev["suggested_price"]).sum())
                                            / float((joint_cur * rev["current_price"]).sum()) - 1.0)
     summary["share_binding"] = float((sug["binding"] != "").mean())
@@ -247,7 +247,7 @@ def ab_test(fit: PricingFit, revenue: pd.DataFrame, seed: int = 42) -> dict:
     """Return the simulated A/B test over the test periods (see :func:`workbench.pricing.abtest.simulate_ab`),
     with each product's revenue over the training periods as the CUPED covariate."""
     pre = fit.train
-    pre_rev = (pre[T.UNITS] * pre[C.PRICE]).groupby(pre[C.PRODUCT_ID].astype("str")).sum()
+    pre_rev = (pre[pricing_table.UNITS] * pre[contract.PRICE]).groupby(pre[contract.PRODUCT_ID].astype("str")).sum()
     return abtest.simulate_ab(revenue, revenue["current_units"], revenue["suggested_units"], pre_rev,
                               n_sims=int(fit.config["ab"]["n_sims"]), alpha=float(fit.config["ab"]["alpha"]),
                               seed=seed)
@@ -258,18 +258,18 @@ def truth_comparison(fit: PricingFit, truth: dict) -> tuple[pd.DataFrame, dict]:
     elasticity and against the mean exact product elasticity of the category, and the product-level MAE)."""
     cat_truth = truth["elasticities"].rename(columns={"elasticity": "true_category"})
     pe = truth["product_elasticity"]
-    prod_mean = pe.groupby(pe[C.CATEGORY].astype("str"))["elasticity"].mean().rename("true_product_mean")
-    el = fit.elasticities.merge(cat_truth.astype({C.CATEGORY: "str"}), on=C.CATEGORY, how="left")
-    el = el.merge(prod_mean.reset_index(), on=C.CATEGORY, how="left")
+    prod_mean = pe.groupby(pe[contract.CATEGORY].astype("str"))["elasticity"].mean().rename("true_product_mean")
+    el = fit.elasticities.merge(cat_truth.astype({contract.CATEGORY: "str"}), on=contract.CATEGORY, how="left")
+    el = el.merge(prod_mean.reset_index(), on=contract.CATEGORY, how="left")
     mae = {}
     for col in ("naive", "fe", "fe_pooled", "dml", "model", "used"):
         if col in el:
             mae[col] = {"category": float((el[col] - el["true_category"]).abs().mean()),
                         "product_mean": float((el[col] - el["true_product_mean"]).abs().mean())}
-    prod = fit.product_elasticity.merge(pe[[C.PRODUCT_ID, "elasticity", "category_elasticity"]].astype(
-        {C.PRODUCT_ID: "str"}).rename(columns={"elasticity": "true"}), on=C.PRODUCT_ID, how="inner")
-    mae["product"] = {"product": float((prod[E.ELASTICITY] - prod["true"]).abs().mean()),
-                      "category": float((prod[E.ELASTICITY] - prod["category_elasticity"]).abs().mean())}
+    prod = fit.product_elasticity.merge(pe[[contract.PRODUCT_ID, "elasticity", "category_elasticity"]].astype(
+        {contract.PRODUCT_ID: "str"}).rename(columns={"elasticity": "true"}), on=contract.PRODUCT_ID, how="inner")
+    mae["product"] = {"product": float((prod[pricing_elasticity.ELASTICITY] - prod["true"]).abs().mean()),
+                      "category": float((prod[pricing_elasticity.ELASTICITY] - prod["category_elasticity"]).abs().mean())}
     return el, mae
 
 
@@ -277,15 +277,15 @@ def expected_revenue_test(fit: PricingFit) -> pd.DataFrame:
     """Return per test row the revenue the demand model expects at the current and at the suggested price
     (no truth needed: what a real-data run can show), with ``period`` and ``category``."""
     sug = suggest(fit, fit.test)
-    return pd.DataFrame({C.PRODUCT_ID: sug[C.PRODUCT_ID], T.PERIOD: fit.test[T.PERIOD].to_numpy(),
-                         C.CATEGORY: fit.test[C.CATEGORY].astype("str").to_numpy(),
+    return pd.DataFrame({contract.PRODUCT_ID: sug[contract.PRODUCT_ID], pricing_table.PERIOD: fit.test[pricing_table.PERIOD].to_numpy(),
+                         contract.CATEGORY: fit.test[contract.CATEGORY].astype("str").to_numpy(),
                          "current_revenue": sug["current_revenue"], "suggested_revenue": sug["expected_revenue"]})
 
 
 def revenue_by_period(revenue: pd.DataFrame) -> pd.DataFrame:
     """Return revenue per period: the sum of every ``*_revenue`` column of ``revenue`` by ``period``."""
     cols = [c for c in revenue.columns if c.endswith("_revenue")]
-    return revenue.groupby(T.PERIOD, sort=True)[cols].sum().reset_index()
+    return revenue.groupby(pricing_table.PERIOD, sort=True)[cols].sum().reset_index()
 
 
 def demand_curve_table(fit: PricingFit, truth: dict | None = None, products: list[str] | None = None,
@@ -295,29 +295,29 @@ def demand_curve_table(fit: PricingFit, truth: dict | None = None, products: lis
     By default the best-selling product of each of the ``n_products`` largest categories."""
     test = fit.test
     if products is None:
-        sales = test.groupby([C.CATEGORY, C.PRODUCT_ID], observed=True, sort=True)[T.UNITS].sum().reset_index()
-        sales = sales.sort_values([T.UNITS, C.PRODUCT_ID], ascending=[False, True], kind="stable")
-        top_cats = (sales.groupby(C.CATEGORY, observed=True)[T.UNITS].sum().sort_values(ascending=False, kind="stable")
+        sales = test.groupby([contract.CATEGORY, contract.PRODUCT_ID], observed=True, sort=True)[pricing_table.UNITS].sum().reset_index()
+        sales = sales.sort_values([pricing_table.UNITS, contract.PRODUCT_ID], ascending=[False, True], kind="stable")
+        top_cats = (sales.groupby(contract.CATEGORY, observed=True)[pricing_table.UNITS].sum().sort_values(ascending=False, kind="stable")
                     .index[:n_products])
-        products = [str(sales.loc[sales[C.CATEGORY] == c, C.PRODUCT_ID].iloc[0]) for c in top_cats]
+        products = [str(sales.loc[sales[contract.CATEGORY] == c, contract.PRODUCT_ID].iloc[0]) for c in top_cats]
     mult = np.round(np.linspace(0.7, 1.3, 13), 4) if multipliers is None else np.asarray(multipliers, dtype=float)
-    rows = test.loc[test[C.PRODUCT_ID].astype("str").isin(products)]
-    model_u = O.model_curve(fit.model, rows, mult)
-    e = rows[C.PRODUCT_ID].map(fit.product_elasticity.set_index(C.PRODUCT_ID)[E.ELASTICITY]).to_numpy(dtype=float)
-    el_u = O.elasticity_curve(fit.model.predict(rows), e, mult)
+    rows = test.loc[test[contract.PRODUCT_ID].astype("str").isin(products)]
+    model_u = optimize.model_curve(fit.model, rows, mult)
+    e = rows[contract.PRODUCT_ID].map(fit.product_elasticity.set_index(contract.PRODUCT_ID)[pricing_elasticity.ELASTICITY]).to_numpy(dtype=float)
+    el_u = optimize.elasticity_curve(fit.model.predict(rows), e, mult)
     parts = {"model": model_u, "elasticity_curve": el_u}
     if truth is not None:
-        tr = B.truth_rows(truth, rows)
-        parts["true"] = B.true_units_grid(tr, rows[C.PRICE].to_numpy(dtype=float)[:, None] * mult[None, :])
-    key = rows[C.PRODUCT_ID].astype("str").to_numpy()
+        tr = pricing_backtest.truth_rows(truth, rows)
+        parts["true"] = pricing_backtest.true_units_grid(tr, rows[contract.PRICE].to_numpy(dtype=float)[:, None] * mult[None, :])
+    key = rows[contract.PRODUCT_ID].astype("str").to_numpy()
     out = []
     for name, arr in parts.items():
         s = pd.DataFrame(arr, columns=mult).groupby(key, sort=True).sum()
         out.append(s.stack().rename(name))
-    df = pd.concat(out, axis=1).rename_axis([C.PRODUCT_ID, "multiplier"]).reset_index()
-    ref = rows.groupby(C.PRODUCT_ID, sort=True).agg(**{C.CATEGORY: (C.CATEGORY, "first"), "_p": (C.PRICE, "mean")})
-    df[C.CATEGORY] = df[C.PRODUCT_ID].map(ref[C.CATEGORY].astype("str")).to_numpy()
-    df[C.PRICE] = df[C.PRODUCT_ID].map(ref["_p"]).to_numpy() * df["multiplier"].to_numpy()
+    df = pd.concat(out, axis=1).rename_axis([contract.PRODUCT_ID, "multiplier"]).reset_index()
+    ref = rows.groupby(contract.PRODUCT_ID, sort=True).agg(**{contract.CATEGORY: (contract.CATEGORY, "first"), "_p": (contract.PRICE, "mean")})
+    df[contract.CATEGORY] = df[contract.PRODUCT_ID].map(ref[contract.CATEGORY].astype("str")).to_numpy()
+    df[contract.PRICE] = df[contract.PRODUCT_ID].map(ref["_p"]).to_numpy() * df["multiplier"].to_numpy()
     return df
 
 
@@ -340,8 +340,8 @@ def pricing_metrics(fit: PricingFit, suggestions: pd.DataFrame, interest_source:
         "baseline": best,
         "baselines": {k: {"mape": float(r["mape"]), "rmse": float(r["rmse"])} for k, r in base.iterrows()},
         "mape_definition": "WAPE: sum|actual - forecast| / sum(actual) over product x period test rows",
-        "n_products": int(fit.table[C.PRODUCT_ID].nunique()),
-        "n_periods": int(fit.table[T.PERIOD_INDEX].max()) + 1,
+        "n_products": int(fit.table[contract.PRODUCT_ID].nunique()),
+        "n_periods": int(fit.table[pricing_table.PERIOD_INDEX].max()) + 1,
         "test_periods": int(fit.config["test_periods"]),
         "period": fit.config["period"],
         "price_source": price_source,
@@ -352,7 +352,7 @@ def pricing_metrics(fit: PricingFit, suggestions: pd.DataFrame, interest_source:
         "elasticity_method": fit.config["elasticity"]["method"]
         + ("_pooled" if fit.config["elasticity"].get("pool", True) and fit.config["elasticity"]["method"] != "model"
            else ""),
-        "elasticities": {r[C.CATEGORY]: float(r["used"]) for _, r in fit.elasticities.iterrows()},
+        "elasticities": {r[contract.CATEGORY]: float(r["used"]) for _, r in fit.elasticities.iterrows()},
         "suggestions": {
             "n": int(len(suggestions)),
             "mean_change": float(suggestions["change"].mean()),

@@ -11,25 +11,25 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from workbench.pricing import pipeline as P
+from workbench.pricing import pipeline
 
 
 @dataclass
 class PriceSuggester:
     """The fitted pricing stage reduced to each product's latest period (see the module doc)."""
 
-    fit: P.PricingFit
+    fit: pipeline.PricingFit
 
     @classmethod
-    def from_fit(cls, fit: P.PricingFit) -> "PriceSuggester":
+    def from_fit(cls, fit: pipeline.PricingFit) -> "PriceSuggester":
         """Keep the model, elasticities, costs and config of ``fit`` and only the latest row of each product."""
         empty = fit.table.iloc[:0]
-        return cls(replace(fit, table=P.latest_rows(fit.table), train=empty, test=empty,
+        return cls(replace(fit, table=pipeline.latest_rows(fit.table), train=empty, test=empty,
                            forecast=fit.forecast.iloc[:0]))
 
     def suggest(self, rows: pd.DataFrame | None = None) -> pd.DataFrame:
         """Price suggestions for ``rows`` of the demand table (default: every product's latest period)."""
-        return P.suggest(self.fit, rows).reset_index(drop=True)
+        return pipeline.suggest(self.fit, rows).reset_index(drop=True)
 
     def predict(self, rows: pd.DataFrame) -> np.ndarray:
         """The demand model's expected units for ``rows`` of the demand table."""

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from workbench.data import contract as C
+from workbench.data import contract as data_contract
 from workbench.data.shop import Shop
 
 log = logging.getLogger(__name__)
@@ -86,21 +86,21 @@ def price_source_note(source: str) -> str:
 
 def _units(transactions: pd.DataFrame, period: str) -> pd.DataFrame:
     """Units sold (returns excluded) and mean price paid per product and period."""
-    keep = (transactions[C.QUANTITY] > 0).to_numpy()
-    q = transactions[C.QUANTITY].to_numpy(dtype="float64")[keep]
+    keep = (transactions[data_contract.QUANTITY] > 0).to_numpy()
+    q = transactions[data_contract.QUANTITY].to_numpy(dtype="float64")[keep]
     # millions of lines, few products and days: factorize both, compute period starts for the distinct days
     # only, and group on integer codes (a groupby on string ids and a to_period over every line dominated)
-    prod_codes, prods = pd.factorize(transactions[C.PRODUCT_ID].to_numpy()[keep])
-    day = transactions[C.TIMESTAMP].to_numpy()[keep].astype("datetime64[D]")
+    prod_codes, prods = pd.factorize(transactions[data_contract.PRODUCT_ID].to_numpy()[keep])
+    day = transactions[data_contract.TIMESTAMP].to_numpy()[keep].astype("datetime64[D]")
     day_codes, days = pd.factorize(day)
     starts = period_start(pd.Series(days), period).to_numpy()
     p_codes, p_uniq = pd.factorize(starts[day_codes])
     df = pd.DataFrame({"_p": prod_codes, "_t": p_codes, UNITS: q,
-                       "_paid": q * transactions[C.UNIT_PRICE].to_numpy(dtype="float64")[keep]})
+                       "_paid": q * transactions[data_contract.UNIT_PRICE].to_numpy(dtype="float64")[keep]})
     g = df.groupby(["_p", "_t"], sort=False)[[UNITS, "_paid"]].sum().reset_index()
-    out = pd.DataFrame({C.PRODUCT_ID: pd.Index(prods)[g["_p"].to_numpy()], PERIOD: p_uniq[g["_t"].to_numpy()],
+    out = pd.DataFrame({data_contract.PRODUCT_ID: pd.Index(prods)[g["_p"].to_numpy()], PERIOD: p_uniq[g["_t"].to_numpy()],
                         UNITS: g[UNITS].to_numpy(), "_paid": g["_paid"].to_numpy()})
-    out = out.sort_values([C.PRODUCT_ID, PERIOD], kind="stable", ignore_index=True)
+    out = out.sort_values([data_contract.PRODUCT_ID, PERIOD], kind="stable", ignore_index=True)
     out["_paid_price"] = out["_paid"] / out[UNITS]
     return out.drop(columns="_paid")
 
@@ -109,38 +109,38 @@ def _price_grid(shop: Shop, units: pd.DataFrame, period: str) -> pd.DataFrame:
     """Product x period rows with price (and competitor price, stock when known)."""
     if price_source(shop) == PRICES_FROM_TABLE:
         pr = shop.prices.copy()
-        pr[PERIOD] = period_start(pr[C.DATE], period)
-        agg = {C.PRICE: "mean"}
-        for col in (C.COMPETITOR_PRICE, C.STOCK):
+        pr[PERIOD] = period_start(pr[data_contract.DATE], period)
+        agg = {data_contract.PRICE: "mean"}
+        for col in (data_contract.COMPETITOR_PRICE, data_contract.STOCK):
             if col in pr:
-                agg[col] = "mean" if col == C.COMPETITOR_PRICE else "min"
-        return pr.groupby([C.PRODUCT_ID, PERIOD], sort=True, observed=True).agg(agg).reset_index()
+                agg[col] = "mean" if col == data_contract.COMPETITOR_PRICE else "min"
+        return pr.groupby([data_contract.PRODUCT_ID, PERIOD], sort=True, observed=True).agg(agg).reset_index()
     log.warning("no prices table: prices inferred from transactions (biased towards zero elasticity)")
     periods = pd.period_range(units[PERIOD].min(), units[PERIOD].max(), freq=_freq(period)[0]).start_time
-    grid = pd.MultiIndex.from_product([shop.products[C.PRODUCT_ID].astype("str"), periods],
-                                      names=[C.PRODUCT_ID, PERIOD]).to_frame(index=False)
-    grid = grid.merge(units[[C.PRODUCT_ID, PERIOD, "_paid_price"]], on=[C.PRODUCT_ID, PERIOD], how="left")
-    gp = grid.groupby(C.PRODUCT_ID, sort=False)["_paid_price"]
+    grid = pd.MultiIndex.from_product([shop.products[data_contract.PRODUCT_ID].astype("str"), periods],
+                                      names=[data_contract.PRODUCT_ID, PERIOD]).to_frame(index=False)
+    grid = grid.merge(units[[data_contract.PRODUCT_ID, PERIOD, "_paid_price"]], on=[data_contract.PRODUCT_ID, PERIOD], how="left")
+    gp = grid.groupby(data_contract.PRODUCT_ID, sort=False)["_paid_price"]
     filled = gp.ffill().fillna(gp.bfill())
-    listed = grid[C.PRODUCT_ID].map(shop.products.set_index(C.PRODUCT_ID)[C.PRICE])
-    grid[C.PRICE] = filled.fillna(listed).to_numpy()
+    listed = grid[data_contract.PRODUCT_ID].map(shop.products.set_index(data_contract.PRODUCT_ID)[data_contract.PRICE])
+    grid[data_contract.PRICE] = filled.fillna(listed).to_numpy()
     return grid.drop(columns="_paid_price")
 
 
 def _seasonal_baseline(per_prod: pd.DataFrame, window: int, lag_year: int) -> pd.DataFrame:
     """Per category and period: the trailing mean units per product (``_cat_trail``) and the seasonal ratio
     of the same period one year earlier to its own trailing mean (smoothed; NaN in the first year)."""
-    cp = per_prod.sort_values([C.CATEGORY, PERIOD_INDEX], kind="stable").reset_index(drop=True)
-    cp["_cat_trail"] = trailing_mean(cp["_cat_u"], cp[C.CATEGORY].astype("str"), window)
+    cp = per_prod.sort_values([data_contract.CATEGORY, PERIOD_INDEX], kind="stable").reset_index(drop=True)
+    cp["_cat_trail"] = trailing_mean(cp["_cat_u"], cp[data_contract.CATEGORY].astype("str"), window)
     k = 0.5 * float(cp["_cat_u"].mean())
     # the same period last year, averaged with its neighbours (one period either side) against noise
-    cp["_cat_u"] = cp.groupby(C.CATEGORY, observed=True, sort=False)["_cat_u"].transform(
+    cp["_cat_u"] = cp.groupby(data_contract.CATEGORY, observed=True, sort=False)["_cat_u"].transform(
         lambda v: v.rolling(3, center=True, min_periods=1).mean())
-    ago = cp[[C.CATEGORY, PERIOD_INDEX, "_cat_u", "_cat_trail"]].copy()
+    ago = cp[[data_contract.CATEGORY, PERIOD_INDEX, "_cat_u", "_cat_trail"]].copy()
     ago[PERIOD_INDEX] = ago[PERIOD_INDEX] + lag_year
     ago[SEASON_RATIO] = (ago["_cat_u"] + k) / (ago["_cat_trail"] + k)
-    out = cp[[C.CATEGORY, PERIOD_INDEX, "_cat_trail"]].merge(ago[[C.CATEGORY, PERIOD_INDEX, SEASON_RATIO]],
-                                                            on=[C.CATEGORY, PERIOD_INDEX], how="left")
+    out = cp[[data_contract.CATEGORY, PERIOD_INDEX, "_cat_trail"]].merge(ago[[data_contract.CATEGORY, PERIOD_INDEX, SEASON_RATIO]],
+                                                            on=[data_contract.CATEGORY, PERIOD_INDEX], how="left")
     return out
 
 
@@ -163,12 +163,12 @@ def trailing_mean(values: pd.Series, groups: pd.Series, window: int) -> pd.Serie
 def price_features(table: pd.DataFrame, price=None) -> pd.DataFrame:
     """Return the own-price feature columns (log price, relative price, price ratio, price change) at
     ``price`` (default: the table's ``price``), so a model can be asked about any candidate price."""
-    p = table[C.PRICE].to_numpy(dtype=float) if price is None else np.asarray(price, dtype=float)
+    p = table[data_contract.PRICE].to_numpy(dtype=float) if price is None else np.asarray(price, dtype=float)
     out = pd.DataFrame(index=table.index)
     out[LOG_PRICE] = np.log(p)
     out[REL_PRICE] = p / table[REF_PRICE].to_numpy(dtype=float)
-    if C.COMPETITOR_PRICE in table:
-        out[PRICE_RATIO] = p / table[C.COMPETITOR_PRICE].to_numpy(dtype=float)
+    if data_contract.COMPETITOR_PRICE in table:
+        out[PRICE_RATIO] = p / table[data_contract.COMPETITOR_PRICE].to_numpy(dtype=float)
     prev = table["_prev_price"].to_numpy(dtype=float) if "_prev_price" in table else np.full(len(table), np.nan)
     out[PRICE_CHANGE] = np.log(p / prev)
     return out
@@ -185,33 +185,33 @@ def build_demand_table(shop: Shop, period: str = "W", interest: pd.DataFrame | N
     freq, per_year = _freq(period)
     units = _units(shop.transactions, period)
     t = _price_grid(shop, units, period)
-    t[C.PRODUCT_ID] = t[C.PRODUCT_ID].astype("str")
-    t = t.merge(units[[C.PRODUCT_ID, PERIOD, UNITS]], on=[C.PRODUCT_ID, PERIOD], how="left")
+    t[data_contract.PRODUCT_ID] = t[data_contract.PRODUCT_ID].astype("str")
+    t = t.merge(units[[data_contract.PRODUCT_ID, PERIOD, UNITS]], on=[data_contract.PRODUCT_ID, PERIOD], how="left")
     t[UNITS] = t[UNITS].fillna(0.0)
-    cats = shop.products[[C.PRODUCT_ID, C.CATEGORY]].copy()
-    cats[C.PRODUCT_ID] = cats[C.PRODUCT_ID].astype("str")
-    t = t.merge(cats, on=C.PRODUCT_ID, how="left")
-    t[C.CATEGORY] = t[C.CATEGORY].astype("category")
-    t = t.sort_values([C.PRODUCT_ID, PERIOD], kind="stable").reset_index(drop=True)
+    cats = shop.products[[data_contract.PRODUCT_ID, data_contract.CATEGORY]].copy()
+    cats[data_contract.PRODUCT_ID] = cats[data_contract.PRODUCT_ID].astype("str")
+    t = t.merge(cats, on=data_contract.PRODUCT_ID, how="left")
+    t[data_contract.CATEGORY] = t[data_contract.CATEGORY].astype("category")
+    t = t.sort_values([data_contract.PRODUCT_ID, PERIOD], kind="stable").reset_index(drop=True)
 
     periods = np.sort(t[PERIOD].unique())
     t[PERIOD_INDEX] = np.searchsorted(periods, t[PERIOD].to_numpy())
-    t[IN_STOCK] = (t[C.STOCK] > 0).to_numpy() if C.STOCK in t else True
-    t[REF_PRICE] = t.groupby(C.PRODUCT_ID, sort=False)[C.PRICE].transform("median")
-    g = t.groupby(C.PRODUCT_ID, sort=False)
-    t["_prev_price"] = g[C.PRICE].shift(1)
+    t[IN_STOCK] = (t[data_contract.STOCK] > 0).to_numpy() if data_contract.STOCK in t else True
+    t[REF_PRICE] = t.groupby(data_contract.PRODUCT_ID, sort=False)[data_contract.PRICE].transform("median")
+    g = t.groupby(data_contract.PRODUCT_ID, sort=False)
+    t["_prev_price"] = g[data_contract.PRICE].shift(1)
     t[LAG_UNITS] = g[UNITS].shift(1)
-    t[MA_UNITS] = trailing_mean(t[UNITS], t[C.PRODUCT_ID], ma_window)
-    t[POP_UNITS] = trailing_mean(t[UNITS], t[C.PRODUCT_ID], pop_window)
+    t[MA_UNITS] = trailing_mean(t[UNITS], t[data_contract.PRODUCT_ID], ma_window)
+    t[POP_UNITS] = trailing_mean(t[UNITS], t[data_contract.PRODUCT_ID], pop_window)
     # category demand last period and one year ago (seasonality the model can see before the period)
-    cat_units = t.groupby([C.CATEGORY, PERIOD_INDEX], observed=True)[UNITS].sum()
-    n_prod_cat = t.groupby([C.CATEGORY, PERIOD_INDEX], observed=True)[UNITS].size()
+    cat_units = t.groupby([data_contract.CATEGORY, PERIOD_INDEX], observed=True)[UNITS].sum()
+    n_prod_cat = t.groupby([data_contract.CATEGORY, PERIOD_INDEX], observed=True)[UNITS].size()
     per_prod = (cat_units / n_prod_cat).rename("_cat_u").reset_index()
     lag_year = int(round(per_year))
     for name, shift in ((CAT_LAG_UNITS, 1), (CAT_SEASON_UNITS, lag_year)):
         lagged_cat = per_prod.assign(**{PERIOD_INDEX: per_prod[PERIOD_INDEX] + shift}).rename(columns={"_cat_u": name})
-        t = t.merge(lagged_cat, on=[C.CATEGORY, PERIOD_INDEX], how="left")
-    t = t.merge(_seasonal_baseline(per_prod, pop_window, lag_year), on=[C.CATEGORY, PERIOD_INDEX], how="left")
+        t = t.merge(lagged_cat, on=[data_contract.CATEGORY, PERIOD_INDEX], how="left")
+    t = t.merge(_seasonal_baseline(per_prod, pop_window, lag_year), on=[data_contract.CATEGORY, PERIOD_INDEX], how="left")
     # the product's trailing level (shrunk towards its category's) times the category's seasonal ratio
     level = (pop_window * t[POP_UNITS] + 2.0 * t["_cat_trail"]) / (pop_window + 2.0)
     # no sales yet in the product's window nor its category's (a young or small shop): the mean units per row
@@ -223,11 +223,11 @@ def build_demand_table(shop: Shop, period: str = "W", interest: pd.DataFrame | N
     t[SEASON_SIN], t[SEASON_COS] = np.sin(phase), np.cos(phase)
     t = pd.concat([t, price_features(t)], axis=1)
     if interest is not None:
-        t[INTEREST] = t[C.PRODUCT_ID].map(interest.set_index(C.PRODUCT_ID)[INTEREST]).fillna(0.0).to_numpy()
+        t[INTEREST] = t[data_contract.PRODUCT_ID].map(interest.set_index(data_contract.PRODUCT_ID)[INTEREST]).fillna(0.0).to_numpy()
     else:
         tot = t.groupby(PERIOD_INDEX)[POP_UNITS].transform("sum")
         t[INTEREST] = (t[POP_UNITS] / tot.where(tot > 0)).fillna(0.0)
-    return t.sort_values([C.PRODUCT_ID, PERIOD], kind="stable").reset_index(drop=True)
+    return t.sort_values([data_contract.PRODUCT_ID, PERIOD], kind="stable").reset_index(drop=True)
 
 
 def interest_scores(recs: dict[str, pd.DataFrame], customers=None) -> pd.DataFrame | None:
@@ -241,20 +241,20 @@ def interest_scores(recs: dict[str, pd.DataFrame], customers=None) -> pd.DataFra
     frames = []
     for name in sorted(recs):
         r = recs[name]
-        missing = {C.CUSTOMER_ID, C.PRODUCT_ID, "rank"} - set(r.columns)
+        missing = {data_contract.CUSTOMER_ID, data_contract.PRODUCT_ID, "rank"} - set(r.columns)
         if missing:
             raise ValueError(f"recommendations '{name}' lack columns {sorted(missing)}; expected customer_id, "
                              f"product_id, rank, score")
-        active = r[C.CUSTOMER_ID] if customers is None else pd.Series(customers)
+        active = r[data_contract.CUSTOMER_ID] if customers is None else pd.Series(customers)
         n_active = max(int(pd.Series(active).nunique()), 1)
         if customers is not None:
-            r = r[r[C.CUSTOMER_ID].isin(set(customers))]
-        rr = (1.0 / r["rank"].astype("float64")).groupby(r[C.PRODUCT_ID].astype("str")).sum() / n_active
+            r = r[r[data_contract.CUSTOMER_ID].isin(set(customers))]
+        rr = (1.0 / r["rank"].astype("float64")).groupby(r[data_contract.PRODUCT_ID].astype("str")).sum() / n_active
         frames.append(rr)
     if not frames:
         return None
     out = pd.concat(frames, axis=1).fillna(0.0).mean(axis=1)
-    return out.rename(INTEREST).rename_axis(C.PRODUCT_ID).reset_index().sort_values(C.PRODUCT_ID, ignore_index=True)
+    return out.rename(INTEREST).rename_axis(data_contract.PRODUCT_ID).reset_index().sort_values(data_contract.PRODUCT_ID, ignore_index=True)
 
 
 def final_recommendations(recs: dict[str, pd.DataFrame], test: pd.DataFrame | None, k: int,
@@ -283,7 +283,7 @@ def read_recommendations(artifact_dir) -> dict[str, pd.DataFrame]:
 def price_coverage(table: pd.DataFrame) -> float:
     """Return the share of product x period cells present in the demand table (1.0 = every product has a
     price in every period; less means periods without a known price, e.g. months without sales)."""
-    n = table[C.PRODUCT_ID].nunique() * (int(table[PERIOD_INDEX].max()) + 1)
+    n = table[data_contract.PRODUCT_ID].nunique() * (int(table[PERIOD_INDEX].max()) + 1)
     return len(table) / n if n else float("nan")
 
 

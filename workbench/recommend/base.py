@@ -16,7 +16,7 @@ import pandas as pd
 import scipy.sparse as sp
 from workbench.progress import tqdm
 
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.errors import NotFittedError
 from workbench.recommend.interactions import Interactions
 
@@ -132,7 +132,7 @@ class Recommender:
             parts_i.append(idx)
             parts_s.append(val)
         if not parts_i:
-            return pd.DataFrame({C.CUSTOMER_ID: pd.Series(dtype="str"), C.PRODUCT_ID: pd.Series(dtype="str"),
+            return pd.DataFrame({contract.CUSTOMER_ID: pd.Series(dtype="str"), contract.PRODUCT_ID: pd.Series(dtype="str"),
                                  SCORE: pd.Series(dtype="float64"), RANK: pd.Series(dtype="int64")})
         idx = np.vstack(parts_i)
         val = np.vstack(parts_s).astype(np.float64)
@@ -141,8 +141,8 @@ class Recommender:
         keep = np.isfinite(val)
         # ids are gathered with Arrow takes: no Python string objects for millions of rows
         return pd.DataFrame({
-            C.CUSTOMER_ID: pd.array(ids, dtype="str").take(np.repeat(np.arange(len(ids)), kk)[keep]),
-            C.PRODUCT_ID: pd.array(self.interactions_.product_ids, dtype="str").take(idx.ravel()[keep]),
+            contract.CUSTOMER_ID: pd.array(ids, dtype="str").take(np.repeat(np.arange(len(ids)), kk)[keep]),
+            contract.PRODUCT_ID: pd.array(self.interactions_.product_ids, dtype="str").take(idx.ravel()[keep]),
             SCORE: val[keep],
             RANK: np.tile(np.arange(1, kk + 1), len(ids))[keep],
         })

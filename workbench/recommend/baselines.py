@@ -10,7 +10,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.recommend.base import Recommender
 from workbench.recommend.interactions import Interactions
 
@@ -72,12 +72,12 @@ class MostPopular(Recommender):
         pop = np.asarray(interactions.binary().sum(axis=0)).ravel().astype(np.float64)
         scores = pop / max(pop.max(), 1.0)  # all-time, in [0, 1]
         if self.window_days is not None:
-            if history is None or C.TIMESTAMP not in history.columns:
+            if history is None or contract.TIMESTAMP not in history.columns:
                 raise ValueError("MostPopular(window_days=...) needs fit(interactions, history=train_rows) with a "
-                                 f"'{C.TIMESTAMP}' column; pass the train split, or use window_days=None")
-            t = pd.to_datetime(history[C.TIMESTAMP])
+                                 f"'{contract.TIMESTAMP}' column; pass the train split, or use window_days=None")
+            t = pd.to_datetime(history[contract.TIMESTAMP])
             recent = history[(t >= t.max() - pd.Timedelta(days=self.window_days)).to_numpy()]
-            cnt = (recent[[C.CUSTOMER_ID, C.PRODUCT_ID]].astype("str").drop_duplicates()[C.PRODUCT_ID]
+            cnt = (recent[[contract.CUSTOMER_ID, contract.PRODUCT_ID]].astype("str").drop_duplicates()[contract.PRODUCT_ID]
                    .value_counts())
             rec = cnt.reindex(interactions.product_ids).fillna(0.0).to_numpy(dtype=np.float64)
             log.info("popular_recent: %d rows in the last %d days, %d products", len(recent), self.window_days,

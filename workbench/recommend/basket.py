@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.data.contract import (ANTECEDENT_SUPPORT, ANTECEDENTS, CONFIDENCE, CONSEQUENT_SUPPORT, CONSEQUENTS,  # noqa: F401
                                      CONVICTION, LEVERAGE, LIFT, RULE_COLUMNS, SUPPORT)
 from workbench.data.codes import compact, factorize_ids, sorted_codes
@@ -65,13 +65,13 @@ def basket_matrix(transactions: pd.DataFrame, products=None) -> tuple[sp.csr_mat
     the column universe (default: the products sold, sorted); ids are strings.
     """
     # integer codes of the whole columns (hashed once per column and shared), then the sales lines' rows
-    is_sale = (transactions[C.QUANTITY] > 0).to_numpy()
-    b_codes, b_ids = sorted_codes(*compact(*_codes(transactions[C.TRANSACTION_ID].astype("str"), is_sale)))
+    is_sale = (transactions[contract.QUANTITY] > 0).to_numpy()
+    b_codes, b_ids = sorted_codes(*compact(*_codes(transactions[contract.TRANSACTION_ID].astype("str"), is_sale)))
     if products is None:
-        prods = compact(*_codes(transactions[C.PRODUCT_ID].astype("str"), is_sale))[1].sort_values()
+        prods = compact(*_codes(transactions[contract.PRODUCT_ID].astype("str"), is_sale))[1].sort_values()
     else:
         prods = pd.Index(pd.Index(products).astype("str").unique())
-    p_codes = positions(prods, transactions[C.PRODUCT_ID].astype("str"))[is_sale]
+    p_codes = positions(prods, transactions[contract.PRODUCT_ID].astype("str"))[is_sale]
     keep = p_codes >= 0
     m = sp.csr_matrix((np.ones(int(keep.sum()), dtype=bool), (b_codes[keep], p_codes[keep])),
                       shape=(len(b_ids), len(prods)), dtype=bool)
@@ -96,7 +96,7 @@ def resolve_min_support(n_baskets: int, min_support: float | None = None, min_ba
 def item_support(matrix: sp.csr_matrix, product_ids: pd.Index) -> pd.Series:
     """Return each product's support (share of baskets holding it), indexed by product id, largest first."""
     sup = np.asarray(matrix.sum(axis=0)).ravel() / max(matrix.shape[0], 1)
-    s = pd.Series(sup, index=pd.Index(product_ids, name=C.PRODUCT_ID), name=SUPPORT)
+    s = pd.Series(sup, index=pd.Index(product_ids, name=contract.PRODUCT_ID), name=SUPPORT)
     return s.sort_values(ascending=False, kind="stable")
 
 
@@ -259,7 +259,7 @@ def bundles_recovered(rules: pd.DataFrame, bundles: pd.DataFrame, top: int = 20,
 
 def rules_with_names(rules: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
     """Return ``rules`` with the antecedents and consequents spelled as product names (for tables)."""
-    names = products.set_index(products[C.PRODUCT_ID].astype("str"))[C.NAME].astype("str")
+    names = products.set_index(products[contract.PRODUCT_ID].astype("str"))[contract.NAME].astype("str")
     lookup = names.to_dict()
     out = rules.copy()
     for col in (ANTECEDENTS, CONSEQUENTS):
@@ -272,15 +272,15 @@ def recent_basket_matrix(transactions: pd.DataFrame, interactions: Interactions,
     """Return a customers x products 0/1 CSR matrix (aligned with ``interactions``) of what each customer
     bought in their last ``n_baskets`` invoices (0 = their whole history)."""
     r_all, c_all = interactions.locate(transactions)  # every line's row and column, shared by the components
-    lines = np.flatnonzero((transactions[C.QUANTITY] > 0).to_numpy() & (r_all >= 0))
+    lines = np.flatnonzero((transactions[contract.QUANTITY] > 0).to_numpy() & (r_all >= 0))
     r, c = r_all[lines], c_all[lines]
     if n_baskets and n_baskets > 0 and len(lines):
         # each (customer, invoice) pair's time is its latest line; per customer the pairs are ranked newest
         # first (ties: the larger invoice id) and the lines of the first n_baskets are kept. Integer codes
         # throughout: no string keys over millions of lines
-        inv, inv_ids = sorted_codes(*compact(*_codes(transactions[C.TRANSACTION_ID], lines)))
+        inv, inv_ids = sorted_codes(*compact(*_codes(transactions[contract.TRANSACTION_ID], lines)))
         pair, _ = pd.factorize(r.astype(np.int64) * max(len(inv_ids), 1) + inv)
-        ts = pd.to_datetime(transactions[C.TIMESTAMP].iloc[lines])
+        ts = pd.to_datetime(transactions[contract.TIMESTAMP].iloc[lines])
         t = (ts.dt.tz_convert(None) if ts.dt.tz is not None else ts).to_numpy().view(np.int64)
         t_pair = pd.Series(t, copy=False).groupby(pair, sort=True).max().to_numpy()
         r_pair = np.empty(len(t_pair), dtype=np.int64)

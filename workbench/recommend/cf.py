@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.progress import tqdm
 from workbench.recommend.base import Recommender
 from workbench.recommend.interactions import Interactions
@@ -325,8 +325,8 @@ def _quiet(name: str, params: dict | None) -> dict:
     return p
 
 
-def surprise_dataset(ratings: pd.DataFrame, col_user: str = C.CUSTOMER_ID, col_item: str = C.PRODUCT_ID,
-                     col_rating: str = C.RATING, rating_scale: tuple[float, float] | None = None):
+def surprise_dataset(ratings: pd.DataFrame, col_user: str = contract.CUSTOMER_ID, col_item: str = contract.PRODUCT_ID,
+                     col_rating: str = contract.RATING, rating_scale: tuple[float, float] | None = None):
     """Return a ``surprise.Dataset`` of the (user, item, rating) rows, in their given order."""
     from surprise import Dataset, Reader
 
@@ -412,8 +412,8 @@ class SurpriseRecommender(Recommender):
 MAX_KNN_SIDE = 8_000
 
 
-def knn_bound_reason(name: str, params: dict, ratings: pd.DataFrame, col_user: str = C.CUSTOMER_ID,
-                     col_item: str = C.PRODUCT_ID, max_side: int = MAX_KNN_SIDE) -> str | None:
+def knn_bound_reason(name: str, params: dict, ratings: pd.DataFrame, col_user: str = contract.CUSTOMER_ID,
+                     col_item: str = contract.PRODUCT_ID, max_side: int = MAX_KNN_SIDE) -> str | None:
     """Why the surprise KNN model ``name`` is not run on ``ratings`` (its similarity matrix would exceed
     ``max_side`` x ``max_side``), or ``None`` when it fits or is not a KNN model."""
     if not name.startswith("KNN"):
@@ -442,8 +442,8 @@ def _cross_validate(make_algo, data, folds: int, seed: int, bar) -> dict[str, li
 
 
 def surprise_cv(ratings: pd.DataFrame, models: dict[str, dict], folds: int = 5, seed: int = 0,
-                rating_scale: tuple[float, float] | None = None, col_user: str = C.CUSTOMER_ID,
-                col_item: str = C.PRODUCT_ID, col_rating: str = C.RATING, progress: bool = True,
+                rating_scale: tuple[float, float] | None = None, col_user: str = contract.CUSTOMER_ID,
+                col_item: str = contract.PRODUCT_ID, col_rating: str = contract.RATING, progress: bool = True,
                 max_knn_side: int = MAX_KNN_SIDE) -> pd.DataFrame:
     """Return [model, rmse, mae, rmse_std, mae_std, fit_seconds] from ``folds``-fold CV of each surprise model.
 
@@ -478,8 +478,8 @@ def surprise_cv(ratings: pd.DataFrame, models: dict[str, dict], folds: int = 5, 
 
 
 def surprise_grid_search(ratings: pd.DataFrame, algo: str, grid: dict[str, list], folds: int = 5, seed: int = 0,
-                         rating_scale: tuple[float, float] | None = None, col_user: str = C.CUSTOMER_ID,
-                         col_item: str = C.PRODUCT_ID, col_rating: str = C.RATING, progress: bool = True) -> dict:
+                         rating_scale: tuple[float, float] | None = None, col_user: str = contract.CUSTOMER_ID,
+                         col_item: str = contract.PRODUCT_ID, col_rating: str = contract.RATING, progress: bool = True) -> dict:
     """Return ``{"params", "rmse", "mae", "table"}``: the best (by RMSE) of a k-fold grid search over ``grid``.
 
     ``table`` has one row per grid point: its params as columns, then mean CV ``rmse`` and ``mae``. The

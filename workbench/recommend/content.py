@@ -21,7 +21,7 @@ from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import OneHotEncoder, normalize
 
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.recommend.base import Recommender, top_k
 from workbench.recommend.interactions import Interactions
 
@@ -73,9 +73,9 @@ def product_vectors(products: pd.DataFrame, text_weight: float = 0.5, category_w
     """
     blocks, names = [], []
     if text_weight > 0:
-        text = products[C.NAME].astype("str").fillna("")
-        if C.DESCRIPTION in products:
-            text = text + " " + products[C.DESCRIPTION].astype("str").fillna("").replace({"nan": "", "<NA>": ""})
+        text = products[contract.NAME].astype("str").fillna("")
+        if contract.DESCRIPTION in products:
+            text = text + " " + products[contract.DESCRIPTION].astype("str").fillna("").replace({"nan": "", "<NA>": ""})
         tfidf = TfidfVectorizer(sublinear_tf=True, stop_words="english", min_df=min_df, max_features=max_features,
                                 token_pattern=r"(?u)\b[^\W\d_][\w\-]+\b")
         try:
@@ -83,14 +83,14 @@ def product_vectors(products: pd.DataFrame, text_weight: float = 0.5, category_w
             names += [f"text:{t}" for t in tfidf.get_feature_names_out()]
         except ValueError:  # empty vocabulary (ids only, no words)
             log.warning("content: no words in name/description; the text block is left out")
-    for col, w in ((C.CATEGORY, category_weight), (C.BRAND, brand_weight)):
+    for col, w in ((contract.CATEGORY, category_weight), (contract.BRAND, brand_weight)):
         if w > 0 and col in products and products[col].nunique(dropna=True) > 1:
             enc = OneHotEncoder(handle_unknown="ignore", sparse_output=True)
             vals = products[[col]].astype("str").fillna("unknown")
             blocks.append(_block(enc.fit_transform(vals), w))
             names += [f"{col}:{v}" for v in enc.categories_[0]]
-    if price_weight > 0 and C.PRICE in products:
-        band = price_bands(products[C.PRICE], n_price_bands)
+    if price_weight > 0 and contract.PRICE in products:
+        band = price_bands(products[contract.PRICE], n_price_bands)
         if band.nunique() > 1:
             m = sp.csr_matrix((np.ones(len(band)), (np.arange(len(band)), band.to_numpy())),
                               shape=(len(band), int(band.max()) + 1))
@@ -105,9 +105,9 @@ def product_vectors(products: pd.DataFrame, text_weight: float = 0.5, category_w
 
 def aligned_vectors(products: pd.DataFrame, product_ids: pd.Index, **weights) -> sp.csr_matrix:
     """Return product vectors in the order of ``product_ids`` (zero rows for ids missing from ``products``)."""
-    prods = products.drop_duplicates(C.PRODUCT_ID).reset_index(drop=True)
+    prods = products.drop_duplicates(contract.PRODUCT_ID).reset_index(drop=True)
     vec, _ = product_vectors(prods, **weights)
-    pos = pd.Index(prods[C.PRODUCT_ID].astype("str")).get_indexer(pd.Index(product_ids).astype("str"))
+    pos = pd.Index(prods[contract.PRODUCT_ID].astype("str")).get_indexer(pd.Index(product_ids).astype("str"))
     missing = int((pos < 0).sum())
     if missing:
         log.warning("content: %d product(s) of the interactions are not in the products table: zero vectors",
@@ -150,7 +150,7 @@ def similarity_table(similarity: sp.csr_matrix, product_ids: pd.Index) -> pd.Dat
     df = pd.DataFrame({"_r": coo.row, "_c": coo.col, SIMILARITY: coo.data.astype(np.float64)})
     df = df.sort_values(["_r", SIMILARITY, "_c"], ascending=[True, False, True], kind="stable")
     df[RANK] = df.groupby("_r").cumcount().astype("int64") + 1
-    out = pd.DataFrame({C.PRODUCT_ID: pd.array(ids[df["_r"].to_numpy()], dtype="str"),
+    out = pd.DataFrame({contract.PRODUCT_ID: pd.array(ids[df["_r"].to_numpy()], dtype="str"),
                         SIMILAR_PRODUCT_ID: pd.array(ids[df["_c"].to_numpy()], dtype="str"),
                         SIMILARITY: df[SIMILARITY].to_numpy(), RANK: df[RANK].to_numpy()})
     return out.reset_index(drop=True)
@@ -158,10 +158,10 @@ def similarity_table(similarity: sp.csr_matrix, product_ids: pd.Index) -> pd.Dat
 
 def similar_examples(table: pd.DataFrame, products: pd.DataFrame, product_ids, n: int = 5) -> pd.DataFrame:
     """Return the ``n`` most similar products of each of ``product_ids``, with names and categories."""
-    info = products.set_index(products[C.PRODUCT_ID].astype("str"))
-    cols = [c for c in (C.NAME, C.CATEGORY, C.PRICE) if c in info]
-    sel = table[table[C.PRODUCT_ID].isin(pd.Index(product_ids).astype("str")) & (table[RANK] <= n)]
-    out = sel.join(info[cols].add_prefix("query_"), on=C.PRODUCT_ID).join(info[cols].add_prefix("similar_"),
+    info = products.set_index(products[contract.PRODUCT_ID].astype("str"))
+    cols = [c for c in (contract.NAME, contract.CATEGORY, contract.PRICE) if c in info]
+    sel = table[table[contract.PRODUCT_ID].isin(pd.Index(product_ids).astype("str")) & (table[RANK] <= n)]
+    out = sel.join(info[cols].add_prefix("query_"), on=contract.PRODUCT_ID).join(info[cols].add_prefix("similar_"),
                                                                           on=SIMILAR_PRODUCT_ID)
     return out.reset_index(drop=True)
 
@@ -169,13 +169,13 @@ def similar_examples(table: pd.DataFrame, products: pd.DataFrame, product_ids, n
 def example_products(interactions: Interactions, products: pd.DataFrame, n: int = 5) -> list[str]:
     """Return ``n`` example product ids: the most bought product of each of the ``n`` most bought categories."""
     pop = pd.Series(np.asarray(interactions.binary().sum(axis=0)).ravel(), index=interactions.product_ids)
-    cat = products.drop_duplicates(C.PRODUCT_ID).set_index(products[C.PRODUCT_ID].drop_duplicates().astype("str"))
-    df = pd.DataFrame({"pop": pop, C.CATEGORY: cat[C.CATEGORY].astype("str").reindex(pop.index)})
-    df = df.rename_axis(C.PRODUCT_ID).reset_index().sort_values(["pop", C.PRODUCT_ID], ascending=[False, True])
-    firsts = df.drop_duplicates(C.CATEGORY)
+    cat = products.drop_duplicates(contract.PRODUCT_ID).set_index(products[contract.PRODUCT_ID].drop_duplicates().astype("str"))
+    df = pd.DataFrame({"pop": pop, contract.CATEGORY: cat[contract.CATEGORY].astype("str").reindex(pop.index)})
+    df = df.rename_axis(contract.PRODUCT_ID).reset_index().sort_values(["pop", contract.PRODUCT_ID], ascending=[False, True])
+    firsts = df.drop_duplicates(contract.CATEGORY)
     if len(firsts) < n:  # few categories: fill with the next most bought products
-        firsts = pd.concat([firsts, df[~df[C.PRODUCT_ID].isin(firsts[C.PRODUCT_ID])]]).head(n)
-    return firsts[C.PRODUCT_ID].head(n).astype("str").tolist()
+        firsts = pd.concat([firsts, df[~df[contract.PRODUCT_ID].isin(firsts[contract.PRODUCT_ID])]]).head(n)
+    return firsts[contract.PRODUCT_ID].head(n).astype("str").tolist()
 
 
 def product_map(vectors: sp.csr_matrix, product_ids: pd.Index, products: pd.DataFrame, seed: int = 42) -> pd.DataFrame:
@@ -184,12 +184,12 @@ def product_map(vectors: sp.csr_matrix, product_ids: pd.Index, products: pd.Data
     ``vectors`` rows follow ``product_ids``; categories come from ``products``.
     """
     ids = pd.Index(product_ids).astype("str")
-    cat = products.drop_duplicates(C.PRODUCT_ID).set_index(products[C.PRODUCT_ID].drop_duplicates().astype("str"))
+    cat = products.drop_duplicates(contract.PRODUCT_ID).set_index(products[contract.PRODUCT_ID].drop_duplicates().astype("str"))
     if min(vectors.shape) > 2:
         xy = TruncatedSVD(n_components=2, random_state=seed).fit_transform(vectors)
     else:
         xy = np.zeros((vectors.shape[0], 2))
-    return pd.DataFrame({C.PRODUCT_ID: ids.to_numpy(), C.CATEGORY: cat[C.CATEGORY].astype("str").reindex(ids).to_numpy(),
+    return pd.DataFrame({contract.PRODUCT_ID: ids.to_numpy(), contract.CATEGORY: cat[contract.CATEGORY].astype("str").reindex(ids).to_numpy(),
                          "x": xy[:, 0], "y": xy[:, 1]})
 
 
@@ -201,10 +201,10 @@ def recency_weights(transactions: pd.DataFrame, interactions: Interactions, half
     from ``now`` (default: the last timestamp in ``transactions``).
     """
     r, c = interactions.locate(transactions)  # every line's row and column, shared by the components
-    is_sale = (transactions[C.QUANTITY] > 0).to_numpy()
+    is_sale = (transactions[contract.QUANTITY] > 0).to_numpy()
     ok = is_sale & (r >= 0) & (c >= 0)
     if half_life_days:
-        ts = pd.to_datetime(transactions[C.TIMESTAMP])
+        ts = pd.to_datetime(transactions[contract.TIMESTAMP])
         ref = pd.Timestamp(now) if now is not None else ts[is_sale].max()
         age = ((ref - ts[ok]).dt.total_seconds() / 86400.0).clip(lower=0).to_numpy()
         w = np.power(0.5, age / float(half_life_days))
@@ -288,8 +288,8 @@ def launched_products(train: pd.DataFrame, test: pd.DataFrame, share: float = 0.
     both periods (their training lines are to be dropped, as if they had not been on sale yet).
     """
     def sold(df: pd.DataFrame) -> pd.Index:
-        rows = df[df[C.QUANTITY] > 0] if C.QUANTITY in df else df  # purchases, or ratings/events rows
-        return pd.Index(pd.unique(rows[C.PRODUCT_ID].astype("str")))
+        rows = df[df[contract.QUANTITY] > 0] if contract.QUANTITY in df else df  # purchases, or ratings/events rows
+        return pd.Index(pd.unique(rows[contract.PRODUCT_ID].astype("str")))
 
     tr, te = sold(train), sold(test)
     natural = te.difference(tr)
@@ -316,27 +316,27 @@ def cold_start_eval(models: dict, test_pairs: pd.DataFrame, cold_products, k: in
     from workbench.recommend.base import RANK, SCORE
 
     cold = pd.Index(cold_products).astype("str")
-    pairs = test_pairs[[C.CUSTOMER_ID, C.PRODUCT_ID]].astype("str").drop_duplicates()
-    cold_pairs = pairs[pairs[C.PRODUCT_ID].isin(cold)]
-    customers = pd.Index(pd.unique(cold_pairs[C.CUSTOMER_ID])).sort_values()
+    pairs = test_pairs[[contract.CUSTOMER_ID, contract.PRODUCT_ID]].astype("str").drop_duplicates()
+    cold_pairs = pairs[pairs[contract.PRODUCT_ID].isin(cold)]
+    customers = pd.Index(pd.unique(cold_pairs[contract.CUSTOMER_ID])).sort_values()
     rows_out = []
     for name, model in models.items():  # a handful of models
         inter = model.interactions_
         cols = inter.product_index(cold)
         cols = np.sort(cols[cols >= 0])
         full = model.recommend(customers, k=k)
-        hit = full.merge(cold_pairs, on=[C.CUSTOMER_ID, C.PRODUCT_ID])
+        hit = full.merge(cold_pairs, on=[contract.CUSTOMER_ID, contract.PRODUCT_ID])
         sc = model.score_batch(inter.customer_index(customers))[:, cols] if len(customers) else np.zeros((0, 0))
         # ties (a model that cannot tell cold products apart scores them all alike) break at random, seeded
         jitter = np.random.default_rng(seed).random(sc.shape) * 1e-9 * max(float(np.abs(sc).max(initial=0.0)), 1e-12)
         idx, val = top_k(sc + jitter, k)
-        only = pd.DataFrame({C.CUSTOMER_ID: np.repeat(customers.to_numpy(), idx.shape[1]),
-                             C.PRODUCT_ID: inter.product_ids.to_numpy()[cols[idx.ravel()]] if len(cols) else [],
+        only = pd.DataFrame({contract.CUSTOMER_ID: np.repeat(customers.to_numpy(), idx.shape[1]),
+                             contract.PRODUCT_ID: inter.product_ids.to_numpy()[cols[idx.ravel()]] if len(cols) else [],
                              SCORE: val.ravel(), RANK: np.tile(np.arange(1, idx.shape[1] + 1), len(customers))})
         m = evaluate_ranking(cold_pairs, only, k=k, n_items=len(cols)) if len(cold_pairs) else {}
         rows_out.append({"model": name, "cold_products": len(cols), "cold_test_pairs": len(cold_pairs),
                          f"cold_recall@{k}": len(hit) / max(len(cold_pairs), 1),
-                         "cold_recommended": full.loc[full[C.PRODUCT_ID].isin(cold), C.PRODUCT_ID].nunique()
+                         "cold_recommended": full.loc[full[contract.PRODUCT_ID].isin(cold), contract.PRODUCT_ID].nunique()
                          / max(len(cols), 1),
                          f"cold_ndcg@{k}": m.get(f"ndcg@{k}", np.nan),
                          f"cold_recall_only@{k}": m.get(f"recall@{k}", np.nan),

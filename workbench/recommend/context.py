@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.recommend.base import Recommender
 from workbench.recommend.interactions import Interactions
 
@@ -36,7 +36,7 @@ GLOBAL_GROUP = "all"
 
 
 def _sales(transactions: pd.DataFrame) -> pd.DataFrame:
-    return transactions[transactions[C.QUANTITY] > 0]
+    return transactions[transactions[contract.QUANTITY] > 0]
 
 
 # ---- cluster trending ---------------------------------------------------------------------------------
@@ -58,10 +58,10 @@ def customer_groups(segments: pd.DataFrame | None, customer_ids: pd.Index, group
         return pd.Series(GLOBAL_GROUP, index=ids, dtype="str")
     if col != group_col:
         log.warning("cluster_trending: column %r not found, grouping by %r", group_col, col)
-    seg = segments.drop_duplicates(C.CUSTOMER_ID)
+    seg = segments.drop_duplicates(contract.CUSTOMER_ID)
     num = pd.to_numeric(seg[col], errors="coerce")
     lab = seg[col].astype("str").where(seg[col].notna().to_numpy() & ~(num < 0).to_numpy(), GLOBAL_GROUP)
-    label = pd.Series(lab.to_numpy(), index=seg[C.CUSTOMER_ID].astype("str")).reindex(ids).fillna(GLOBAL_GROUP)
+    label = pd.Series(lab.to_numpy(), index=seg[contract.CUSTOMER_ID].astype("str")).reindex(ids).fillna(GLOBAL_GROUP)
     return pd.Series(label.to_numpy(), index=ids, dtype="str")
 
 
@@ -91,9 +91,9 @@ class ClusterTrendingRecommender(Recommender):
         self.group_labels_ = pd.Index(labels, dtype="str")
         self._group_of_row = codes
         r, c = interactions.locate(transactions)  # every line's row and column, shared by the components
-        is_sale = (transactions[C.QUANTITY] > 0).to_numpy()
+        is_sale = (transactions[contract.QUANTITY] > 0).to_numpy()
         ok = is_sale & (r >= 0) & (c >= 0)
-        ts = pd.to_datetime(transactions[C.TIMESTAMP])
+        ts = pd.to_datetime(transactions[contract.TIMESTAMP])
         ref = pd.Timestamp(now) if now is not None else ts[is_sale].max()
         age = ((ref - ts[ok]).dt.total_seconds() / 86400.0).clip(lower=0).to_numpy()
         w = np.power(0.5, age / float(self.half_life_days)) if self.half_life_days else np.ones(len(age))
@@ -146,13 +146,13 @@ class SeasonalRecommender(Recommender):
              **context) -> None:
         if transactions is None:
             raise ValueError("SeasonalRecommender.fit needs transactions=... (the training purchases)")
-        is_sale = (transactions[C.QUANTITY] > 0).to_numpy()
+        is_sale = (transactions[contract.QUANTITY] > 0).to_numpy()
         sales = transactions[is_sale]
-        date = self.date or now or pd.to_datetime(sales[C.TIMESTAMP]).max()
+        date = self.date or now or pd.to_datetime(sales[contract.TIMESTAMP]).max()
         self.date_ = pd.Timestamp(date)
         c = interactions.locate(transactions)[1][is_sale]  # every line's column, shared by the components
         ok = c >= 0
-        inseason = season_mask(sales[C.TIMESTAMP], self.date_, self.back_days, self.ahead_days) & ok
+        inseason = season_mask(sales[contract.TIMESTAMP], self.date_, self.back_days, self.ahead_days) & ok
         n = interactions.shape[1]
         all_lines = np.bincount(c[ok], minlength=n).astype(np.float64)
         in_lines = np.bincount(c[inseason], minlength=n).astype(np.float64)
@@ -181,13 +181,13 @@ def product_prices(products: pd.DataFrame | None, transactions: pd.DataFrame, pr
     """Return a price per product id: the products table's ``price``, else the median sales unit price."""
     ids = pd.Index(product_ids).astype("str")
     price = pd.Series(np.nan, index=ids)
-    if products is not None and C.PRICE in products:
-        listed = products.drop_duplicates(C.PRODUCT_ID).set_index(
-            products[C.PRODUCT_ID].drop_duplicates().astype("str"))[C.PRICE]
+    if products is not None and contract.PRICE in products:
+        listed = products.drop_duplicates(contract.PRODUCT_ID).set_index(
+            products[contract.PRODUCT_ID].drop_duplicates().astype("str"))[contract.PRICE]
         price = listed.reindex(ids).astype("float64")
     if price.isna().any():  # the median sales price where the table has none (a groupby over every line)
         sales = _sales(transactions)
-        med = sales.groupby(sales[C.PRODUCT_ID].astype("str"), observed=True)[C.UNIT_PRICE].median()
+        med = sales.groupby(sales[contract.PRODUCT_ID].astype("str"), observed=True)[contract.UNIT_PRICE].median()
         price = price.fillna(med.reindex(ids))
     fallback = float(np.nanmedian(price.to_numpy(dtype=np.float64))) if price.notna().any() else 1.0
     return price.fillna(fallback).clip(lower=1e-6).to_numpy(dtype=np.float64)
@@ -196,8 +196,8 @@ def product_prices(products: pd.DataFrame | None, transactions: pd.DataFrame, pr
 def no_prices_reason(products: pd.DataFrame | None, transactions: pd.DataFrame) -> str | None:
     """Why :class:`PriceAffinityRecommender` cannot work here (neither the products nor the sales lines carry a
     price: a shop without money), else ``None``."""
-    listed = products is not None and C.PRICE in products and products[C.PRICE].notna().any()
-    paid = C.UNIT_PRICE in transactions and _sales(transactions)[C.UNIT_PRICE].notna().any()
+    listed = products is not None and contract.PRICE in products and products[contract.PRICE].notna().any()
+    paid = contract.UNIT_PRICE in transactions and _sales(transactions)[contract.UNIT_PRICE].notna().any()
     if listed or paid:
         return None
     return ("the price-affinity recommender ranks products near the prices a customer paid, and this shop has no "
@@ -227,8 +227,8 @@ class PriceAffinityRecommender(Recommender):
         reason = no_prices_reason(products, transactions)
         if reason:
             raise ValueError(reason)
-        price = transactions[C.UNIT_PRICE].to_numpy(dtype=np.float64)
-        keep = (transactions[C.QUANTITY] > 0).to_numpy() & (price > 0)
+        price = transactions[contract.UNIT_PRICE].to_numpy(dtype=np.float64)
+        keep = (transactions[contract.QUANTITY] > 0).to_numpy() & (price > 0)
         self.log_price_ = np.log(product_prices(products, transactions, interactions.product_ids))
         r = interactions.locate(transactions)[0]  # every line's row, shared by the components
         ok = keep & (r >= 0)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.data.shop import Shop
 from workbench.evaluate import experiment
 from workbench.evaluate.experiment import EvaluationSettings, SplitRows
@@ -59,14 +59,14 @@ class Holdout:
     @property
     def customers(self) -> pd.Index:
         """The evaluated customers: every customer with a relevant test pair, sorted."""
-        return pd.Index(sorted(pd.unique(self.test[C.CUSTOMER_ID].astype("str"))), name=C.CUSTOMER_ID)
+        return pd.Index(sorted(pd.unique(self.test[contract.CUSTOMER_ID].astype("str"))), name=contract.CUSTOMER_ID)
 
     def without_products(self, product_ids) -> "Holdout":
         """Return this hold-out with every training row and purchase of ``product_ids`` removed (the test
         pairs and the catalog stay): the products look as if launched at the cut-off."""
         drop = pd.Index(product_ids).astype("str")
-        train = self.train[~self.train[C.PRODUCT_ID].astype("str").isin(drop)]
-        tx = self.transactions[~self.transactions[C.PRODUCT_ID].astype("str").isin(drop)]
+        train = self.train[~self.train[contract.PRODUCT_ID].astype("str").isin(drop)]
+        tx = self.transactions[~self.transactions[contract.PRODUCT_ID].astype("str").isin(drop)]
         inter = to_interactions(train, self.settings.source, self.interactions.product_ids)
         return Holdout(train, self.test, tx, inter, self.settings)
 
@@ -96,7 +96,7 @@ def run_holdout(shop: Shop, params: dict, recorder=None, weight: str | None = No
             f"'{s.split}' (params evaluation.split) cannot split these {len(rows)} rows: last_basket needs a customer "
             f"with two invoices, chronological two distinct times; evaluation.split stratified or random may work")
     split = experiment.load_or_make_split(shop, s, recorder)
-    h = Holdout.from_split(split, s, shop.products[C.PRODUCT_ID], weight)
+    h = Holdout.from_split(split, s, shop.products[contract.PRODUCT_ID], weight)
     require(len(h.customers) >= need, stage,
             f"the ranking evaluation scores test customers (a held-out purchase of a product they had not bought "
             f"before); the '{s.split}' split has {len(h.customers)}, fewer than {need} (params "
@@ -180,7 +180,7 @@ def evaluate_models(models: dict[str, Recommender], holdout: Holdout, features: 
         rec = model.recommend(users, k=k, progress=progress)
         t2 = time.perf_counter()
         secs[name] = {"fit": t1 - t0, "recommend": t2 - t1}
-        rec = rec[[C.CUSTOMER_ID, C.PRODUCT_ID, "rank", "score"]]
+        rec = rec[[contract.CUSTOMER_ID, contract.PRODUCT_ID, "rank", "score"]]
         pc = ranking_metrics.per_customer_metrics(holdout.test, rec, k=k)
         row = {"model": name, **ranking_metrics.summarize(pc, k),
                "coverage": ranking_metrics.catalog_coverage(rec, n_items),
@@ -192,5 +192,5 @@ def evaluate_models(models: dict[str, Recommender], holdout: Holdout, features: 
         recs[name] = rec
         log.info("%s: ndcg@%d %.4f (fit %.2fs, recommend %.2fs)", name, k, row[f"ndcg@{k}"], t1 - t0, t2 - t1)
     summary = pd.DataFrame(rows).set_index("model")
-    per_customer = pd.concat(pcs, ignore_index=True)[["model", C.CUSTOMER_ID, *ranking_metrics.PER_CUSTOMER_COLUMNS]]
+    per_customer = pd.concat(pcs, ignore_index=True)[["model", contract.CUSTOMER_ID, *ranking_metrics.PER_CUSTOMER_COLUMNS]]
     return Results(k, summary, per_customer, recs, secs, dict(models))

@@ -38,7 +38,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.stats import rankdata
 
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.progress import tqdm
 from workbench.recommend.base import RANK, SCORE, Recommender, top_k
 from workbench.recommend.interactions import Interactions
@@ -354,10 +354,10 @@ class CandidateSet:
 
     def with_truth(self, truth: pd.DataFrame) -> "CandidateSet":
         """Return self with ``rel`` (is the candidate in ``truth``) and ``n_rel`` (distinct truth products)."""
-        t = truth[[C.CUSTOMER_ID, C.PRODUCT_ID]].astype("str").drop_duplicates()
-        r = self.customer_ids.get_indexer(t[C.CUSTOMER_ID])
+        t = truth[[contract.CUSTOMER_ID, contract.PRODUCT_ID]].astype("str").drop_duplicates()
+        r = self.customer_ids.get_indexer(t[contract.CUSTOMER_ID])
         self.n_rel = np.bincount(r[r >= 0], minlength=len(self)).astype(np.int64)
-        c = self.product_ids.get_indexer(t[C.PRODUCT_ID])
+        c = self.product_ids.get_indexer(t[contract.PRODUCT_ID])
         ok = (r >= 0) & (c >= 0)
         T = sp.csr_matrix((np.ones(int(ok.sum()), dtype=np.int8), (r[ok], c[ok])),
                           shape=(len(self), len(self.product_ids)))
@@ -388,15 +388,15 @@ class CandidateSet:
         kk = idx.shape[1]
         prod = np.take_along_axis(self.items, idx, axis=1)
         out = pd.DataFrame({
-            C.CUSTOMER_ID: np.repeat(self.customer_ids.to_numpy(), kk),
-            C.PRODUCT_ID: self.product_ids.to_numpy()[np.maximum(prod, 0).ravel()],
+            contract.CUSTOMER_ID: np.repeat(self.customer_ids.to_numpy(), kk),
+            contract.PRODUCT_ID: self.product_ids.to_numpy()[np.maximum(prod, 0).ravel()],
             SCORE: val.ravel().astype(np.float64),
             RANK: np.tile(np.arange(1, kk + 1), len(self)),
             "_col": idx.ravel(),
         })
         out = out[np.isfinite(out[SCORE].to_numpy()) & (prod.ravel() >= 0)].reset_index(drop=True)
-        out[C.CUSTOMER_ID] = out[C.CUSTOMER_ID].astype("str")
-        out[C.PRODUCT_ID] = out[C.PRODUCT_ID].astype("str")
+        out[contract.CUSTOMER_ID] = out[contract.CUSTOMER_ID].astype("str")
+        out[contract.PRODUCT_ID] = out[contract.PRODUCT_ID].astype("str")
         return out.drop(columns="_col")
 
     @classmethod

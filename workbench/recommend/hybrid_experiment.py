@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.config import deep_merge
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.data.shop import Shop, transaction_lines
 from workbench.evaluate import ablation as ablation_tables
 from workbench.evaluate import experiment as evaluation_protocol
@@ -55,8 +55,8 @@ VARIANTS = ("default", "tuned", "learned")
 #: the artifact name prefix of the hybrid variants' test lists (``recs_hybrid_<variant>``)
 HYBRID_PREFIX = "hybrid_"
 #: columns of the recommendations artifact
-REC_COLUMNS = (C.CUSTOMER_ID, C.PRODUCT_ID, "rank", "score", "confidence", "explanation", "reason", C.NAME,
-               C.CATEGORY)
+REC_COLUMNS = (contract.CUSTOMER_ID, contract.PRODUCT_ID, "rank", "score", "confidence", "explanation", "reason", contract.NAME,
+               contract.CATEGORY)
 
 
 # ---- step results ---------------------------------------------------------------------------------
@@ -181,7 +181,7 @@ class HybridExperiment:
         n = self.cfg.get("max_customers")
         if n and len(h.customers) > int(n):
             keep = np.random.default_rng(seed).choice(h.customers.to_numpy(), int(n), replace=False)
-            return replace(h, test=h.test[h.test[C.CUSTOMER_ID].isin(keep)].reset_index(drop=True))
+            return replace(h, test=h.test[h.test[contract.CUSTOMER_ID].isin(keep)].reset_index(drop=True))
         return h
 
     @cached_property
@@ -268,7 +268,7 @@ class HybridExperiment:
         n_boot, alpha, seed = self._bootstrap()
         per_customer = pd.DataFrame({n: per_customer_metrics(truth, r, self.k)["ndcg"].to_numpy()
                                      for n, r in recs.items()},
-                                    index=pd.Index(np.sort(truth[C.CUSTOMER_ID].unique()), name=C.CUSTOMER_ID))
+                                    index=pd.Index(np.sort(truth[contract.CUSTOMER_ID].unique()), name=contract.CUSTOMER_ID))
         ci = {n: bootstrap_ci(v, n_boot, alpha, seed) for n, v in per_customer.items()}
         table["ndcg_low"] = [ci[n][1] for n in table.index]
         table["ndcg_high"] = [ci[n][2] for n in table.index]
@@ -322,12 +322,12 @@ class HybridExperiment:
 
     # ---- business rules -------------------------------------------------------------------------------
     def _product_arrays(self, product_ids: pd.Index) -> tuple[np.ndarray, np.ndarray, np.ndarray, pd.Series]:
-        p = self.shop.products.assign(**{C.PRODUCT_ID: self.shop.products[C.PRODUCT_ID].astype("str")})
-        p = p.drop_duplicates(C.PRODUCT_ID).set_index(C.PRODUCT_ID).reindex(product_ids)
-        cat = pd.factorize(p[C.CATEGORY].astype("str").fillna("unknown"), sort=True)[0]
+        p = self.shop.products.assign(**{contract.PRODUCT_ID: self.shop.products[contract.PRODUCT_ID].astype("str")})
+        p = p.drop_duplicates(contract.PRODUCT_ID).set_index(contract.PRODUCT_ID).reindex(product_ids)
+        cat = pd.factorize(p[contract.CATEGORY].astype("str").fillna("unknown"), sort=True)[0]
         pct = business_rules.price_percentile(self.shop.products).reindex(product_ids).fillna(0.5).to_numpy()
         onehot = np.eye(int(cat.max()) + 1, dtype=np.float32)[cat]
-        return cat, pct, onehot, p[C.NAME].astype("str").fillna("")
+        return cat, pct, onehot, p[contract.NAME].astype("str").fillna("")
 
     def _price_sensitive(self, transactions: pd.DataFrame) -> pd.Index:
         return business_rules.price_sensitive_customers(transactions, self.shop.products,
@@ -380,7 +380,7 @@ class HybridExperiment:
         r = self.cfg["rules"]
         hyb = test.hybrid
         tx = h.transactions
-        as_of = pd.to_datetime(tx[C.TIMESTAMP]).max()
+        as_of = pd.to_datetime(tx[contract.TIMESTAMP]).max()
         gone = (business_rules.unavailable_products(self.shop.prices, as_of) if r.get("stock_filter", True)
                 else pd.Index([]))
         before = self._final_base(hyb, test.candidates, tuning, reranker)
@@ -399,8 +399,8 @@ class HybridExperiment:
         ndcg_pre = per_customer_metrics(truth, pre, self.k)["ndcg"].to_numpy()
         n_boot, alpha, seed = self._bootstrap()
         d, lo, hi = paired_bootstrap(ndcg_final, ndcg_pre, n_boot, alpha, seed)
-        per_cat = (final.assign(_c=cat[cs.product_ids.get_indexer(final[C.PRODUCT_ID])])
-                   .groupby([C.CUSTOMER_ID, "_c"]).size())
+        per_cat = (final.assign(_c=cat[cs.product_ids.get_indexer(final[contract.PRODUCT_ID])])
+                   .groupby([contract.CUSTOMER_ID, "_c"]).size())
         metrics = {
             "variant": self.cfg.get("final", "tuned"),
             f"ndcg@{self.k}_before": float(ndcg_pre.mean()), f"ndcg@{self.k}": float(ndcg_final.mean()),
@@ -411,8 +411,8 @@ class HybridExperiment:
             "max_per_category_seen": int(per_cat.max()) if len(per_cat) else 0,
             "intra_list_diversity_before": intra_list_diversity(pre, feats),
             "intra_list_diversity": intra_list_diversity(final, feats),
-            "coverage_before": float(pre[C.PRODUCT_ID].nunique() / cs.product_ids.size),
-            "coverage": float(final[C.PRODUCT_ID].nunique() / cs.product_ids.size),
+            "coverage_before": float(pre[contract.PRODUCT_ID].nunique() / cs.product_ids.size),
+            "coverage": float(final[contract.PRODUCT_ID].nunique() / cs.product_ids.size),
         }
         return RulesResult(final, metrics)
 
@@ -423,7 +423,7 @@ class HybridExperiment:
         out = {f"{HYBRID_PREFIX}{v}": test.recs[v] for v in VARIANTS if v in test.recs}
         if rules is not None:
             out[f"{HYBRID_PREFIX}final"] = rules.recs
-        return {n: r[[C.CUSTOMER_ID, C.PRODUCT_ID, "score", "rank"]].reset_index(drop=True) for n, r in out.items()}
+        return {n: r[[contract.CUSTOMER_ID, contract.PRODUCT_ID, "score", "rank"]].reset_index(drop=True) for n, r in out.items()}
 
     # ---- business impact -----------------------------------------------------------------------------
     def impact(self, test: TestResult, rules: RulesResult) -> ImpactResult:
@@ -472,7 +472,7 @@ class HybridExperiment:
         tx = transaction_lines(self.shop)  # a shop without sales: its purchase events
         source = self.evaluation.source
         rows = evaluation_protocol.source_rows(self.shop, source)
-        inter = to_interactions(rows, source, self.shop.products[C.PRODUCT_ID], self.weight)
+        inter = to_interactions(rows, source, self.shop.products[contract.PRODUCT_ID], self.weight)
         context = {"transactions": tx, "products": self.shop.products, "segments": self.segments, "history": tx}
         hyb = build_hybrid(self.cfg, inter, context, params=self.params, weights=self.default_weights)
         if self.cfg["rules"].get("stock_filter", True):
@@ -485,7 +485,7 @@ class HybridExperiment:
         catalog = Shop(customers=self.shop.customers.iloc[:0], products=self.shop.products, transactions=tx.iloc[:0],
                        name=self.shop.name)
         serving = HybridExperiment(catalog, self.params, segments=self.segments)
-        ids = pd.Index(pd.Series(self.shop.customers[C.CUSTOMER_ID], dtype="str")).unique()
+        ids = pd.Index(pd.Series(self.shop.customers[contract.CUSTOMER_ID], dtype="str")).unique()
         return FinalRecommender(serving, hyb, tuning, reranker, sims, names, self._price_sensitive(tx), ids,
                                 max(int(self.cfg.get("chunk_customers", 20000)), 1))
 
@@ -506,12 +506,12 @@ class HybridExperiment:
         cold = np.repeat(rows < 0, cols.shape[1]).reshape(cols.shape)
         text = np.where(cold, business_rules.EXPLANATIONS[POPULAR], text)
         items = np.take_along_axis(cs.items, cols, axis=1)
-        p = self.shop.products.assign(**{C.PRODUCT_ID: self.shop.products[C.PRODUCT_ID].astype("str")})
-        cat = p.drop_duplicates(C.PRODUCT_ID).set_index(C.PRODUCT_ID)[C.CATEGORY].astype("str")
+        p = self.shop.products.assign(**{contract.PRODUCT_ID: self.shop.products[contract.PRODUCT_ID].astype("str")})
+        cat = p.drop_duplicates(contract.PRODUCT_ID).set_index(contract.PRODUCT_ID)[contract.CATEGORY].astype("str")
         pid = cs.product_ids.to_numpy()[np.maximum(items, 0)]
         out = pd.DataFrame({
-            C.CUSTOMER_ID: np.repeat(cs.customer_ids.to_numpy(), cols.shape[1]),
-            C.PRODUCT_ID: pid.ravel(),
+            contract.CUSTOMER_ID: np.repeat(cs.customer_ids.to_numpy(), cols.shape[1]),
+            contract.PRODUCT_ID: pid.ravel(),
             "rank": np.tile(np.arange(1, cols.shape[1] + 1), len(cs)),
             "score": val.ravel(),
             "confidence": conf.ravel(),
@@ -519,11 +519,11 @@ class HybridExperiment:
             "reason": np.array(cs.names, dtype=object)[comp].ravel(),
         })
         out = out[ok.ravel() & (items.ravel() >= 0)].reset_index(drop=True)
-        out[C.NAME] = names.to_numpy()[cs.product_ids.get_indexer(out[C.PRODUCT_ID])]
-        out[C.CATEGORY] = cat.reindex(out[C.PRODUCT_ID]).to_numpy()
-        out = out.astype({C.CUSTOMER_ID: "str", C.PRODUCT_ID: "str", "explanation": "str", "reason": "str",
-                          C.NAME: "str", C.CATEGORY: "str"})
-        out["rule"] = rule.reindex(out[C.CUSTOMER_ID]).fillna("").to_numpy()
+        out[contract.NAME] = names.to_numpy()[cs.product_ids.get_indexer(out[contract.PRODUCT_ID])]
+        out[contract.CATEGORY] = cat.reindex(out[contract.PRODUCT_ID]).to_numpy()
+        out = out.astype({contract.CUSTOMER_ID: "str", contract.PRODUCT_ID: "str", "explanation": "str", "reason": "str",
+                          contract.NAME: "str", contract.CATEGORY: "str"})
+        out["rule"] = rule.reindex(out[contract.CUSTOMER_ID]).fillna("").to_numpy()
         return out
 
     @staticmethod
@@ -531,11 +531,11 @@ class HybridExperiment:
         """Invoices x products 0/1 matrix aligned with ``inter``'s products (None without invoices)."""
         import scipy.sparse as sp
 
-        sales = transactions[transactions[C.QUANTITY] > 0]
-        if C.TRANSACTION_ID not in sales.columns or len(sales) == 0:
+        sales = transactions[transactions[contract.QUANTITY] > 0]
+        if contract.TRANSACTION_ID not in sales.columns or len(sales) == 0:
             return None
-        inv = pd.factorize(sales[C.TRANSACTION_ID].astype("str"))[0]
-        col = inter.product_index(sales[C.PRODUCT_ID].astype("str"))
+        inv = pd.factorize(sales[contract.TRANSACTION_ID].astype("str"))[0]
+        col = inter.product_index(sales[contract.PRODUCT_ID].astype("str"))
         ok = col >= 0
         m = sp.csr_matrix((np.ones(int(ok.sum()), dtype=np.float32), (inv[ok], col[ok])),
                           shape=(int(inv.max()) + 1 if len(inv) else 0, inter.shape[1]))

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.data.codes import factorize_ids
 
 log = logging.getLogger(__name__)
@@ -20,9 +20,9 @@ EVENT_WEIGHTS = {"view": 1.0, "addtocart": 3.0, "transaction": 5.0}
 def event_weights(weights: dict | None = None) -> dict[str, float]:
     """:data:`EVENT_WEIGHTS` with ``weights`` (e.g. a params block) on top; unknown types and weights that
     are not finite numbers are errors."""
-    unknown = sorted(set(weights or {}) - set(C.EVENT_TYPES))
+    unknown = sorted(set(weights or {}) - set(contract.EVENT_TYPES))
     if unknown:
-        raise ValueError(f"event weights: unknown event type(s) {unknown}; the types are {list(C.EVENT_TYPES)}")
+        raise ValueError(f"event weights: unknown event type(s) {unknown}; the types are {list(contract.EVENT_TYPES)}")
     out = {**EVENT_WEIGHTS, **(weights or {})}
     for k, v in out.items():
         if not isinstance(v, (int, float)) or isinstance(v, bool) or not np.isfinite(v):
@@ -71,8 +71,8 @@ class Interactions:
         The id columns' hashes are shared (:func:`~workbench.data.codes.factorize_ids`), so the components
         that read the same transactions only look the distinct ids up; callers select lines with masks.
         """
-        return (positions(self.customer_ids, frame[C.CUSTOMER_ID].astype("str")),
-                positions(self.product_ids, frame[C.PRODUCT_ID].astype("str")))
+        return (positions(self.customer_ids, frame[contract.CUSTOMER_ID].astype("str")),
+                positions(self.product_ids, frame[contract.PRODUCT_ID].astype("str")))
 
     def binary(self) -> sp.csr_matrix:
         """The matrix with every stored positive value set to 1 (float32)."""
@@ -84,7 +84,7 @@ class Interactions:
     def to_frame(self) -> pd.DataFrame:
         """Long form: customer_id, product_id, value."""
         coo = self.matrix.tocoo()
-        return pd.DataFrame({C.CUSTOMER_ID: self.customer_ids[coo.row], C.PRODUCT_ID: self.product_ids[coo.col],
+        return pd.DataFrame({contract.CUSTOMER_ID: self.customer_ids[coo.row], contract.PRODUCT_ID: self.product_ids[coo.col],
                              "value": coo.data})
 
     @classmethod
@@ -96,8 +96,8 @@ class Interactions:
         yet still have a column); by default it is the ids present, sorted.
         """
         cust, prod = _universe(df, customers, products)
-        r = positions(cust, df[C.CUSTOMER_ID].astype("str"))
-        c = positions(prod, df[C.PRODUCT_ID].astype("str"))
+        r = positions(cust, df[contract.CUSTOMER_ID].astype("str"))
+        c = positions(prod, df[contract.PRODUCT_ID].astype("str"))
         v = (np.ones(len(df), dtype=np.float32) if value is None else df[value].to_numpy(dtype=np.float32))
         return cls(_matrix(r, c, v, len(cust), len(prod), aggfunc), cust, prod)
 
@@ -109,13 +109,13 @@ class Interactions:
         if weight not in ("quantity", "count", "binary"):
             raise ValueError(f"weight must be quantity, count or binary, not {weight!r}")
         tx = transactions
-        lines = np.ones(len(tx), dtype=bool) if weight == "quantity" else (tx[C.QUANTITY] > 0).to_numpy()
+        lines = np.ones(len(tx), dtype=bool) if weight == "quantity" else (tx[contract.QUANTITY] > 0).to_numpy()
         # the default universe is the ids of the lines used (sales only for count and binary)
         given = customers is not None and products is not None
         cust, prod = _universe(tx if given or lines.all() else tx[lines], customers, products)
-        r = positions(cust, tx[C.CUSTOMER_ID].astype("str"))
-        c = positions(prod, tx[C.PRODUCT_ID].astype("str"))
-        v = (tx[C.QUANTITY].to_numpy(dtype=np.float32) if weight == "quantity"
+        r = positions(cust, tx[contract.CUSTOMER_ID].astype("str"))
+        c = positions(prod, tx[contract.PRODUCT_ID].astype("str"))
+        v = (tx[contract.QUANTITY].to_numpy(dtype=np.float32) if weight == "quantity"
              else np.ones(len(tx), dtype=np.float32))
         m = _matrix(r[lines], c[lines], v[lines], len(cust), len(prod), "sum")
         if weight == "quantity":
@@ -135,13 +135,13 @@ class Interactions:
         type with no weight are left out with a warning, never stored as NaN.
         """
         w = event_weights(weights)
-        kinds = events[C.EVENT].astype("str")
+        kinds = events[contract.EVENT].astype("str")
         vals = kinds.map(w).astype("float32")
         unknown = vals.isna().to_numpy()
         if unknown.any():
             log.warning("events: %d row(s) of types without a weight are left out (%s); weights: %s",
                         int(unknown.sum()), sorted(set(kinds[unknown].head(1000))), w)
-        df = events.loc[~unknown, [C.CUSTOMER_ID, C.PRODUCT_ID]].assign(_w=vals.to_numpy()[~unknown])
+        df = events.loc[~unknown, [contract.CUSTOMER_ID, contract.PRODUCT_ID]].assign(_w=vals.to_numpy()[~unknown])
         return cls.from_frame(df, "_w", customers, products)
 
     @classmethod
@@ -150,25 +150,25 @@ class Interactions:
         """The interactions of the shop's feedback (:attr:`~workbench.data.shop.Shop.feedback`): purchases
         (``weight`` as in :meth:`from_transactions`), else events (``weights`` per type), else ratings."""
         source = shop.feedback
-        if source == C.EVENTS:
+        if source == contract.EVENTS:
             return cls.from_events(shop.events, weights, customers, products)
-        if source == C.RATINGS:
+        if source == contract.RATINGS:
             return cls.from_ratings(shop.ratings, customers, products)
         return cls.from_transactions(shop.transactions, weight, customers, products)
 
     @classmethod
     def from_ratings(cls, ratings: pd.DataFrame, customers=None, products=None) -> "Interactions":
         """Explicit feedback: the rating (the latest wins if a customer rated a product twice)."""
-        r = ratings.sort_values(C.TIMESTAMP) if C.TIMESTAMP in ratings else ratings
-        r = r.drop_duplicates([C.CUSTOMER_ID, C.PRODUCT_ID], keep="last")
-        return cls.from_frame(r[[C.CUSTOMER_ID, C.PRODUCT_ID, C.RATING]], C.RATING, customers, products)
+        r = ratings.sort_values(contract.TIMESTAMP) if contract.TIMESTAMP in ratings else ratings
+        r = r.drop_duplicates([contract.CUSTOMER_ID, contract.PRODUCT_ID], keep="last")
+        return cls.from_frame(r[[contract.CUSTOMER_ID, contract.PRODUCT_ID, contract.RATING]], contract.RATING, customers, products)
 
 
 def _universe(df: pd.DataFrame, customers=None, products=None) -> tuple[pd.Index, pd.Index]:
     """The sorted customer and product ids: the given universes, else the ids present in ``df``."""
-    cust = pd.Index(pd.unique(df[C.CUSTOMER_ID].astype("str")) if customers is None else
+    cust = pd.Index(pd.unique(df[contract.CUSTOMER_ID].astype("str")) if customers is None else
                     pd.Index(customers).astype("str").unique()).sort_values()
-    prod = pd.Index(pd.unique(df[C.PRODUCT_ID].astype("str")) if products is None else
+    prod = pd.Index(pd.unique(df[contract.PRODUCT_ID].astype("str")) if products is None else
                     pd.Index(products).astype("str").unique()).sort_values()
     return cust, prod
 

@@ -16,7 +16,7 @@ import logging
 
 import pandas as pd
 
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.evaluate import metrics as ranking_metrics
 from workbench.evaluate.experiment import RETIRED_KEYS
 from workbench.errors import ConfigError
@@ -78,12 +78,12 @@ def settings(params_block: dict | None, source: str = "purchases") -> dict:
 # ---- data ----------------------------------------------------------------------------------------
 def split_summary(train: pd.DataFrame, test: pd.DataFrame) -> pd.DataFrame:
     """Return rows, customers and products of train and test (relevant pairs), and how many test customers are cold."""
-    cold = ~test[C.CUSTOMER_ID].astype("str").isin(set(train[C.CUSTOMER_ID].astype("str")))
+    cold = ~test[contract.CUSTOMER_ID].astype("str").isin(set(train[contract.CUSTOMER_ID].astype("str")))
     return pd.DataFrame({
         "rows": [len(train), len(test)],
-        "customers": [train[C.CUSTOMER_ID].nunique(), test[C.CUSTOMER_ID].nunique()],
-        "products": [train[C.PRODUCT_ID].nunique(), test[C.PRODUCT_ID].nunique()],
-        "cold customers": [0, test.loc[cold, C.CUSTOMER_ID].nunique()],
+        "customers": [train[contract.CUSTOMER_ID].nunique(), test[contract.CUSTOMER_ID].nunique()],
+        "products": [train[contract.PRODUCT_ID].nunique(), test[contract.PRODUCT_ID].nunique()],
+        "cold customers": [0, test.loc[cold, contract.CUSTOMER_ID].nunique()],
     }, index=["train", "test"])
 
 
@@ -136,9 +136,9 @@ def tune(folds: list[Holdout], cfg: dict, k: int) -> dict[str, tuple[dict, pd.Da
 # ---- evaluation ----------------------------------------------------------------------------------
 def item_features(products: pd.DataFrame) -> pd.DataFrame | None:
     """Return one-hot category features per product (for intra-list diversity), or None without categories."""
-    if products is None or C.CATEGORY not in products.columns:
+    if products is None or contract.CATEGORY not in products.columns:
         return None
-    return pd.get_dummies(products.set_index(products[C.PRODUCT_ID].astype("str"))[C.CATEGORY].astype("str"),
+    return pd.get_dummies(products.set_index(products[contract.PRODUCT_ID].astype("str"))[contract.CATEGORY].astype("str"),
                           dtype=float)
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.recommend.base import constructor_kwargs, top_k
 from workbench.recommend.hybrid import CandidateSet, HybridRecommender
 
@@ -25,10 +25,10 @@ log = logging.getLogger(__name__)
 def product_table(hybrid: HybridRecommender, products: pd.DataFrame) -> pd.DataFrame:
     """Return per product of the hybrid's universe: ``category`` code, ``log_price``, ``log_popularity``."""
     pid = hybrid.interactions_.product_ids
-    p = products.assign(**{C.PRODUCT_ID: products[C.PRODUCT_ID].astype("str")}).drop_duplicates(C.PRODUCT_ID)
-    p = p.set_index(C.PRODUCT_ID).reindex(pid)
-    cat = pd.Series(p[C.CATEGORY].astype("str").fillna("unknown").to_numpy())
-    price = pd.to_numeric(p[C.PRICE], errors="coerce").to_numpy(dtype=np.float64)
+    p = products.assign(**{contract.PRODUCT_ID: products[contract.PRODUCT_ID].astype("str")}).drop_duplicates(contract.PRODUCT_ID)
+    p = p.set_index(contract.PRODUCT_ID).reindex(pid)
+    cat = pd.Series(p[contract.CATEGORY].astype("str").fillna("unknown").to_numpy())
+    price = pd.to_numeric(p[contract.PRICE], errors="coerce").to_numpy(dtype=np.float64)
     counts = np.asarray(hybrid.interactions_.binary().sum(axis=0)).ravel()
     return pd.DataFrame({
         "category": pd.factorize(cat, sort=True)[0],

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.recommend.base import top_k
 from workbench.recommend.hybrid import POPULAR, CandidateSet, Switching
 
@@ -53,33 +53,33 @@ GENERIC = "recommended from your purchase history"
 # ---- availability -----------------------------------------------------------------------------------
 def unavailable_products(prices: pd.DataFrame | None, as_of=None) -> pd.Index:
     """Return the ids of products whose latest stock record (at or before ``as_of``) is 0 (empty without stock)."""
-    if prices is None or C.STOCK not in prices.columns or len(prices) == 0:
+    if prices is None or contract.STOCK not in prices.columns or len(prices) == 0:
         return pd.Index([], dtype="str")
-    p = prices[[C.PRODUCT_ID, C.DATE, C.STOCK]].dropna(subset=[C.STOCK])
+    p = prices[[contract.PRODUCT_ID, contract.DATE, contract.STOCK]].dropna(subset=[contract.STOCK])
     if as_of is not None:
-        p = p[pd.to_datetime(p[C.DATE]) <= pd.Timestamp(as_of)]
-    last = p.sort_values([C.PRODUCT_ID, C.DATE], kind="stable").drop_duplicates(C.PRODUCT_ID, keep="last")
-    return pd.Index(last.loc[last[C.STOCK] <= 0, C.PRODUCT_ID].astype("str").to_numpy())
+        p = p[pd.to_datetime(p[contract.DATE]) <= pd.Timestamp(as_of)]
+    last = p.sort_values([contract.PRODUCT_ID, contract.DATE], kind="stable").drop_duplicates(contract.PRODUCT_ID, keep="last")
+    return pd.Index(last.loc[last[contract.STOCK] <= 0, contract.PRODUCT_ID].astype("str").to_numpy())
 
 
 # ---- segments and price sensitivity ------------------------------------------------------------------
 def price_percentile(products: pd.DataFrame) -> pd.Series:
     """Return each product's list-price percentile inside its category (0 = cheapest, 1 = dearest), by product id."""
-    p = products.drop_duplicates(C.PRODUCT_ID)
-    pct = p.groupby(p[C.CATEGORY].astype("str"), sort=False)[C.PRICE].rank(pct=True, method="average")
-    n = p.groupby(p[C.CATEGORY].astype("str"), sort=False)[C.PRICE].transform("size")
+    p = products.drop_duplicates(contract.PRODUCT_ID)
+    pct = p.groupby(p[contract.CATEGORY].astype("str"), sort=False)[contract.PRICE].rank(pct=True, method="average")
+    n = p.groupby(p[contract.CATEGORY].astype("str"), sort=False)[contract.PRICE].transform("size")
     pct = np.where(n > 1, (pct * n - 1) / np.maximum(n - 1, 1), 0.5)  # 0..1 inside the category
-    return pd.Series(pct, index=pd.Index(p[C.PRODUCT_ID].astype("str"), name=C.PRODUCT_ID), name="price_pct")
+    return pd.Series(pct, index=pd.Index(p[contract.PRODUCT_ID].astype("str"), name=contract.PRODUCT_ID), name="price_pct")
 
 
 def price_sensitive_customers(transactions: pd.DataFrame, products: pd.DataFrame, max_pct: float = 0.3,
                               min_lines: int = 2) -> pd.Index:
     """Return customers whose purchases sit low in their categories' price range (mean percentile <= ``max_pct``)."""
-    sales = transactions.loc[transactions[C.QUANTITY] > 0, [C.CUSTOMER_ID, C.PRODUCT_ID]]
-    pct = price_percentile(products).reindex(sales[C.PRODUCT_ID].astype("str")).to_numpy()
-    g = pd.DataFrame({C.CUSTOMER_ID: sales[C.CUSTOMER_ID].astype("str").to_numpy(), "pct": pct}).dropna()
-    agg = g.groupby(C.CUSTOMER_ID, sort=True)["pct"].agg(["mean", "size"])
-    return pd.Index(agg.index[(agg["mean"] <= max_pct) & (agg["size"] >= min_lines)], name=C.CUSTOMER_ID)
+    sales = transactions.loc[transactions[contract.QUANTITY] > 0, [contract.CUSTOMER_ID, contract.PRODUCT_ID]]
+    pct = price_percentile(products).reindex(sales[contract.PRODUCT_ID].astype("str")).to_numpy()
+    g = pd.DataFrame({contract.CUSTOMER_ID: sales[contract.CUSTOMER_ID].astype("str").to_numpy(), "pct": pct}).dropna()
+    agg = g.groupby(contract.CUSTOMER_ID, sort=True)["pct"].agg(["mean", "size"])
+    return pd.Index(agg.index[(agg["mean"] <= max_pct) & (agg["size"] >= min_lines)], name=contract.CUSTOMER_ID)
 
 
 def customer_rules(customer_ids, segments: pd.DataFrame | None, price_sensitive: pd.Index | None,
@@ -95,8 +95,8 @@ def customer_rules(customer_ids, segments: pd.DataFrame | None, price_sensitive:
         raise ValueError(f"segment rules must be one of {RULES}, not {sorted(bad)}: fix hybrid.rules.segment_rules")
     out = pd.Series("", index=ids, dtype="str", name="rule")
     if segments is not None and "segment" in segments.columns:
-        seg = segments.assign(**{C.CUSTOMER_ID: segments[C.CUSTOMER_ID].astype("str")}).drop_duplicates(C.CUSTOMER_ID)
-        seg = seg.set_index(C.CUSTOMER_ID)["segment"].astype("str").reindex(ids)
+        seg = segments.assign(**{contract.CUSTOMER_ID: segments[contract.CUSTOMER_ID].astype("str")}).drop_duplicates(contract.CUSTOMER_ID)
+        seg = seg.set_index(contract.CUSTOMER_ID)["segment"].astype("str").reindex(ids)
         out = seg.map({k: v for k, v in segment_rules.items() if k != PRICE_SENSITIVE}).fillna("").astype("str")
         out.name = "rule"
     if price_sensitive is not None and PRICE_SENSITIVE in segment_rules:
@@ -257,11 +257,11 @@ def similarity_matrices(held: sp.csr_matrix, products: pd.DataFrame, product_ids
 
     co = cosine(held).tocsr()
     out = {"copurchase": co, "basket": cosine(baskets).tocsr() if baskets is not None else co}
-    p = products.assign(**{C.PRODUCT_ID: products[C.PRODUCT_ID].astype("str")}).drop_duplicates(C.PRODUCT_ID)
-    p = p.set_index(C.PRODUCT_ID).reindex(product_ids)
-    parts = [pd.get_dummies(p[C.CATEGORY].astype("str"), dtype=np.float32).to_numpy()]
-    if C.BRAND in p.columns:
-        parts.append(0.5 * pd.get_dummies(p[C.BRAND].astype("str"), dtype=np.float32).to_numpy())
+    p = products.assign(**{contract.PRODUCT_ID: products[contract.PRODUCT_ID].astype("str")}).drop_duplicates(contract.PRODUCT_ID)
+    p = p.set_index(contract.PRODUCT_ID).reindex(product_ids)
+    parts = [pd.get_dummies(p[contract.CATEGORY].astype("str"), dtype=np.float32).to_numpy()]
+    if contract.BRAND in p.columns:
+        parts.append(0.5 * pd.get_dummies(p[contract.BRAND].astype("str"), dtype=np.float32).to_numpy())
     F = sp.csr_matrix(np.hstack(parts))
     out["attributes"] = (F @ F.T).tocsr()
     return out

@@ -12,8 +12,8 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from workbench.data import contract as C
-from workbench.evaluate import metrics as M
+from workbench.data import contract
+from workbench.evaluate import metrics
 from workbench.progress import tqdm
 from workbench.recommend.base import Recommender
 from workbench.recommend.interactions import Interactions
@@ -50,12 +50,12 @@ def validation_search(make_model: Callable[..., Recommender], grid: dict[str, li
         for j, (fit_rows, val_rows) in enumerate(folds):
             inter = to_interactions(fit_rows)
             ctx = fit_context(fit_rows) if fit_context else {}
-            users = val_rows[C.CUSTOMER_ID].astype("str").unique()
+            users = val_rows[contract.CUSTOMER_ID].astype("str").unique()
             for i, point in enumerate(points):
                 bar.set_postfix_str(f"fold {j + 1}/{len(folds)} {point}", refresh=False)
                 model = make_model(**{**(fixed or {}), **point}).fit(inter, **ctx)
                 recs = model.recommend(users, k=k)
-                scores[i, j] = M.per_customer_metrics(val_rows, recs, k=k)[metric].mean()
+                scores[i, j] = metrics.per_customer_metrics(val_rows, recs, k=k)[metric].mean()
                 bar.update()
     out = pd.DataFrame(points)
     out[f"{metric}@{k}"] = scores.mean(axis=1)

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.evaluate import experiment
 from workbench.evaluate.leaderboard import Leaderboard, leaderboard
 from workbench.evaluate.metrics import ranking_curve
@@ -49,19 +49,19 @@ def relevant(test: pd.DataFrame) -> pd.DataFrame:
     protocol says so), and notebooks 02-05 score their lists on it, so re-scoring every ``recs_<model>``
     against it reproduces the recorded numbers on one common test set.
     """
-    cols = [C.CUSTOMER_ID, C.PRODUCT_ID]
+    cols = [contract.CUSTOMER_ID, contract.PRODUCT_ID]
     missing = [c for c in cols if c not in test.columns]
     if missing:
         raise KeyError(f"split_test lacks {missing}: it must hold customer_id and product_id")
-    if C.QUANTITY in test.columns:
-        test = test[test[C.QUANTITY] > 0]
+    if contract.QUANTITY in test.columns:
+        test = test[test[contract.QUANTITY] > 0]
     return test[cols].astype("str").drop_duplicates().reset_index(drop=True)
 
 
 def _max_rank(recs: pd.DataFrame) -> int:
     if "rank" in recs.columns and len(recs):
         return int(recs["rank"].max())
-    return int(recs.groupby(C.CUSTOMER_ID).size().max()) if len(recs) else 0
+    return int(recs.groupby(contract.CUSTOMER_ID).size().max()) if len(recs) else 0
 
 
 def curves(recs: dict[str, pd.DataFrame], test: pd.DataFrame,
@@ -86,13 +86,13 @@ def curves(recs: dict[str, pd.DataFrame], test: pd.DataFrame,
 
 def _line_value(test: pd.DataFrame, products: pd.DataFrame | None) -> pd.Series | None:
     """Revenue of each test row when it can be known (quantity x unit price, else the list price), else None."""
-    if C.UNIT_PRICE in test.columns:
-        qty = test[C.QUANTITY] if C.QUANTITY in test.columns else 1
-        return (test[C.UNIT_PRICE] * qty).astype(float)
-    if products is not None and C.PRICE in products.columns:
-        price = products.drop_duplicates(C.PRODUCT_ID).set_index(C.PRODUCT_ID)[C.PRICE]
-        qty = test[C.QUANTITY] if C.QUANTITY in test.columns else 1
-        return (test[C.PRODUCT_ID].map(price) * qty).astype(float)
+    if contract.UNIT_PRICE in test.columns:
+        qty = test[contract.QUANTITY] if contract.QUANTITY in test.columns else 1
+        return (test[contract.UNIT_PRICE] * qty).astype(float)
+    if products is not None and contract.PRICE in products.columns:
+        price = products.drop_duplicates(contract.PRODUCT_ID).set_index(contract.PRODUCT_ID)[contract.PRICE]
+        qty = test[contract.QUANTITY] if contract.QUANTITY in test.columns else 1
+        return (test[contract.PRODUCT_ID].map(price) * qty).astype(float)
     return None
 
 
@@ -103,28 +103,28 @@ def hits_over_time(recs: dict[str, pd.DataFrame], test: pd.DataFrame, products: 
     Rows ``[period, model, hits, revenue]``; model ``"all test purchases"`` is the total, for scale. Empty when
     the test split has no timestamp.
     """
-    cols = [PERIOD, MODEL, HITS, C.REVENUE]
-    if C.TIMESTAMP not in test.columns or not len(test):
+    cols = [PERIOD, MODEL, HITS, contract.REVENUE]
+    if contract.TIMESTAMP not in test.columns or not len(test):
         return pd.DataFrame(columns=cols)
     t = test.copy()
-    if C.QUANTITY in t.columns:
-        t = t[t[C.QUANTITY] > 0]
+    if contract.QUANTITY in t.columns:
+        t = t[t[contract.QUANTITY] > 0]
     value = _line_value(t, products)
-    t[C.REVENUE] = value if value is not None else np.nan
-    t[PERIOD] = pd.to_datetime(t[C.TIMESTAMP]).dt.to_period(freq).dt.start_time
-    frames = [t.groupby(PERIOD, sort=True).agg(hits=(C.PRODUCT_ID, "size"), revenue=(C.REVENUE, "sum"))
+    t[contract.REVENUE] = value if value is not None else np.nan
+    t[PERIOD] = pd.to_datetime(t[contract.TIMESTAMP]).dt.to_period(freq).dt.start_time
+    frames = [t.groupby(PERIOD, sort=True).agg(hits=(contract.PRODUCT_ID, "size"), revenue=(contract.REVENUE, "sum"))
               .reset_index().assign(model="all test purchases")]
     for model in sorted(recs):
         r = recs[model]
         if "rank" in r.columns:
             r = r[r["rank"] <= k]
-        hit = t.merge(r[[C.CUSTOMER_ID, C.PRODUCT_ID]].drop_duplicates(), on=[C.CUSTOMER_ID, C.PRODUCT_ID])
-        g = hit.groupby(PERIOD, sort=True).agg(hits=(C.PRODUCT_ID, "size"), revenue=(C.REVENUE, "sum"))
+        hit = t.merge(r[[contract.CUSTOMER_ID, contract.PRODUCT_ID]].drop_duplicates(), on=[contract.CUSTOMER_ID, contract.PRODUCT_ID])
+        g = hit.groupby(PERIOD, sort=True).agg(hits=(contract.PRODUCT_ID, "size"), revenue=(contract.REVENUE, "sum"))
         g = g.reindex(frames[0][PERIOD].to_numpy(), fill_value=0).rename_axis(PERIOD).reset_index()
         frames.append(g.assign(model=model))
     out = pd.concat(frames, ignore_index=True)[cols]
     if value is None:
-        out[C.REVENUE] = np.nan
+        out[contract.REVENUE] = np.nan
     return out
 
 
@@ -132,12 +132,12 @@ def item_support(transactions: pd.DataFrame, n: int = 10) -> pd.DataFrame:
     """The ``n`` products in most baskets: ``[product_id, baskets, support]``, support = share of invoices with
     a purchase (quantity > 0) of the product; ties by product id."""
     sales = transactions
-    if C.QUANTITY in sales.columns:
-        sales = sales[sales[C.QUANTITY] > 0]
-    pairs = sales[[C.TRANSACTION_ID, C.PRODUCT_ID]].astype("str").drop_duplicates()
-    n_baskets = pairs[C.TRANSACTION_ID].nunique()
-    counts = pairs[C.PRODUCT_ID].value_counts().rename("baskets").rename_axis(C.PRODUCT_ID).reset_index()
-    counts = counts.sort_values(["baskets", C.PRODUCT_ID], ascending=[False, True]).head(n).reset_index(drop=True)
+    if contract.QUANTITY in sales.columns:
+        sales = sales[sales[contract.QUANTITY] > 0]
+    pairs = sales[[contract.TRANSACTION_ID, contract.PRODUCT_ID]].astype("str").drop_duplicates()
+    n_baskets = pairs[contract.TRANSACTION_ID].nunique()
+    counts = pairs[contract.PRODUCT_ID].value_counts().rename("baskets").rename_axis(contract.PRODUCT_ID).reset_index()
+    counts = counts.sort_values(["baskets", contract.PRODUCT_ID], ascending=[False, True]).head(n).reset_index(drop=True)
     counts["support"] = counts["baskets"] / n_baskets if n_baskets else np.nan
     return counts
 
@@ -218,7 +218,7 @@ class RunEvaluation:
                                                      "revenue_share": r["revenue_share"]}
                                     for r in self.segments.to_dict(orient="records")}
         if len(self.items):
-            out["item_support"] = dict(zip(self.items[C.PRODUCT_ID], self.items["support"]))
+            out["item_support"] = dict(zip(self.items[contract.PRODUCT_ID], self.items["support"]))
         if len(self.truth):
             out["truth_recovery"] = dict(zip(self.truth["check"], self.truth["value"]))
         return out
@@ -258,9 +258,9 @@ def evaluate_run(run_dir: str | Path, metrics: dict, params: dict | None = None)
         ev.segments = segment_value(pd.read_parquet(seg_path))
     else:
         ev.notes.append("no customer_segments artifact: segment value not shown (notebook 01 not run)")
-    tx_path = adir / "data" / f"{C.TRANSACTIONS}.parquet"
+    tx_path = adir / "data" / f"{contract.TRANSACTIONS}.parquet"
     if tx_path.exists():
-        ev.items = item_support(pd.read_parquet(tx_path, columns=[C.TRANSACTION_ID, C.PRODUCT_ID, C.QUANTITY]),
+        ev.items = item_support(pd.read_parquet(tx_path, columns=[contract.TRANSACTION_ID, contract.PRODUCT_ID, contract.QUANTITY]),
                                 s.top_items)
     recs = load_recs(run_dir)
     test_path = adir / f"{SPLIT_TEST}.parquet"
@@ -269,9 +269,9 @@ def evaluate_run(run_dir: str | Path, metrics: dict, params: dict | None = None)
                         "(no recommender notebook ran)")
         return ev
     test = pd.read_parquet(test_path)
-    products_path = adir / "data" / f"{C.PRODUCTS}.parquet"
+    products_path = adir / "data" / f"{contract.PRODUCTS}.parquet"
     products = pd.read_parquet(products_path) if products_path.exists() else None
-    n_items = (products[C.PRODUCT_ID].nunique() if products is not None
+    n_items = (products[contract.PRODUCT_ID].nunique() if products is not None
                else int(summary.get(metrics, "data.products") or 0))
     ev.board = leaderboard(recs, relevant(test), s.k, max(n_items, 1),
                            baseline=s.baseline or summary.popular_model({"recommenders": recs}),

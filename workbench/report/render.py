@@ -26,7 +26,7 @@ import nbformat
 import pandas as pd
 import yaml
 
-from workbench.report import summary as S
+from workbench.report import summary as report_summary
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ def _table(df: pd.DataFrame, index: bool = True, digits: int = 4) -> str:
         cells = []
         for v in rec:
             num = isinstance(v, (int, float)) and not isinstance(v, bool)
-            txt = S.fmt(v, digits) if num else ("" if v is None else str(v))
+            txt = report_summary.fmt(v, digits) if num else ("" if v is None else str(v))
             cells.append(f"<td class='num'>{html.escape(txt)}</td>" if num else f"<td>{html.escape(txt)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
@@ -171,8 +171,8 @@ def index_html(run_dir: Path, pages: list[Path], show_code: bool = False, failed
     durations = {Path(r.get("notebook", "")).stem: r.get("duration_s") for r in manifest.get("notebooks", [])}
     ended_early = {Path(r.get("notebook", "")).stem: r["skipped"] for r in manifest.get("notebooks", [])
                    if r.get("skipped")}
-    source = S.get(metrics, "data.source", (params.get("data") or {}).get("source", "?"))
-    fingerprint = manifest.get("data_fingerprint") or S.get(metrics, "data.fingerprint") or "n/a"
+    source = report_summary.get(metrics, "data.source", (params.get("data") or {}).get("source", "?"))
+    fingerprint = manifest.get("data_fingerprint") or report_summary.get(metrics, "data.fingerprint") or "n/a"
 
     out = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Run {html.escape(str(name))}"
            f"</title><style>{_CSS}</style></head><body>",
@@ -182,12 +182,12 @@ def index_html(run_dir: Path, pages: list[Path], show_code: bool = False, failed
            f" · commit {html.escape(str(manifest.get('git_commit') or 'n/a')[:12])}"
            f" · started {html.escape(str(manifest.get('started') or 'n/a'))}"
            f" · code {'shown' if show_code else 'hidden'}</p>",
-           "<h2>Leaderboard</h2>", _md(S.verdict_paragraph(metrics))]
-    board = S.leaderboard_table(metrics)
+           "<h2>Leaderboard</h2>", _md(report_summary.verdict_paragraph(metrics))]
+    board = report_summary.leaderboard_table(metrics)
     if len(board):
         out.append(_table(board))
     out += ["<h2>Summary</h2>", "<ul class='summary'>"]
-    out += [f"<li>{_md(s)}</li>" for s in S.executive_summary(metrics)]
+    out += [f"<li>{_md(s)}</li>" for s in report_summary.executive_summary(metrics)]
     out.append("</ul>")
 
     out.append("<h2>Key figures</h2>")
@@ -205,7 +205,7 @@ def index_html(run_dir: Path, pages: list[Path], show_code: bool = False, failed
             d = durations.get(p.stem)
             note = f"ended early: {ended_early[p.stem]}" if p.stem in ended_early else ""
             out.append(f"<tr><td><a href='{html.escape(p.name)}'>{html.escape(_title(p.stem))}</a></td>"
-                       f"<td class='num'>{'' if d is None else S.fmt(d, 1)}</td><td>{html.escape(note)}</td></tr>")
+                       f"<td class='num'>{'' if d is None else report_summary.fmt(d, 1)}</td><td>{html.escape(note)}</td></tr>")
         out.append("</tbody></table>")
     else:
         out.append("<p class='no'>no executed notebook in this run folder</p>")
@@ -213,10 +213,10 @@ def index_html(run_dir: Path, pages: list[Path], show_code: bool = False, failed
         out.append(f"<p class='no'>{html.escape(name)} could not be rendered: {html.escape(err)}</p>")
 
     out.append("<h2>Results</h2><h3>Stages</h3>")
-    out.append(_table(S.stage_status(metrics), index=False))
-    for title, df in (("Ranking models", S.model_table(metrics)), ("Rating models", S.rating_table(metrics)),
-                      ("Hybrid", S.hybrid_table(metrics).set_index("model")),
-                      ("Truth recovery (synthetic data)", S.truth_recovery(metrics).set_index("check"))):
+    out.append(_table(report_summary.stage_status(metrics), index=False))
+    for title, df in (("Ranking models", report_summary.model_table(metrics)), ("Rating models", report_summary.rating_table(metrics)),
+                      ("Hybrid", report_summary.hybrid_table(metrics).set_index("model")),
+                      ("Truth recovery (synthetic data)", report_summary.truth_recovery(metrics).set_index("check"))):
         if len(df):
             out.append(f"<h3>{html.escape(title)}</h3>" + _table(df))
 
@@ -224,7 +224,7 @@ def index_html(run_dir: Path, pages: list[Path], show_code: bool = False, failed
     versions = pd.DataFrame(sorted((manifest.get("versions") or {}).items()), columns=["package", "version"])
     out.append(f"<p>git commit <code>{html.escape(str(manifest.get('git_commit') or 'n/a'))}</code> · data "
                f"fingerprint <code>{html.escape(str(manifest.get('data_fingerprint') or 'n/a'))}</code> · total "
-               f"notebook time {html.escape(S.fmt(manifest.get('duration_s'), 1))} s · params file "
+               f"notebook time {html.escape(report_summary.fmt(manifest.get('duration_s'), 1))} s · params file "
                f"<code>{html.escape(str(manifest.get('params_file') or 'n/a'))}</code></p>")
     clean = {k: v for k, v in params.items() if not str(k).startswith("_")}
     out.append("<h3>Params</h3><pre>" + html.escape(yaml.safe_dump(clean, sort_keys=True)) + "</pre>")

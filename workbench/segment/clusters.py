@@ -20,7 +20,7 @@ from sklearn.manifold import TSNE
 from sklearn.metrics import adjusted_rand_score
 from threadpoolctl import threadpool_limits
 
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.errors import ConfigError
 from workbench.segment.features import EXTRA_FEATURES, category_shares, cluster_features  # noqa: F401
 from workbench.segment.rfm import FREQUENCY, MONETARY, NO_PURCHASE, RECENCY, SEGMENT
@@ -155,11 +155,11 @@ def assign_clusters(table: pd.DataFrame, features: pd.DataFrame, model: ClusterS
     without purchases)."""
     labels = pd.Series(model.predict(features), index=features.index)
     out = table.copy()
-    out[CLUSTER] = labels.reindex(out[C.CUSTOMER_ID]).fillna(NO_CLUSTER).astype("int64").to_numpy()
+    out[CLUSTER] = labels.reindex(out[contract.CUSTOMER_ID]).fillna(NO_CLUSTER).astype("int64").to_numpy()
     out[CLUSTER_NAME] = out[CLUSTER].map({**names, NO_CLUSTER: NO_PURCHASE}).astype("str")
     proba = model.cluster_probability(features)
     if proba is not None:
-        out[CLUSTER_PROBABILITY] = pd.Series(proba, index=features.index).reindex(out[C.CUSTOMER_ID]).to_numpy()
+        out[CLUSTER_PROBABILITY] = pd.Series(proba, index=features.index).reindex(out[contract.CUSTOMER_ID]).to_numpy()
     return out
 
 
@@ -205,8 +205,8 @@ def truth_agreement(table: pd.DataFrame, truth_segments: pd.DataFrame, label: st
     Planted ``browser`` customers never buy, so they are exactly the ``no_purchase`` customers: a rule, not
     the clustering, finds them, and including them would inflate both ARIs. Their match is reported apart.
     """
-    truth = truth_segments.set_index(C.CUSTOMER_ID)[label].astype("str")
-    t = truth.reindex(table[C.CUSTOMER_ID]).to_numpy()
+    truth = truth_segments.set_index(contract.CUSTOMER_ID)[label].astype("str")
+    t = truth.reindex(table[contract.CUSTOMER_ID]).to_numpy()
     buyers = (table[FREQUENCY] > 0).to_numpy() & pd.notna(t)
     no_buy = ~(table[FREQUENCY] > 0).to_numpy()
     browsers = t == "browser"
@@ -221,7 +221,7 @@ def truth_agreement(table: pd.DataFrame, truth_segments: pd.DataFrame, label: st
 def candidate_agreement(model: ClusterSelector, features: pd.DataFrame, truth_segments: pd.DataFrame,
                         label: str = "segment") -> pd.DataFrame:
     """Return the ARI against the planted segments of every candidate (model, k), over the clustered buyers."""
-    truth = truth_segments.set_index(C.CUSTOMER_ID)[label].astype("str").reindex(features.index)
+    truth = truth_segments.set_index(contract.CUSTOMER_ID)[label].astype("str").reindex(features.index)
     known = truth.notna().to_numpy()
     rows = [{"model": m, "k": k, "ari_vs_truth": adjusted_rand_score(truth.to_numpy()[known],
                                                                       model.predict_candidate(features, m, k)[known])}

@@ -24,7 +24,7 @@ import pandas as pd
 from scipy.special import hyp2f1
 from sklearn.base import BaseEstimator
 
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.data.codes import factorize_ids
 from workbench.errors import ConfigError, NotFittedError, StageSkipped
 from workbench.stages import Limits, require
@@ -58,15 +58,15 @@ DEFAULTS: dict = {
 def _purchase_days(transactions: pd.DataFrame, end: str | pd.Timestamp | None = None,
                    start: str | pd.Timestamp | None = None) -> tuple[pd.DataFrame, np.ndarray]:
     """Return :func:`purchase_days`' table and each row's customer number (0, 1, ... in id order)."""
-    qty = transactions[C.QUANTITY].to_numpy(dtype="float64")
-    day = transactions[C.TIMESTAMP].dt.normalize()
+    qty = transactions[contract.QUANTITY].to_numpy(dtype="float64")
+    day = transactions[contract.TIMESTAMP].dt.normalize()
     keep = qty > 0
     if end is not None:
         keep &= (day <= pd.Timestamp(end)).to_numpy()
     if start is not None:
         keep &= (day > pd.Timestamp(start)).to_numpy()
     # group on integer customer numbers (in id order): a groupby on millions of string ids is most of the cost
-    codes, uniq = factorize_ids(transactions[C.CUSTOMER_ID])  # shared with the other stages
+    codes, uniq = factorize_ids(transactions[contract.CUSTOMER_ID])  # shared with the other stages
     order = uniq.argsort()
     rank = np.empty(len(uniq), dtype=np.int64)
     rank[order] = np.arange(len(uniq))
@@ -74,11 +74,11 @@ def _purchase_days(transactions: pd.DataFrame, end: str | pd.Timestamp | None = 
     df = pd.DataFrame({
         "_c": rank[codes[keep]],
         "day": day.to_numpy()[keep],
-        "value": (qty * transactions[C.UNIT_PRICE].to_numpy(dtype="float64"))[keep],
+        "value": (qty * transactions[contract.UNIT_PRICE].to_numpy(dtype="float64"))[keep],
     })
     g = df.groupby(["_c", "day"], sort=True, as_index=False)["value"].sum()
     c = g["_c"].to_numpy()
-    out = pd.DataFrame({C.CUSTOMER_ID: uniq[order].take(c).astype("str"), "day": g["day"].to_numpy(),
+    out = pd.DataFrame({contract.CUSTOMER_ID: uniq[order].take(c).astype("str"), "day": g["day"].to_numpy(),
                         "value": g["value"].to_numpy()})
     return out, c
 
@@ -101,7 +101,7 @@ def calibration_summary(transactions: pd.DataFrame, end: str | pd.Timestamp, tim
         # grouped on integer positions (a string groupby over millions of days is most of this function's time)
         d = days["day"].to_numpy()
         first = np.r_[True, cust[1:] != cust[:-1]] if len(cust) else np.zeros(0, dtype=bool)
-        born = pd.Series(d[first], index=pd.Index(days[C.CUSTOMER_ID].to_numpy()[first], name=C.CUSTOMER_ID))
+        born = pd.Series(d[first], index=pd.Index(days[contract.CUSTOMER_ID].to_numpy()[first], name=contract.CUSTOMER_ID))
         group = np.cumsum(first) - 1  # row -> its customer's position in born
         is_rep = d > born.to_numpy()[group]
         g = days.loc[is_rep].groupby(group[is_rep])
@@ -117,15 +117,15 @@ def calibration_summary(transactions: pd.DataFrame, end: str | pd.Timestamp, tim
     else:
         if customers is None:
             raise ConfigError("segmentation.clv.birth='signup' needs the customers table")
-        born = customers.set_index(C.CUSTOMER_ID)[C.SIGNUP_DATE].dt.normalize()
+        born = customers.set_index(contract.CUSTOMER_ID)[contract.SIGNUP_DATE].dt.normalize()
         born = born[born <= end]
-        early = days["day"].to_numpy() < born.reindex(days[C.CUSTOMER_ID]).to_numpy()
+        early = days["day"].to_numpy() < born.reindex(days[contract.CUSTOMER_ID]).to_numpy()
         if early.any():
             log.warning("clv: %d purchase day(s) before the customer's sign-up are ignored", int(early.sum()))
     born = born.sort_index()
-    b = born.reindex(days[C.CUSTOMER_ID]).to_numpy()
+    b = born.reindex(days[contract.CUSTOMER_ID]).to_numpy()
     rep = days.loc[days["day"].to_numpy() > b]  # repeat purchase days (NaT birth compares False)
-    g = rep.groupby(C.CUSTOMER_ID)
+    g = rep.groupby(contract.CUSTOMER_ID)
     x = g.size().reindex(born.index, fill_value=0)
     last = g["day"].max().reindex(born.index)
     money = (g["value"].sum() / g.size()).reindex(born.index, fill_value=0.0)
@@ -142,7 +142,7 @@ def _summary_frame(born: pd.Series, x: pd.Series, last: pd.Series, money: pd.Ser
         MONEY: money.astype("float64"),
         "birth": born,
     })
-    out.index.name = C.CUSTOMER_ID
+    out.index.name = contract.CUSTOMER_ID
     return out
 
 
@@ -150,7 +150,7 @@ def holdout_purchases(transactions: pd.DataFrame, start: str | pd.Timestamp, end
                       index: pd.Index) -> pd.Series:
     """Return the number of purchase days in (start, end] for each customer of ``index`` (0 if none)."""
     days = purchase_days(transactions, end=end, start=start)
-    return days.groupby(C.CUSTOMER_ID).size().reindex(index, fill_value=0).astype("int64")
+    return days.groupby(contract.CUSTOMER_ID).size().reindex(index, fill_value=0).astype("int64")
 
 
 # ---- the model ------------------------------------------------------------------------------------
@@ -391,8 +391,8 @@ def check_clv_data(transactions: pd.DataFrame, calibration: pd.DataFrame, calibr
     days with a purchase and ``limits.clv_min_repeat_buyers`` customers who bought again on a later day."""
     limits = limits or Limits()
     end = pd.Timestamp(calibration_end).normalize()
-    day = transactions[C.TIMESTAMP].dt.normalize()
-    n_days = int(day[(transactions[C.QUANTITY].to_numpy() > 0) & (day <= end).to_numpy()].nunique())
+    day = transactions[contract.TIMESTAMP].dt.normalize()
+    n_days = int(day[(transactions[contract.QUANTITY].to_numpy() > 0) & (day <= end).to_numpy()].nunique())
     where = (f"up to the calibration end {end.date()} (params segmentation.clv.calibration_end / holdout_units)"
              if holdout else f"up to {end.date()}")
     require(n_days >= limits.clv_min_purchase_days, "segmentation.clv",
@@ -418,7 +418,7 @@ def customer_clv(transactions: pd.DataFrame, customers: pd.DataFrame | None, ana
     fewer purchase days or repeat buyers than ``limits`` asks (BG/NBD learns from repeat purchases over
     time), or when BG/NBD does not converge.
     """
-    require(bool(transactions[C.UNIT_PRICE].notna().any()), "segmentation.clv",
+    require(bool(transactions[contract.UNIT_PRICE].notna().any()), "segmentation.clv",
             "lifetime value is future purchases times their spend (Gamma-Gamma) and this shop's purchases have no "
             "price (a clickstream's purchase events); the RFM segments from recency and frequency stand in for it")
     c_end, h_end = clv_dates(analysis_date, time_unit_days, calibration_end, holdout_end, holdout_units)

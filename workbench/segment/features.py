@@ -22,7 +22,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.data.shop import with_revenue
 from workbench.segment.rfm import FIRST_PURCHASE, FREQUENCY, MONETARY, RECENCY
 
@@ -42,10 +42,10 @@ MEMORYLESS_CV = 1.0
 
 def category_shares(transactions: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
     """Return per customer (index) the share of purchase revenue in each product category (columns ``cat_<name>``)."""
-    tx = with_revenue(transactions[transactions[C.QUANTITY] > 0])
-    cat = products.set_index(C.PRODUCT_ID)[C.CATEGORY].astype("str")
-    tx = tx.assign(**{C.CATEGORY: tx[C.PRODUCT_ID].map(cat).fillna("unknown").to_numpy()})
-    wide = tx.pivot_table(index=C.CUSTOMER_ID, columns=C.CATEGORY, values=C.REVENUE, aggfunc="sum",
+    tx = with_revenue(transactions[transactions[contract.QUANTITY] > 0])
+    cat = products.set_index(contract.PRODUCT_ID)[contract.CATEGORY].astype("str")
+    tx = tx.assign(**{contract.CATEGORY: tx[contract.PRODUCT_ID].map(cat).fillna("unknown").to_numpy()})
+    wide = tx.pivot_table(index=contract.CUSTOMER_ID, columns=contract.CATEGORY, values=contract.REVENUE, aggfunc="sum",
                           fill_value=0.0, observed=True)
     wide = wide.div(wide.sum(axis=1).replace(0.0, np.nan), axis=0).fillna(0.0)
     wide.columns = [f"cat_{c}" for c in wide.columns]
@@ -54,8 +54,8 @@ def category_shares(transactions: pd.DataFrame, products: pd.DataFrame) -> pd.Da
 
 def basket_size(transactions: pd.DataFrame) -> pd.Series:
     """Return per customer the mean number of purchase lines per invoice with a purchase."""
-    buys = transactions.loc[transactions[C.QUANTITY] > 0, [C.CUSTOMER_ID, C.TRANSACTION_ID]]
-    per_invoice = buys.groupby([C.CUSTOMER_ID, C.TRANSACTION_ID], observed=True, sort=False).size()
+    buys = transactions.loc[transactions[contract.QUANTITY] > 0, [contract.CUSTOMER_ID, contract.TRANSACTION_ID]]
+    per_invoice = buys.groupby([contract.CUSTOMER_ID, contract.TRANSACTION_ID], observed=True, sort=False).size()
     return per_invoice.groupby(level=0, observed=True).mean().rename(BASKET_SIZE)
 
 
@@ -64,25 +64,25 @@ def purchase_regularity(transactions: pd.DataFrame) -> pd.Series:
 
     Customers with fewer than two gaps get :data:`MEMORYLESS_CV`.
     """
-    buys = transactions.loc[transactions[C.QUANTITY] > 0, [C.CUSTOMER_ID, C.TIMESTAMP]]
-    days = pd.DataFrame({C.CUSTOMER_ID: buys[C.CUSTOMER_ID].to_numpy(),
-                         "day": buys[C.TIMESTAMP].dt.floor("D").to_numpy()}).drop_duplicates()
-    days = days.sort_values([C.CUSTOMER_ID, "day"], kind="stable")
-    same = days[C.CUSTOMER_ID].to_numpy()[1:] == days[C.CUSTOMER_ID].to_numpy()[:-1]
+    buys = transactions.loc[transactions[contract.QUANTITY] > 0, [contract.CUSTOMER_ID, contract.TIMESTAMP]]
+    days = pd.DataFrame({contract.CUSTOMER_ID: buys[contract.CUSTOMER_ID].to_numpy(),
+                         "day": buys[contract.TIMESTAMP].dt.floor("D").to_numpy()}).drop_duplicates()
+    days = days.sort_values([contract.CUSTOMER_ID, "day"], kind="stable")
+    same = days[contract.CUSTOMER_ID].to_numpy()[1:] == days[contract.CUSTOMER_ID].to_numpy()[:-1]
     gap_days = np.diff(days["day"].to_numpy()).astype("timedelta64[D]").astype("float64")
-    gaps = pd.Series(gap_days[same], index=days[C.CUSTOMER_ID].to_numpy()[1:][same])
+    gaps = pd.Series(gap_days[same], index=days[contract.CUSTOMER_ID].to_numpy()[1:][same])
     g = gaps.groupby(level=0, sort=False)
     stats = pd.DataFrame({"n": g.size(), "mean": g.mean(), "sd": g.std(ddof=0)})
     cv = (stats["sd"] / stats["mean"]).where(stats["n"] >= 2)
-    ids = pd.Index(days[C.CUSTOMER_ID].unique())
+    ids = pd.Index(days[contract.CUSTOMER_ID].unique())
     return cv.reindex(ids).fillna(MEMORYLESS_CV).rename(REGULARITY)
 
 
 def return_share(transactions: pd.DataFrame) -> pd.Series:
     """Return per customer the returned revenue as a share of the purchased revenue (0 without purchases)."""
-    tx = with_revenue(transactions[[C.CUSTOMER_ID, C.QUANTITY, C.UNIT_PRICE]])
-    bought = tx[C.REVENUE].clip(lower=0.0).groupby(tx[C.CUSTOMER_ID], observed=True).sum()
-    returned = (-tx[C.REVENUE].clip(upper=0.0)).groupby(tx[C.CUSTOMER_ID], observed=True).sum()
+    tx = with_revenue(transactions[[contract.CUSTOMER_ID, contract.QUANTITY, contract.UNIT_PRICE]])
+    bought = tx[contract.REVENUE].clip(lower=0.0).groupby(tx[contract.CUSTOMER_ID], observed=True).sum()
+    returned = (-tx[contract.REVENUE].clip(upper=0.0)).groupby(tx[contract.CUSTOMER_ID], observed=True).sum()
     share = (returned / bought.replace(0.0, np.nan)).fillna(0.0).clip(0.0, 1.0)
     return share.rename(RETURN_SHARE)
 
@@ -98,10 +98,10 @@ def cluster_features(table: pd.DataFrame, extra: list[str] | tuple[str, ...] = (
         raise ValueError(f"the extra feature(s) {need_tx} need the transactions")
     if CATEGORY_SHARES in extra and products is None:
         raise ValueError("category_shares needs the products")
-    b = table[table[FREQUENCY] > 0].set_index(C.CUSTOMER_ID)
+    b = table[table[FREQUENCY] > 0].set_index(contract.CUSTOMER_ID)
     date = pd.Timestamp(table.attrs.get("analysis_date", b["last_purchase"].max() + pd.Timedelta(days=1)))
     if transactions is not None:  # the RFM table's window: only what happened before the analysis date
-        transactions = transactions[transactions[C.TIMESTAMP] < date]
+        transactions = transactions[transactions[contract.TIMESTAMP] < date]
     out = pd.DataFrame({
         RECENCY: np.log1p(b[RECENCY].astype("float64")),
         FREQUENCY: np.log1p(b[FREQUENCY].astype("float64")),

@@ -31,7 +31,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.data.codes import compact, factorize_ids
 from workbench.errors import ConfigError
 from workbench.stages import Limits, require
@@ -87,10 +87,10 @@ DEFAULTS: dict = {
 
 def default_analysis_date(transactions: pd.DataFrame) -> pd.Timestamp:
     """Return the day after the last transaction (midnight)."""
-    if not len(transactions) or transactions[C.TIMESTAMP].isna().all():
+    if not len(transactions) or transactions[contract.TIMESTAMP].isna().all():
         raise ValueError("no dated transaction to take the analysis date from; pass analysis_date, or the "
                          "purchase lines of a shop without sales (workbench.data.shop.purchases)")
-    return pd.Timestamp(transactions[C.TIMESTAMP].max()).normalize() + pd.Timedelta(days=1)
+    return pd.Timestamp(transactions[contract.TIMESTAMP].max()).normalize() + pd.Timedelta(days=1)
 
 
 def customer_codes(ids: pd.Series, customers: pd.Series | None = None,
@@ -130,28 +130,28 @@ def rfm_table(transactions: pd.DataFrame, customers: pd.DataFrame | None = None,
     ``analysis_date`` are ignored.
     """
     date = default_analysis_date(transactions) if analysis_date is None else pd.Timestamp(analysis_date)
-    ts = transactions[C.TIMESTAMP]
+    ts = transactions[contract.TIMESTAMP]
     keep = (ts < date).to_numpy()
     if not keep.all():
         log.info("rfm: %d of %d lines on or after the analysis date %s are ignored", int((~keep).sum()),
                  len(keep), date.date())
     rows = None if keep.all() else keep
     tx = transactions.loc[keep] if rows is not None else transactions
-    codes, ids_all = customer_codes(transactions[C.CUSTOMER_ID],
-                                    None if customers is None else customers[C.CUSTOMER_ID], rows)
+    codes, ids_all = customer_codes(transactions[contract.CUSTOMER_ID],
+                                    None if customers is None else customers[contract.CUSTOMER_ID], rows)
     n = len(ids_all)
-    qty = tx[C.QUANTITY].to_numpy(dtype="float64")
-    price = tx[C.UNIT_PRICE].to_numpy(dtype="float64")
+    qty = tx[contract.QUANTITY].to_numpy(dtype="float64")
+    price = tx[contract.UNIT_PRICE].to_numpy(dtype="float64")
     if len(price) and np.isnan(price).all():  # no money (purchase events): monetary is unknown, not 0
         monetary = np.full(n, np.nan)
     else:
         monetary = np.bincount(codes, weights=qty * price, minlength=n)
     buy = qty > 0
     bcodes = codes[buy]
-    inv, inv_ids = factorize_ids(transactions[C.TRANSACTION_ID])
+    inv, inv_ids = factorize_ids(transactions[contract.TRANSACTION_ID])
     inv = inv if rows is None else inv[rows]
     frequency = _distinct_invoices(bcodes, inv[buy], len(inv_ids), n)
-    ts = tx[C.TIMESTAMP]
+    ts = tx[contract.TIMESTAMP]
     unit = np.datetime_data(ts.dtype)[0]
     t_int = ts.to_numpy().view("int64")[buy]
     lo, hi = np.iinfo("int64").max, np.iinfo("int64").min
@@ -163,7 +163,7 @@ def rfm_table(transactions: pd.DataFrame, customers: pd.DataFrame | None = None,
     last = pd.Series(np.where(bought, last_i, np.datetime64("NaT").astype("int64")).view(f"datetime64[{unit}]"))
     recency = (date - last).dt.days.astype("Int64")
     out = pd.DataFrame({
-        C.CUSTOMER_ID: pd.array(ids_all, dtype="str"),
+        contract.CUSTOMER_ID: pd.array(ids_all, dtype="str"),
         RECENCY: recency.array,
         FREQUENCY: frequency,
         MONETARY: monetary,

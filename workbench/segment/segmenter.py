@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from workbench.config import deep_merge
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.errors import StageSkipped
 from workbench.segment import DEFAULTS, clusters, rfm
 from workbench.segment.table import customer_segments
@@ -39,11 +39,11 @@ class Segmenter:
 
     def __call__(self, transactions: pd.DataFrame) -> pd.DataFrame | None:
         """Return the segments of the customers of ``transactions`` fitted on them alone (None when empty)."""
-        sales = transactions[transactions[C.QUANTITY] > 0] if C.QUANTITY in transactions else transactions
+        sales = transactions[transactions[contract.QUANTITY] > 0] if contract.QUANTITY in transactions else transactions
         if len(sales) == 0:
             return None
         cfg = deep_merge(DEFAULTS, self.params or {})
-        last = pd.to_datetime(sales[C.TIMESTAMP]).max()
+        last = pd.to_datetime(sales[contract.TIMESTAMP]).max()
         self.calls.append({"rows": int(len(transactions)), "last": last})
         date = last.normalize() + pd.Timedelta(days=1)
         table = rfm.build_rfm(transactions, self.customers, date, cfg["segment_map"], cfg["iqr_k"])

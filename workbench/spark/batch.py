@@ -15,7 +15,7 @@ from typing import Callable
 
 import pandas as pd
 
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.spark.validate import ROW
 
 log = logging.getLogger(__name__)
@@ -71,10 +71,10 @@ def _data(run) -> dict:
         q.write.mode("overwrite").option("header", True).csv(str(run.rec.run_dir / "quarantine" / f"{name}.csv"))
     run.rec.save_artifact(res.report.to_frame(), "validation_report.csv")
     tables = res.report.tables
-    tx = tables[C.TRANSACTIONS]
+    tx = tables[contract.TRANSACTIONS]
     run.rec.log_metrics("data", {
         "source": data["source"],
-        **{name: tables[name].rows_accepted for name in C.REQUIRED_TABLES},
+        **{name: tables[name].rows_accepted for name in contract.REQUIRED_TABLES},
         "rows_read": tx.rows_read, "rows_quarantined": tx.rows_quarantined, "quarantine_reasons": tx.reasons,
         "tables": {n: {"rows_read": t.rows_read, "rows_accepted": t.rows_accepted,
                        "rows_quarantined": t.rows_quarantined} for n, t in tables.items()},
@@ -87,28 +87,28 @@ def _data(run) -> dict:
 # ---- segments -----------------------------------------------------------------------------------------------
 
 def _rfm(run) -> dict:
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions
 
-    from workbench.segment import rfm as R
+    from workbench.segment import rfm as segment_rfm
     from workbench.spark.rfm import build_rfm
 
     s, t = run.settings.segmentation, run.state["tables"]
-    table, date = build_rfm(t[C.TRANSACTIONS], t[C.CUSTOMERS], s.get("analysis_date"), s.get("segment_map"),
+    table, date = build_rfm(t[contract.TRANSACTIONS], t[contract.CUSTOMERS], s.get("analysis_date"), s.get("segment_map"),
                             s.get("iqr_k", 1.5))
     table = table.persist()
     run.state["rfm"] = table
-    counts = {r[R.SEGMENT]: int(r["count"]) for r in table.groupBy(R.SEGMENT).count().collect()}
-    order = R.segment_order(s.get("segment_map"))
+    counts = {r[segment_rfm.SEGMENT]: int(r["count"]) for r in table.groupBy(segment_rfm.SEGMENT).count().collect()}
+    order = segment_rfm.segment_order(s.get("segment_map"))
     return {"analysis_date": str(date.date()), "customers": int(sum(counts.values())),
-            "buyers": int(table.where(F.col(R.FREQUENCY) > 0).count()),
-            "segments": {g: counts.get(g, 0) for g in order if g != R.NO_PURCHASE or counts.get(g, 0) > 0}}
+            "buyers": int(table.where(functions.col(segment_rfm.FREQUENCY) > 0).count()),
+            "segments": {g: counts.get(g, 0) for g in order if g != segment_rfm.NO_PURCHASE or counts.get(g, 0) > 0}}
 
 
 def _kmeans(run) -> dict:
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions
 
-    from workbench.segment import clusters as K
-    from workbench.segment import clv as V
+    from workbench.segment import clusters as segment_clusters
+    from workbench.segment import clv
     from workbench.segment.table import ARTIFACT, COLUMNS
     from workbench.spark.models import kmeans_segments
 
@@ -118,12 +118,12 @@ def _kmeans(run) -> dict:
     out, res = kmeans_segments(run.state["rfm"], k=km.get("k"), k_range=km["k_range"], seed=run.settings.seed,
                                fit_sample=int(km.get("fit_sample") or 100_000), n_init=int(km.get("n_init") or 1),
                                name_threshold=km["name_threshold"])
-    for col in (V.EXPECTED_PURCHASES, V.CLV, V.P_ALIVE, V.EXPECTED_SPEND):  # no CLV model in the batch
-        out = out.withColumn(col, F.lit(None).cast("double"))
+    for col in (clv.EXPECTED_PURCHASES, clv.CLV, clv.P_ALIVE, clv.EXPECTED_SPEND):  # no CLV model in the batch
+        out = out.withColumn(col, functions.lit(None).cast("double"))
     extras = [c for c in out.columns if c not in COLUMNS]
-    out = out.select(*COLUMNS, *extras).orderBy(C.CUSTOMER_ID)
+    out = out.select(*COLUMNS, *extras).orderBy(contract.CUSTOMER_ID)
     write_artifact(run, out, ARTIFACT)
-    sizes = [int(r["count"]) for r in out.where(F.col(K.CLUSTER) != K.NO_CLUSTER).groupBy(K.CLUSTER).count().collect()]
+    sizes = [int(r["count"]) for r in out.where(functions.col(segment_clusters.CLUSTER) != segment_clusters.NO_CLUSTER).groupBy(segment_clusters.CLUSTER).count().collect()]
     run.state["segments"] = out
     return {"model": "kmeans", "k": res.k, "clusters": sorted(sizes, reverse=True)}
 
@@ -133,13 +133,13 @@ def _kmeans(run) -> dict:
 def kth_smallest(df, column: str, j: int):
     """The value at 0-based position ``j`` of ``column`` sorted (numeric), without sorting the whole column:
     an approxQuantile bracket around it, then an exact search of the few values inside."""
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions
 
     n = df.count()
     p = (j + 0.5) / n
     lo, hi = df.approxQuantile(column, [max(0.0, p - 2 * _BRACKET), min(1.0, p + 2 * _BRACKET)], _BRACKET)
-    below = df.where(F.col(column) < lo).count()
-    inside = [r[0] for r in df.where((F.col(column) >= lo) & (F.col(column) <= hi)).select(column).orderBy(column).collect()]
+    below = df.where(functions.col(column) < lo).count()
+    inside = [r[0] for r in df.where((functions.col(column) >= lo) & (functions.col(column) <= hi)).select(column).orderBy(column).collect()]
     if not 0 <= j - below < len(inside):  # the bracket missed (it cannot, by approxQuantile's guarantee): sort all
         inside, below = [r[0] for r in df.select(column).orderBy(column).collect()], 0
     return inside[j - below]
@@ -150,42 +150,42 @@ def chronological_split(rows, ratio: float = 0.8, cutoff=None):
     position ``floor(ratio * n)`` of the sorted timestamps; rows before it train, the rest test."""
     import math
 
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions
 
     if cutoff is None:
-        micros = rows.select(F.unix_micros(F.col(C.TIMESTAMP).cast("timestamp")).alias("_us"))
+        micros = rows.select(functions.unix_micros(functions.col(contract.TIMESTAMP).cast("timestamp")).alias("_us"))
         n = micros.count()
         j = min(int(math.floor(ratio * n)), n - 1)
         cutoff = pd.Timestamp(kth_smallest(micros, "_us", j), unit="us")
-    cut = F.lit(pd.Timestamp(cutoff).to_pydatetime()).cast("timestamp_ntz")
-    return rows.where(F.col(C.TIMESTAMP) < cut), rows.where(F.col(C.TIMESTAMP) >= cut)
+    cut = functions.lit(pd.Timestamp(cutoff).to_pydatetime()).cast("timestamp_ntz")
+    return rows.where(functions.col(contract.TIMESTAMP) < cut), rows.where(functions.col(contract.TIMESTAMP) >= cut)
 
 
 def leave_last_basket_out(rows):
     """``(train, test rows)`` as :func:`workbench.evaluate.split.leave_last_basket_out`: each customer's last
     invoice (latest time, ties: the largest invoice id) held out, customers with one invoice kept whole."""
     from pyspark.sql import Window
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions
 
-    baskets = rows.groupBy(C.CUSTOMER_ID, C.TRANSACTION_ID).agg(F.max(C.TIMESTAMP).alias("_t"))
-    per = Window.partitionBy(C.CUSTOMER_ID)
-    last = Window.partitionBy(C.CUSTOMER_ID).orderBy(F.desc("_t"), F.desc(C.TRANSACTION_ID))
-    held = (baskets.withColumn("_n", F.count("*").over(per)).withColumn("_i", F.row_number().over(last))
-            .where((F.col("_i") == 1) & (F.col("_n") >= 2)).select(C.CUSTOMER_ID, C.TRANSACTION_ID))
-    key = [C.CUSTOMER_ID, C.TRANSACTION_ID]
+    baskets = rows.groupBy(contract.CUSTOMER_ID, contract.TRANSACTION_ID).agg(functions.max(contract.TIMESTAMP).alias("_t"))
+    per = Window.partitionBy(contract.CUSTOMER_ID)
+    last = Window.partitionBy(contract.CUSTOMER_ID).orderBy(functions.desc("_t"), functions.desc(contract.TRANSACTION_ID))
+    held = (baskets.withColumn("_n", functions.count("*").over(per)).withColumn("_i", functions.row_number().over(last))
+            .where((functions.col("_i") == 1) & (functions.col("_n") >= 2)).select(contract.CUSTOMER_ID, contract.TRANSACTION_ID))
+    key = [contract.CUSTOMER_ID, contract.TRANSACTION_ID]
     return rows.join(held, key, "left_anti"), rows.join(held, key, "left_semi")
 
 
 def relevant_pairs(test_rows):
     """One row per held-out (customer, product) pair, as :func:`workbench.evaluate.experiment.relevant_pairs`:
     first ``timestamp``, summed ``quantity``, the quantity-weighted ``unit_price``."""
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions
 
-    out = test_rows.groupBy(C.CUSTOMER_ID, C.PRODUCT_ID).agg(
-        F.min(C.TIMESTAMP).alias(C.TIMESTAMP), F.sum(C.QUANTITY).alias(C.QUANTITY),
-        F.sum(F.col(C.UNIT_PRICE) * F.col(C.QUANTITY)).alias("_revenue"))
-    return (out.withColumn(C.UNIT_PRICE, F.col("_revenue") / F.when(F.col(C.QUANTITY) != 0, F.col(C.QUANTITY)))
-            .drop("_revenue").orderBy(C.CUSTOMER_ID, C.PRODUCT_ID))
+    out = test_rows.groupBy(contract.CUSTOMER_ID, contract.PRODUCT_ID).agg(
+        functions.min(contract.TIMESTAMP).alias(contract.TIMESTAMP), functions.sum(contract.QUANTITY).alias(contract.QUANTITY),
+        functions.sum(functions.col(contract.UNIT_PRICE) * functions.col(contract.QUANTITY)).alias("_revenue"))
+    return (out.withColumn(contract.UNIT_PRICE, functions.col("_revenue") / functions.when(functions.col(contract.QUANTITY) != 0, functions.col(contract.QUANTITY)))
+            .drop("_revenue").orderBy(contract.CUSTOMER_ID, contract.PRODUCT_ID))
 
 
 def split(sales, ev):
@@ -195,28 +195,28 @@ def split(sales, ev):
     else:
         train, test = leave_last_basket_out(sales)
     if ev.drop_seen_pairs:
-        test = test.join(train.select(C.CUSTOMER_ID, C.PRODUCT_ID).distinct(), [C.CUSTOMER_ID, C.PRODUCT_ID],
+        test = test.join(train.select(contract.CUSTOMER_ID, contract.PRODUCT_ID).distinct(), [contract.CUSTOMER_ID, contract.PRODUCT_ID],
                          "left_anti")
     return train, relevant_pairs(test)
 
 
 def _als(run) -> dict:
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions
 
     from workbench.spark.metrics import evaluate_ranking
     from workbench.spark.models import SparkALS
 
     st, t = run.settings, run.state["tables"]
-    sales = t[C.TRANSACTIONS].where(F.col(C.QUANTITY) > 0)
+    sales = t[contract.TRANSACTIONS].where(functions.col(contract.QUANTITY) > 0)
     train, test = split(sales, st.evaluation)
     train, test = train.persist(), test.persist()
-    customers = test.select(C.CUSTOMER_ID).distinct()
+    customers = test.select(contract.CUSTOMER_ID).distinct()
     model = SparkALS(**st.als).fit(train)
     recs = model.recommend(customers, k=st.k).persist()
     write_artifact(run, train, "split_train")
     write_artifact(run, test, "split_test")
-    write_artifact(run, recs.select(C.CUSTOMER_ID, C.PRODUCT_ID, "rank", "score"), "recs_als")
-    scores = evaluate_ranking(test, recs, k=st.k, n_items=t[C.PRODUCTS].count())
+    write_artifact(run, recs.select(contract.CUSTOMER_ID, contract.PRODUCT_ID, "rank", "score"), "recs_als")
+    scores = evaluate_ranking(test, recs, k=st.k, n_items=t[contract.PRODUCTS].count())
     run.state["recs"] = recs
     return {"split": st.evaluation.split, "train_rows": int(train.count()), "test_pairs": int(test.count()),
             "customers": int(customers.count()), "metrics": scores}
@@ -225,7 +225,7 @@ def _als(run) -> dict:
 def _rules(run) -> dict:
     from workbench.spark.models import fpgrowth_rules, rules_to_pandas
 
-    rules, info = fpgrowth_rules(run.state["tables"][C.TRANSACTIONS], **run.settings.rules)
+    rules, info = fpgrowth_rules(run.state["tables"][contract.TRANSACTIONS], **run.settings.rules)
     table = rules_to_pandas(rules)
     run.rec.save_artifact(table, "rules")
     return {"baskets": info["n_baskets"], "min_support": float(info["min_support"]), "itemsets": info["n_itemsets"],

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.evaluate.metrics import RANK, SCORE
-from workbench.recommend import basket as B
-from workbench.segment import clusters as K
-from workbench.segment import rfm as R
+from workbench.recommend import basket
+from workbench.segment import clusters as segment_clusters
+from workbench.segment import rfm
 
 log = logging.getLogger(__name__)
 
@@ -46,13 +46,13 @@ class KMeansResult:
 def cluster_features(table):
     """The buyers' clustering features (``customer_id``, recency, frequency, monetary as log1p), as
     :func:`workbench.segment.clusters.cluster_features` without extras."""
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions
 
-    b = table.where(F.col(R.FREQUENCY) > 0)
-    return b.select(C.CUSTOMER_ID,
-                    F.log1p(F.col(R.RECENCY).cast("double")).alias(R.RECENCY),
-                    F.log1p(F.col(R.FREQUENCY).cast("double")).alias(R.FREQUENCY),
-                    F.log1p(F.greatest(F.col(R.MONETARY), F.lit(0.0))).alias(R.MONETARY))
+    b = table.where(functions.col(rfm.FREQUENCY) > 0)
+    return b.select(contract.CUSTOMER_ID,
+                    functions.log1p(functions.col(rfm.RECENCY).cast("double")).alias(rfm.RECENCY),
+                    functions.log1p(functions.col(rfm.FREQUENCY).cast("double")).alias(rfm.FREQUENCY),
+                    functions.log1p(functions.greatest(functions.col(rfm.MONETARY), functions.lit(0.0))).alias(rfm.MONETARY))
 
 
 def kmeans_segments(table, k: int | None = None, k_range=(2, 8), seed: int = 42, fit_sample: int = 100_000,
@@ -66,14 +66,14 @@ def kmeans_segments(table, k: int | None = None, k_range=(2, 8), seed: int = 42,
     from pyspark.ml.clustering import KMeans
     from pyspark.ml.evaluation import ClusteringEvaluator
     from pyspark.ml.feature import StandardScaler, VectorAssembler
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions
 
-    cols = [R.RECENCY, R.FREQUENCY, R.MONETARY]
+    cols = [rfm.RECENCY, rfm.FREQUENCY, rfm.MONETARY]
     feats = VectorAssembler(inputCols=cols, outputCol="_raw").transform(cluster_features(table))
     scaler = StandardScaler(inputCol="_raw", outputCol=FEATURES, withMean=True, withStd=True).fit(feats)
     # k-means iterates: one partition per core keeps each pass's task count at what the cores can run
     cores = table.sparkSession.sparkContext.defaultParallelism
-    z = scaler.transform(feats).select(C.CUSTOMER_ID, FEATURES).coalesce(max(cores, 1)).persist()
+    z = scaler.transform(feats).select(contract.CUSTOMER_ID, FEATURES).coalesce(max(cores, 1)).persist()
     n = z.count()
     lo, hi = int(k_range[0]), int(k_range[1])
     sample = z.sample(fraction=min(1.0, fit_sample / max(n, 1)), seed=seed) if n > fit_sample else z
@@ -87,13 +87,13 @@ def kmeans_segments(table, k: int | None = None, k_range=(2, 8), seed: int = 42,
     fits = [KMeans(k=int(k), seed=seed + i, maxIter=max_iter, featuresCol=FEATURES).fit(sample)
             for i in range(max(int(n_init), 1))]
     model = min(fits, key=lambda m: m.summary.trainingCost)
-    centroids = pd.DataFrame(np.vstack(model.clusterCenters()), columns=cols).rename_axis(K.CLUSTER)
-    names = K.name_clusters(centroids, name_threshold)
-    labels = model.transform(z).select(C.CUSTOMER_ID, F.col("prediction").cast("long").alias(K.CLUSTER))
-    name_map = F.create_map(*[x for c, nm in sorted(names.items()) for x in (F.lit(c), F.lit(nm))])
-    out = (table.join(labels, C.CUSTOMER_ID, "left")
-           .withColumn(K.CLUSTER, F.coalesce(F.col(K.CLUSTER), F.lit(K.NO_CLUSTER)).cast("long"))
-           .withColumn(K.CLUSTER_NAME, F.coalesce(name_map[F.col(K.CLUSTER)], F.lit(R.NO_PURCHASE))))
+    centroids = pd.DataFrame(np.vstack(model.clusterCenters()), columns=cols).rename_axis(segment_clusters.CLUSTER)
+    names = segment_clusters.name_clusters(centroids, name_threshold)
+    labels = model.transform(z).select(contract.CUSTOMER_ID, functions.col("prediction").cast("long").alias(segment_clusters.CLUSTER))
+    name_map = functions.create_map(*[x for c, nm in sorted(names.items()) for x in (functions.lit(c), functions.lit(nm))])
+    out = (table.join(labels, contract.CUSTOMER_ID, "left")
+           .withColumn(segment_clusters.CLUSTER, functions.coalesce(functions.col(segment_clusters.CLUSTER), functions.lit(segment_clusters.NO_CLUSTER)).cast("long"))
+           .withColumn(segment_clusters.CLUSTER_NAME, functions.coalesce(name_map[functions.col(segment_clusters.CLUSTER)], functions.lit(rfm.NO_PURCHASE))))
     log.info("spark k-means: k=%d on %d of %d buyers", k, sample.count() if n > fit_sample else n, n)
     return out, KMeansResult(int(k), silhouettes, centroids, names)
 
@@ -103,10 +103,10 @@ def kmeans_segments(table, k: int | None = None, k_range=(2, 8), seed: int = 42,
 def id_index(df, column: str, name: str):
     """``[column, name]``: a dense 0-based integer per distinct id (in id order), for MLlib's integer columns."""
     from pyspark.sql import Window
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions
 
     return (df.select(column).distinct()
-            .withColumn(name, (F.row_number().over(Window.orderBy(column)) - 1).cast("int")))
+            .withColumn(name, (functions.row_number().over(Window.orderBy(column)) - 1).cast("int")))
 
 
 class SparkALS:
@@ -132,17 +132,17 @@ class SparkALS:
     def fit(self, rows) -> "SparkALS":
         """Fit on purchase rows (``customer_id``, ``product_id``; each distinct pair counts once); return self."""
         from pyspark.ml.recommendation import ALS
-        from pyspark.sql import functions as F
+        from pyspark.sql import functions
 
         from workbench.spark.session import ensure_checkpoint_dir
 
-        pairs = rows.select(C.CUSTOMER_ID, C.PRODUCT_ID).distinct()
+        pairs = rows.select(contract.CUSTOMER_ID, contract.PRODUCT_ID).distinct()
         spark = rows.sparkSession
         ensure_checkpoint_dir(spark)  # ALS cuts its lineage every checkpointInterval iterations
         blocks = max(2, spark.sparkContext.defaultParallelism)  # MLlib's default of 10 only adds tasks on few cores
-        self.users_ = id_index(pairs, C.CUSTOMER_ID, USER).persist()
-        self.items_ = id_index(pairs, C.PRODUCT_ID, ITEM).persist()
-        self.seen_ = (pairs.join(self.users_, C.CUSTOMER_ID).join(F.broadcast(self.items_), C.PRODUCT_ID)
+        self.users_ = id_index(pairs, contract.CUSTOMER_ID, USER).persist()
+        self.items_ = id_index(pairs, contract.PRODUCT_ID, ITEM).persist()
+        self.seen_ = (pairs.join(self.users_, contract.CUSTOMER_ID).join(functions.broadcast(self.items_), contract.PRODUCT_ID)
                       .select(USER, ITEM).persist())
         n_pairs, n_users = pairs.count(), self.users_.count()
         self.reg_param_ = float(self.regularization) / max(n_pairs / max(n_users, 1), 1.0)
@@ -150,10 +150,10 @@ class SparkALS:
                   maxIter=int(self.iterations), implicitPrefs=True, seed=int(self.random_state), userCol=USER,
                   itemCol=ITEM, ratingCol="_rating", coldStartStrategy="drop", nonnegative=False,
                   numUserBlocks=blocks, numItemBlocks=blocks, checkpointInterval=5)
-        self.model_ = als.fit(self.seen_.withColumn("_rating", F.lit(1.0).cast("float")))
+        self.model_ = als.fit(self.seen_.withColumn("_rating", functions.lit(1.0).cast("float")))
         # popularity (customers per product) for customers unknown at fit time
-        self.popular_ = (pairs.groupBy(C.PRODUCT_ID).agg(F.count("*").alias(SCORE))
-                         .orderBy(F.desc(SCORE), C.PRODUCT_ID))
+        self.popular_ = (pairs.groupBy(contract.PRODUCT_ID).agg(functions.count("*").alias(SCORE))
+                         .orderBy(functions.desc(SCORE), contract.PRODUCT_ID))
         return self
 
     def recommend(self, customers=None, k: int = 10, exclude_seen: bool = True):
@@ -166,25 +166,25 @@ class SparkALS:
         Without ``exclude_seen`` it is MLlib's own ``recommendForAllUsers``.
         """
         from pyspark.sql import Window
-        from pyspark.sql import functions as F
-        from pyspark.sql import types as T
+        from pyspark.sql import functions
+        from pyspark.sql import types
 
         if not exclude_seen and customers is None:
-            recs = self.model_.recommendForAllUsers(k).select(USER, F.posexplode("recommendations").alias("_p", "_r"))
-            scored = recs.select(USER, F.col(f"_r.{ITEM}").alias(ITEM), F.col("_r.rating").cast("double").alias(SCORE))
+            recs = self.model_.recommendForAllUsers(k).select(USER, functions.posexplode("recommendations").alias("_p", "_r"))
+            scored = recs.select(USER, functions.col(f"_r.{ITEM}").alias(ITEM), functions.col("_r.rating").cast("double").alias(SCORE))
         else:
             items = self.model_.itemFactors.toPandas().sort_values("id")
             V = np.zeros((int(items["id"].max()) + 1, int(self.factors)), dtype=np.float64)
             V[items["id"].to_numpy()] = np.vstack(items["features"].to_numpy())
             users = self.model_.userFactors.withColumnRenamed("id", USER)
             if customers is not None:
-                wanted = customers.select(C.CUSTOMER_ID).distinct()
-                users = users.join(wanted.join(self.users_, C.CUSTOMER_ID).select(USER), USER)
+                wanted = customers.select(contract.CUSTOMER_ID).distinct()
+                users = users.join(wanted.join(self.users_, contract.CUSTOMER_ID).select(USER), USER)
             if exclude_seen:
-                seen = self.seen_.groupBy(USER).agg(F.collect_list(ITEM).alias("_seen"))
+                seen = self.seen_.groupBy(USER).agg(functions.collect_list(ITEM).alias("_seen"))
                 users = users.join(seen, USER, "left")
             else:
-                users = users.withColumn("_seen", F.lit(None).cast("array<int>"))
+                users = users.withColumn("_seen", functions.lit(None).cast("array<int>"))
             kk = int(k)
 
             def top(batches):
@@ -202,29 +202,29 @@ class SparkALS:
                     yield pd.DataFrame({USER: np.repeat(pdf[USER].to_numpy(), idx.shape[1])[keep],
                                         ITEM: idx.ravel()[keep].astype(np.int32), SCORE: val.ravel()[keep]})
 
-            schema = T.StructType([T.StructField(USER, T.IntegerType()), T.StructField(ITEM, T.IntegerType()),
-                                   T.StructField(SCORE, T.DoubleType())])
+            schema = types.StructType([types.StructField(USER, types.IntegerType()), types.StructField(ITEM, types.IntegerType()),
+                                   types.StructField(SCORE, types.DoubleType())])
             scored = users.select(USER, "features", "_seen").mapInPandas(top, schema)
-        scored = (scored.join(self.users_, USER).join(F.broadcast(self.items_), ITEM)
-                  .select(C.CUSTOMER_ID, C.PRODUCT_ID, SCORE))
+        scored = (scored.join(self.users_, USER).join(functions.broadcast(self.items_), ITEM)
+                  .select(contract.CUSTOMER_ID, contract.PRODUCT_ID, SCORE))
         if customers is not None:
-            cold = wanted.join(self.users_, C.CUSTOMER_ID, "left_anti")
-            top_items = self.popular_.limit(k).withColumn(SCORE, F.col(SCORE).cast("double"))
-            scored = scored.unionByName(cold.crossJoin(F.broadcast(top_items))
-                                        .select(C.CUSTOMER_ID, C.PRODUCT_ID, SCORE))
-        w = Window.partitionBy(C.CUSTOMER_ID).orderBy(F.desc(SCORE), C.PRODUCT_ID)
-        return (scored.withColumn(RANK, F.row_number().over(w).cast("long")).where(F.col(RANK) <= k)
-                .select(C.CUSTOMER_ID, C.PRODUCT_ID, SCORE, RANK))
+            cold = wanted.join(self.users_, contract.CUSTOMER_ID, "left_anti")
+            top_items = self.popular_.limit(k).withColumn(SCORE, functions.col(SCORE).cast("double"))
+            scored = scored.unionByName(cold.crossJoin(functions.broadcast(top_items))
+                                        .select(contract.CUSTOMER_ID, contract.PRODUCT_ID, SCORE))
+        w = Window.partitionBy(contract.CUSTOMER_ID).orderBy(functions.desc(SCORE), contract.PRODUCT_ID)
+        return (scored.withColumn(RANK, functions.row_number().over(w).cast("long")).where(functions.col(RANK) <= k)
+                .select(contract.CUSTOMER_ID, contract.PRODUCT_ID, SCORE, RANK))
 
 
 # ---- FP-growth rules -------------------------------------------------------------------------------------
 
 def baskets(transactions):
     """One row per invoice with its distinct products sold (``items``); returns are left out."""
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions
 
-    sales = transactions.where(F.col(C.QUANTITY) > 0)
-    return sales.groupBy(C.TRANSACTION_ID).agg(F.array_sort(F.collect_set(C.PRODUCT_ID)).alias("items"))
+    sales = transactions.where(functions.col(contract.QUANTITY) > 0)
+    return sales.groupBy(contract.TRANSACTION_ID).agg(functions.array_sort(functions.collect_set(contract.PRODUCT_ID)).alias("items"))
 
 
 def fpgrowth_rules(transactions, min_support: float | None = None, min_baskets: int = 5, min_confidence: float = 0.1,
@@ -236,38 +236,38 @@ def fpgrowth_rules(transactions, min_support: float | None = None, min_baskets: 
     the table equals the pandas engine's (which mines at most ``max_len`` items).
     """
     from pyspark.ml.fpm import FPGrowth
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions
 
     bk = baskets(transactions).persist()
     n = bk.count()
-    s = B.resolve_min_support(n, min_support, min_baskets)
+    s = basket.resolve_min_support(n, min_support, min_baskets)
     # a little below min_confidence here, exactly min_confidence below with the pandas engine's arithmetic
     # (support(A u C) / support(A) of fractions: 6/60 baskets is 0.09999999999999999 there, not 0.1)
     fp = FPGrowth(itemsCol="items", minSupport=s, minConfidence=float(min_confidence) * (1 - 1e-9),
                   **({"numPartitions": int(num_partitions)} if num_partitions else {}))
     model = fp.fit(bk)
-    freq = model.freqItemsets.withColumn("_key", F.array_sort("items")).persist()
+    freq = model.freqItemsets.withColumn("_key", functions.array_sort("items")).persist()
     n_items = freq.count()
     rules = model.associationRules
     if max_len is not None:
-        rules = rules.where(F.size("antecedent") + 1 <= int(max_len))
-    sup = lambda alias: freq.select(F.col("_key").alias(alias), (F.col("freq") / F.lit(n)).alias(f"{alias}_s"))  # noqa: E731
-    rules = (rules.withColumn("_a", F.array_sort("antecedent")).withColumn("_c", F.array_sort("consequent"))
-             .join(F.broadcast(sup("_a")), "_a").join(F.broadcast(sup("_c")), "_c"))
-    sa, sc = F.col("_a_s"), F.col("_c_s")
-    conf = (F.col("support") * F.lit(float(n))) / (sa * F.lit(float(n)))  # mlxtend's formula, operation for operation
+        rules = rules.where(functions.size("antecedent") + 1 <= int(max_len))
+    sup = lambda alias: freq.select(functions.col("_key").alias(alias), (functions.col("freq") / functions.lit(n)).alias(f"{alias}_s"))  # noqa: E731
+    rules = (rules.withColumn("_a", functions.array_sort("antecedent")).withColumn("_c", functions.array_sort("consequent"))
+             .join(functions.broadcast(sup("_a")), "_a").join(functions.broadcast(sup("_c")), "_c"))
+    sa, sc = functions.col("_a_s"), functions.col("_c_s")
+    conf = (functions.col("support") * functions.lit(float(n))) / (sa * functions.lit(float(n)))  # mlxtend's formula, operation for operation
     rules = rules.where(conf >= float(min_confidence))
     if min_lift is not None:
         rules = rules.where(conf / sc > float(min_lift))
     out = rules.select(
-        F.col("_a").alias(B.ANTECEDENTS), F.col("_c").alias(B.CONSEQUENTS),
-        sa.alias(B.ANTECEDENT_SUPPORT), sc.alias(B.CONSEQUENT_SUPPORT), F.col("support").alias(B.SUPPORT),
-        conf.alias(B.CONFIDENCE), (conf / sc).alias(B.LIFT),
-        (F.col("support") - sa * sc).alias(B.LEVERAGE),
-        F.when(conf >= 1.0, F.lit(float("inf"))).otherwise((F.lit(1.0) - sc) / (F.lit(1.0) - conf)).alias(B.CONVICTION),
-    ).orderBy(F.desc(B.LIFT), F.desc(B.CONFIDENCE), F.desc(B.SUPPORT),
-              F.array_join(B.ANTECEDENTS, "|"), F.array_join(B.CONSEQUENTS, "|"))
-    short = freq.where(F.size("items") <= int(max_len)).count() if max_len is not None else n_items
+        functions.col("_a").alias(basket.ANTECEDENTS), functions.col("_c").alias(basket.CONSEQUENTS),
+        sa.alias(basket.ANTECEDENT_SUPPORT), sc.alias(basket.CONSEQUENT_SUPPORT), functions.col("support").alias(basket.SUPPORT),
+        conf.alias(basket.CONFIDENCE), (conf / sc).alias(basket.LIFT),
+        (functions.col("support") - sa * sc).alias(basket.LEVERAGE),
+        functions.when(conf >= 1.0, functions.lit(float("inf"))).otherwise((functions.lit(1.0) - sc) / (functions.lit(1.0) - conf)).alias(basket.CONVICTION),
+    ).orderBy(functions.desc(basket.LIFT), functions.desc(basket.CONFIDENCE), functions.desc(basket.SUPPORT),
+              functions.array_join(basket.ANTECEDENTS, "|"), functions.array_join(basket.CONSEQUENTS, "|"))
+    short = freq.where(functions.size("items") <= int(max_len)).count() if max_len is not None else n_items
     info = {"n_baskets": int(n), "min_support": s, "n_itemsets": int(short), "n_itemsets_any_length": int(n_items)}
     return out, info
 
@@ -275,7 +275,7 @@ def fpgrowth_rules(transactions, min_support: float | None = None, min_baskets: 
 def rules_to_pandas(rules) -> pd.DataFrame:
     """The rules as the pandas engine's table (item lists as Python lists of str)."""
     df = rules.toPandas()
-    for col in (B.ANTECEDENTS, B.CONSEQUENTS):
+    for col in (basket.ANTECEDENTS, basket.CONSEQUENTS):
         df[col] = [list(map(str, v)) for v in df[col]]
     return df.reset_index(drop=True)
 

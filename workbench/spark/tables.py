@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from workbench.data import contract as C
+from workbench.data import contract as data_contract
 from workbench.errors import DataSourceError
 
 log = logging.getLogger(__name__)
@@ -15,22 +15,22 @@ FORMATS = ("parquet", "csv")
 
 def spark_type(kind: str):
     """The Spark SQL type of a contract column kind (``id``, ``datetime``, ``int`` ...)."""
-    from pyspark.sql import types as T
+    from pyspark.sql import types as sql_types
 
     return {
-        "id": T.StringType(), "text": T.StringType(), "category": T.StringType(),
-        "datetime": T.TimestampNTZType(), "date": T.TimestampNTZType(),  # naive, as the pandas tables
-        "int": T.LongType(), "float": T.DoubleType(),
+        "id": sql_types.StringType(), "text": sql_types.StringType(), "category": sql_types.StringType(),
+        "datetime": sql_types.TimestampNTZType(), "date": sql_types.TimestampNTZType(),  # naive, as the pandas tables
+        "int": sql_types.LongType(), "float": sql_types.DoubleType(),
     }[kind]
 
 
 def struct_type(table: str, columns: list[str] | None = None):
     """The ``StructType`` of a contract table (all its columns, or those of ``columns`` that it defines)."""
-    from pyspark.sql import types as T
+    from pyspark.sql import types as sql_types
 
-    schema = C.SCHEMAS[table]
+    schema = data_contract.SCHEMAS[table]
     cols = [c for c in schema.columns if columns is None or c.name in columns]
-    return T.StructType([T.StructField(c.name, spark_type(c.kind), nullable=not c.required) for c in cols])
+    return sql_types.StructType([sql_types.StructField(c.name, spark_type(c.kind), nullable=not c.required) for c in cols])
 
 
 def table_path(folder: str | Path, table: str, fmt: str) -> str:
@@ -58,12 +58,12 @@ def read_table(spark, path: str, fmt: str = "parquet"):
 def read_tables(spark, folder: str | Path, fmt: str = "parquet") -> dict:
     """Return ``{table: DataFrame}`` of the contract tables found in ``folder`` (the required ones must be there)."""
     out = {}
-    for name in C.ALL_TABLES:
+    for name in data_contract.ALL_TABLES:
         path = table_path(folder, name, fmt)
         if not _exists(spark, path):
-            if name in C.REQUIRED_TABLES:
+            if name in data_contract.REQUIRED_TABLES:
                 raise DataSourceError(f"{fmt} source: '{path}' is missing; a shop needs "
-                                      f"{', '.join(t + '.' + fmt for t in C.REQUIRED_TABLES)}")
+                                      f"{', '.join(t + '.' + fmt for t in data_contract.REQUIRED_TABLES)}")
             continue
         out[name] = read_table(spark, path, fmt)
     log.info("spark: read %s from %s", ", ".join(out), folder)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from workbench.data import contract as C
+from workbench.data import contract as data_contract
 from workbench.data.validate import TableReport, ValidationReport
 from workbench.errors import DataValidationError
 from workbench.spark.tables import spark_type
@@ -36,38 +36,38 @@ class SparkValidation:
 
 
 def _is_numeric(dtype) -> bool:
-    from pyspark.sql import types as T
+    from pyspark.sql import types as sql_types
 
-    return isinstance(dtype, (T.FloatType, T.DoubleType))
+    return isinstance(dtype, (sql_types.FloatType, sql_types.DoubleType))
 
 
 def _lit_str(value: str) -> str:
     return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def _column_rules(col: C.Column, raw_type, now: pd.Timestamp) -> tuple[list[tuple[str, str]], str]:
+def _column_rules(col: data_contract.Column, raw_type, now: pd.Timestamp) -> tuple[list[tuple[str, str]], str]:
     """Return ([(SQL condition, reason) in the pandas engine's order], SQL of the coerced value) for one column."""
-    from pyspark.sql import types as T
+    from pyspark.sql import types as sql_types
 
     q = f"`{col.name}`"
     missing = f"({q} IS NULL" + (f" OR isnan({q}))" if _is_numeric(raw_type) else ")")
     rules = [(missing, f"missing_value:{col.name}")] if col.required else []
     if col.kind == "id":
         # text ids are kept as they are; other types become text, stripped (the pandas engine's coercion)
-        value = q if isinstance(raw_type, T.StringType) else f"trim(CAST({q} AS STRING))"
+        value = q if isinstance(raw_type, sql_types.StringType) else f"trim(CAST({q} AS STRING))"
         if col.required:
             rules.append((f"{value} = ''", f"missing_value:{col.name}"))
     elif col.kind in ("datetime", "date"):
-        if isinstance(raw_type, T.TimestampNTZType):
+        if isinstance(raw_type, sql_types.TimestampNTZType):
             value = q
-        elif isinstance(raw_type, (T.TimestampType, T.DateType)):
+        elif isinstance(raw_type, (sql_types.TimestampType, sql_types.DateType)):
             value = f"CAST({q} AS TIMESTAMP_NTZ)"  # the session is in UTC: aware times become naive UTC
         else:
             value = f"try_cast(CAST({q} AS STRING) AS TIMESTAMP_NTZ)"
         rules.append((f"{value} IS NULL AND NOT {missing}", f"unparseable_date:{col.name}"))
         rules.append((f"{value} > TIMESTAMP_NTZ'{pd.Timestamp(now).isoformat(sep=' ')}'", f"future_date:{col.name}"))
     elif col.kind in ("int", "float"):
-        num = f"try_cast({q} AS DOUBLE)" if not isinstance(raw_type, T.NumericType) else f"CAST({q} AS DOUBLE)"
+        num = f"try_cast({q} AS DOUBLE)" if not isinstance(raw_type, sql_types.NumericType) else f"CAST({q} AS DOUBLE)"
         rules.append((f"{num} IS NULL AND NOT {missing}", f"not_numeric:{col.name}"))
         if col.kind == "int":
             rules.append((f"coalesce({num}, 0D) % 1 != 0", f"not_integer:{col.name}"))
@@ -95,16 +95,16 @@ def _examples(df, column: str | None, n: int = 3) -> list[str]:
 def validate_table(name: str, raw, now: pd.Timestamp, accepted: dict):
     """Return ``(accepted, quarantined, TableReport)`` of one raw table; ``accepted`` holds the parent tables."""
     from pyspark.sql import Window
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions
 
-    schema = C.SCHEMAS[name]
+    schema = data_contract.SCHEMAS[name]
     types = {f.name: f.dataType for f in raw.schema.fields}
     missing_cols = [c for c in schema.required if c not in types]
     if missing_cols:
         raise DataValidationError(name, missing_cols[0], "required_column", raw.count(),
                                   examples=[f"columns present: {list(types)[:12]}"],
                                   hint=f"add the column(s) {missing_cols} or map them in the adapter")
-    df = raw.withColumn(ROW, F.monotonically_increasing_id())
+    df = raw.withColumn(ROW, functions.monotonically_increasing_id())
     rules, coerced = [], {}
     for col in schema.columns:
         if col.name in types:
@@ -113,21 +113,21 @@ def validate_table(name: str, raw, now: pd.Timestamp, accepted: dict):
             coerced[col.name] = value
     case = "CASE " + " ".join(f"WHEN {cond} THEN {_lit_str(reason)}" for cond, reason in rules) + " END"
     cols = [c for c in raw.columns]
-    out_cols = [F.expr(f"{coerced[c]}").cast(spark_type(schema.column(c).kind)).alias(c) if c in coerced
-                else F.col(f"`{c}`") for c in cols]
-    checked = df.select(F.col(ROW), F.expr(case).alias(REASON), *out_cols, *[F.col(f"`{c}`").alias(f"_raw_{i}")
+    out_cols = [functions.expr(f"{coerced[c]}").cast(spark_type(schema.column(c).kind)).alias(c) if c in coerced
+                else functions.col(f"`{c}`") for c in cols]
+    checked = df.select(functions.col(ROW), functions.expr(case).alias(REASON), *out_cols, *[functions.col(f"`{c}`").alias(f"_raw_{i}")
                                                                            for i, c in enumerate(cols)])
     # exact duplicates among the rows still valid (on the coerced values), the first in read order kept
-    dup_reason = "duplicate_line" if name == C.TRANSACTIONS else "duplicate_row"
-    first = Window.partitionBy(*[F.col(f"`{c}`") for c in cols]).orderBy(ROW)
-    ok = checked.where(F.col(REASON).isNull())
-    ok = ok.withColumn(REASON, F.when(F.row_number().over(first) > 1, F.lit(dup_reason)))
-    checked = checked.where(F.col(REASON).isNotNull()).unionByName(ok)
+    dup_reason = "duplicate_line" if name == data_contract.TRANSACTIONS else "duplicate_row"
+    first = Window.partitionBy(*[functions.col(f"`{c}`") for c in cols]).orderBy(ROW)
+    ok = checked.where(functions.col(REASON).isNull())
+    ok = ok.withColumn(REASON, functions.when(functions.row_number().over(first) > 1, functions.lit(dup_reason)))
+    checked = checked.where(functions.col(REASON).isNotNull()).unionByName(ok)
     if schema.unique:
-        key = [F.col(c) for c in schema.unique]
-        clash = (checked.where(F.col(REASON).isNull()).groupBy(*key).agg(F.count("*").alias("_n"), F.min(ROW).alias(ROW))
+        key = [functions.col(c) for c in schema.unique]
+        clash = (checked.where(functions.col(REASON).isNull()).groupBy(*key).agg(functions.count("*").alias("_n"), functions.min(ROW).alias(ROW))
                  .where("_n > 1"))
-        n_clash = clash.agg(F.sum("_n")).first()[0]
+        n_clash = clash.agg(functions.sum("_n")).first()[0]
         if n_clash:
             raise DataValidationError(name, ",".join(schema.unique), "unique", int(n_clash),
                                       examples=_examples(clash, schema.unique[0]),
@@ -135,11 +135,11 @@ def validate_table(name: str, raw, now: pd.Timestamp, accepted: dict):
     for col, parent in schema.foreign_keys.items():
         if parent not in accepted or col not in types:
             continue
-        known = accepted[parent].select(F.col(col).alias("_known")).distinct()
-        checked = (checked.join(F.broadcast(known) if parent == C.PRODUCTS else known,
-                                F.col(col) == F.col("_known"), "left")
-                   .withColumn(REASON, F.when(F.col(REASON).isNull() & F.col("_known").isNull(), F.lit(f"orphan:{col}"))
-                               .otherwise(F.col(REASON)))
+        known = accepted[parent].select(functions.col(col).alias("_known")).distinct()
+        checked = (checked.join(functions.broadcast(known) if parent == data_contract.PRODUCTS else known,
+                                functions.col(col) == functions.col("_known"), "left")
+                   .withColumn(REASON, functions.when(functions.col(REASON).isNull() & functions.col("_known").isNull(), functions.lit(f"orphan:{col}"))
+                               .otherwise(functions.col(REASON)))
                    .drop("_known"))
     checked = checked.persist()
     counts = {r[REASON]: int(r["count"]) for r in checked.groupBy(REASON).count().collect()}
@@ -148,9 +148,9 @@ def validate_table(name: str, raw, now: pd.Timestamp, accepted: dict):
     if read == 0:
         raise DataValidationError(name, None, "non_empty", 0, hint="the table has no rows; check the source")
     # accepted rows keep their read-order id: sums that must equal the pandas engine's add in that order
-    good = checked.where(F.col(REASON).isNull()).select(ROW, *[F.col(f"`{c}`") for c in cols])
-    quarantined = checked.where(F.col(REASON).isNotNull()).select(
-        ROW, REASON, *[F.col(f"_raw_{i}").alias(c) for i, c in enumerate(cols)])
+    good = checked.where(functions.col(REASON).isNull()).select(ROW, *[functions.col(f"`{c}`") for c in cols])
+    quarantined = checked.where(functions.col(REASON).isNotNull()).select(
+        ROW, REASON, *[functions.col(f"_raw_{i}").alias(c) for i, c in enumerate(cols)])
     rep = TableReport(name, read, counts.get(None, 0), sum(bad.values()), dict(sorted(bad.items())))
     assert rep.rows_accepted + rep.rows_quarantined == rep.rows_read
     return good, quarantined, rep
@@ -161,15 +161,15 @@ def validate_tables(tables: dict, strict: bool = False, now: pd.Timestamp | None
 
     Raises :class:`DataValidationError` on fatal problems, and on any quarantined row if ``strict``.
     """
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions
 
     now = pd.Timestamp.now() if now is None else pd.Timestamp(now)
     res = SparkValidation()
-    for name in C.ALL_TABLES:
+    for name in data_contract.ALL_TABLES:
         if name not in tables:
             continue
         good, q, rep = validate_table(name, tables[name], now, res.accepted)
-        if name in C.REQUIRED_TABLES and rep.rows_accepted == 0:
+        if name in data_contract.REQUIRED_TABLES and rep.rows_accepted == 0:
             raise DataValidationError(name, None, "non_empty_after_validation", rep.rows_read,
                                       examples=[f"{k}: {v}" for k, v in rep.reasons.items()],
                                       hint="every row was quarantined")
@@ -182,7 +182,7 @@ def validate_tables(tables: dict, strict: bool = False, now: pd.Timestamp | None
                 reason = next(iter(rep.reasons))
                 col = reason.split(":", 1)[1] if ":" in reason else None
                 raise DataValidationError(name, col, reason.split(":")[0], rep.reasons[reason],
-                                          examples=_examples(q.where(F.col(REASON) == reason), None),
+                                          examples=_examples(q.where(functions.col(REASON) == reason), None),
                                           hint="strict mode: set strict: false to quarantine these rows instead")
     return res
 

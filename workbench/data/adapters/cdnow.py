@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.data.adapters._common import check_options, dataset_file, first_seen, int_ids
 from workbench.data.shop import Shop
 from workbench.errors import ConfigError
@@ -60,28 +60,28 @@ def load(path: str | Path | None = None, file: str = "master", **options) -> Sho
     unit = np.divide(dollars.to_numpy(), cds_f, out=dollars.to_numpy().copy(), where=cds_f != 0)
     row = pd.Series(np.arange(1, n + 1), dtype="int64").astype("str")
     transactions = pd.DataFrame({
-        C.TRANSACTION_ID: customer.fillna("?") + "-" + raw["date"].fillna("?") + "-" + row,
-        C.CUSTOMER_ID: customer,
-        C.PRODUCT_ID: np.full(n, PRODUCT, dtype=object),
-        C.TIMESTAMP: date,
-        C.QUANTITY: cds,  # int64; float only if the file has a missing or fractional count
-        C.UNIT_PRICE: unit,
+        contract.TRANSACTION_ID: customer.fillna("?") + "-" + raw["date"].fillna("?") + "-" + row,
+        contract.CUSTOMER_ID: customer,
+        contract.PRODUCT_ID: np.full(n, PRODUCT, dtype=object),
+        contract.TIMESTAMP: date,
+        contract.QUANTITY: cds,  # int64; float only if the file has a missing or fractional count
+        contract.UNIT_PRICE: unit,
         DOLLARS: dollars,
     })
-    transactions[C.PRODUCT_ID] = transactions[C.PRODUCT_ID].astype("str")
+    transactions[contract.PRODUCT_ID] = transactions[contract.PRODUCT_ID].astype("str")
 
-    signup = first_seen(transactions, C.CUSTOMER_ID, C.TIMESTAMP).reindex(customer.dropna().unique())  # file order
-    customers = pd.DataFrame({C.CUSTOMER_ID: signup.index.astype("str"), C.SIGNUP_DATE: signup.to_numpy()})
+    signup = first_seen(transactions, contract.CUSTOMER_ID, contract.TIMESTAMP).reindex(customer.dropna().unique())  # file order
+    customers = pd.DataFrame({contract.CUSTOMER_ID: signup.index.astype("str"), contract.SIGNUP_DATE: signup.to_numpy()})
     if file == "sample":
         master = int_ids(raw["master"]).groupby(customer.to_numpy()).first()
-        customers[MASTER_ID] = master.reindex(customers[C.CUSTOMER_ID]).to_numpy()
+        customers[MASTER_ID] = master.reindex(customers[contract.CUSTOMER_ID]).to_numpy()
     positive = unit[unit > 0]
     products = pd.DataFrame({
-        C.PRODUCT_ID: [PRODUCT],
-        C.NAME: [PRODUCT],
-        C.CATEGORY: [CATEGORY],
-        C.PRICE: [float(np.median(positive)) if len(positive) else 1.0],
-        C.DESCRIPTION: ["a compact disc (CDNOW records CDs and dollars per purchase, not titles)"],
+        contract.PRODUCT_ID: [PRODUCT],
+        contract.NAME: [PRODUCT],
+        contract.CATEGORY: [CATEGORY],
+        contract.PRICE: [float(np.median(positive)) if len(positive) else 1.0],
+        contract.DESCRIPTION: ["a compact disc (CDNOW records CDs and dollars per purchase, not titles)"],
     })
     log.info("cdnow(%s): %d rows, %d customers, %d CDs, $%.2f; %d rows with 0 CDs, %d with $0",
              file, n, len(customers), int(cds.sum()), float(dollars.sum()), int((cds == 0).sum()),

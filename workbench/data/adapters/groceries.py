@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.data.adapters._common import check_options, dataset_file, first_seen
 from workbench.data.shop import Shop
 from workbench.errors import ConfigError
@@ -68,11 +68,11 @@ def _products(items: pd.Series) -> pd.DataFrame:
     """Return the products table: one row per distinct item name."""
     names = pd.Series(np.sort(items.dropna().unique()), dtype="str")
     return pd.DataFrame({
-        C.PRODUCT_ID: names,
-        C.NAME: names,
-        C.CATEGORY: category(names),
-        C.PRICE: np.full(len(names), PRICE),
-        C.DESCRIPTION: names,
+        contract.PRODUCT_ID: names,
+        contract.NAME: names,
+        contract.CATEGORY: category(names),
+        contract.PRICE: np.full(len(names), PRICE),
+        contract.DESCRIPTION: names,
     })
 
 
@@ -80,12 +80,12 @@ def _lines(transaction_id: pd.Series, customer_id: pd.Series, item: pd.Series, t
     """Return transaction lines of quantity 1 at the constant unit price."""
     n = len(item)
     return pd.DataFrame({
-        C.TRANSACTION_ID: transaction_id.to_numpy(),
-        C.CUSTOMER_ID: customer_id.to_numpy(),
-        C.PRODUCT_ID: item.to_numpy(),
-        C.TIMESTAMP: timestamp.to_numpy(),
-        C.QUANTITY: np.ones(n, dtype="int64"),
-        C.UNIT_PRICE: np.full(n, PRICE),
+        contract.TRANSACTION_ID: transaction_id.to_numpy(),
+        contract.CUSTOMER_ID: customer_id.to_numpy(),
+        contract.PRODUCT_ID: item.to_numpy(),
+        contract.TIMESTAMP: timestamp.to_numpy(),
+        contract.QUANTITY: np.ones(n, dtype="int64"),
+        contract.UNIT_PRICE: np.full(n, PRICE),
     })
 
 
@@ -108,7 +108,7 @@ def _load_arules(f: Path) -> Shop:
     basket = ids.to_numpy()[exploded.index.to_numpy()]
     basket = pd.Series(basket, dtype="str")
     tx = _lines(basket, basket, item, pd.Series(np.full(len(item), UNKNOWN_DATE)))
-    customers = pd.DataFrame({C.CUSTOMER_ID: ids.astype("str"), C.SIGNUP_DATE: np.full(len(ids), UNKNOWN_DATE)})
+    customers = pd.DataFrame({contract.CUSTOMER_ID: ids.astype("str"), contract.SIGNUP_DATE: np.full(len(ids), UNKNOWN_DATE)})
     log.info("groceries(arules): %d baskets, %d lines, %d distinct items; dates unknown (all %s)",
              len(baskets), len(tx), item.nunique(), UNKNOWN_DATE.date())
     meta = {"source": str(f), "variant": "arules", "rows_read": len(tx), "baskets": len(baskets),
@@ -125,8 +125,8 @@ def _load_kaggle(f: Path) -> Shop:
     item = _strip(raw["itemDescription"])
     tid = member + "-" + date.dt.strftime("%Y-%m-%d").fillna(raw["Date"])
     tx = _lines(tid, member, item, date)
-    signup = first_seen(tx, C.CUSTOMER_ID, C.TIMESTAMP)
-    customers = pd.DataFrame({C.CUSTOMER_ID: signup.index.astype("str"), C.SIGNUP_DATE: signup.to_numpy()})
+    signup = first_seen(tx, contract.CUSTOMER_ID, contract.TIMESTAMP)
+    customers = pd.DataFrame({contract.CUSTOMER_ID: signup.index.astype("str"), contract.SIGNUP_DATE: signup.to_numpy()})
     log.info("groceries(kaggle): %d lines, %d members, %d baskets, %d distinct items; %d lines repeat an "
              "earlier (member, date, item)", len(tx), len(customers), tid.nunique(), item.nunique(),
              int(tx.duplicated().sum()))

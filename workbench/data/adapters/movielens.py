@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.data.adapters._common import check_options, dataset_file, first_seen
 from workbench.data.shop import Shop
 
@@ -69,30 +69,30 @@ def load(path: str | Path | None = None, **options) -> Shop:
                     dtype={"user": "str", "item": "str"})
     ts = pd.to_datetime(r["unix"], unit="s")
     ratings = pd.DataFrame({
-        C.CUSTOMER_ID: r["user"].str.strip(),
-        C.PRODUCT_ID: r["item"].str.strip(),
-        C.RATING: r["rating"].astype("float64"),
-        C.TIMESTAMP: ts,
+        contract.CUSTOMER_ID: r["user"].str.strip(),
+        contract.PRODUCT_ID: r["item"].str.strip(),
+        contract.RATING: r["rating"].astype("float64"),
+        contract.TIMESTAMP: ts,
     })
     transactions = pd.DataFrame({
-        C.TRANSACTION_ID: ratings[C.CUSTOMER_ID] + "-" + r["unix"].astype("str"),
-        C.CUSTOMER_ID: ratings[C.CUSTOMER_ID],
-        C.PRODUCT_ID: ratings[C.PRODUCT_ID],
-        C.TIMESTAMP: ts,
-        C.QUANTITY: np.ones(len(r), dtype="int64"),
-        C.UNIT_PRICE: np.full(len(r), PRICE),
+        contract.TRANSACTION_ID: ratings[contract.CUSTOMER_ID] + "-" + r["unix"].astype("str"),
+        contract.CUSTOMER_ID: ratings[contract.CUSTOMER_ID],
+        contract.PRODUCT_ID: ratings[contract.PRODUCT_ID],
+        contract.TIMESTAMP: ts,
+        contract.QUANTITY: np.ones(len(r), dtype="int64"),
+        contract.UNIT_PRICE: np.full(len(r), PRICE),
     })
 
     u = pd.read_csv(dataset_file(FOLDER, "u.user", folder), sep="|", header=None,
                     names=["user", "age", "gender", "occupation", "zip"], dtype="str", encoding="latin-1")
     user_ids = u["user"].str.strip()
-    signup = first_seen(ratings, C.CUSTOMER_ID, C.TIMESTAMP).reindex(user_ids)
+    signup = first_seen(ratings, contract.CUSTOMER_ID, contract.TIMESTAMP).reindex(user_ids)
     customers = pd.DataFrame({
-        C.CUSTOMER_ID: user_ids,
-        C.SIGNUP_DATE: signup.to_numpy(),
-        C.AGE: pd.to_numeric(u["age"], errors="coerce").astype("Int64"),
-        C.GENDER: u["gender"].str.strip(),
-        C.LOCATION: region(u["zip"]),
+        contract.CUSTOMER_ID: user_ids,
+        contract.SIGNUP_DATE: signup.to_numpy(),
+        contract.AGE: pd.to_numeric(u["age"], errors="coerce").astype("Int64"),
+        contract.GENDER: u["gender"].str.strip(),
+        contract.LOCATION: region(u["zip"]),
         OCCUPATION: u["occupation"].str.strip(),
         ZIP_CODE: u["zip"].str.strip(),
     })
@@ -108,11 +108,11 @@ def load(path: str | Path | None = None, **options) -> Shop:
                        dtype="str").str.rstrip("|")
     title = it["title"].str.strip()
     products = pd.DataFrame({
-        C.PRODUCT_ID: it["item"].str.strip(),
-        C.NAME: title,
-        C.CATEGORY: first_genre,
-        C.PRICE: np.full(len(it), PRICE),
-        C.DESCRIPTION: (title + " " + joined.str.replace("|", " ", regex=False)).str.strip(),
+        contract.PRODUCT_ID: it["item"].str.strip(),
+        contract.NAME: title,
+        contract.CATEGORY: first_genre,
+        contract.PRICE: np.full(len(it), PRICE),
+        contract.DESCRIPTION: (title + " " + joined.str.replace("|", " ", regex=False)).str.strip(),
         GENRES: joined,
         RELEASE_DATE: pd.to_datetime(it["release"], format="%d-%b-%Y", errors="coerce"),
     })

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from workbench.data import contract as C
+from workbench.data import contract
 from workbench.data.adapters._common import check_options, dataset_file, first_seen, int_ids, most_frequent
 from workbench.data.shop import Shop
 from workbench.errors import ConfigError
@@ -124,22 +124,22 @@ def load(path: str | Path | None = None, country: str | None = None, **options) 
                  country, len(raw), rows_read, rows_read - len(raw))
 
     tx = pd.DataFrame({
-        C.TRANSACTION_ID: raw["InvoiceNo"].astype("str"),
-        C.CUSTOMER_ID: int_ids(raw["CustomerID"]),
-        C.PRODUCT_ID: raw["StockCode"].astype("str"),
-        C.TIMESTAMP: pd.to_datetime(raw["InvoiceDate"]),
-        C.QUANTITY: raw["Quantity"],
-        C.UNIT_PRICE: raw["UnitPrice"].astype("float64"),
+        contract.TRANSACTION_ID: raw["InvoiceNo"].astype("str"),
+        contract.CUSTOMER_ID: int_ids(raw["CustomerID"]),
+        contract.PRODUCT_ID: raw["StockCode"].astype("str"),
+        contract.TIMESTAMP: pd.to_datetime(raw["InvoiceDate"]),
+        contract.QUANTITY: raw["Quantity"],
+        contract.UNIT_PRICE: raw["UnitPrice"].astype("float64"),
         COUNTRY: raw["Country"],
-        C.DESCRIPTION: raw["Description"],
+        contract.DESCRIPTION: raw["Description"],
     })
 
     # products: one per stock code, named by its most frequent real description
-    desc = tx[[C.PRODUCT_ID, C.DESCRIPTION]].copy()
-    desc[C.DESCRIPTION] = desc[C.DESCRIPTION].str.strip().replace({"nan": None, "": None})
-    codes = pd.Index(tx[C.PRODUCT_ID].unique(), name=C.PRODUCT_ID)
-    names = most_frequent(desc, C.PRODUCT_ID, C.DESCRIPTION).reindex(codes)
-    prices = tx.loc[tx[C.UNIT_PRICE] > 0].groupby(C.PRODUCT_ID)[C.UNIT_PRICE].median().reindex(codes)
+    desc = tx[[contract.PRODUCT_ID, contract.DESCRIPTION]].copy()
+    desc[contract.DESCRIPTION] = desc[contract.DESCRIPTION].str.strip().replace({"nan": None, "": None})
+    codes = pd.Index(tx[contract.PRODUCT_ID].unique(), name=contract.PRODUCT_ID)
+    names = most_frequent(desc, contract.PRODUCT_ID, contract.DESCRIPTION).reindex(codes)
+    prices = tx.loc[tx[contract.UNIT_PRICE] > 0].groupby(contract.PRODUCT_ID)[contract.UNIT_PRICE].median().reindex(codes)
     no_name, no_price = int(names.isna().sum()), int(prices.isna().sum())
     if no_name:
         log.info("online_retail: %d stock code(s) have no description; their name is the stock code", no_name)
@@ -147,23 +147,23 @@ def load(path: str | Path | None = None, country: str | None = None, **options) 
         log.info("online_retail: %d stock code(s) never sold at a positive price; price set to %.2f",
                  no_price, FALLBACK_PRICE)
     products = pd.DataFrame({
-        C.PRODUCT_ID: codes.astype("str"),
-        C.NAME: names.fillna(pd.Series(codes, index=codes)).to_numpy(),
-        C.CATEGORY: categorise(pd.Series(codes, index=codes), names).to_numpy(),
-        C.PRICE: prices.fillna(FALLBACK_PRICE).to_numpy(),
-        C.DESCRIPTION: names.to_numpy(),
+        contract.PRODUCT_ID: codes.astype("str"),
+        contract.NAME: names.fillna(pd.Series(codes, index=codes)).to_numpy(),
+        contract.CATEGORY: categorise(pd.Series(codes, index=codes), names).to_numpy(),
+        contract.PRICE: prices.fillna(FALLBACK_PRICE).to_numpy(),
+        contract.DESCRIPTION: names.to_numpy(),
     })
 
     # customers: one per customer id, from its first invoice and its most frequent country
-    signup = first_seen(tx, C.CUSTOMER_ID, C.TIMESTAMP)
-    location = most_frequent(tx, C.CUSTOMER_ID, COUNTRY).reindex(signup.index)
+    signup = first_seen(tx, contract.CUSTOMER_ID, contract.TIMESTAMP)
+    location = most_frequent(tx, contract.CUSTOMER_ID, COUNTRY).reindex(signup.index)
     customers = pd.DataFrame({
-        C.CUSTOMER_ID: signup.index.astype("str"),
-        C.SIGNUP_DATE: signup.to_numpy(),
-        C.LOCATION: location.to_numpy(),
+        contract.CUSTOMER_ID: signup.index.astype("str"),
+        contract.SIGNUP_DATE: signup.to_numpy(),
+        contract.LOCATION: location.to_numpy(),
     })
     log.info("online_retail: %d transaction lines, %d products, %d customers (%d lines without customer id)",
-             len(tx), len(products), len(customers), int(tx[C.CUSTOMER_ID].isna().sum()))
+             len(tx), len(products), len(customers), int(tx[contract.CUSTOMER_ID].isna().sum()))
     meta = {"source": str(f), "rows_in_file": rows_read, "rows_read": len(tx), "country": country,
             "dates_known": True, "prices_known": True}
     return Shop(customers=customers, products=products, transactions=tx, name="online_retail", meta=meta)

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from workbench.data import contract as C
+from workbench.data import contract as data_contract
 from workbench.data.adapters._common import check_options, dataset_file
 from workbench.data.shop import Shop
 
@@ -48,10 +48,10 @@ def load(path: str | Path | None = None, **options) -> Shop:
     pid = raw["product_id"].astype("str")
 
     prices = pd.DataFrame({
-        C.PRODUCT_ID: pid,
-        C.DATE: month,
-        C.PRICE: raw["unit_price"].astype("float64"),
-        C.COMPETITOR_PRICE: raw[list(COMPETITORS)].astype("float64").mean(axis=1),
+        data_contract.PRODUCT_ID: pid,
+        data_contract.DATE: month,
+        data_contract.PRICE: raw["unit_price"].astype("float64"),
+        data_contract.COMPETITOR_PRICE: raw[list(COMPETITORS)].astype("float64").mean(axis=1),
     })
     for col in PRICE_EXTRAS:
         prices[col] = raw[col].astype("float64")
@@ -59,26 +59,26 @@ def load(path: str | Path | None = None, **options) -> Shop:
     first = raw.assign(_pid=pid).drop_duplicates("_pid")
     median_price = raw.groupby(pid)["unit_price"].median()
     products = pd.DataFrame({
-        C.PRODUCT_ID: first["_pid"].to_numpy(),
-        C.NAME: (first["product_category_name"].astype("str") + " " + first["_pid"]).to_numpy(),
-        C.CATEGORY: first["product_category_name"].astype("str").to_numpy(),
-        C.PRICE: median_price.reindex(first["_pid"]).to_numpy(),
+        data_contract.PRODUCT_ID: first["_pid"].to_numpy(),
+        data_contract.NAME: (first["product_category_name"].astype("str") + " " + first["_pid"]).to_numpy(),
+        data_contract.CATEGORY: first["product_category_name"].astype("str").to_numpy(),
+        data_contract.PRICE: median_price.reindex(first["_pid"]).to_numpy(),
     })
     for col in PRODUCT_EXTRAS:
         products[col] = first[col].to_numpy()
 
     cust = "M" + month.dt.strftime("%Y-%m").fillna("unknown")
     transactions = pd.DataFrame({
-        C.TRANSACTION_ID: pid + "-" + month.dt.strftime("%Y%m").fillna("unknown"),
-        C.CUSTOMER_ID: cust,
-        C.PRODUCT_ID: pid,
-        C.TIMESTAMP: month,
-        C.QUANTITY: raw["qty"],
-        C.UNIT_PRICE: raw["unit_price"].astype("float64"),
+        data_contract.TRANSACTION_ID: pid + "-" + month.dt.strftime("%Y%m").fillna("unknown"),
+        data_contract.CUSTOMER_ID: cust,
+        data_contract.PRODUCT_ID: pid,
+        data_contract.TIMESTAMP: month,
+        data_contract.QUANTITY: raw["qty"],
+        data_contract.UNIT_PRICE: raw["unit_price"].astype("float64"),
     })
     months = month.dropna().drop_duplicates().sort_values()
-    customers = pd.DataFrame({C.CUSTOMER_ID: "M" + months.dt.strftime("%Y-%m").to_numpy(),
-                              C.SIGNUP_DATE: months.to_numpy()})
+    customers = pd.DataFrame({data_contract.CUSTOMER_ID: "M" + months.dt.strftime("%Y-%m").to_numpy(),
+                              data_contract.SIGNUP_DATE: months.to_numpy()})
     log.info("retail_price: %d products, %d product-months, %d months (transactions and customers are "
              "synthetic: one line per product-month, one pseudo-customer per month)",
              len(products), len(prices), len(customers))

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from workbench.data import contract as C
+from workbench.data import contract as data_contract
 from workbench.data.adapters._common import check_options, dataset_file, first_seen, int_ids
 from workbench.data.shop import Shop
 from workbench.errors import ConfigError, DataSourceError
@@ -97,20 +97,20 @@ def load(path: str | Path | None = None, nrows: int | None = None, timestamp_uni
     f = dataset_file(FOLDER, EVENTS_FILE, path)
     raw = read_events(f, nrows)
     events = pd.DataFrame({
-        C.TIMESTAMP: timestamps(raw["timestamp"], timestamp_unit),
-        C.CUSTOMER_ID: int_ids(raw["visitorid"]),
-        C.PRODUCT_ID: int_ids(raw["itemid"]),
-        C.EVENT: raw["event"].str.strip().str.lower(),
-        C.TRANSACTION_ID: int_ids(raw["transactionid"]),
+        data_contract.TIMESTAMP: timestamps(raw["timestamp"], timestamp_unit),
+        data_contract.CUSTOMER_ID: int_ids(raw["visitorid"]),
+        data_contract.PRODUCT_ID: int_ids(raw["itemid"]),
+        data_contract.EVENT: raw["event"].str.strip().str.lower(),
+        data_contract.TRANSACTION_ID: int_ids(raw["transactionid"]),
     })
-    signup = first_seen(events, C.CUSTOMER_ID, C.TIMESTAMP)
-    customers = pd.DataFrame({C.CUSTOMER_ID: signup.index.astype("str"), C.SIGNUP_DATE: signup.to_numpy()})
-    items = pd.Index(events[C.PRODUCT_ID].dropna().unique(), dtype="str").sort_values()
+    signup = first_seen(events, data_contract.CUSTOMER_ID, data_contract.TIMESTAMP)
+    customers = pd.DataFrame({data_contract.CUSTOMER_ID: signup.index.astype("str"), data_contract.SIGNUP_DATE: signup.to_numpy()})
+    items = pd.Index(events[data_contract.PRODUCT_ID].dropna().unique(), dtype="str").sort_values()
     cats = item_categories(f.parent)
     category = (cats.reindex(items).fillna(UNKNOWN) if cats is not None
                 else pd.Series(UNKNOWN, index=items)).astype("str")
-    products = pd.DataFrame({C.PRODUCT_ID: items, C.NAME: "item " + items, C.CATEGORY: category.to_numpy()})
-    kinds = events[C.EVENT].value_counts().to_dict()
+    products = pd.DataFrame({data_contract.PRODUCT_ID: items, data_contract.NAME: "item " + items, data_contract.CATEGORY: category.to_numpy()})
+    kinds = events[data_contract.EVENT].value_counts().to_dict()
     log.info("retailrocket: %d events (%s), %d visitors, %d items, categories %s", len(events), kinds,
              len(customers), len(products), "from item properties" if cats is not None else "unknown")
     meta = {"source": str(f), "rows_read": len(raw), "dates_known": True, "prices_known": False,
@@ -127,13 +127,13 @@ def write_events(events: pd.DataFrame, path: str | Path) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    visitor = pd.factorize(events[C.CUSTOMER_ID].astype("str"))[0]
-    item = pd.factorize(events[C.PRODUCT_ID].astype("str"))[0]
-    ms = pd.to_datetime(events[C.TIMESTAMP]).astype("datetime64[ms]").astype("int64")
-    buy = (events[C.EVENT].astype("str") == "transaction").to_numpy()
+    visitor = pd.factorize(events[data_contract.CUSTOMER_ID].astype("str"))[0]
+    item = pd.factorize(events[data_contract.PRODUCT_ID].astype("str"))[0]
+    ms = pd.to_datetime(events[data_contract.TIMESTAMP]).astype("datetime64[ms]").astype("int64")
+    buy = (events[data_contract.EVENT].astype("str") == "transaction").to_numpy()
     tid = pd.Series(pd.NA, index=events.index, dtype="Int64")
     if buy.any():
         tid[buy] = pd.factorize(pd.Series(visitor[buy]).astype("str") + "-" + ms[buy].astype("str").to_numpy())[0]
-    pd.DataFrame({"timestamp": ms.to_numpy(), "visitorid": visitor, "event": events[C.EVENT].astype("str").to_numpy(),
+    pd.DataFrame({"timestamp": ms.to_numpy(), "visitorid": visitor, "event": events[data_contract.EVENT].astype("str").to_numpy(),
                   "itemid": item, "transactionid": tid.to_numpy()}).to_csv(path, index=False)
     return path
