@@ -105,6 +105,11 @@ def test_executive_summary_quotes_the_numbers(full_metrics):
     assert "*hibernating* (400, 40%)" in text
     assert "The *champions* segment brings 45% of net revenue from 15% of customers" in text
     assert "k=4" in text and "r=0.2500" in text
+
+    full_metrics["segmentation"].update(model="gmm_full", selection={"chosen": {"model": "gmm_full", "k": 4,
+                                                                                "rule": "icl"}})
+    text = "\n".join(report_summary.executive_summary(full_metrics))
+    assert "A Gaussian mixture (full covariance) chose k=4 by the icl rule" in text and "K-means" not in text
     assert "*ease* with NDCG@10 0.160" in text
     assert "scores 0.080 (+100% for *ease*)" in text  # 0.16 / 0.08 - 1
     assert ("Re-scored from the saved lists on the test split (812 customers), *ease* reaches 0.170 against 0.090 "

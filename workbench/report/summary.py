@@ -28,6 +28,9 @@ STAGES: dict[str, tuple[str, str]] = {
 RANKING_METRIC_NAMES = ("ndcg", "precision", "recall", "map")
 #: names the most-popular baseline goes by, most specific first
 POPULAR_NAMES = ("popular", "most_popular", "popularity", "pop")
+#: how the report names the clustering model that notebook 01 selected
+CLUSTER_MODEL_NAMES = {"kmeans": "K-means", "gmm_full": "A Gaussian mixture (full covariance)",
+                       "gmm_diag": "A Gaussian mixture (diagonal covariance)"}
 
 
 def ranking_metrics(k: int) -> tuple[str, ...]:
@@ -272,7 +275,10 @@ def _segmentation_sentences(metrics: dict) -> list[str]:
         who = f" from {cshare:.0%} of customers" if cshare is not None else ""
         out.append(f"The *{top}* segment brings {shares[top]:.0%} of net revenue{who}.")
     if s.get("k") is not None:
-        out.append(f"K-means chose k={s['k']} (silhouette {fmt(s.get('silhouette'), 2)}, "
+        chosen = (s.get("selection") or {}).get("chosen") or {}
+        model = CLUSTER_MODEL_NAMES.get(s.get("model") or chosen.get("model"), "The clustering")
+        rule = f" by the {chosen['rule']} rule" if chosen.get("rule") else ""
+        out.append(f"{model} chose k={s['k']}{rule} (silhouette {fmt(s.get('silhouette'), 2)}, "
                    f"bootstrap stability ARI {fmt(s.get('stability_ari'), 2)}).")
     clv = s.get("clv") or {}
     if all(_num(clv.get(p)) is not None for p in ("r", "alpha", "a", "b")):
