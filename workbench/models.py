@@ -56,10 +56,10 @@ class ModelVersionWarning(UserWarning):
     """A model was saved under other library versions than the ones installed now."""
 
 
-def library_versions() -> dict[str, str | None]:
-    """The installed versions of Python and of :data:`LIBRARIES` (``None`` when absent)."""
+def library_versions(libraries=None) -> dict[str, str | None]:
+    """The installed versions of Python and of ``libraries`` (default :data:`LIBRARIES`; ``None`` when absent)."""
     out: dict[str, str | None] = {"python": platform.python_version()}
-    for lib in LIBRARIES:
+    for lib in LIBRARIES if libraries is None else libraries:
         try:
             out[lib] = metadata.version(lib)
         except metadata.PackageNotFoundError:

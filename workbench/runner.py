@@ -19,7 +19,6 @@ import subprocess
 import sys
 import time
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 
 import yaml
@@ -27,6 +26,7 @@ import yaml
 from workbench import outcome, runfolder
 from workbench.config import load_params, project_root
 from workbench.errors import ConfigError, NotebookExecutionError
+from workbench.models import library_versions
 
 log = logging.getLogger(__name__)
 
@@ -51,16 +51,6 @@ def discover(only: list[str] | None = None, selected: list[str] | str | None = N
     out = [nb for nb in nbs if keep(nb, selected) and keep(nb, only)]
     if only and not out:
         raise ConfigError(f"--only {','.join(only)} matches no notebook in {folder}")
-    return out
-
-
-def _versions() -> dict:
-    out = {"python": platform.python_version()}
-    for p in PACKAGES:
-        try:
-            out[p] = metadata.version(p)
-        except metadata.PackageNotFoundError:
-            out[p] = None
     return out
 
 
@@ -123,7 +113,7 @@ def _run_into(tmp: Path, out_dir: Path, cfg: dict, only, render: bool, kernel: s
     nbs = discover(only, cfg.get("notebooks"), notebooks)
     manifest_path = tmp / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
-    manifest.update({"params": cfg, "params_file": str(cfg.get("_source", "")), "versions": _versions(),
+    manifest.update({"params": cfg, "params_file": str(cfg.get("_source", "")), "versions": library_versions(PACKAGES),
                      "git_commit": _git_commit(), "machine": {"platform": platform.platform(),
                                                                "processor": platform.machine()}})
     runs = {r["notebook"]: r for r in manifest.get("notebooks", [])}
