@@ -8,6 +8,12 @@ planted taste (users prefer some genres; which movies they rate and how they rat
 recommenders have something real to find.
 
     python scripts/movielens_like.py OUT_FOLDER [--seed 0]
+    python scripts/movielens_like.py OUT_FOLDER --from ML_LATEST_SMALL_FOLDER
+
+The second form maps the real data set instead (GroupLens' ``ratings.csv`` and ``movies.csv``) onto the same
+contract, the way the ``movielens100k`` adapter maps MovieLens 100K: users become customers (signed up at their
+first rating), movies become products (first genre as category, title and genres as description, price 1), and
+each rating is also a one-unit transaction.
 
 writes ``customers.csv``, ``products.csv``, ``transactions.csv`` (one unit per rating, as the MovieLens
 adapter maps ratings) and ``ratings.csv`` into OUT_FOLDER, plus ``OUT_FOLDER/params.yaml``:
@@ -83,10 +89,29 @@ def catalog(seed: int = 0) -> dict[str, pd.DataFrame]:
     return {"customers": customers, "products": products, "transactions": transactions, "ratings": ratings}
 
 
+def from_latest_small(folder: Path) -> dict[str, pd.DataFrame]:
+    """Return the four contract tables of a MovieLens latest-small folder (``ratings.csv``, ``movies.csv``)."""
+    r = pd.read_csv(folder / "ratings.csv", dtype={"userId": "str", "movieId": "str"})
+    m = pd.read_csv(folder / "movies.csv", dtype={"movieId": "str"})
+    ts = pd.to_datetime(r["timestamp"], unit="s")
+    ratings = pd.DataFrame({"customer_id": r["userId"], "product_id": r["movieId"],
+                            "rating": r["rating"].astype("float64"), "timestamp": ts})
+    transactions = pd.DataFrame({"transaction_id": r["userId"] + "-" + r["timestamp"].astype("str"),
+                                 "customer_id": r["userId"], "product_id": r["movieId"], "timestamp": ts,
+                                 "quantity": 1, "unit_price": 1.0})
+    first = ratings.groupby("customer_id")["timestamp"].min()
+    customers = pd.DataFrame({"customer_id": first.index, "signup_date": first.to_numpy()})
+    genres = m["genres"].str.replace("(no genres listed)", "", regex=False)
+    products = pd.DataFrame({"product_id": m["movieId"], "name": m["title"],
+                             "category": genres.str.split("|").str[0].replace("", "Unknown"), "price": 1.0,
+                             "description": (m["title"] + " " + genres.str.replace("|", " ", regex=False)).str.strip()})
+    return {"customers": customers, "products": products, "transactions": transactions, "ratings": ratings}
+
+
 def params_block(folder: Path) -> dict:
     """params/movielens100k.yaml with this folder as a CSV source (every other block unchanged)."""
     base = yaml.safe_load((Path(__file__).resolve().parent.parent / "params" / "movielens100k.yaml").read_text())
-    out = {"name": "movielens_like", "data": {"source": "csv", "path": str(folder.resolve()), "strict": False}}
+    out = {"name": folder.name, "data": {"source": "csv", "path": str(folder.resolve()), "strict": False}}
     out.update({k: v for k, v in base.items() if k not in out})
     return out
 
@@ -95,17 +120,19 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("out")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--from", dest="source", type=Path, default=None,
+                    help="a MovieLens latest-small folder to map instead of the synthetic catalog")
     args = ap.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    tables = catalog(args.seed)
+    tables = catalog(args.seed) if args.source is None else from_latest_small(args.source)
     for name, df in tables.items():
         df.to_csv(out / f"{name}.csv", index=False)
     (out / "params.yaml").write_text(yaml.safe_dump(params_block(out), sort_keys=False))
     r = tables["ratings"]
     per_user = r.groupby("customer_id").size()
     per_item = r.groupby("product_id").size()
-    print(f"{out}: {r['customer_id'].nunique()} users, {r['product_id'].nunique()} rated movies of {N_ITEMS}, "
+    print(f"{out}: {r['customer_id'].nunique()} users, {r['product_id'].nunique()} rated movies of {len(tables['products'])}, "
           f"{len(r)} ratings (mean {r['rating'].mean():.2f}); per user min {per_user.min()} median "
           f"{per_user.median():.0f} max {per_user.max()}; movies rated once {int((per_item == 1).sum())}")
     return 0
