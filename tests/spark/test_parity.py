@@ -1,5 +1,5 @@
 """The Spark engine against the pandas engine on the same shop: the same validation, RFM, rules and metrics,
-k-means clusters that agree, ALS as good as ``implicit``'s. Never skipped in CI (see conftest)."""
+k-means clusters that agree, ALS within 0.01 nDCG@10 of ``implicit``'s. Never skipped in CI (see conftest)."""
 from __future__ import annotations
 
 import json
@@ -73,18 +73,15 @@ def test_rules_are_the_same_at_the_same_support_and_confidence(parity_runs):
         np.testing.assert_allclose(s[col].to_numpy(), p[col].to_numpy(), rtol=0, atol=1e-9, err_msg=col)
 
 
-def test_als_ndcg_is_at_least_implicits_minus_001(parity_runs):
-    """MLlib's ALS on the same split against ``implicit``'s at the same factors and regularisation.
-
-    One-sided: MLlib's weighted penalty (ALS-WR) scores higher than ``implicit``'s fixed one on these shops
-    (measured 0.154 vs 0.135 on this shop, a gap above the 0.01 a two-sided check allows); what is checked
-    is that the Spark engine is never worse by more than 0.01.
-    """
+def test_als_ndcg_is_within_001_of_implicits(parity_runs):
+    """MLlib's ALS on the same split against ``implicit``'s at the same factors, confidence and regularisation
+    (``SparkALS`` maps the confidence and the total penalty onto MLlib's; the mapping was derived, then checked
+    on shops of other seeds, never on this one)."""
     p = _metrics(parity_runs["pandas"])["batch"]["stages"]["als"]
     s = _metrics(parity_runs["spark"])["batch"]["stages"]["als"]
     assert (s["train_rows"], s["test_pairs"], s["customers"]) == (p["train_rows"], p["test_pairs"], p["customers"])
     assert p["metrics"]["ndcg@10"] > 0.02  # both learn something on the planted tastes
-    assert s["metrics"]["ndcg@10"] >= p["metrics"]["ndcg@10"] - 0.01, (s["metrics"], p["metrics"])
+    assert abs(s["metrics"]["ndcg@10"] - p["metrics"]["ndcg@10"]) <= 0.01, (s["metrics"], p["metrics"])
 
 
 def test_spark_ranking_metrics_equal_the_pandas_definitions(spark, parity_runs):

@@ -46,7 +46,12 @@ class _ImplicitMF(Recommender):
 
 
 class ALS(_ImplicitMF):
-    """Implicit-feedback ALS (Hu, Koren & Volinsky 2008) via ``implicit.als``; confidence = 1 + alpha * value."""
+    """Implicit-feedback ALS (Hu, Koren & Volinsky 2008) via ``implicit.als``.
+
+    A purchase has preference 1 and confidence ``alpha * value`` (``implicit``'s convention; Hu et al. and MLlib
+    write ``1 + alpha * value``); every other cell has preference 0 and confidence 1. ``regularization`` is one
+    fixed penalty per customer and per product factor.
+    """
 
     name = "als"
 
