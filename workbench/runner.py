@@ -104,10 +104,26 @@ def run(params: str | Path = "default", out: str | Path | None = None, only: lis
         raise
 
 
+def ipc_kernel_manager():
+    """The kernel manager class the runner starts kernels with: kernels talk over local IPC sockets (files in
+    Jupyter's runtime folder, open to this user only) instead of TCP ports on localhost, so ipykernel does not
+    warn once per notebook that its TCP traffic is unencrypted."""
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
+
+    class IPCKernelManager(AsyncKernelManager):
+        @default("transport")
+        def _transport_default(self):
+            return "ipc"
+
+    return IPCKernelManager
+
+
 def _run_into(tmp: Path, out_dir: Path, cfg: dict, only, render: bool, kernel: str, notebooks, overrides) -> Path:
     """Execute the notebooks into ``tmp`` and swap it into ``out_dir``."""
     import papermill as pm
 
+    kernel_manager = ipc_kernel_manager()
     params_file = tmp / "params.yaml"
     params_file.write_text(yaml.safe_dump(cfg, sort_keys=True))
     nbs = discover(only, cfg.get("notebooks"), notebooks)
@@ -128,7 +144,8 @@ def _run_into(tmp: Path, out_dir: Path, cfg: dict, only, render: bool, kernel: s
         try:
             pm.execute_notebook(str(nb), str(target), cwd=str(nb.parent), kernel_name=kernel,
                                 parameters={"params": str(params_file), "run_dir": str(tmp), "overrides": {}},
-                                progress_bar=False, log_output=False, stderr_file=sys.stderr)
+                                progress_bar=False, log_output=False, stderr_file=sys.stderr,
+                                kernel_manager_class=kernel_manager)
         except Exception as exc:  # papermill raises PapermillExecutionError; keep the evidence
             skipped = outcome.skip_of(exc)
             if skipped is None:
