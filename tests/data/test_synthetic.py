@@ -76,6 +76,20 @@ def test_planted_bundles_far_above_chance():
     assert np.median(lifts) > 10
 
 
+@pytest.mark.parametrize("n_products", [24, 30, 36])
+def test_small_catalog_plants_the_bundles_it_can_hold_and_says_so(n_products, caplog):
+    """Twenty bundles need forty distinct products in two categories each; a smaller catalog plants fewer,
+    all of distinct products across categories, and the log says how many."""
+    with caplog.at_level("WARNING", logger="workbench.data.synthetic"):
+        shop = generate_shop({"n_customers": 200, "n_products": n_products, "n_weeks": 20, "seed": 1})
+    bundles = shop.truth["bundles"]
+    pairs = bundles[["product_a", "product_b"]].to_numpy().ravel()
+    assert 0 < len(bundles) < 20 and len(set(pairs)) == len(pairs)
+    category = shop.products.set_index(contract.PRODUCT_ID)[contract.CATEGORY]
+    assert (category.loc[bundles["product_a"]].to_numpy() != category.loc[bundles["product_b"]].to_numpy()).all()
+    assert f"so {len(bundles)} bundles are planted" in caplog.text
+
+
 def test_truth_elasticity_and_demand_curve():
     shop = generate_shop()
     truth = shop.truth

@@ -666,6 +666,11 @@ def _bundles(rng, cfg: dict, catalog: Catalog, shelf: Shelf, lines: Lines) -> Bu
     for i, a in enumerate(anchors):  # n_bundles draws (20 by default)
         cands = np.flatnonzero(catalog.category != catalog.category[a])
         cands = np.array([c for c in rng.permutation(cands) if c not in taken])
+        if len(cands) == 0:  # a small catalog: every product of another category is already in a bundle
+            log.warning("synthetic: n_bundles=%d needs two distinct products per bundle (in two categories); "
+                        "the %d-product catalog holds %d, so %d bundles are planted", n_b, n_prod, i, i)
+            anchors, partners = anchors[:i], partners[:i]
+            break
         partners[i] = cands[0]
         taken.add(int(cands[0]))
     partner_of = np.full(n_prod, -1)
