@@ -145,3 +145,24 @@ def test_tracking_off(tmp_path):
     out = run("default", out=tmp_path / "out", overrides=[*TINY, "tracking.enabled=false"], notebooks=nbs,
               render=False, only=["00"])
     assert not (out / "tracking.json").exists() and not (tmp_path / "mlflow").exists()
+
+
+def test_logging_a_saved_model_to_mlflow_warns_nothing(tmp_path, caplog):
+    """The pyfunc wrapper takes free-form DataFrames: MLflow neither asks for type hints nor warns about
+    signatures or pickling (warnings a user could do nothing about)."""
+    import mlflow
+    from sklearn.preprocessing import StandardScaler
+
+    from workbench.models import log_mlflow_model, save_model
+
+    save_model(tmp_path / "run", "scaler", StandardScaler().fit(np.arange(6.0).reshape(3, 2)))
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    try:
+        with warnings.catch_warnings(record=True) as caught, caplog.at_level("WARNING", logger="mlflow"):
+            warnings.simplefilter("always")
+            with mlflow.start_run():
+                log_mlflow_model(tmp_path / "run", "scaler")
+    finally:
+        mlflow.set_tracking_uri(None)
+    assert [str(w.message) for w in caught if issubclass(w.category, UserWarning) and "mlflow" in w.filename] == []
+    assert [r.getMessage() for r in caplog.records] == []

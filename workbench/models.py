@@ -24,6 +24,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from workbench.errors import WorkbenchError
 from workbench.report.record import ARTIFACTS_DIR
 
@@ -172,7 +174,8 @@ def _pyfunc_class():
                 self.model = cloudpickle.load(fh)
             self.entry = json.loads(Path(context.artifacts["meta"]).read_text()).get("entry", "predict")
 
-        def predict(self, context, model_input, params=None):
+        def predict(self, context, model_input: pd.DataFrame, params=None):  # a DataFrame hint: MLflow passes
+            # the input through as it is (no schema inferred from it) and does not ask for type hints
             return getattr(self.model, self.entry)(model_input, **(params or {}))
 
     return SavedModel
@@ -186,10 +189,16 @@ def log_mlflow_model(run_dir: str | Path, name: str) -> None:
     folder = models_dir(run_dir) / name
     versions = meta.get("versions") or {}
     reqs = [f"{lib}=={v}" for lib, v in sorted(versions.items()) if lib not in ("python", "workbench") and v]
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*Add type hints", category=UserWarning)  # free-form inputs
+    # MLflow's logger warns that the wrapper is pickled (the saved model itself already is, by design) and that
+    # a DataFrame type hint gives no signature (the models take free-form DataFrames): neither helps the user
+    pyfunc_log = logging.getLogger("mlflow.pyfunc")
+    level = pyfunc_log.level
+    pyfunc_log.setLevel(logging.ERROR)
+    try:
         mlflow.pyfunc.log_model(name=name, python_model=_pyfunc_class()(),
                                 artifacts={"model": str(folder / meta.get("file", MODEL_FILE)),
                                            "meta": str(folder / META_FILE)},
                                 pip_requirements=reqs, metadata={"workbench_class": meta.get("class", ""),
                                                                 "description": meta.get("description", "")})
+    finally:
+        pyfunc_log.setLevel(level)
