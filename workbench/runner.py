@@ -105,9 +105,15 @@ def run(params: str | Path = "default", out: str | Path | None = None, only: lis
 
 
 def ipc_kernel_manager():
-    """The kernel manager class the runner starts kernels with: kernels talk over local IPC sockets (files in
-    Jupyter's runtime folder, open to this user only) instead of TCP ports on localhost, so ipykernel does not
-    warn once per notebook that its TCP traffic is unencrypted."""
+    """The kernel manager class the runner starts kernels with: kernels talk over local IPC sockets instead of
+    TCP ports on localhost, so ipykernel does not warn once per notebook that its TCP traffic is unencrypted.
+
+    Each kernel gets its own socket prefix in the temporary folder (jupyter_client's default, ``kernel-ipc`` in
+    the working folder, would be shared by two runs started from the same folder); the sockets are removed
+    when the kernel shuts down, and messages stay signed with the connection file's key."""
+    import tempfile
+    import uuid
+
     from jupyter_client.manager import AsyncKernelManager
     from traitlets import default
 
@@ -115,6 +121,10 @@ def ipc_kernel_manager():
         @default("transport")
         def _transport_default(self):
             return "ipc"
+
+        @default("ip")
+        def _ip_default(self):
+            return str(Path(tempfile.gettempdir()) / f"workbench-kernel-{uuid.uuid4().hex}")
 
     return IPCKernelManager
 
