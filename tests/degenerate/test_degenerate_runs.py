@@ -27,6 +27,7 @@ MUST_SKIP = {
     "one_day": {"segmentation.clv", "pricing"},      # one purchase day, one week of prices
     "one_customer": {"segmentation", "recommenders", "hybrid"},  # one buyer: no quintiles, nobody to test
     "one_product": {"basket"},                       # no basket holds two products
+    "twenty_customers": {"segmentation.clustering"},  # 9 buyers: too few for k up to 10; RFM segments stand alone
 }
 #: the shop whose report is rendered (the others skip rendering to save time)
 RENDERED = "one_day"
@@ -76,6 +77,7 @@ def test_degenerate_shop_completes(degenerate_runs, name):
     for nb in discover():
         assert not _errors(out / nb.name), f"{name}/{nb.name}: {_errors(out / nb.name)[:1]}"
     metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["data"]["rows_quarantined"] == 0  # cut from a clean shop: odd, not broken (offsets parse)
     skipped = dict(skipped_stages(metrics))
     assert MUST_SKIP.get(name, set()) <= set(skipped), f"{name}: skipped {skipped}"
     assert all(len(reason) > 20 for reason in skipped.values())
@@ -85,6 +87,19 @@ def test_degenerate_shop_completes(degenerate_runs, name):
         shown = [o for c in cells if c.cell_type == "code" for o in c.get("outputs", [])
                  if "text/markdown" in o.get("data", {}) and "Skipped" in o["data"]["text/markdown"]]
         assert shown, f"{name}/{nb} ended early ({reason}) without saying so"
+
+
+@pytest.mark.slow
+def test_pilot_too_small_to_cluster_keeps_its_rfm_segments(degenerate_runs):
+    """Twenty customers, nine of them buyers: no clustering, but the RFM table is saved and counted."""
+    import pandas as pd
+
+    out = degenerate_runs["twenty_customers"][2]
+    table = pd.read_parquet(out / "artifacts" / "customer_segments.parquet")
+    seg = json.loads((out / "metrics.json").read_text())["segmentation"]
+    assert len(table) == seg["customers"] == 20 and seg["k"] is None and seg["clusters"] == {}
+    assert table["segment"].value_counts().to_dict() == {k: v for k, v in seg["segments"].items() if v}
+    assert (table["frequency"] > 0).sum() == seg["buyers"]
 
 
 @pytest.mark.slow

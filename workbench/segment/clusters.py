@@ -24,7 +24,7 @@ from workbench.data import contract
 from workbench.errors import ConfigError
 from workbench.segment.features import EXTRA_FEATURES, category_shares, cluster_features  # noqa: F401
 from workbench.segment.rfm import FREQUENCY, MONETARY, NO_PURCHASE, RECENCY, SEGMENT
-from workbench.segment.selection import MODELS, ClusterSelector, _sample
+from workbench.segment.selection import CLUSTERING_STAGE, MODELS, ClusterSelector, _sample
 
 log = logging.getLogger(__name__)
 

@@ -52,6 +52,9 @@ from workbench.stages import require
 
 log = logging.getLogger(__name__)
 
+#: the metrics key a clustering that cannot run (too few buyers) records its skip under
+CLUSTERING_STAGE = "segmentation.clustering"
+
 KMEANS, GMM_PREFIX = "kmeans", "gmm_"
 MODELS = (KMEANS, "gmm_full", "gmm_diag")
 COVARIANCE_TYPES = ("full", "diag", "tied", "spherical")
@@ -200,9 +203,9 @@ class ClusterSelector(BaseEstimator, ClusterMixin):
     def _fit(self, X: pd.DataFrame, models: list[str], ks: list[int]) -> "ClusterSelector":
         rng = np.random.default_rng(self.random_state)
         Xv = np.asarray(X, dtype="float64")
-        require(len(Xv) > max(ks), "segmentation",
+        require(len(Xv) > max(ks), CLUSTERING_STAGE,
                 f"clustering with k up to {max(ks)} (params segmentation.clusters.k_range) needs more than {max(ks)} "
-                f"customers with a purchase; this shop has {len(Xv)} (the RFM table above is shown, not saved)")
+                f"customers with a purchase; this shop has {len(Xv)}, so the RFM segments stand alone")
         Xf = Xv[_sample(len(Xv), self.fit_sample, rng)]
         scaler = StandardScaler().fit(Xf)
         Zf = scaler.transform(Xf)

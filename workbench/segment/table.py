@@ -33,26 +33,32 @@ def customer_segments(table: pd.DataFrame, predictions: pd.DataFrame | None = No
     return out
 
 
-def segmentation_metrics(table: pd.DataFrame, model: segment_clusters.ClusterSelector, truth: dict | None, clv_metrics: dict | None,
-                         segment_map: dict[str, str] | None = None) -> dict:
+def segmentation_metrics(table: pd.DataFrame, model: segment_clusters.ClusterSelector | None, truth: dict | None,
+                         clv_metrics: dict | None, segment_map: dict[str, str] | None = None,
+                         clustering_skipped: dict | None = None) -> dict:
     """Return the ``segmentation`` block of metrics.json (segments, the chosen clusters' model, k, silhouette,
     stability_ari, ``selection`` = every candidate's criteria and the choice, ari_vs_truth, clv ...); a shop
-    without money adds ``monetary: {"skipped": reason}`` (:func:`~workbench.segment.rfm.monetary_skip_reason`)."""
+    without money adds ``monetary: {"skipped": reason}`` (:func:`~workbench.segment.rfm.monetary_skip_reason`).
+
+    Without a clustering (``model`` None: too few buyers), the model's fields are None, ``clusters`` is empty
+    and ``clustering`` holds ``clustering_skipped`` (the ``{"skipped": reason}`` record)."""
     no_money = rfm.monetary_skip_reason(table)
     truth = truth or {}
-    clusters = table.loc[table[segment_clusters.CLUSTER] != segment_clusters.NO_CLUSTER, segment_clusters.CLUSTER_NAME].value_counts().sort_index()
+    clusters = (table.loc[table[segment_clusters.CLUSTER] != segment_clusters.NO_CLUSTER, segment_clusters.CLUSTER_NAME]
+                .value_counts().sort_index() if model is not None else pd.Series(dtype="int64"))
+    fitted = {"model": model.model_, "k": int(model.k_), "silhouette": model.silhouette_,
+              "stability_ari": model.stability_ari_} if model is not None else dict.fromkeys(
+        ("model", "k", "silhouette", "stability_ari"))
     return {
         "analysis_date": str(pd.Timestamp(table.attrs["analysis_date"]).date()),
         "customers": int(len(table)),
         "buyers": int((table[rfm.FREQUENCY] > 0).sum()),
         "segments": rfm.segment_counts(table, segment_map),
         "outliers": rfm.outlier_counts(table),
-        "model": model.model_,
-        "k": int(model.k_),
-        "silhouette": model.silhouette_,
-        "stability_ari": model.stability_ari_,
+        **fitted,
         "clusters": {str(k): int(v) for k, v in clusters.items()},
-        "selection": model.selection(),
+        "selection": model.selection() if model is not None else None,
+        **({"clustering": clustering_skipped} if model is None and clustering_skipped else {}),
         "ari_vs_truth": truth.get("ari_vs_truth"),
         "rfm_ari_vs_truth": truth.get("rfm_ari_vs_truth"),
         **({"browsers_without_purchase": truth["browsers_without_purchase"]} if "browsers_without_purchase" in truth
