@@ -43,13 +43,36 @@ class _Collect(logging.Handler):
         _PAPERMILL_WARNINGS.append(f"{record.name}: {record.getMessage()}")
 
 
+#: the test that compares a second default run with the first (its run starts beside the first one)
+RERUN_TEST = "test_same_params_same_metrics_bytes"
+_RERUN: dict = {}
+
+
+def _start_rerun(folder: Path):
+    """Start a second default run from the command line, in the background (a run keeps one core busy)."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    log = open(folder.parent / "again.log", "w+")
+    cmd = [sys.executable, "-m", "workbench", "run", "--params", "default", "--out", str(folder), "--no-report"]
+    return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT), log
+
+
 @pytest.fixture(scope="session")
-def default_run(tmp_path_factory):
+def default_run(tmp_path_factory, request):
     """A real run of every notebook on the default params (papermill, report rendered), shared by the
-    notebook and report tests; what papermill warned meanwhile is in ``papermill_warnings``."""
+    notebook and report tests; what papermill warned meanwhile is in ``papermill_warnings``.
+
+    When the session holds the determinism test, a second default run goes on beside this one in another
+    process (see :func:`default_rerun`): each run keeps about one core busy, so the pair costs little more
+    than one."""
     from workbench.runner import run
 
-    out = tmp_path_factory.mktemp("runs") / "default"
+    root = tmp_path_factory.mktemp("runs")
+    out = root / "default"
+    if any(item.name == RERUN_TEST for item in request.session.items):
+        _RERUN["run"] = (root / "again", *_start_rerun(root / "again"))
     logger, handler = logging.getLogger("papermill"), _Collect(logging.WARNING)
     logger.addHandler(handler)
     try:
@@ -61,6 +84,19 @@ def default_run(tmp_path_factory):
     _PAPERMILL_WARNINGS.extend(f"{w.category.__name__}: {w.message}" for w in caught
                                if "papermill" in str(w.filename))
     return path
+
+
+@pytest.fixture(scope="session")
+def default_rerun(default_run) -> Path:
+    """The second default run (same params and seed, another process), finished."""
+    if "run" not in _RERUN:  # the determinism test was not collected when default_run started
+        _RERUN["run"] = (default_run.parent / "again", *_start_rerun(default_run.parent / "again"))
+    folder, proc, log = _RERUN["run"]
+    code = proc.wait()
+    log.seek(0)
+    assert code == 0, f"the second default run failed (exit {code}): {log.read()[-3000:]}"
+    log.close()
+    return folder
 
 
 @pytest.fixture(scope="session")
