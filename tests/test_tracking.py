@@ -158,9 +158,10 @@ def test_logging_a_saved_model_to_mlflow_warns_nothing(tmp_path, caplog):
     save_model(tmp_path / "run", "scaler", StandardScaler().fit(np.arange(6.0).reshape(3, 2)))
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
     try:
+        experiment = mlflow.create_experiment("quiet", artifact_location=(tmp_path / "artifacts").as_uri())
         with warnings.catch_warnings(record=True) as caught, caplog.at_level("WARNING", logger="mlflow"):
             warnings.simplefilter("always")
-            with mlflow.start_run():
+            with mlflow.start_run(experiment_id=experiment):
                 log_mlflow_model(tmp_path / "run", "scaler")
     finally:
         mlflow.set_tracking_uri(None)
