@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.data import contract
+from workbench.errors import ConfigError
 from workbench.evaluate.metrics import RANK, SCORE
 from workbench.recommend import basket
 from workbench.segment import clusters as segment_clusters
@@ -134,6 +135,10 @@ class SparkALS:
 
     def fit(self, rows) -> "SparkALS":
         """Fit on purchase rows (``customer_id``, ``product_id``; each distinct pair counts once); return self."""
+        if float(self.alpha) < 1.0:
+            raise ConfigError(f"ALS alpha={self.alpha} weighs a purchase below a non-purchase, which MLlib's implicit "
+                              "ALS cannot express (it weighs a purchase 1 + its alpha, and its alpha is >= 0); the "
+                              "Spark engine needs alpha >= 1")
         from pyspark.ml.recommendation import ALS
         from pyspark.sql import functions
 
@@ -147,9 +152,6 @@ class SparkALS:
         self.items_ = id_index(pairs, contract.PRODUCT_ID, ITEM).persist()
         self.seen_ = (pairs.join(self.users_, contract.CUSTOMER_ID).join(functions.broadcast(self.items_), contract.PRODUCT_ID)
                       .select(USER, ITEM).persist())
-        if float(self.alpha) < 1.0:
-            raise ValueError(f"SparkALS: alpha={self.alpha} weighs a purchase below a non-purchase; MLlib's implicit "
-                             "ALS needs alpha >= 1 here (it weighs a purchase 1 + (alpha - 1))")
         n_pairs, n_users, n_items = pairs.count(), self.users_.count(), self.items_.count()
         self.mllib_alpha_ = float(self.alpha) - 1.0
         self.reg_param_ = float(self.regularization) * (n_users + n_items) / max(2 * n_pairs, 1)
