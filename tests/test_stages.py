@@ -123,7 +123,7 @@ def test_clustering_skips_with_too_few_buyers():
     features = clusters.cluster_features(table, cfg["extra_features"], tx, None)
     with pytest.raises(StageSkipped, match="needs more than .* customers with a purchase; this shop has 6") as err:
         clusters.make_model(cfg, 42).fit(features)
-    assert err.value.stage == "segmentation"
+    assert err.value.stage == "segmentation.clustering" == clusters.CLUSTERING_STAGE  # the RFM segments still stand
 
 
 def test_segmenter_fits_clusters_or_falls_back_to_one_group():
