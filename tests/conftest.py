@@ -16,6 +16,17 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 ROOT = Path(__file__).resolve().parent.parent
 
 
+#: session fixtures that run every notebook (minutes): a test that uses one is slow, marked or not
+SLOW_FIXTURES = {"default_run", "default_rerun", "papermill_warnings"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark ``slow`` every test that needs a whole default run, so ``-m "not slow"`` leaves it out."""
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def small_shop():
     """A 300-customer synthetic shop (raw, not validated)."""
