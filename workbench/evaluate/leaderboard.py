@@ -33,6 +33,8 @@ MODEL_FAMILIES: dict[str, str] = {
     "cluster_trending": "context", "seasonal": "context", "price_affinity": "context",
 }
 HYBRID_PREFIX = "hybrid_"
+#: the lists a run ships: the hybrid after its business rules (notebook 05)
+SHIPPED_MODEL = f"{HYBRID_PREFIX}final"
 POPULAR = "popular"
 
 

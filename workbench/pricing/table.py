@@ -262,10 +262,10 @@ def final_recommendations(recs: dict[str, pd.DataFrame], test: pd.DataFrame | No
     """Return ``(name, lists)`` of the run's final recommendations: ``hybrid_final`` when the hybrid ran, else
     the leaderboard's best model outside the baselines (scored on ``test``, the split's relevant pairs);
     ``(None, None)`` when there is none. Baselines (popular, random) are never the interest signal."""
-    from workbench.evaluate.leaderboard import MODEL_FAMILIES, leaderboard
+    from workbench.evaluate.leaderboard import MODEL_FAMILIES, SHIPPED_MODEL, leaderboard
 
-    if "hybrid_final" in recs:
-        return "hybrid_final", recs["hybrid_final"]
+    if SHIPPED_MODEL in recs:
+        return SHIPPED_MODEL, recs[SHIPPED_MODEL]
     candidates = {m: r for m, r in recs.items() if MODEL_FAMILIES.get(m) != "baseline"}
     if not candidates or test is None or not len(test):
         return None, None

@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from workbench.evaluate.leaderboard import SHIPPED_MODEL
 from workbench.stages import SKIPPED, skipped_stages
 
 #: metrics.json stage key -> (notebooks that write it, what a reader calls it)
@@ -306,6 +307,11 @@ def _ranking_sentences(metrics: dict, name: str, ndcg: float) -> list[str]:
     which = "on the leaderboard" if len(leaderboard_table(metrics)) else "recorded"
     out = [f"**Recommenders**: the best of the {len(table)} ranking models {which} is *{name}* with NDCG@{k} "
            f"{fmt(ndcg)} (precision@{k} {fmt(pk)})."]
+    shipped = _num(table.loc[SHIPPED_MODEL, f"ndcg@{k}"]) if SHIPPED_MODEL in table.index else None
+    if shipped is not None and SHIPPED_MODEL != name:
+        rank = list(table.index).index(SHIPPED_MODEL) + 1
+        out.append(f"The lists the run ships, *{SHIPPED_MODEL}* (the hybrid after its business rules), score NDCG@{k} "
+                   f"{fmt(shipped)}: {ndcg - shipped:.3f} below *{name}*, rank {rank} of {len(table)}.")
     pop = popular_model(metrics)
     if pop and pop != name and pop in table.index and _num(table.loc[pop, f"ndcg@{k}"]):
         base = float(table.loc[pop, f"ndcg@{k}"])
