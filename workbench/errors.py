@@ -44,6 +44,13 @@ class NotebookExecutionError(WorkbenchError):
     """A notebook failed during a run; the message names the notebook and the cell."""
 
 
+class PopulationError(WorkbenchError):
+    """A model's saved lists do not cover the evaluation population every model is scored on.
+
+    The message names the model, how many of the population's customers its lists cover, and what to rerun.
+    """
+
+
 class NotFittedError(WorkbenchError, ValueError):
     """A model was used before ``fit``."""
 

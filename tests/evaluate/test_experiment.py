@@ -152,3 +152,28 @@ def test_split_artifacts_are_written_once_and_read_identically(shop, tmp_path):
     # other settings: the stale split is replaced
     other = experiment.load_or_make_split(shop, _settings(split="chronological"), RunRecorder(tmp_path / "run"))
     assert other.train[T].max() < other.test[T].min()
+
+
+def test_the_evaluation_population_is_one_seeded_sample_of_test_customers(shop, tmp_path):
+    whole = experiment.make_split(shop, _settings(split="last_basket"))
+    everyone = sorted(whole.test[U].unique())
+    assert whole.population == experiment.Population(len(everyone), len(everyone), "every test customer")
+    s = _settings(split="last_basket", max_customers=12, validation={"folds": 2})
+    sp = experiment.load_or_make_split(shop, s, RunRecorder(tmp_path / "run"))
+    # the sample is drawn with numpy's seeded choice over the sorted test customers, nothing else
+    drawn = set(np.random.default_rng(42).choice(np.array(everyone), 12, replace=False))
+    assert set(sp.test[U]) == drawn and sp.population.customers == 12 and sp.population.of == len(everyone)
+    assert "seed 42" in sp.population.drawn
+    # the sampled customers keep every relevant pair; train is the same as without a sample
+    assert _pairs(sp.test) == {p for p in _pairs(whole.test) if p[0] in drawn}
+    pd.testing.assert_frame_equal(sp.train.reset_index(drop=True), whole.train.reset_index(drop=True), check_dtype=False)
+    # recorded with the split, and read back from it
+    assert experiment.read_population(tmp_path / "run" / "artifacts") == sp.population
+    again = experiment.load_or_make_split(shop, s, RunRecorder(tmp_path / "run"))
+    assert again.population == sp.population
+    # validation folds are sampled the same way, each with its own seed
+    for f, fold in enumerate(experiment.validation_folds(shop, sp, s)):
+        assert fold.test[U].nunique() == 12 and fold.population.of > 12
+        assert f"seed {43 + f}" in fold.population.drawn
+    with pytest.raises(ConfigError, match="max_customers must be at least 1"):
+        _settings(max_customers=0)

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from workbench.data import contract
+from workbench.errors import PopulationError
 from workbench.evaluate import leaderboard as evaluate_leaderboard
 
 U, I = contract.CUSTOMER_ID, contract.PRODUCT_ID
@@ -85,11 +86,19 @@ def test_vs_popular_is_a_paired_interval(board_inputs):
     assert set(top["vs_popular"]) == {"delta", "low", "high"} and by_model["popular"]["vs_popular"] is None
 
 
-def test_missing_lists_score_zero_and_families_are_known():
+def test_lists_that_miss_customers_of_the_population_are_an_error_naming_the_model():
     test = pd.DataFrame({U: ["a", "b"], I: ["x", "y"]})
     recs = {"ease": pd.DataFrame({U: ["a"], I: ["x"], "score": [1.0], "rank": [1]})}
-    board = evaluate_leaderboard.leaderboard(recs, test, k=3, n_items=2, baseline=None)
-    assert board.rows.loc[0, "ndcg@3"] == pytest.approx(0.5) and board.rows.loc[0, "customers_listed"] == 1
+    with pytest.raises(PopulationError, match=r"recs_ease has lists for 1 of the 2 customers.*missing e.g. \['b'\]"):
+        evaluate_leaderboard.leaderboard(recs, test, k=3, n_items=2, baseline=None)
+    full = {"ease": pd.DataFrame({U: ["a", "b"], I: ["x", "x"], "score": [1.0, 1.0], "rank": [1, 1]})}
+    board = evaluate_leaderboard.leaderboard(full, test, k=3, n_items=2, baseline=None)
+    assert board.rows.loc[0, "ndcg@3"] == pytest.approx(brute_ndcg(full["ease"], test, 3))
+    assert board.rows.loc[0, "customers_listed"] == 2
+    assert board.to_metrics()["population"] == {"customers": 2, "of": 2, "drawn": "every test customer"}
+
+
+def test_families_are_known():
     assert evaluate_leaderboard.family("hybrid_final") == "hybrid" and evaluate_leaderboard.family("basket") == "basket"
     with pytest.raises(ValueError, match="MODEL_FAMILIES"):
         evaluate_leaderboard.family("mystery")

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from workbench.data import contract as data_contract
+from workbench.errors import ConfigError
 from workbench.recommend import rules as recommend_rules
 from workbench.evaluate.significance import paired_sample_size
 from workbench.recommend.hybrid_experiment import REC_COLUMNS, HybridExperiment
@@ -141,8 +142,8 @@ def test_no_test_period_purchase_reaches_the_segments(small_shop):
 
 
 def test_customer_sample_and_chunked_final_lists(small_shop):
-    params = {"hybrid": {"tuning": {"n_random": 20, "n_bags": 20}, "max_customers": 40, "chunk_customers": 70},
-              "evaluation": {"n_boot": 50}, "seed": 1}
+    params = {"hybrid": {"tuning": {"n_random": 20, "n_bags": 20}, "chunk_customers": 70},
+              "evaluation": {"n_boot": 50, "max_customers": 40}, "seed": 1}
     ex = HybridExperiment(small_shop, params)
     validation = ex.fit_validation()
     tuning = ex.tune(validation)
@@ -150,9 +151,15 @@ def test_customer_sample_and_chunked_final_lists(small_shop):
     assert len(test.candidates) == 40 and len(validation.candidates) == 40 and len(test.per_customer) == 40
     assert set(ex.holdout.test[data_contract.CUSTOMER_ID]) == set(test.candidates.customer_ids)
     assert test.table.loc["tuned", "ndcg@10"] == pytest.approx(test.per_customer["tuned"].mean())
+    assert ex.holdout.population.customers == 40 and ex.holdout.population.of > 40
     chunked = ex.production(tuning)
     ex.cfg["chunk_customers"] = 10 ** 6
     pd.testing.assert_frame_equal(chunked, ex.production(tuning))
+
+
+def test_the_retired_hybrid_sample_key_names_the_evaluation_key(small_shop):
+    with pytest.raises(ConfigError, match="'hybrid.max_customers' is now 'evaluation.max_customers'"):
+        HybridExperiment(small_shop, {"hybrid": {"max_customers": 40}})
 
 
 def test_validation_folds_are_earlier_cut_offs_of_train_and_pooled(small_shop):

@@ -12,6 +12,10 @@ The ``evaluation:`` block (merged over :data:`DEFAULTS`):
   ``ratio`` of its rows in train; microsoft/recommenders ``python_stratified_split``) or ``random``;
 - ``ratio``, ``stratify_by``, ``cutoff``, ``seed`` (None: the run's seed), ``drop_seen_pairs`` (test keeps
   only pairs the customer did not have in train, since seen products are never recommended);
+- ``max_customers``: the evaluation population. None (the default) scores every test customer; a number draws a
+  seeded uniform sample of that many test customers once, here, and every model (notebooks 02-05 and the
+  leaderboard) is scored on exactly those customers. Validation folds are sampled the same way (seed + 1 + fold).
+  The population (customers evaluated, of how many, how drawn) is recorded in ``split.json``;
 - ``k``: the list length every metric is computed at;
 - ``validation``: ``folds`` validation splits carved out of TRAIN (never the test part) for tuning, with
   their ``ratio`` (None: ``ratio``). ``last_basket`` and ``chronological`` folds are nested (fold 2 splits
@@ -56,6 +60,7 @@ DEFAULTS: dict = {
     "cutoff": None,
     "seed": None,
     "drop_seen_pairs": True,
+    "max_customers": None,
     "k": 10,
     "validation": {"folds": 1, "ratio": None},
     "n_boot": 1000,
@@ -86,6 +91,7 @@ RETIRED_KEYS: dict[str, str] = {
     "hybrid.validation": "evaluation.validation",
     "hybrid.interactions.source": "evaluation.source",
     "hybrid.bootstrap": "evaluation.n_boot and evaluation.alpha",
+    "hybrid.max_customers": "evaluation.max_customers",
 }
 
 
@@ -125,6 +131,7 @@ class EvaluationSettings:
     cutoff: str | None = None
     seed: int = 42
     drop_seen_pairs: bool = True
+    max_customers: int | None = None
     k: int = 10
     validation: Validation = field(default_factory=Validation)
     n_boot: int = 1000
@@ -146,6 +153,9 @@ class EvaluationSettings:
             raise ConfigError(f"evaluation.ratio must be strictly between 0 and 1 (the train share), not {self.ratio}")
         if int(self.k) < 1:
             raise ConfigError(f"evaluation.k must be at least 1, not {self.k}")
+        if self.max_customers is not None and int(self.max_customers) < 1:
+            raise ConfigError(f"evaluation.max_customers must be at least 1 (or null: every test customer), "
+                              f"not {self.max_customers}")
         if int(self.validation.folds) < 1:
             raise ConfigError(f"evaluation.validation.folds must be at least 1, not {self.validation.folds}")
 
@@ -158,7 +168,8 @@ class EvaluationSettings:
         """The settings that decide the split (what ``split.json`` records)."""
         return {"source": self.source, "split": self.split, "ratio": float(self.ratio),
                 "stratify_by": self.stratify_by, "cutoff": None if self.cutoff is None else str(self.cutoff),
-                "seed": int(self.seed), "drop_seen_pairs": bool(self.drop_seen_pairs)}
+                "seed": int(self.seed), "drop_seen_pairs": bool(self.drop_seen_pairs),
+                "max_customers": None if self.max_customers is None else int(self.max_customers)}
 
     def to_dict(self) -> dict:
         """Every setting as plain values (for metrics.json)."""
@@ -188,20 +199,61 @@ def settings(params: dict) -> EvaluationSettings:
     return EvaluationSettings(**{**cfg, "ratio": float(cfg["ratio"]), "k": int(cfg["k"]),
                                  "n_boot": int(cfg["n_boot"]), "alpha": float(cfg["alpha"]),
                                  "curve_ks": tuple(int(x) for x in cfg["curve_ks"]),
-                                 "drop_seen_pairs": bool(cfg["drop_seen_pairs"])},
+                                 "drop_seen_pairs": bool(cfg["drop_seen_pairs"]),
+                                 "max_customers": None if cfg["max_customers"] is None else int(cfg["max_customers"])},
                               seed=int(params.get("seed", 42) if seed is None else seed),
                               validation=Validation(int(v.get("folds", 1)),
                                                     None if v.get("ratio") is None else float(v["ratio"])))
 
 
 # ---- the split ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Population:
+    """The customers every model is scored on: how many, of how many test customers, and how they were drawn."""
+
+    customers: int
+    of: int
+    drawn: str
+
+    @classmethod
+    def everyone(cls, n: int) -> "Population":
+        """Every one of the ``n`` test customers."""
+        return cls(int(n), int(n), "every test customer")
+
+    def to_dict(self) -> dict:
+        """``{customers, of, drawn}`` (for split.json and metrics.json)."""
+        return {"customers": self.customers, "of": self.of, "drawn": self.drawn}
+
+    def describe(self) -> str:
+        """One line for a reader, e.g. ``20,000 of 49,304 test customers (a seeded uniform sample ...)``."""
+        if self.customers == self.of:
+            return f"all {self.of:,} test customers"
+        return f"{self.customers:,} of {self.of:,} test customers ({self.drawn})"
+
+
+def sample_population(test: pd.DataFrame, max_customers: int | None, seed: int) -> tuple[pd.DataFrame, Population]:
+    """Return ``test`` kept for the evaluation population and the :class:`Population`.
+
+    With ``max_customers`` set and more test customers than that, a uniform sample without replacement of
+    ``max_customers`` customers (sorted ids, ``numpy.random.default_rng(seed)``); otherwise every customer.
+    """
+    ids = np.sort(pd.unique(test[contract.CUSTOMER_ID].astype("str")))
+    if max_customers is None or len(ids) <= int(max_customers):
+        return test, Population.everyone(len(ids))
+    keep = np.random.default_rng(seed).choice(ids, int(max_customers), replace=False)
+    kept = test[test[contract.CUSTOMER_ID].astype("str").isin(keep)].reset_index(drop=True)
+    return kept, Population(int(max_customers), len(ids),
+                            f"a uniform random sample without replacement, seed {seed} (evaluation.max_customers)")
+
+
 @dataclass
 class SplitRows:
     """One split of a shop's rows: training rows, the relevant test pairs, and the training purchases."""
 
     train: pd.DataFrame      # rows of the source (sales lines, ratings or events) in the training part
-    test: pd.DataFrame       # the relevant (customer, product) pairs, one row each (see :func:`relevant_pairs`)
+    test: pd.DataFrame       # the relevant (customer, product) pairs of the evaluation population, one row each
     purchases: pd.DataFrame  # sales lines of the training part (what content, basket and context models use)
+    population: Population | None = None  # who ``test`` covers (None: not recorded)
 
     @property
     def customers(self) -> pd.Index:
@@ -301,11 +353,12 @@ def split_rows(rows: pd.DataFrame, s: EvaluationSettings, seed: int | None = Non
 
 
 def make_split(shop: Shop, s: EvaluationSettings) -> SplitRows:
-    """Return the test split of ``shop`` under ``s``."""
+    """Return the test split of ``shop`` under ``s``, its test pairs kept for the evaluation population."""
     train, test = split_rows(source_rows(shop, s.source), s)
-    log.info("%s split: %d train rows, %d relevant test pairs, %d test customers", s.split, len(train), len(test),
-             test[contract.CUSTOMER_ID].nunique())
-    return SplitRows(train, test, training_purchases(shop, train, s.source, s.split))
+    test, population = sample_population(test, s.max_customers, s.seed)
+    log.info("%s split: %d train rows, %d relevant test pairs; evaluation population: %s", s.split, len(train),
+             len(test), population.describe())
+    return SplitRows(train, test, training_purchases(shop, train, s.source, s.split), population)
 
 
 def validation_folds(shop: Shop, split: SplitRows, s: EvaluationSettings) -> list[SplitRows]:
@@ -322,7 +375,8 @@ def validation_folds(shop: Shop, split: SplitRows, s: EvaluationSettings) -> lis
         fit, val = split_rows(train, s, seed=s.seed + 1 + f, ratio=s.validation_ratio, cutoff=None)
         if len(val) == 0:
             break
-        out.append(SplitRows(fit, val, training_purchases(shop, fit, s.source, s.split)))
+        val, population = sample_population(val, s.max_customers, s.seed + 1 + f)
+        out.append(SplitRows(fit, val, training_purchases(shop, fit, s.source, s.split), population))
         if nested:
             train = fit
     if len(out) < s.validation.folds:
@@ -350,14 +404,27 @@ def load_or_make_split(shop: Shop, s: EvaluationSettings, recorder=None) -> Spli
     info_path = recorder.artifact_path(SPLIT_INFO)
     want = {"settings": s.signature(), "data": _fingerprint(shop)}
     have = json.loads(info_path.read_text()) if info_path.exists() else None
-    if have != want or not (recorder.has_artifact(SPLIT_TRAIN) and recorder.has_artifact(SPLIT_TEST)):
+    if (have is None or {key: have.get(key) for key in want} != want or "population" not in have
+            or not (recorder.has_artifact(SPLIT_TRAIN) and recorder.has_artifact(SPLIT_TEST))):
         sp = make_split(shop, s)
         recorder.save_artifact(sp.train, SPLIT_TRAIN)
         recorder.save_artifact(sp.test, SPLIT_TEST)
-        info_path.write_text(json.dumps(want, sort_keys=True, indent=1) + "\n")
+        have = {**want, "population": sp.population.to_dict()}
+        info_path.write_text(json.dumps(have, sort_keys=True, indent=1) + "\n")
         log.info("split written to %s", recorder.artifact_path(SPLIT_TEST).parent)
     else:
         log.info("split read from %s (same settings and data)", recorder.artifact_path(SPLIT_TEST).parent)
     train = recorder.load_artifact(SPLIT_TRAIN)
     test = recorder.load_artifact(SPLIT_TEST)
-    return SplitRows(train, test, training_purchases(shop, train, s.source, s.split))
+    return SplitRows(train, test, training_purchases(shop, train, s.source, s.split), Population(**have["population"]))
+
+
+def read_population(artifacts_dir) -> Population | None:
+    """The evaluation population recorded in a run's ``artifacts/split.json`` (None when there is none)."""
+    from pathlib import Path
+
+    path = Path(artifacts_dir) / SPLIT_INFO
+    if not path.exists():
+        return None
+    info = json.loads(path.read_text())
+    return Population(**info["population"]) if "population" in info else None

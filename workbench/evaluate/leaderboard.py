@@ -2,9 +2,10 @@
 
 Inputs are the lists (``recs_<model>``: ``customer_id, product_id, score, rank``) and the relevant test
 pairs (``split_test``), nothing else, so the table can be recomputed by anyone from the artifacts. Every
-model is scored on the same test customers (a customer a model has no list for scores 0) at the same K;
-``vs_popular`` is a paired bootstrap over those customers of the NDCG@K difference to the most-popular
-baseline.
+model is scored on the same test customers, the evaluation population (``evaluation.max_customers``, recorded in
+``split.json``), at the same K: a model whose lists miss customers of the population is an error naming it, never
+zeros for them. ``vs_popular`` is a paired bootstrap over those customers of the NDCG@K difference to the
+most-popular baseline.
 
 Families: ``baseline``, ``cf``, ``content``, ``basket``, ``context``, ``hybrid`` (:data:`MODEL_FAMILIES`,
 and every ``hybrid_<variant>``).
@@ -18,6 +19,8 @@ import numpy as np
 import pandas as pd
 
 from workbench.data import contract
+from workbench.errors import PopulationError
+from workbench.evaluate.experiment import Population
 from workbench.evaluate.metrics import catalog_coverage, per_customer_metrics
 from workbench.evaluate.significance import paired_bootstrap
 
@@ -57,6 +60,7 @@ class Leaderboard:
     per_customer: pd.DataFrame  # NDCG@K per test customer (rows) and model (columns)
     test_customers: int
     baseline: str | None
+    population: Population | None = None
 
     @property
     def best_model(self) -> str | None:
@@ -76,7 +80,8 @@ class Leaderboard:
         return {"delta": d, "low": lo, "high": hi, "n": int(len(self.per_customer))}
 
     def to_metrics(self) -> dict:
-        """The ``evaluation`` keys: ``leaderboard`` (list of row dicts), ``best_model``, ``test_customers``, ``k``."""
+        """The ``evaluation`` keys: ``leaderboard`` (list of row dicts), ``best_model``, ``test_customers``, ``k``,
+        ``population`` (customers evaluated, of how many, how drawn)."""
         cols = self.rows.columns
         out = []
         for r in self.rows.to_dict(orient="records"):
@@ -84,8 +89,9 @@ class Leaderboard:
             row["vs_popular"] = (None if pd.isna(r["vs_delta"]) else
                                  {"delta": float(r["vs_delta"]), "low": float(r["vs_low"]), "high": float(r["vs_high"])})
             out.append(row)
+        population = self.population or Population.everyone(self.test_customers)
         return {"k": self.k, "leaderboard": out, "best_model": self.best_model, "test_customers": self.test_customers,
-                "baseline_model": self.baseline}
+                "baseline_model": self.baseline, "population": population.to_dict()}
 
     def table(self) -> pd.DataFrame:
         """The rows for display: model index, metrics, vs-popular delta and its interval."""
@@ -95,11 +101,13 @@ class Leaderboard:
 
 def leaderboard(recs: dict[str, pd.DataFrame], test: pd.DataFrame, k: int, n_items: int,
                 families: dict[str, str] | None = None, baseline: str | None = POPULAR, n_boot: int = 1000,
-                alpha: float = 0.05, seed: int = 0) -> Leaderboard:
+                alpha: float = 0.05, seed: int = 0, population: Population | None = None) -> Leaderboard:
     """Return the :class:`Leaderboard` of ``recs`` (model -> lists) on the relevant pairs ``test`` at ``k``.
 
     ``n_items`` is the catalog size (for coverage); ``families`` overrides :func:`family` per model;
-    ``baseline`` is the model every row is compared with (None or absent: no comparison).
+    ``baseline`` is the model every row is compared with (None or absent: no comparison); ``population``
+    describes who ``test`` covers (recorded with the split). Raises :class:`PopulationError` when a model's
+    lists miss customers of ``test``.
     """
     truth = test[[contract.CUSTOMER_ID, contract.PRODUCT_ID]].astype("str").drop_duplicates()
     customers = pd.Index(np.sort(truth[contract.CUSTOMER_ID].unique()), name=contract.CUSTOMER_ID)
@@ -116,8 +124,12 @@ def leaderboard(recs: dict[str, pd.DataFrame], test: pd.DataFrame, k: int, n_ite
                      f"map@{k}": float(pc["ap"].mean()), "coverage": catalog_coverage(r, n_items, k=k),
                      "customers_listed": listed})
         if listed < len(customers):
-            log.warning("leaderboard: %s has lists for %d of %d test customers (the others score 0)", model,
-                        listed, len(customers))
+            missing = customers[~customers.isin(r[contract.CUSTOMER_ID].astype("str").unique())]
+            raise PopulationError(
+                f"leaderboard: recs_{model} has lists for {listed:,} of the {len(customers):,} customers every model "
+                f"is scored on ({(population or Population.everyone(len(customers))).describe()}); missing e.g. "
+                f"{list(missing[:5])}. Its lists were made for other customers (an older split, or a notebook run "
+                "with other evaluation settings): rerun the notebook that wrote it with this run's params")
     per_customer = pd.DataFrame(per, index=customers)
     table = pd.DataFrame(rows, columns=["model", "family", f"ndcg@{k}", f"precision@{k}", f"recall@{k}", f"map@{k}",
                                         "coverage", "customers_listed"])
@@ -130,4 +142,4 @@ def leaderboard(recs: dict[str, pd.DataFrame], test: pd.DataFrame, k: int, n_ite
             deltas.append(paired_bootstrap(per_customer[model], per_customer[base], n_boot, alpha, seed))
     table["vs_delta"], table["vs_low"], table["vs_high"] = (list(x) for x in zip(*deltas)) if deltas else ([], [], [])
     table = table.sort_values([f"ndcg@{k}", "model"], ascending=[False, True], ignore_index=True)
-    return Leaderboard(k, table, per_customer, int(len(customers)), base)
+    return Leaderboard(k, table, per_customer, int(len(customers)), base, population)

@@ -16,7 +16,7 @@ import pandas as pd
 from workbench.data import contract
 from workbench.data.shop import Shop
 from workbench.evaluate import experiment
-from workbench.evaluate.experiment import EvaluationSettings, SplitRows
+from workbench.evaluate.experiment import EvaluationSettings, Population, SplitRows
 from workbench.evaluate import metrics as ranking_metrics
 from workbench.evaluate.significance import bootstrap_ci
 from workbench.recommend.base import Recommender
@@ -49,12 +49,13 @@ class Holdout:
     transactions: pd.DataFrame   # sales lines of the training part (what content/basket/context models use)
     interactions: Interactions
     settings: EvaluationSettings
+    population: Population | None = None  # who ``test`` covers (the ``evaluation.max_customers`` sample or all)
 
     @classmethod
     def from_split(cls, split: SplitRows, settings: EvaluationSettings, products, weight: str | None = None) -> "Holdout":
         """The hold-out of ``split`` with its interaction matrix over the catalog ``products``."""
         return cls(split.train, split.test, split.purchases,
-                   to_interactions(split.train, settings.source, products, weight), settings)
+                   to_interactions(split.train, settings.source, products, weight), settings, split.population)
 
     @property
     def customers(self) -> pd.Index:
@@ -68,7 +69,7 @@ class Holdout:
         train = self.train[~self.train[contract.PRODUCT_ID].astype("str").isin(drop)]
         tx = self.transactions[~self.transactions[contract.PRODUCT_ID].astype("str").isin(drop)]
         inter = to_interactions(train, self.settings.source, self.interactions.product_ids)
-        return Holdout(train, self.test, tx, inter, self.settings)
+        return Holdout(train, self.test, tx, inter, self.settings, self.population)
 
     def summary(self) -> dict:
         """The protocol and counts of the split (rows, customers, cold customers, products)."""
@@ -109,7 +110,7 @@ def validation_holdouts(shop: Shop, holdout: Holdout, weight: str | None = None)
     """Return the validation folds of the protocol carved out of ``holdout``'s train part (never its test
     pairs), each a :class:`Holdout` over the same catalog."""
     s = holdout.settings
-    split = SplitRows(holdout.train, holdout.test, holdout.transactions)
+    split = SplitRows(holdout.train, holdout.test, holdout.transactions, holdout.population)
     return [Holdout.from_split(f, s, holdout.interactions.product_ids, weight)
             for f in experiment.validation_folds(shop, split, s)]
 

@@ -93,7 +93,6 @@ DEFAULTS: dict = {
     "reranker": {"depth": 50, "n_estimators": 100, "learning_rate": 0.03, "num_leaves": 7,
                  "min_child_samples": 100, "seed": 0},
     "final": "tuned",           # which variant the business rules and the artifact use: default, tuned, learned
-    "max_customers": None,      # evaluate a seeded sample of this many test (and validation) customers; None = all
     "chunk_customers": 20000,   # final lists are built for this many customers at a time
     "rules": {
         "stock_filter": True,

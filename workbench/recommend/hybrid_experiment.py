@@ -22,7 +22,7 @@ purchase reaches them; the segments given for production are used by :meth:`Hybr
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Callable
 
@@ -176,18 +176,10 @@ class HybridExperiment:
             log.warning("hybrid: component %s left out: %s", PRICE_COMPONENT, no_prices)
 
     # ---- the split ----------------------------------------------------------------------------------
-    def _limited(self, h: Holdout, seed: int) -> Holdout:
-        """``h`` with its test pairs kept for a seeded sample of ``max_customers`` customers (all when unset)."""
-        n = self.cfg.get("max_customers")
-        if n and len(h.customers) > int(n):
-            keep = np.random.default_rng(seed).choice(h.customers.to_numpy(), int(n), replace=False)
-            return replace(h, test=h.test[h.test[contract.CUSTOMER_ID].isin(keep)].reset_index(drop=True))
-        return h
-
     @cached_property
     def holdout(self) -> Holdout:
-        """The run's test split (the ``evaluation:`` protocol) with the hybrid's interaction weights."""
-        return self._limited(run_holdout(self.shop, self.params, self.recorder, self.weight, stage="hybrid"), self.evaluation.seed)
+        """The run's test split (the ``evaluation:`` protocol and its population) with the hybrid's interaction weights."""
+        return run_holdout(self.shop, self.params, self.recorder, self.weight, stage="hybrid")
 
     def _bootstrap(self) -> tuple[int, float, int]:
         e = self.evaluation
@@ -209,8 +201,7 @@ class HybridExperiment:
         ``stratified`` and ``random`` the same split of train under other seeds.
         """
         folds = []
-        for f, vh in enumerate(validation_holdouts(self.shop, self.holdout, self.weight)):
-            vh = self._limited(vh, self.evaluation.seed + 1 + f)
+        for vh in validation_holdouts(self.shop, self.holdout, self.weight):
             hyb = self.fit_hybrid(vh)
             cs = hyb.candidate_set(vh.customers, progress=self.progress).with_truth(vh.test)
             folds.append(Fold(vh, hyb, cs))

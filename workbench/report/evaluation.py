@@ -234,6 +234,8 @@ def verdict_numbers(board: Leaderboard, n_boot: int = 1000, alpha: float = 0.05,
     if hybrid is None:
         return None
     out = {"best_hybrid": hybrid, "best_single": single, "k": board.k, "test_customers": board.test_customers}
+    if board.population is not None:
+        out["population"] = board.population.to_dict()
     for key, other in (("vs_best_single", single), ("vs_popular", board.baseline)):
         if other is None or other not in board.per_customer:
             continue
@@ -275,7 +277,8 @@ def evaluate_run(run_dir: str | Path, metrics: dict, params: dict | None = None)
                else int(summary.get(metrics, "data.products") or 0))
     ev.board = leaderboard(recs, relevant(test), s.k, max(n_items, 1),
                            baseline=s.baseline or summary.popular_model({"recommenders": recs}),
-                           n_boot=s.n_boot, alpha=s.alpha, seed=s.seed)
+                           n_boot=s.n_boot, alpha=s.alpha, seed=s.seed,
+                           population=experiment.read_population(adir))
     ev.verdict = verdict_numbers(ev.board, s.n_boot, s.alpha, s.seed)
     ev.curves = curves(recs, test, s.curve_ks)
     ev.hits = hits_over_time(recs, test, products, k=s.k, freq=s.freq)

@@ -322,13 +322,26 @@ def _ranking_sentences(metrics: dict, name: str, ndcg: float) -> list[str]:
         verdict = ("the interval excludes zero, so the gain is real on this data" if lo > 0 or hi < 0
                    else "the interval includes zero, so the gain is not established")
         n = lift.get("n_customers")
-        on = f" ({fmt(n)} customers)" if n is not None else ""
+        who = population_words(metrics)
+        on = f" ({who})" if who else (f" ({fmt(n)} customers)" if n is not None else "")
         vals = (f"*{lift.get('model')}* reaches {fmt(lift.get('model_value'))} against "
                 f"{fmt(lift.get('baseline_value'))} for *{lift.get('baseline')}*: "
                 if lift.get("model") and _num(lift.get("model_value")) is not None else "")
         out.append(f"Re-scored from the saved lists on the test split{on}, {vals}NDCG@{k} difference {est:+.3f} "
                    f"(95% paired-bootstrap interval {lo:+.3f} to {hi:+.3f}); {verdict}.")
     return out
+
+
+def population_words(metrics: dict) -> str | None:
+    """Who every leaderboard row is scored on, in words (``evaluation.population``): "all 1,234 test customers"
+    or "20,000 of 49,304 test customers (how they were drawn)"; None before notebook 07 ran."""
+    p = get(metrics, "evaluation.population")
+    if not isinstance(p, dict) or p.get("customers") is None:
+        return None
+    n, of = int(p["customers"]), int(p.get("of") or p["customers"])
+    if n == of:
+        return f"all {n:,} test customers"
+    return f"{n:,} of {of:,} test customers ({p.get('drawn')})"
 
 
 def _comparison_words(c: dict) -> str:
@@ -354,7 +367,8 @@ def verdict_paragraph(metrics: dict) -> str:
     hyb = v["best_hybrid"]
     top = board.index[0] if len(board) else hyb
     rank = list(board.index).index(hyb) + 1 if hyb in board.index else None
-    parts = [f"On {fmt(v.get('test_customers'))} test customers, the best hybrid variant *{hyb}* "
+    who = population_words(metrics) or f"{fmt(v.get('test_customers'))} test customers"
+    parts = [f"On {who}, the best hybrid variant *{hyb}* "
              f"(NDCG@{k} {fmt(board.loc[hyb, f'ndcg@{k}']) if hyb in board.index else 'n/a'}) is "
              + ("at the top of the leaderboard." if top == hyb else f"number {rank}; *{top}* leads.")]
     for key, who in (("vs_best_single", "the best single model"), ("vs_popular", "popularity")):
