@@ -103,4 +103,5 @@ def test_choice_only_keeps_the_choice(segmented):
     assert quick.chosen_ == full.chosen_ | {"reason": quick.chosen_["reason"]}
     assert quick.criteria_[["gap", "stability_ari"]].isna().all().all()
     assert clusters.choice_only({**base, "rule": "gap", "min_stability": 0.8}) == {**base, "rule": "gap",
-                                                                                  "min_stability": 0.8}
+                                                                                  "min_stability": 0.8,
+                                                                                  "evidence": False}

@@ -97,6 +97,31 @@ def test_fixed_choices_and_the_selection_block(fitted):
     json.dumps(block)
 
 
+@pytest.mark.parametrize("settings", [{"rule": "icl"}, {"rule": "silhouette"}, {"rule": "bic", "k": 4},
+                                      {"rule": "calinski_harabasz", "model": "kmeans"},
+                                      {"rule": "icl", "min_stability": 0.9}])
+def test_without_evidence_the_choice_and_the_labels_are_the_same(settings):
+    X = _blobs(seed=4)
+    common = dict(k_range=(2, 5), n_init=2, n_bootstrap=3, gap_references=0, criteria_sample=300, random_state=2,
+                  **settings)
+    full = segment_selection.ClusterSelector(**common).fit(X)
+    lean = segment_selection.ClusterSelector(**common, evidence=False).fit(X)
+    assert (lean.model_, lean.k_) == (full.model_, full.k_)
+    assert lean.chosen_["reason"].split(";")[0] == full.chosen_["reason"].split(";")[0]  # same value, same runner-up
+    np.testing.assert_array_equal(lean.predict(X), full.predict(X))
+    pd.testing.assert_frame_equal(lean.centroids_, full.centroids_)
+    # only the candidates the rule can choose, and only the criteria it reads
+    pool = full.criteria_
+    if segment_selection.RULES[settings["rule"]].mixtures_only:
+        pool = pool[pool["model"] != "kmeans"]
+    for key in ("model", "k"):
+        if key in settings:
+            pool = pool[pool[key] == settings[key]]
+    assert list(zip(lean.criteria_["model"], lean.criteria_["k"])) == list(zip(pool["model"], pool["k"]))
+    unread = {"silhouette": "bic", "icl": "silhouette", "bic": "davies_bouldin", "calinski_harabasz": "silhouette"}
+    assert lean.criteria_[unread[settings["rule"]]].isna().all()
+
+
 def test_same_seed_same_criteria():
     X = _blobs(seed=3)
     a = segment_selection.ClusterSelector(k_range=(2, 4), n_bootstrap=2, gap_references=2, random_state=5).fit(X)

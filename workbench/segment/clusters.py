@@ -50,6 +50,7 @@ DEFAULTS: dict = {
     "tsne_sample": 500,           # points in the t-SNE plot (0 = no t-SNE)
     "tsne_iter": 500,             # t-SNE iterations (>= 250)
     "n_threads": 1,               # OpenMP/BLAS threads (None = all; 1 is fastest on a busy machine)
+    "evidence": True,             # every candidate on every criterion (false: only what the rule reads, same choice)
 }
 #: keys of the ``segmentation`` params that were replaced, and their replacements
 REPLACED_KEYS: dict[str, str] = {"segmentation.kmeans": "segmentation.clusters",
@@ -132,9 +133,11 @@ def cluster_actions(names: dict[int, str]) -> dict[int, str]:
 def choice_only(params: dict) -> dict:
     """Return ``params`` without the criteria that only show the evidence: the same choice, fewer fits.
 
-    The gap statistic is kept for the ``gap`` rule and bootstrap stability when ``min_stability`` is set.
+    Only the candidates the rule can choose are fitted and only the criteria it reads are computed
+    (:class:`~workbench.segment.selection.ClusterSelector`'s ``evidence=False``); the gap statistic is kept for
+    the ``gap`` rule and bootstrap stability when ``min_stability`` is set.
     """
-    out = dict(params)
+    out = {**params, "evidence": False}
     if out.get("rule") != "gap":
         out["gap_references"] = 0
     if out.get("min_stability") is None:

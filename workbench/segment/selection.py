@@ -142,13 +142,19 @@ class ClusterSelector(BaseEstimator, ClusterMixin):
     (StandardScaler + the chosen estimator), ``centroids_z_`` / ``centroids_`` (cluster means, standardised /
     feature units), ``silhouette_`` and ``stability_ari_`` of the chosen candidate. Clusters are numbered
     by size on the fit sample, largest first.
+
+    ``evidence=False`` makes the same choice at a fraction of the cost: only the candidates the rule can choose
+    are fitted (no k-means for a mixtures-only rule, only the fixed model or k) and only the criteria the rule
+    reads are computed (the others are NaN in ``criteria_``). Every candidate is fitted with the same seed and
+    samples either way, so the chosen model, its fit and its labels are identical; notebook 01 keeps the
+    evidence, the evaluation's refits on training parts do not need it.
     """
 
     def __init__(self, models=MODELS, k_range=(2, 10), rule: str = "icl", model: str | None = None,
                  k: int | None = None, min_stability: float | None = None, n_init: int = 3,
                  reg_covar: float = 0.01, fit_sample: int | None = 20_000, criteria_sample: int = 2_000,
                  n_bootstrap: int = 5, gap_references: int = 5, n_threads: int | None = 1,
-                 random_state: int = 42):
+                 evidence: bool = True, random_state: int = 42):
         self.models = models
         self.k_range = k_range
         self.rule = rule
@@ -162,6 +168,7 @@ class ClusterSelector(BaseEstimator, ClusterMixin):
         self.n_bootstrap = n_bootstrap
         self.gap_references = gap_references
         self.n_threads = n_threads
+        self.evidence = evidence
         self.random_state = random_state
 
     # ---- candidates ----------------------------------------------------------------------------------
@@ -213,11 +220,15 @@ class ClusterSelector(BaseEstimator, ClusterMixin):
         refs = _reference_sets(Zc, int(self.gap_references), rng) if self.gap_references else []
         boots = [rng.integers(0, len(Zc), len(Zc)) for _ in range(int(self.n_bootstrap))]
         rows, fitted = [], {}
+        needed = None if self.evidence else self._needed_criteria()
         for model in models:
-            for k in tqdm(ks, desc=f"{model} k"):
+            if not (self.evidence or self._can_choose(model)):
+                continue
+            for k in tqdm(ks if self.evidence or self.k is None else [int(self.k)], desc=f"{model} k"):
                 est = self._estimator(model, k, self.random_state, self.n_init).fit(Zf)
                 fitted[(model, k)] = est
-                rows.append({"model": model, "k": k, **self._criteria(model, k, est, Zf, Zc, refs, boots)})
+                rows.append({"model": model, "k": k,
+                             **self._criteria(model, k, est, Zf, Zc, refs, boots, needed)})
         self.criteria_ = pd.DataFrame(rows, columns=["model", "k", *CRITERIA])
         self.estimators_ = fitted
         pos, reason = self._choose_from(self.criteria_)
@@ -241,27 +252,47 @@ class ClusterSelector(BaseEstimator, ClusterMixin):
         log.info("clusters: %s k=%d by %s (%s)", self.model_, self.k_, self.chosen_["rule"], reason)
         return self
 
+    def _can_choose(self, model: str) -> bool:
+        """Whether the rule (with a fixed model) could choose a candidate of ``model``."""
+        if self.model is not None:
+            return model == self.model
+        return not (RULES[self.rule].mixtures_only and model == KMEANS)
+
+    def _needed_criteria(self) -> set[str]:
+        """The criteria the choice reads: the rule's (BIC and AIC come with the ICL) and stability when filtered."""
+        out = {RULES[self.rule].criterion, "within_ss"}
+        if self.rule in ("icl", "bic", "aic"):
+            out |= {"bic", "aic", "icl"}
+        if self.rule == "gap":
+            out |= {"gap", "gap_se"}
+        if self.min_stability is not None:
+            out.add("stability_ari")
+        return out
+
     def _criteria(self, model: str, k: int, est, Zf: np.ndarray, Zc: np.ndarray, refs: list[np.ndarray],
-                  boots: list[np.ndarray]) -> dict:
+                  boots: list[np.ndarray], needed: set[str] | None = None) -> dict:
+        def want(*names) -> bool:
+            return needed is None or bool(needed & set(names))
+
         labels = est.predict(Zf)
         out = dict.fromkeys(CRITERIA, np.nan)
         out["within_ss"] = _within_ss(Zf, labels)
-        if model != KMEANS:
+        if model != KMEANS and want("bic", "aic", "icl"):
             out["bic"], out["aic"] = float(est.bic(Zf)), float(est.aic(Zf))
             out["icl"] = out["bic"] + 2.0 * _entropy(est.predict_proba(Zf))
-        if len(np.unique(labels)) > 1:
+        if len(np.unique(labels)) > 1 and want("calinski_harabasz", "davies_bouldin"):
             out["calinski_harabasz"] = float(calinski_harabasz_score(Zf, labels))
             out["davies_bouldin"] = float(davies_bouldin_score(Zf, labels))
         lc = est.predict(Zc)
-        if 1 < len(np.unique(lc)) < len(Zc):
+        if 1 < len(np.unique(lc)) < len(Zc) and want("silhouette"):
             out["silhouette"] = float(silhouette_score(Zc, lc))
-        if refs:
+        if refs and want("gap", "gap_se"):
             w = _within_ss(Zc, lc)
             w_ref = np.log([_within_ss(R, self._estimator(model, k, self.random_state, 1).fit(R).predict(R))
                             for R in refs])
             out["gap"] = float(w_ref.mean() - np.log(w))
             out["gap_se"] = float(w_ref.std() * np.sqrt(1.0 + 1.0 / len(refs)))
-        if len(boots) >= 2:
+        if len(boots) >= 2 and want("stability_ari"):
             labs = [self._estimator(model, k, self.random_state + 1 + b, 1).fit(Zc[idx]).predict(Zc)
                     for b, idx in enumerate(boots)]
             out["stability_ari"] = float(np.mean([adjusted_rand_score(a, b) for a, b in combinations(labs, 2)]))
