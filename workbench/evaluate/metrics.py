@@ -73,14 +73,14 @@ def _hits_table(rating_true: pd.DataFrame, rating_pred: pd.DataFrame, k: int, co
         raise ValueError(f"k must be >= 1, not {k}")
     _check_columns(rating_true, [col_user, col_item], "rating_true")
     _check_columns(rating_pred, [col_user, col_item], "rating_pred")
-    tu = rating_true[col_user].astype("str").to_numpy()
-    ti = rating_true[col_item].astype("str").to_numpy()
-    users = pd.Index(np.unique(tu))
-    pu = users.get_indexer(rating_pred[col_user].astype("str").to_numpy())
-    pi_raw = rating_pred[col_item].astype("str").to_numpy()
-    items, icode = np.unique(np.concatenate([ti, pi_raw]), return_inverse=True)
+    # codes in the sorted order of the distinct ids (numpy.unique's inverse), found by hashing: sorting millions
+    # of id strings costs far more than sorting the few thousand distinct ones
+    t_ucode, users = pd.factorize(rating_true[col_user].astype("str"), sort=True)
+    users = pd.Index(np.asarray(users, dtype=object))
+    pu = users.get_indexer(rating_pred[col_user].astype("str"))
+    ti = rating_true[col_item].astype("str")
+    icode, items = pd.factorize(pd.concat([ti, rating_pred[col_item].astype("str")], ignore_index=True), sort=True)
     t_icode, p_icode = icode[:len(ti)], icode[len(ti):]
-    t_ucode = users.get_indexer(tu)
     n_items = max(len(items), 1)
     t_key = np.unique(t_ucode.astype(np.int64) * n_items + t_icode)
     n_rel = np.bincount(t_key // n_items, minlength=len(users))
@@ -189,7 +189,7 @@ def top_k_rows(rating_pred: pd.DataFrame, k: int | None, col_user: str = contrac
     if k is None:
         return rating_pred
     key = _positions(rating_pred, None, col_rank, col_score)
-    order = np.lexsort((key, rating_pred[col_user].astype("str").to_numpy()))
+    order = np.lexsort((key, pd.factorize(rating_pred[col_user].astype("str"), sort=True)[0]))
     srt = rating_pred.iloc[order]
     pos = srt.groupby(col_user, sort=False, observed=True).cumcount().to_numpy() + 1
     return srt[pos <= k].sort_index()
@@ -238,7 +238,7 @@ def intra_list_diversity(rating_pred: pd.DataFrame, item_features: pd.DataFrame,
     F = np.divide(F, norm, out=np.zeros_like(F), where=norm > 0)
     icode = feats.index.get_indexer(rating_pred[col_item].astype("str"))
     ok = icode >= 0
-    ucodes, ucode = np.unique(rating_pred[col_user].astype("str").to_numpy()[ok], return_inverse=True)
+    ucode, ucodes = pd.factorize(rating_pred[col_user].astype("str")[ok], sort=True)
     icode = icode[ok]
     if len(ucodes) == 0:
         return 0.0
