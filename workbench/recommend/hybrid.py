@@ -42,6 +42,7 @@ from workbench.data import contract
 from workbench.progress import tqdm
 from workbench.recommend.base import RANK, SCORE, Recommender, top_k
 from workbench.recommend.interactions import Interactions
+from workbench.threads import thread_map
 
 log = logging.getLogger(__name__)
 
@@ -518,17 +519,19 @@ class HybridRecommender(Recommender):
         P = self.interactions_.shape[1]
         n = len(rows)
         excl = self._excluded(rows, exclude_seen)
-        norms = []
-        for name in self.names:
+        c = min(self.candidates, P)
+
+        def normalised_top(name: str) -> tuple[np.ndarray, np.ndarray]:
+            """One component's normalised scores and its top c products (one thread per component)."""
             raw = (np.tile(self.popularity_, (n, 1)) if name == POPULAR
                    else component_scores(self.components[name], rows))
-            norms.append(normalise_rows(raw, excl, self.normalise))
-        c = min(self.candidates, P)
-        tops = []
-        for s in norms:
+            s = normalise_rows(raw, excl, self.normalise)
             key = np.where(excl, -1.0, s)
             # the c largest sit at the end after partitioning at P - c (no negated copy: twice as fast)
-            tops.append(np.argpartition(key, P - c, axis=1)[:, P - c:] if c < P else np.tile(np.arange(P), (n, 1)))
+            top = np.argpartition(key, P - c, axis=1)[:, P - c:] if c < P else np.tile(np.arange(P), (n, 1))
+            return s, top
+
+        norms, tops = zip(*thread_map(normalised_top, self.names)) if self.names else ((), ())
         cand = np.sort(np.hstack(tops), axis=1)
         dup = np.zeros(cand.shape, dtype=bool)
         dup[:, 1:] = cand[:, 1:] == cand[:, :-1]
@@ -544,7 +547,7 @@ class HybridRecommender(Recommender):
         scores = np.stack([np.take_along_axis(s, safe, axis=1) for s in norms], axis=2)
         scores[~valid] = 0.0
         # positions among the candidates: exact for each component's own top ``candidates``, which are all in
-        pos = (np.stack([positions(scores[:, :, j], valid) for j in range(scores.shape[2])], axis=2)
+        pos = (np.stack(thread_map(lambda j: positions(scores[:, :, j], valid), range(scores.shape[2])), axis=2)
                if with_positions else None)
         return cand, scores, pos, valid
 
@@ -663,9 +666,16 @@ def tune_weights(cs: CandidateSet, start: dict[str, float], k: int = 10, n_rando
     free = np.array([n in (tune or names) for n in names])
     rng = np.random.default_rng(seed)
     trace = []
+    if cs.rel is None:
+        raise ValueError("call with_truth(truth) first: the candidate set has no relevance labels")
+    # a customer with no relevant candidate scores 0 under any weights: only the others are blended and ranked
+    scored = cs.rel.any(axis=1)
+    sub = cs.subset(scored)
 
     def per_customer(w: np.ndarray) -> np.ndarray:
-        return cs.ndcg(cs.blend(w, switching), k)
+        out = np.zeros(len(cs))
+        out[scored] = sub.ndcg(sub.blend(w, switching), k)
+        return out
 
     w0 = _normalised(cs.weight_vector(start))
     cands = [w0]
@@ -679,7 +689,7 @@ def tune_weights(cs: CandidateSet, start: dict[str, float], k: int = 10, n_rando
         draws[:, free] = d
         cands.extend(draws)
     cands = np.array(cands)
-    M = np.vstack([per_customer(w) for w in cands])  # candidates x customers
+    M = np.vstack(thread_map(per_customer, cands))  # candidates x customers
     means = M.mean(axis=1)
     trace.append({"step": "start", "ndcg": float(means[0]), **dict(zip(names, w0))})
     i_best = int(np.argmax(means))
