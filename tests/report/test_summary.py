@@ -1,6 +1,8 @@
 """The executive summary and result tables are read from metrics.json, and say plainly what did not run."""
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 from workbench.report import summary as report_summary
@@ -51,7 +53,7 @@ LEADERBOARD = {"k": 10, "test_customers": 500, "best_model": "hybrid_tuned", "le
 
 
 def test_leaderboard_leads_the_model_table_and_the_verdict_reads_it(full_metrics):
-    full_metrics["evaluation"] = LEADERBOARD
+    full_metrics["evaluation"] = copy.deepcopy(LEADERBOARD)  # the verdict is deleted below
     t = report_summary.model_table(full_metrics)
     assert list(t.index) == ["hybrid_tuned", "ease", "popular"]  # the leaderboard, not the recorded rows
     board = report_summary.leaderboard_table(full_metrics)
@@ -65,6 +67,17 @@ def test_leaderboard_leads_the_model_table_and_the_verdict_reads_it(full_metrics
     del full_metrics["evaluation"]["verdict"]
     assert "notebook 05 did not run" in report_summary.verdict_paragraph(full_metrics)
     assert "No leaderboard" in report_summary.verdict_paragraph({})
+
+
+def test_the_verdict_states_the_evaluation_population(full_metrics):
+    full_metrics["evaluation"] = {**copy.deepcopy(LEADERBOARD), "population": {
+        "customers": 20000, "of": 49304, "drawn": "a uniform random sample without replacement, seed 42 "
+                                                  "(evaluation.max_customers)"}}
+    text = report_summary.verdict_paragraph(full_metrics)
+    assert text.startswith("On 20,000 of 49,304 test customers (a uniform random sample without replacement, "
+                           "seed 42 (evaluation.max_customers)), the best hybrid variant *hybrid_tuned*")
+    full_metrics["evaluation"]["population"] = {"customers": 500, "of": 500, "drawn": "every test customer"}
+    assert report_summary.verdict_paragraph(full_metrics).startswith("On all 500 test customers, the best hybrid")
 
 
 def test_summary_says_where_the_shipped_lists_stand(full_metrics):
