@@ -2,7 +2,8 @@
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from workbench.outcome import PAPERMILL_ERROR_TAG, failure_message, mark_skipped, read_failure, skip_of
+from workbench.outcome import (PAPERMILL_ERROR_TAG, failure_message, mark_skipped, read_failure, section_seconds,
+                               skip_of)
 
 
 class FakePapermillError(Exception):
@@ -49,3 +50,18 @@ def test_skipped_notebook_is_tidied(tmp_path):
     assert not any(PAPERMILL_ERROR_TAG in c.metadata.get("tags", []) for c in nb.cells)
     outs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert [o.output_type for o in outs] == ["display_data"]
+
+
+def test_section_seconds_sum_cell_durations_under_their_heading(tmp_path):
+    def code(seconds):
+        cell = new_code_cell("x = 1")
+        if seconds is not None:
+            cell.metadata["papermill"] = {"duration": seconds}
+        return cell
+
+    nb = new_notebook(cells=[code(0.5), new_markdown_cell("# 02 · Title\ntext"), code(1.25),
+                             new_markdown_cell("## Split"), code(2.0), new_markdown_cell("no heading here"),
+                             code(3.0), code(None), new_markdown_cell("## Fit"), code(4.5)])
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nb, str(path))
+    assert section_seconds(path) == {"(setup)": 0.5, "02 · Title": 1.25, "Split": 5.0, "Fit": 4.5}

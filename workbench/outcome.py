@@ -104,6 +104,22 @@ def read_failure(nb_name: str, executed: Path | None, exc: BaseException) -> Fai
                    _where(getattr(exc, "traceback", None) or []))
 
 
+def section_seconds(executed: Path) -> dict[str, float]:
+    """Seconds per section of an executed notebook: papermill's cell durations summed under the heading above
+    each code cell (code before the first heading counts under the notebook's title)."""
+    nb = nbformat.read(str(executed), as_version=4)
+    out: dict[str, float] = {}
+    section = "(setup)"
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and PAPERMILL_ERROR_TAG not in cell.metadata.get("tags", []):
+            section = _heading(cell.source) or section
+        elif cell.cell_type == "code":
+            seconds = (cell.metadata.get("papermill") or {}).get("duration")
+            if seconds is not None:
+                out[section] = round(out.get(section, 0.0) + float(seconds), 4)
+    return out
+
+
 def failure_message(failure: Failure) -> str:
     """One paragraph for the terminal: notebook, section, cell, reason, and what to do."""
     nb = f"notebook {failure.notebook}" + (f" ({failure.title})" if failure.title else "")

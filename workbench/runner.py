@@ -168,7 +168,7 @@ def _run_into(tmp: Path, out_dir: Path, cfg: dict, only, render: bool, kernel: s
         runs[nb.name] = {"notebook": nb.name, "start": nb_start.isoformat(timespec="seconds"),
                          "end": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                          "duration_s": round(secs, 2), **({"skipped": skipped} if skipped else {})}
-        _record_timing(tmp, nb.name, secs)
+        _record_timing(tmp, nb.name, secs, target)
     fp = tmp / "data_fingerprint.txt"
     manifest.update({"data_fingerprint": fp.read_text().strip() if fp.exists() else None,
                      "notebooks": [runs[k] for k in sorted(runs)],
@@ -192,10 +192,14 @@ def _track(out_dir: Path, overrides: list[str] | dict | None, only: list[str] | 
     track_run(out_dir, overrides=overrides, only=only)
 
 
-def _record_timing(run_dir: Path, name: str, secs: float) -> None:
+def _record_timing(run_dir: Path, name: str, secs: float, executed: Path) -> None:
+    """The notebook's seconds and, under ``sections.<notebook>``, its seconds per section in ``timings.json``."""
     from workbench.report.record import RunRecorder
 
-    RunRecorder(run_dir).log_timing("notebooks", name, secs)
+    recorder = RunRecorder(run_dir)
+    recorder.log_timing("notebooks", name, secs)
+    if executed.exists():
+        recorder.log_timings("sections", name, outcome.section_seconds(executed))
 
 
 def _render(run_dir: Path) -> None:

@@ -122,6 +122,13 @@ class RunRecorder:
         data.setdefault(stage, {})[name] = round(float(seconds), 4)
         _write_json(path, data)
 
+    def log_timings(self, stage: str, name: str, seconds: dict[str, float]) -> None:
+        """Record named durations under ``stage.name`` in ``timings.json`` (e.g. a notebook's sections)."""
+        path = self.run_dir / TIMINGS_FILE
+        data = json.loads(path.read_text()) if path.exists() else {}
+        data.setdefault(stage, {})[name] = {k: round(float(v), 4) for k, v in seconds.items()}
+        _write_json(path, data)
+
     @contextmanager
     def timer(self, stage: str, name: str) -> Iterator[None]:
         """Context manager timing its block into ``timings.json``."""
