@@ -52,7 +52,10 @@ class IdentificationSettings:
     An estimate outside the band is replaced by the pooled estimate when that one is inside (trust
     ``low``), else refused. ``max_se_high``: the standard error up to which an in-band estimate is trusted
     ``high`` (a 95% interval of about +-0.5); ``bound_flag``: the share of a category's suggestions on the
-    +-``max_change`` guardrail from which they are flagged (the guardrail, not the data, sets them).
+    +-``max_change`` guardrail from which they are flagged (the guardrail, not the data, sets them);
+    ``direction_z``: a product's price is held when its best move points different ways at elasticity +-
+    ``direction_z`` standard errors of its category (1.96: a 95% interval; 0 switches the hold off). Under
+    the revenue objective and a constant elasticity that is an interval covering -1.
     """
 
     min_change: float = 0.02
@@ -64,6 +67,7 @@ class IdentificationSettings:
     plausible: tuple[float, float] = (-5.0, -0.1)
     max_se_high: float = 0.25
     bound_flag: float = 0.9
+    direction_z: float = 1.96
 
     def __post_init__(self):
         lo, hi = (float(v) for v in self.plausible)

@@ -272,51 +272,80 @@ def suggest(fit: PricingFit, rows: pd.DataFrame | None = None) -> pd.DataFrame:
     units = demand_over_grid(fit, rows, mult)
     out = optimize.suggest_prices(rows, units, mult, cost, guard, cfg["objective"])
     out["elasticity"] = rows[contract.PRODUCT_ID].map(fit.product_elasticity.set_index(contract.PRODUCT_ID)[pricing_elasticity.ELASTICITY]).to_numpy()
-    return _refuse(fit, rows, out)
+    held = _uncertain_direction(fit, rows, out, mult, cost, guard)
+    return _keep_current(fit, rows, out, held)
 
 
-def _refuse(fit: PricingFit, rows: pd.DataFrame, out: pd.DataFrame) -> pd.DataFrame:
-    """Keep the current price of the rows whose category's elasticity was refused: ``status`` says
-    ``suggested`` or ``refused``, ``reason`` why, ``trust`` the category's trust in its elasticity."""
+def _uncertain_direction(fit: PricingFit, rows: pd.DataFrame, out: pd.DataFrame, mult: np.ndarray, cost: np.ndarray,
+                         guard: optimize.Guardrails) -> np.ndarray:
+    """Return the rows whose best move points different ways at the two ends of the elasticity's interval
+    (elasticity +- ``direction_z`` x its category's standard error): the data cannot tell whether a rise or a
+    cut earns more, so the price is held. Only for the elasticity curve, and only where a standard error is known."""
+    z = float(fit.config["identification"].get("direction_z", 0.0))
+    if z <= 0 or fit.config["curve"] != "elasticity" or fit.judgement.empty:
+        return np.zeros(len(rows), dtype=bool)
+    se = rows[contract.CATEGORY].astype("str").map(fit.judgement.set_index(contract.CATEGORY)["se"]).to_numpy(dtype=float)
+    e = out["elasticity"].to_numpy(dtype=float)
+    known = np.isfinite(se) & np.isfinite(e)
+    if not known.any():
+        return np.zeros(len(rows), dtype=bool)
+    base = fit.model.predict(rows)
+    moves = []
+    for sign in (-1.0, 1.0):
+        e_end = np.minimum(np.where(known, e + sign * z * np.nan_to_num(se), 0.0), 0.0)
+        units = optimize.elasticity_curve(base, e_end, mult)
+        moves.append(np.sign(optimize.suggest_prices(rows, units, mult, cost, guard, fit.config["objective"])["change"].to_numpy()))
+    return known & (moves[0] != moves[1])
+
+
+def _keep_current(fit: PricingFit, rows: pd.DataFrame, out: pd.DataFrame, held: np.ndarray) -> pd.DataFrame:
+    """Keep the current price of the rows whose category's elasticity was refused, and of the ``held`` rows:
+    ``status`` says ``suggested``, ``held`` or ``refused``, ``reason`` why, ``trust`` the category's trust in
+    its elasticity."""
     cats = rows[contract.CATEGORY].astype("str")
     if fit.judgement.empty:
         out["status"], out["reason"], out["trust"] = "suggested", "", ""
         return out
     j = fit.judgement.set_index(contract.CATEGORY)
     refused = cats.map(j["status"]).eq("refused").to_numpy()
+    held = held & ~refused
+    keep = refused | held
     one = out["current_units"].to_numpy()
     for col, val in (("suggested_price", out["current_price"].to_numpy()), ("change", 0.0),
                      ("expected_units", one), ("expected_revenue", out["current_revenue"].to_numpy()),
                      ("expected_margin", (out["current_price"] - out["unit_cost"]).to_numpy() * one), ("binding", "")):
-        out[col] = np.where(refused, val, out[col].to_numpy())
+        out[col] = np.where(keep, val, out[col].to_numpy())
     out["change"] = out["change"].astype(float)
-    out["status"] = np.where(refused, "refused", "suggested")
-    out["reason"] = np.where(refused, cats.map(j["note"]).fillna("").to_numpy(), "")
+    out["status"] = np.select([refused, held], ["refused", "held"], "suggested")
+    z = float(fit.config["identification"].get("direction_z", 0.0))
+    out["reason"] = np.select([refused, held], [cats.map(j["note"]).fillna("").to_numpy(),
+                                                f"the elasticity's interval (+-{z:g} standard errors) allows both a rise "
+                                                f"and a cut as the better move: price held"], "")
     out["trust"] = cats.map(j["trust"]).fillna("").to_numpy()
     return out
 
 
 def on_bound(suggestions: pd.DataFrame, max_change: float) -> np.ndarray:
-    """Return whether each suggested (not refused) price sits on the +-``max_change`` guardrail."""
-    hit = np.abs(suggestions["change"].to_numpy(dtype=float)) >= max_change - 1e-9
-    return hit & (suggestions["status"].to_numpy() == "suggested") if "status" in suggestions else hit
+    """Return whether each suggested price sits on the +-``max_change`` guardrail (held and refused rows do not)."""
+    return np.abs(suggestions["change"].to_numpy(dtype=float)) >= max_change - 1e-9
 
 
 def trust_table(fit: PricingFit, suggestions: pd.DataFrame) -> pd.DataFrame:
     """Return per category what the report says about its elasticity and suggestions: the verdict and its
     reason, the estimate (``raw``) and what is used, ``status``, ``trust``, ``note``, the promotion and season
-    diagnostics, ``n_suggested``, ``share_on_bound`` (of its suggestions on the +-max_change guardrail) and
+    diagnostics, ``n_suggested`` (products priced: moved or held), ``n_held`` (held: direction uncertain),
+    ``share_on_bound`` (of its suggestions on the +-max_change guardrail) and
     ``flag`` (the share reaches ``pricing.identification.bound_flag``: the guardrail, not the data, sets them)."""
     icfg = identification.IdentificationSettings.from_params(fit.config["identification"])
     max_change = float(optimize.Guardrails.from_params(fit.config["guardrails"]).max_change)
-    s = suggestions.assign(_bound=on_bound(suggestions, max_change),
-                           _sug=suggestions.get("status", pd.Series("suggested", index=suggestions.index)).eq("suggested"),
-                           _cat=suggestions[contract.CATEGORY].astype("str"))
-    per = s.groupby("_cat").agg(n_suggested=("_sug", "sum"), _b=("_bound", "sum"))
+    status = suggestions.get("status", pd.Series("suggested", index=suggestions.index))
+    s = suggestions.assign(_bound=on_bound(suggestions, max_change), _priced=status.ne("refused"),
+                           _held=status.eq("held"), _cat=suggestions[contract.CATEGORY].astype("str"))
+    per = s.groupby("_cat").agg(n_suggested=("_priced", "sum"), n_held=("_held", "sum"), _b=("_bound", "sum"))
     per["share_on_bound"] = per["_b"] / per["n_suggested"].where(per["n_suggested"] > 0)
     out = fit.judgement.merge(fit.verdicts.drop(columns="reason"), on=contract.CATEGORY, how="left")
     out = out.merge(per.drop(columns="_b").rename_axis(contract.CATEGORY).reset_index(), on=contract.CATEGORY, how="left")
-    out["n_suggested"] = out["n_suggested"].fillna(0).astype(int)
+    out[["n_suggested", "n_held"]] = out[["n_suggested", "n_held"]].fillna(0).astype(int)
     out["flag"] = np.where(out["share_on_bound"].fillna(0.0) >= icfg.bound_flag,
                            f"suggestions on the +-{max_change:.0%} guardrail: the estimated curve has no optimum "
                            f"inside it, so the guardrail sets the size of the change (a test, not a price)", "")
@@ -463,6 +492,7 @@ def pricing_metrics(fit: PricingFit, suggestions: pd.DataFrame, interest_source:
             "share_down": float((suggestions["change"] < -1e-9).mean()),
             "share_binding": float((suggestions["binding"] != "").mean()),
             "n_refused": int((suggestions["status"] == "refused").sum()) if "status" in suggestions else 0,
+            "n_held": int((suggestions["status"] == "held").sum()) if "status" in suggestions else 0,
         },
         "identification": identification_metrics(fit, suggestions),
         "elasticity_mae": None, "revenue_regret_pct": None, "ab_uplift": None,
@@ -502,10 +532,11 @@ def identification_metrics(fit: PricingFit, suggestions: pd.DataFrame) -> dict:
                             "elasticity_raw": _num(r.raw), "elasticity_used": _num(r.used), "se": _num(r.se),
                             "share_products_changing": _num(r.share_changing), "promo_share": _num(r.promo_share),
                             "price_promo_corr": _num(r.price_promo_corr), "price_season_corr": _num(r.price_season_corr),
-                            "n_suggested": int(r.n_suggested), "share_on_bound": _num(r.share_on_bound),
+                            "n_suggested": int(r.n_suggested), "n_held": int(r.n_held),
+                            "share_on_bound": _num(r.share_on_bound),
                             "flag": r.flag}
     bound = on_bound(suggestions, max_change)
-    n_sug = int((suggestions["status"] == "suggested").sum()) if "status" in suggestions else len(suggestions)
+    n_sug = int((suggestions["status"] != "refused").sum()) if "status" in suggestions else len(suggestions)
     share = float(bound.sum() / n_sug) if n_sug else None
     flags = []
     if share is not None and share >= icfg.bound_flag:
