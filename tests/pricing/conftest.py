@@ -61,7 +61,8 @@ def tiered_shop(elasticity: dict, price_moves: bool, n_per_category: int = 20, n
     """A wholesaler without a prices table: orders per product-day are Poisson with rate a_j x season x
     (list price / usual price) ** e_category, each order's quantity from ORDER_SIZES, and its unit price the
     week's list price times the tier factor of TIERS. ``price_moves``: the list price walks and has promotions
-    (10-25% off); otherwise it never changes, so all price variation is across lines (the tiers)."""
+    (10-25% off); otherwise it changes once for one product per category, so nearly all price variation
+    is across lines (the tiers)."""
     from workbench.data.shop import Shop
 
     rng = np.random.default_rng(seed)
@@ -74,8 +75,9 @@ def tiered_shop(elasticity: dict, price_moves: bool, n_per_category: int = 20, n
         walk = np.cumsum(rng.normal(0, 0.03, (n_prod, n_weeks)), axis=1)
         promo = rng.random((n_prod, n_weeks)) < 0.2
         mult = np.exp(walk - walk.mean(axis=1, keepdims=True)) * np.where(promo, 1 - rng.uniform(0.10, 0.25, promo.shape), 1.0)
-    else:
+    else:  # one product per category raises its price once, halfway: a price history, but no price variation to learn from
         mult = np.ones((n_prod, n_weeks))
+        mult[::n_per_category, n_weeks // 2:] = 1.05
     listp = np.round(usual[:, None] * mult, 2)
     season = 1 + 0.3 * np.sin(2 * np.pi * (np.arange(n_weeks)[None, :] / 52 + cat[:, None] / len(cats)))
     e = np.array([elasticity[c] for c in cats])[cat]
@@ -96,3 +98,15 @@ def tiered_shop(elasticity: dict, price_moves: bool, n_per_category: int = 20, n
     products = pd.DataFrame({"product_id": ids, "category": np.array(cats)[cat], "price": usual})
     customers = pd.DataFrame({"customer_id": np.arange(200).astype(str)})
     return Shop(customers=customers, products=products, transactions=tx, name="tiered")
+
+
+@pytest.fixture(scope="session")
+def make_tiered_shop():
+    """The builder of the tiered wholesaler shops (:func:`tiered_shop`)."""
+    return tiered_shop
+
+
+@pytest.fixture(scope="session")
+def planted_tiers():
+    """The planted volume tiers: (smallest quantity, relative unit price) per tier."""
+    return TIERS

@@ -1,0 +1,70 @@
+"""Saying no: a tiered shop without price response gets no elasticity; with a planted response and tiers the
+list price recovers it; the judgement of estimates outside the plausible band."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from workbench.pricing import identification, pipeline
+
+PLANTED = {"a": -1.0, "b": -1.5, "c": -2.0}
+
+
+@pytest.fixture(scope="module")
+def no_response_fit(make_tiered_shop, fast_config):
+    return pipeline.fit_pricing(make_tiered_shop({"a": 0.0, "b": 0.0, "c": 0.0}, price_moves=False), fast_config, seed=7)
+
+
+def test_tiered_shop_without_price_response_says_no(no_response_fit):
+    fit = no_response_fit
+    assert fit.tiers["found"] and fit.price_rule == "smallest_quantity"
+    assert (fit.judgement["status"] == "refused").all() and fit.elasticities["used"].isna().all()
+    sug = pipeline.suggest(fit)
+    assert (sug["status"] == "refused").all() and (sug["change"] == 0).all()
+    assert sug["reason"].str.contains("not identified").all()
+    m = pipeline.pricing_metrics(fit, sug, "trailing popularity", "transactions")
+    ident = m["identification"]
+    assert ident["tiers"]["found"] and len(ident["tiers"]["schedule"]) == 3
+    assert all(c["status"] == "refused" for c in ident["categories"].values()) and ident["red_flags"]
+    # nearly all price variation is across the lines of a week (the tiers), not over time
+    assert ident["variation"]["across_lines"] > 0.9
+
+
+def test_mean_paid_price_under_tiers_is_refused(make_tiered_shop, fast_config):
+    # the mean price paid makes a steep spurious elasticity (a bulk week: low price, high units); it is refused
+    fit = pipeline.fit_pricing(make_tiered_shop({"a": 0.0, "b": 0.0}, price_moves=False),
+                               {**fast_config, "list_price": "mean_paid"}, seed=7)
+    assert fit.elasticities["fe"].iloc[0] < -2
+    assert fit.judgement["status"].eq("refused").all() and "volume tiers" in fit.judgement["note"].iloc[0]
+
+
+def test_planted_response_with_tiers_is_recovered(make_tiered_shop, fast_config):
+    shop = make_tiered_shop(PLANTED, price_moves=True, n_per_category=40)
+    fit = pipeline.fit_pricing(shop, fast_config, seed=7)
+    assert fit.tiers["found"] and (fit.judgement["status"] == "estimated").all()
+    used = fit.elasticities.set_index("category")["used"]
+    # standard errors are about 0.06 on this shop, so 0.15 is about 2.5 of them
+    for cat, e in PLANTED.items():
+        assert used[cat] == pytest.approx(e, abs=0.15)
+
+
+def _verdicts(cats):
+    return pd.DataFrame({"category": cats, "identified": True, "reason": "identified"})
+
+
+def test_judgement_shrinks_or_refuses_outside_the_band():
+    s = identification.IdentificationSettings()
+    est = pd.DataFrame({"category": ["in", "steep", "flat"], "raw": [-1.5, -7.0, 0.3], "se": [0.1, 0.2, 0.5]})
+    out = identification.judge_elasticities(est, _verdicts(est["category"]), -1.8, s).set_index("category")
+    assert out.loc["in", "used"] == -1.5 and out.loc["in", "trust"] == "high"
+    assert out.loc[["steep", "flat"], "used"].tolist() == [-1.8, -1.8]
+    assert (out.loc[["steep", "flat"], "status"] == "shrunk").all()
+    # the pooled estimate outside the band too: refused
+    out = identification.judge_elasticities(est, _verdicts(est["category"]), -6.0, s).set_index("category")
+    assert out.loc["steep", "status"] == "refused" and np.isnan(out.loc["steep", "used"])
+
+
+def test_settings_reject_unknown_keys_and_a_bad_band():
+    with pytest.raises(ValueError, match="unknown"):
+        identification.IdentificationSettings.from_params({"plausibel": [-5, -0.1]})
+    with pytest.raises(ValueError, match="plausible"):
+        identification.IdentificationSettings.from_params({"plausible": [-0.1, -5]})
