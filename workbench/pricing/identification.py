@@ -39,7 +39,8 @@ class IdentificationSettings:
     ``min_change``: a period-to-period move of the log price smaller than this is rounding, not a price
     change (2%); ``min_changes``: changes a product needs over its history to inform its elasticity;
     ``min_share_changing`` and ``min_products``: a category is identified when at least this share of its
-    products, and at least this many, have ``min_changes``; ``promo_depth``: a price this far below the
+    products, and at least this many (2: the category x period effects leave no within variation with one),
+    have ``min_changes``; ``promo_depth``: a price this far below the
     product's median is a promotion; ``season_corr_warn``: a within-product correlation of price and the
     category's demand level beyond this is reported as seasonal price-setting (the category x period fixed
     effects absorb it, the naive slope does not).
@@ -50,8 +51,10 @@ class IdentificationSettings:
     the units, which only near-identical substitutes show, and above -0.1 demand barely answers price at
     all, so a revenue optimiser raises every price to its guardrail. The planted shops span -0.7 to -2.2.
     An estimate outside the band is replaced by the pooled estimate when that one is inside (trust
-    ``low``), else refused. ``max_se_high``: the standard error up to which an in-band estimate is trusted
-    ``high`` (a 95% interval of about +-0.5); ``bound_flag``: the share of a category's suggestions on the
+    ``low``), else refused. ``max_se_high`` / ``max_se_medium``: the standard error up to which an in-band
+    estimate is trusted ``high`` (a 95% interval of about +-0.5) / ``medium`` (+-1), beyond it ``low``;
+    ``max_se``: an estimate with a larger standard error is not identified by the data and is refused (the
+    same bound above which the partial pooling gives such an estimate no weight); ``bound_flag``: the share of a category's suggestions on the
     +-``max_change`` guardrail from which they are flagged (the guardrail, not the data, sets them);
     ``direction_z``: a product's price is held when its best move points different ways at elasticity +-
     ``direction_z`` standard errors of its category (1.96: a 95% interval; 0 switches the hold off). Under
@@ -61,11 +64,13 @@ class IdentificationSettings:
     min_change: float = 0.02
     min_changes: int = 2
     min_share_changing: float = 0.2
-    min_products: int = 3
+    min_products: int = 2
     promo_depth: float = 0.05
     season_corr_warn: float = 0.3
     plausible: tuple[float, float] = (-5.0, -0.1)
     max_se_high: float = 0.25
+    max_se_medium: float = 0.5
+    max_se: float = 2.0
     bound_flag: float = 0.9
     direction_z: float = 1.96
 
@@ -173,9 +178,10 @@ def category_verdicts(changes: pd.DataFrame, settings: IdentificationSettings, t
         elif ok[name]:
             reasons.append(f"identified: {have}")
         else:
-            reasons.append(f"not identified: only {have} (needs {s.min_share_changing:.0%} and {s.min_products} products, "
-                           f"params pricing.identification); the price barely moves over time, so demand cannot "
-                           f"show how it answers the price")
+            need = (f"at least {s.min_share_changing:.0%} of its products" if r["share_changing"] < s.min_share_changing
+                    else f"at least {s.min_products} such products")
+            reasons.append(f"not identified: {have}; it needs {need} (params pricing.identification), so demand "
+                           f"cannot show how it answers the own price")
     out["identified"] = ok.to_numpy() & (not tiered_price)
     out["reason"] = reasons
     return out.reset_index()[[contract.CATEGORY, "n_products", "n_changing", "share_changing", "median_changes",
@@ -188,7 +194,8 @@ def judge_elasticities(estimates: pd.DataFrame, verdicts: pd.DataFrame, pooled: 
     may be used as. ``estimates`` has ``category, raw, se`` (the chosen method's estimate); ``pooled`` is the
     pooled estimate over categories. Not identified -> refused (``used`` NaN, trust ``none``); outside the
     ``plausible`` band -> the pooled estimate when it is inside the band (``shrunk``, trust ``low``), else
-    refused; inside -> ``estimated``, trust ``high`` when ``se <= max_se_high``, else ``medium``."""
+    refused; a standard error above ``max_se`` -> refused; inside -> ``estimated``, trust ``high`` when
+    ``se <= max_se_high``, ``medium`` up to ``max_se_medium``, else ``low``."""
     lo, hi = settings.plausible
     df = estimates.merge(verdicts[[contract.CATEGORY, "identified", "reason"]], on=contract.CATEGORY, how="left")
     df["identified"] = df["identified"].fillna(False).astype(bool)
@@ -202,6 +209,10 @@ def judge_elasticities(estimates: pd.DataFrame, verdicts: pd.DataFrame, pooled: 
         elif not np.isfinite(raw):
             used.append(np.nan), status.append("refused"), trust.append("none")
             note.append("no estimate: too few sales with price changes in this category")
+        elif np.isfinite(se) and se > settings.max_se:
+            used.append(np.nan), status.append("refused"), trust.append("none")
+            note.append(f"not identified by the data: standard error {se:.3g} above {settings.max_se} (params "
+                        f"pricing.identification.max_se)")
         elif not lo <= raw <= hi and pooled_ok:
             used.append(pooled), status.append("shrunk"), trust.append("low")
             note.append(f"estimate {raw:.2f} outside the plausible band [{lo}, {hi}] (params "
@@ -211,10 +222,11 @@ def judge_elasticities(estimates: pd.DataFrame, verdicts: pd.DataFrame, pooled: 
             note.append(f"estimate {raw:.2f} outside the plausible band [{lo}, {hi}] and so is the pooled "
                         f"estimate {pooled:.2f}: refused")
         else:
-            high = np.isfinite(se) and se <= settings.max_se_high
-            used.append(raw), status.append("estimated"), trust.append("high" if high else "medium")
-            note.append(f"identified, inside the plausible band, standard error {se:.2f}"
-                        + ("" if high else f" (above {settings.max_se_high}: a wide interval)"))
+            level = ("high" if se <= settings.max_se_high else "medium" if se <= settings.max_se_medium else "low") \
+                if np.isfinite(se) else "medium"
+            used.append(raw), status.append("estimated"), trust.append(level)
+            note.append(f"identified, inside the plausible band, standard error {se:.2f}" if np.isfinite(se) else
+                        "identified, inside the plausible band, no standard error (the model's finite differences)")
     return pd.DataFrame({contract.CATEGORY: df[contract.CATEGORY].to_numpy(), "raw": df["raw"].to_numpy(dtype=float),
                          "se": df["se"].to_numpy(dtype=float), "used": np.asarray(used, dtype=float),
                          "status": status, "trust": trust, "note": note})

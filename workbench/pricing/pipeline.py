@@ -134,7 +134,7 @@ def fit_pricing(shop: Shop, config: dict | None = None, interest: pd.DataFrame |
     naive_e = pricing_elasticity.naive_elasticity(tab).rename(columns={pricing_elasticity.ELASTICITY: "naive"})
     fe, fits = pricing_elasticity.fe_elasticity(tab, time_fe=ecfg["time_fe"])
     fe = fe.rename(columns={pricing_elasticity.ELASTICITY: "fe", pricing_elasticity.SE: "fe_se"})
-    pooled, mu, tau2 = pricing_elasticity.partial_pool(fe["fe"], fe["fe_se"])
+    pooled, mu, tau2 = pricing_elasticity.partial_pool(fe["fe"], fe["fe_se"], max_se=icfg.max_se)
     fe["fe_pooled"] = pooled
     model_prod, model_cat = pricing_elasticity.model_elasticity(model, tab, last_periods=ecfg["model_periods"])
     cats = pd.DataFrame({contract.CATEGORY: sorted(tab[contract.CATEGORY].astype("str").unique())})
@@ -154,7 +154,7 @@ def fit_pricing(shop: Shop, config: dict | None = None, interest: pd.DataFrame |
         el = el.merge(dml[[contract.CATEGORY, pricing_elasticity.ELASTICITY, pricing_elasticity.SE]].rename(columns={pricing_elasticity.ELASTICITY: "dml", pricing_elasticity.SE: "dml_se"}),
                       on=contract.CATEGORY, how="left")
     el = el.merge(model_cat.rename(columns={pricing_elasticity.ELASTICITY: "model"}), on=contract.CATEGORY, how="left")
-    raw, se, pooled = _chosen_category(el, ecfg, mu)
+    raw, se, pooled = _chosen_category(el, ecfg, mu, icfg.max_se)
     judged = identification.judge_elasticities(
         pd.DataFrame({contract.CATEGORY: el[contract.CATEGORY], "raw": raw, "se": se}), verdicts, pooled, icfg)
     el["used"] = judged["used"].to_numpy()
@@ -204,7 +204,7 @@ def _merge(base: dict, extra: dict) -> dict:
     return out
 
 
-def _chosen_category(el: pd.DataFrame, ecfg: dict, fe_mean: float) -> tuple[np.ndarray, np.ndarray, float]:
+def _chosen_category(el: pd.DataFrame, ecfg: dict, fe_mean: float, max_se: float) -> tuple[np.ndarray, np.ndarray, float]:
     """Return (estimate, standard error, pooled estimate) of the configured method per category."""
     method = ecfg["method"]
     if method not in ("fe", "dml", "model"):
@@ -217,7 +217,7 @@ def _chosen_category(el: pd.DataFrame, ecfg: dict, fe_mean: float) -> tuple[np.n
             raise ValueError("elasticity.method=dml needs elasticity.dml: true")
         col, se_col = "dml", "dml_se"
         if ecfg.get("pool", True):
-            el["dml_pooled"], pooled, _ = pricing_elasticity.partial_pool(el["dml"], el["dml_se"])
+            el["dml_pooled"], pooled, _ = pricing_elasticity.partial_pool(el["dml"], el["dml_se"], max_se=max_se)
             col = "dml_pooled"
     else:
         col, se_col = "model", None
@@ -292,7 +292,7 @@ def _uncertain_direction(fit: PricingFit, rows: pd.DataFrame, out: pd.DataFrame,
     base = fit.model.predict(rows)
     moves = []
     for sign in (-1.0, 1.0):
-        e_end = np.minimum(np.where(known, e + sign * z * np.nan_to_num(se), 0.0), 0.0)
+        e_end = np.clip(np.where(known, e + sign * z * np.nan_to_num(se), 0.0), -50.0, 0.0)
         units = optimize.elasticity_curve(base, e_end, mult)
         moves.append(np.sign(optimize.suggest_prices(rows, units, mult, cost, guard, fit.config["objective"])["change"].to_numpy()))
     return known & (moves[0] != moves[1])
