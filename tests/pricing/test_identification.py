@@ -24,7 +24,8 @@ def test_tiered_shop_without_price_response_says_no(no_response_fit):
     m = pipeline.pricing_metrics(fit, sug, "trailing popularity", "transactions")
     ident = m["identification"]
     assert ident["tiers"]["found"] and len(ident["tiers"]["schedule"]) == 3
-    assert all(c["status"] == "refused" for c in ident["categories"].values()) and ident["red_flags"]
+    assert ident["refused_categories"] == ["a", "b", "c"]
+    assert all(c["trust"] == "none" for c in ident["categories"].values())
     # nearly all price variation is across the lines of a week (the tiers), not over time
     assert ident["variation"]["across_lines"] > 0.9
 

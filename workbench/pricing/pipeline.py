@@ -542,10 +542,8 @@ def identification_metrics(fit: PricingFit, suggestions: pd.DataFrame) -> dict:
     if share is not None and share >= icfg.bound_flag:
         flags.append(f"{share:.0%} of the suggested prices sit on the +-{max_change:.0%} guardrail")
     refused = [c for c, v in cats.items() if v["status"] == "refused"]
-    if refused:
-        flags.append(f"{len(refused)} of {len(cats)} categories refused: {', '.join(refused)}")
     schedule = [{k: _num(v) if k != "lines" else int(v) for k, v in row.items()}
                 for row in fit.tier_schedule.to_dict("records")] if not fit.tier_schedule.empty else []
     return {"tiers": {**fit.tiers, "schedule": schedule}, "price_rule": fit.price_rule,
             **fit.identification, "plausible": list(icfg.plausible),
-            "share_suggestions_on_bound": share, "red_flags": flags, "categories": cats}
+            "share_suggestions_on_bound": share, "red_flags": flags, "refused_categories": refused, "categories": cats}

@@ -116,7 +116,7 @@ def _units(transactions: pd.DataFrame, period: str, price_rule: str = MEAN_PAID)
     return out.drop(columns="_paid")
 
 
-def _price_grid(shop: Shop, units: pd.DataFrame, period: str) -> pd.DataFrame:
+def _price_grid(shop: Shop, units: pd.DataFrame, period: str, price_rule: str = MEAN_PAID) -> pd.DataFrame:
     """Product x period rows with price (and competitor price, stock when known)."""
     if price_source(shop) == PRICES_FROM_TABLE:
         pr = shop.prices.copy()
@@ -126,7 +126,8 @@ def _price_grid(shop: Shop, units: pd.DataFrame, period: str) -> pd.DataFrame:
             if col in pr:
                 agg[col] = "mean" if col == data_contract.COMPETITOR_PRICE else "min"
         return pr.groupby([data_contract.PRODUCT_ID, PERIOD], sort=True, observed=True).agg(agg).reset_index()
-    log.warning("no prices table: prices inferred from transactions (biased towards zero elasticity)")
+    log.warning("no prices table: prices inferred from transactions (%s); see pricing.identification for whether "
+                "they identify an elasticity", "the mean paid" if price_rule == MEAN_PAID else f"list price: {price_rule}")
     periods = pd.period_range(units[PERIOD].min(), units[PERIOD].max(), freq=_freq(period)[0]).start_time
     grid = pd.MultiIndex.from_product([shop.products[data_contract.PRODUCT_ID].astype("str"), periods],
                                       names=[data_contract.PRODUCT_ID, PERIOD]).to_frame(index=False)
@@ -197,7 +198,7 @@ def build_demand_table(shop: Shop, period: str = "W", interest: pd.DataFrame | N
     """
     freq, per_year = _freq(period)
     units = _units(shop.transactions, period, price_rule)
-    t = _price_grid(shop, units, period)
+    t = _price_grid(shop, units, period, price_rule)
     t[data_contract.PRODUCT_ID] = t[data_contract.PRODUCT_ID].astype("str")
     t = t.merge(units[[data_contract.PRODUCT_ID, PERIOD, UNITS]], on=[data_contract.PRODUCT_ID, PERIOD], how="left")
     t[UNITS] = t[UNITS].fillna(0.0)
