@@ -46,6 +46,13 @@ def test_planted_response_with_tiers_is_recovered(make_tiered_shop, fast_config)
     # standard errors are about 0.06 on this shop, so 0.15 is about 2.5 of them
     for cat, e in PLANTED.items():
         assert used[cat] == pytest.approx(e, abs=0.15)
+    # revenue under a constant elasticity: a rise pays above -1, a cut below; a price is held exactly when the
+    # product's 95% interval covers -1 (category "a", planted at -1, holds most of its products)
+    sug = pipeline.suggest(fit)
+    se = sug["category"].map(fit.judgement.set_index("category")["se"])
+    covers = (sug["elasticity"] - 1.96 * se <= -1) & (sug["elasticity"] + 1.96 * se >= -1)
+    assert (sug["status"] == "held").equals(covers)
+    assert (sug.loc[sug["category"] == "a", "status"] == "held").mean() > 0.5
 
 
 def _verdicts(cats):
