@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from workbench.errors import ConfigError
 from workbench.pricing import identification, pipeline
 
 PLANTED = {"a": -1.0, "b": -1.5, "c": -2.0}
@@ -72,7 +73,7 @@ def test_judgement_shrinks_or_refuses_outside_the_band():
 
 
 def test_settings_reject_unknown_keys_and_a_bad_band():
-    with pytest.raises(ValueError, match="unknown"):
+    with pytest.raises(ConfigError, match="unknown"):
         identification.IdentificationSettings.from_params({"plausibel": [-5, -0.1]})
     with pytest.raises(ValueError, match="plausible"):
         identification.IdentificationSettings.from_params({"plausible": [-0.1, -5]})

@@ -19,11 +19,12 @@ The thresholds live in :class:`IdentificationSettings` (params ``pricing.identif
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from workbench.config import settings_from_block
 from workbench.data import contract
 from workbench.pricing import table as pricing_table, tiers
 
@@ -75,7 +76,7 @@ class IdentificationSettings:
     direction_z: float = 1.96
 
     def __post_init__(self):
-        lo, hi = (float(v) for v in self.plausible)
+        lo, hi = (float(v) for v in self.plausible)  # a list from a params file
         if not lo < hi <= 0:
             raise ValueError(f"pricing.identification.plausible must be [low, high] with low < high <= 0, not {self.plausible}")
         object.__setattr__(self, "plausible", (lo, hi))
@@ -83,14 +84,7 @@ class IdentificationSettings:
     @classmethod
     def from_params(cls, params: dict | None) -> "IdentificationSettings":
         """Return settings from a params block (unknown keys are an error)."""
-        params = dict(params or {})
-        known = {f.name for f in fields(cls)}
-        unknown = set(params) - known
-        if unknown:
-            raise ValueError(f"unknown pricing.identification setting(s) {sorted(unknown)}; use {sorted(known)}")
-        if "plausible" in params:
-            params["plausible"] = tuple(params["plausible"])
-        return cls(**params)
+        return settings_from_block(cls, params, "pricing.identification")
 
 
 def variation_sources(lines: pd.DataFrame, period: str) -> dict:

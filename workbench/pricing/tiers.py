@@ -16,12 +16,13 @@ price per product and period that the order mix does not move:
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from sklearn.isotonic import IsotonicRegression
 
+from workbench.config import settings_from_block
 from workbench.data import contract
 
 log = logging.getLogger(__name__)
@@ -51,13 +52,8 @@ class TierSettings:
 
     @classmethod
     def from_params(cls, params: dict | None) -> "TierSettings":
-        """Return settings from a params block (unknown keys are an error)."""
-        params = params or {}
-        known = {f.name for f in fields(cls)}
-        unknown = set(params) - known
-        if unknown:
-            raise ValueError(f"unknown pricing.tiers setting(s) {sorted(unknown)}; use {sorted(known)}")
-        return cls(**params)
+        """Return settings from the ``pricing.tiers`` params block (unknown keys are an error)."""
+        return settings_from_block(cls, params, "pricing.tiers")
 
 
 def sales_lines(transactions: pd.DataFrame) -> pd.DataFrame:
