@@ -77,3 +77,23 @@ def test_settings_reject_unknown_keys_and_a_bad_band():
         identification.IdentificationSettings.from_params({"plausibel": [-5, -0.1]})
     with pytest.raises(ValueError, match="plausible"):
         identification.IdentificationSettings.from_params({"plausible": [-0.1, -5]})
+
+
+def test_variation_sources_split_over_time_and_across_lines():
+    # product x: one price per week, moving between weeks; product y: two prices inside each week, the same weeks
+    days = pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-08", "2024-01-09"] * 2).values.astype("datetime64[D]")
+    lines = pd.DataFrame({"product_id": ["x"] * 4 + ["y"] * 4, "day": days, "quantity": 1.0,
+                          "unit_price": np.exp([0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 1.0])})
+    out = identification.variation_sources(lines, "W")
+    # brute force: x contributes 4 x 0.5^2 over time, y 4 x 0.5^2 across lines -> half and half
+    assert out["over_time"] == pytest.approx(0.5) and out["across_lines"] == pytest.approx(0.5)
+    assert identification.variation_sources(lines.iloc[:4], "W")["over_time"] == pytest.approx(1.0)
+
+
+def test_price_rule_auto_takes_the_list_price_only_for_tiered_transactions():
+    assert pipeline.price_rule("auto", "transactions", True) == "smallest_quantity"
+    assert pipeline.price_rule("auto", "transactions", False) == "mean_paid"
+    assert pipeline.price_rule("auto", "prices", True) == "mean_paid"
+    assert pipeline.price_rule("modal", "transactions", False) == "modal"
+    with pytest.raises(ValueError, match="list_price"):
+        pipeline.price_rule("cheapest", "transactions", True)
