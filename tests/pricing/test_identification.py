@@ -97,3 +97,10 @@ def test_price_rule_auto_takes_the_list_price_only_for_tiered_transactions():
     assert pipeline.price_rule("modal", "transactions", False) == "modal"
     with pytest.raises(ValueError, match="list_price"):
         pipeline.price_rule("cheapest", "transactions", True)
+
+
+def test_cap_trust_lowers_only_the_levels_above():
+    judged = pd.DataFrame({"category": ["a", "b", "c"], "trust": ["high", "low", "medium"], "note": ["x", "y", "z"]})
+    out = identification.cap_trust(judged, "medium", "why")
+    assert out["trust"].tolist() == ["medium", "low", "medium"]
+    assert out["note"].tolist() == ["x; at most medium trust: why", "y", "z"]

@@ -224,3 +224,14 @@ def judge_elasticities(estimates: pd.DataFrame, verdicts: pd.DataFrame, pooled: 
     return pd.DataFrame({contract.CATEGORY: df[contract.CATEGORY].to_numpy(), "raw": df["raw"].to_numpy(dtype=float),
                          "se": df["se"].to_numpy(dtype=float), "used": np.asarray(used, dtype=float),
                          "status": status, "trust": trust, "note": note})
+
+
+def cap_trust(judged: pd.DataFrame, level: str, why: str) -> pd.DataFrame:
+    """Return ``judged`` (of :func:`judge_elasticities`) with every trust above ``level`` lowered to it and
+    ``why`` added to those rows' note."""
+    rank = {t: i for i, t in enumerate(TRUST_LEVELS)}
+    out = judged.copy()
+    above = out["trust"].map(rank) < rank[level]
+    out.loc[above, "trust"] = level
+    out.loc[above, "note"] = out.loc[above, "note"] + f"; at most {level} trust: {why}"
+    return out

@@ -157,6 +157,9 @@ def fit_pricing(shop: Shop, config: dict | None = None, interest: pd.DataFrame |
     raw, se, pooled = _chosen_category(el, ecfg, mu, icfg.max_se)
     judged = identification.judge_elasticities(
         pd.DataFrame({contract.CATEGORY: el[contract.CATEGORY], "raw": raw, "se": se}), verdicts, pooled, icfg)
+    if rule in tiers.LIST_PRICE_RULES and pricing_table.price_source(shop) == pricing_table.PRICES_FROM_TRANSACTIONS:
+        judged = identification.cap_trust(judged, "medium", f"the price is a list price inferred from tiered lines "
+                                                            f"({rule}), itself an estimate")
     el["used"] = judged["used"].to_numpy()
     for row in judged.itertuples():
         if row.status != "estimated":
