@@ -1,5 +1,7 @@
 """Saying no: a tiered shop without price response gets no elasticity; with a planted response and tiers the
 list price recovers it; the judgement of estimates outside the plausible band."""
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -39,9 +41,13 @@ def test_mean_paid_price_under_tiers_is_refused(make_tiered_shop, fast_config):
     assert fit.judgement["status"].eq("refused").all() and "volume tiers" in fit.judgement["note"].iloc[0]
 
 
-def test_planted_response_with_tiers_is_recovered(make_tiered_shop, fast_config):
-    shop = make_tiered_shop(PLANTED, price_moves=True, n_per_category=40)
-    fit = pipeline.fit_pricing(shop, fast_config, seed=7)
+@pytest.fixture(scope="module")
+def planted_fit(make_tiered_shop, fast_config):
+    return pipeline.fit_pricing(make_tiered_shop(PLANTED, price_moves=True, n_per_category=40), fast_config, seed=7)
+
+
+def test_planted_response_with_tiers_is_recovered(planted_fit):
+    fit = planted_fit
     assert fit.tiers["found"] and (fit.judgement["status"] == "estimated").all()
     used = fit.elasticities.set_index("category")["used"]
     # standard errors are about 0.06 on this shop, so 0.15 is about 2.5 of them
@@ -49,11 +55,39 @@ def test_planted_response_with_tiers_is_recovered(make_tiered_shop, fast_config)
         assert used[cat] == pytest.approx(e, abs=0.15)
     # revenue under a constant elasticity: a rise pays above -1, a cut below; a price is held exactly when the
     # product's 95% interval covers -1 (category "a", planted at -1, holds most of its products)
-    sug = pipeline.suggest(fit)
+    # (before the guardrail flag, which keeps whole categories; see the next test)
+    sug = pipeline.suggest(replace(fit, bound_check=pd.DataFrame()))
     se = sug["category"].map(fit.judgement.set_index("category")["se"])
     covers = (sug["elasticity"] - 1.96 * se <= -1) & (sug["elasticity"] + 1.96 * se >= -1)
     assert (sug["status"] == "held").equals(covers)
     assert (sug.loc[sug["category"] == "a", "status"] == "held").mean() > 0.5
+
+
+def test_category_whose_prices_sit_on_the_guardrail_is_flagged_not_suggested(planted_fit):
+    fit = planted_fit
+    # brute force: the suggestions without the flag, and per category the share of priced products at +-10%
+    free = pipeline.suggest(replace(fit, bound_check=pd.DataFrame()))
+    priced = free["status"].isin(["suggested", "held"])
+    share = (priced & (free["change"].abs() >= 0.1 - 1e-9)).groupby(free["category"]).sum() / priced.groupby(free["category"]).sum()
+    # no competitor price and a revenue objective: planted -1.5 and -2.0 send every confident product to the
+    # largest cut, so the guardrail, not the data, sizes them (here rightly: the flag is a check, not a verdict)
+    assert sorted(share.index[share >= 0.9]) == ["b", "c"]
+    assert fit.bound_check.set_index("category")["share_on_bound"].equals(share.rename("share_on_bound").rename_axis("category"))
+    sug = pipeline.suggest(fit)
+    flagged = sug["category"].isin(["b", "c"])
+    assert (sug.loc[flagged, "status"] == "flagged").all() and (sug.loc[flagged, "change"] == 0).all()
+    assert (sug.loc[flagged, "suggested_price"] == sug.loc[flagged, "current_price"]).all()
+    assert sug.loc[flagged, "reason"].str.contains("the guardrail and not the data sets the price").all()
+    assert sug.loc[~flagged, "status"].equals(free.loc[~flagged, "status"])
+    ident = pipeline.identification_metrics(fit, sug)
+    assert ident["flagged_categories"] == ["b", "c"] and ident["n_flagged"] == int(flagged.sum())
+    # the share on the guardrail counts real suggestions only (category a's products, not the flagged ones)
+    a = sug["category"] == "a"
+    assert ident["n_suggestions"] == int(a.sum())
+    assert ident["share_suggestions_on_bound"] == pytest.approx((sug.loc[a, "change"].abs() >= 0.1 - 1e-9).mean())
+    assert ident["categories"]["b"]["n_flagged"] == 40 and ident["categories"]["b"]["n_suggested"] == 0
+    assert ident["categories"]["b"]["share_on_bound"] == pytest.approx(share["b"])
+    assert any("b, c" in f for f in ident["red_flags"])
 
 
 def _verdicts(cats):

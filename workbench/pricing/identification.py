@@ -55,8 +55,10 @@ class IdentificationSettings:
     ``low``), else refused. ``max_se_high`` / ``max_se_medium``: the standard error up to which an in-band
     estimate is trusted ``high`` (a 95% interval of about +-0.5) / ``medium`` (+-1), beyond it ``low``;
     ``max_se``: an estimate with a larger standard error is not identified by the data and is refused (the
-    same bound above which the partial pooling gives such an estimate no weight); ``bound_flag``: the share of a category's suggestions on the
-    +-``max_change`` guardrail from which they are flagged (the guardrail, not the data, sets them);
+    same bound above which the partial pooling gives such an estimate no weight); ``bound_flag``: the share of a category's priced products whose
+    best price sits on the +-``max_change`` guardrail from which the category is flagged and gets no suggestions
+    (the guardrail, not the data, would set them; under the revenue objective a constant elasticity puts every
+    optimum there, so a flag asks for a check, it does not say the elasticity is wrong);
     ``direction_z``: a product's price is held when its best move points different ways at elasticity +-
     ``direction_z`` standard errors of its category (1.96: a 95% interval; 0 switches the hold off). Under
     the revenue objective and a constant elasticity that is an interval covering -1.

@@ -8,7 +8,7 @@ truth, and :func:`ab_test` simulates the experiment. Customer demographics are n
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -73,6 +73,7 @@ class PricingFit:
     identification: dict = field(default_factory=dict)  # variation sources, own-price changes (summary)
     verdicts: pd.DataFrame = field(default_factory=pd.DataFrame)  # per category: identified, reason, promo, season
     judgement: pd.DataFrame = field(default_factory=pd.DataFrame)  # per category: raw, used, status, trust, note
+    bound_check: pd.DataFrame = field(default_factory=pd.DataFrame)  # per category: priced, on the guardrail, flagged
 
 
 def check_sales(shop: Shop) -> None:
@@ -168,8 +169,13 @@ def fit_pricing(shop: Shop, config: dict | None = None, interest: pd.DataFrame |
     costs = optimize.unit_costs(shop.products, float(cfg["cost_share"]))
     log.info("pricing: %d products x %d periods, test WAPE %.3f (best baseline %.3f)", tab[contract.PRODUCT_ID].nunique(),
              tab[pricing_table.PERIOD_INDEX].max() + 1, errors["mape"].iloc[0], errors["mape"].iloc[1:].min())
-    return PricingFit(tab, train, test, model, forecast, errors, el, prod, costs, cfg, mu, tau2, skipped,
-                      rule, tier, schedule, ident, verdicts, judged)
+    fit = PricingFit(tab, train, test, model, forecast, errors, el, prod, costs, cfg, mu, tau2, skipped,
+                     rule, tier, schedule, ident, verdicts, judged)
+    fit.bound_check = bound_check(fit)
+    for row in fit.bound_check.loc[fit.bound_check["flagged"]].itertuples():
+        log.warning("pricing: category %s flagged: %.0f%% of its products' best prices sit on the guardrail",
+                    row.category, 100 * row.share_on_bound)
+    return fit
 
 
 def price_rule(setting: str, source: str, tiers_found: bool) -> str:
@@ -276,7 +282,7 @@ def suggest(fit: PricingFit, rows: pd.DataFrame | None = None) -> pd.DataFrame:
     out = optimize.suggest_prices(rows, units, mult, cost, guard, cfg["objective"])
     out["elasticity"] = rows[contract.PRODUCT_ID].map(fit.product_elasticity.set_index(contract.PRODUCT_ID)[pricing_elasticity.ELASTICITY]).to_numpy()
     held = _uncertain_direction(fit, rows, out, mult, cost, guard)
-    return _keep_current(fit, rows, out, held)
+    return _keep_current(fit, rows, out, held, guard.max_change)
 
 
 def _uncertain_direction(fit: PricingFit, rows: pd.DataFrame, out: pd.DataFrame, mult: np.ndarray, cost: np.ndarray,
@@ -301,31 +307,73 @@ def _uncertain_direction(fit: PricingFit, rows: pd.DataFrame, out: pd.DataFrame,
     return known & (moves[0] != moves[1])
 
 
-def _keep_current(fit: PricingFit, rows: pd.DataFrame, out: pd.DataFrame, held: np.ndarray) -> pd.DataFrame:
-    """Keep the current price of the rows whose category's elasticity was refused, and of the ``held`` rows:
-    ``status`` says ``suggested``, ``held`` or ``refused``, ``reason`` why, ``trust`` the category's trust in
-    its elasticity."""
+def _keep_current(fit: PricingFit, rows: pd.DataFrame, out: pd.DataFrame, held: np.ndarray,
+                  max_change: float) -> pd.DataFrame:
+    """Keep the current price of the rows whose category's elasticity was refused, of the rows whose category
+    is flagged (``fit.bound_check``: the guardrail, not the data, sets its prices) and of the ``held`` rows:
+    ``status`` says ``suggested``, ``held``, ``flagged`` or ``refused``, ``reason`` why, ``trust`` the
+    category's trust in its elasticity."""
     cats = rows[contract.CATEGORY].astype("str")
     if fit.judgement.empty:
         out["status"], out["reason"], out["trust"] = "suggested", "", ""
         return out
     j = fit.judgement.set_index(contract.CATEGORY)
     refused = cats.map(j["status"]).eq("refused").to_numpy()
-    held = held & ~refused
-    keep = refused | held
+    flag_reason = cats.map(flag_reasons(fit, max_change)).astype(object).fillna("").to_numpy()
+    flagged = (flag_reason != "") & ~refused
+    held = held & ~refused & ~flagged
+    keep = refused | flagged | held
     one = out["current_units"].to_numpy()
     for col, val in (("suggested_price", out["current_price"].to_numpy()), ("change", 0.0),
                      ("expected_units", one), ("expected_revenue", out["current_revenue"].to_numpy()),
                      ("expected_margin", (out["current_price"] - out["unit_cost"]).to_numpy() * one), ("binding", "")):
         out[col] = np.where(keep, val, out[col].to_numpy())
     out["change"] = out["change"].astype(float)
-    out["status"] = np.select([refused, held], ["refused", "held"], "suggested")
+    out["status"] = np.select([refused, flagged, held], ["refused", "flagged", "held"], "suggested")
     z = float(fit.config["identification"].get("direction_z", 0.0))
-    out["reason"] = np.select([refused, held], [cats.map(j["note"]).fillna("").to_numpy(),
-                                                f"the elasticity's interval (+-{z:g} standard errors) allows both a rise "
-                                                f"and a cut as the better move: price held"], "")
+    out["reason"] = np.select([refused, flagged, held],
+                              [cats.map(j["note"]).fillna("").to_numpy(), flag_reason,
+                               f"the elasticity's interval (+-{z:g} standard errors) allows both a rise "
+                               f"and a cut as the better move: price held"], "")
     out["trust"] = cats.map(j["trust"]).fillna("").to_numpy()
     return out
+
+
+def bound_check(fit: PricingFit) -> pd.DataFrame:
+    """Return per category ``category, n_priced, n_on_bound, share_on_bound, flagged``: of its products priced
+    at their latest period (suggested or held; not refused), how many best prices sit on the +-max_change
+    guardrail, and whether that share reaches ``pricing.identification.bound_flag``. A flagged category gets
+    no suggestions (:func:`suggest` keeps its prices): the guardrail, not the data, would set them."""
+    icfg = identification.IdentificationSettings.from_params(fit.config["identification"])
+    max_change = float(optimize.Guardrails.from_params(fit.config["guardrails"]).max_change)
+    sug = suggest(replace(fit, bound_check=pd.DataFrame()))
+    priced = sug["status"].isin(["suggested", "held"])
+    per = pd.DataFrame({"n_priced": priced, "n_on_bound": priced & on_bound(sug, max_change)}).groupby(
+        sug[contract.CATEGORY].astype("str").to_numpy(), sort=True).sum().astype(int)
+    per["share_on_bound"] = per["n_on_bound"] / per["n_priced"].where(per["n_priced"] > 0)
+    per["flagged"] = per["share_on_bound"].fillna(0.0) >= icfg.bound_flag
+    return per.rename_axis(contract.CATEGORY).reset_index()
+
+
+def flag_reasons(fit: PricingFit, max_change: float) -> pd.Series:
+    """Return per flagged category (index) the reason its products get no suggestion, in words."""
+    if fit.bound_check.empty:
+        return pd.Series(dtype=object)
+    flagged = fit.bound_check.loc[fit.bound_check["flagged"]].set_index(contract.CATEGORY)
+    used = fit.elasticities.set_index(contract.CATEGORY)["used"]
+    bf = identification.IdentificationSettings.from_params(fit.config["identification"]).bound_flag
+    if fit.config["objective"] == "revenue" and fit.config["curve"] == "elasticity":
+        why = ("under the revenue objective a constant elasticity always puts the optimum there (below -1 the "
+               "largest cut earns most, above -1 the largest rise), so for any elastic demand")
+    else:
+        why = "the estimated demand curve has no optimum inside the guardrail, so"
+    return pd.Series({c: (f"flagged: the model's best price lies on or beyond the +-{max_change:.0%} guardrail for "
+                          f"{r.share_on_bound:.0%} of this category's products (params pricing.identification."
+                          f"bound_flag {bf:.0%}); {why} the guardrail and not the data sets the price: current price "
+                          f"kept. Before acting, check the category's elasticity ({used.get(c, np.nan):.2f}) against "
+                          f"past price changes or a price test, check that the price the model sees is the shelf "
+                          f"price, and test a small change on a few products before moving them all")
+                      for c, r in flagged.iterrows()}, dtype=object)
 
 
 def on_bound(suggestions: pd.DataFrame, max_change: float) -> np.ndarray:
@@ -337,21 +385,21 @@ def trust_table(fit: PricingFit, suggestions: pd.DataFrame) -> pd.DataFrame:
     """Return per category what the report says about its elasticity and suggestions: the verdict and its
     reason, the estimate (``raw``) and what is used, ``status``, ``trust``, ``note``, the promotion and season
     diagnostics, ``n_suggested`` (products priced: moved or held), ``n_held`` (held: direction uncertain),
-    ``share_on_bound`` (of its suggestions on the +-max_change guardrail) and
-    ``flag`` (the share reaches ``pricing.identification.bound_flag``: the guardrail, not the data, sets them)."""
-    icfg = identification.IdentificationSettings.from_params(fit.config["identification"])
+    ``n_flagged`` (kept at their price because the category is flagged), ``share_on_bound`` (of its priced
+    products, the share whose best price sits on the +-max_change guardrail, before the flag: the evidence for
+    it) and ``flag`` (why the category is flagged, "" when it is not; see :func:`bound_check`)."""
     max_change = float(optimize.Guardrails.from_params(fit.config["guardrails"]).max_change)
     status = suggestions.get("status", pd.Series("suggested", index=suggestions.index))
-    s = suggestions.assign(_bound=on_bound(suggestions, max_change), _priced=status.ne("refused"),
-                           _held=status.eq("held"), _cat=suggestions[contract.CATEGORY].astype("str"))
-    per = s.groupby("_cat").agg(n_suggested=("_priced", "sum"), n_held=("_held", "sum"), _b=("_bound", "sum"))
-    per["share_on_bound"] = per["_b"] / per["n_suggested"].where(per["n_suggested"] > 0)
+    per = pd.DataFrame({"n_suggested": status.isin(["suggested", "held"]), "n_held": status.eq("held"),
+                        "n_flagged": status.eq("flagged")}).groupby(
+        suggestions[contract.CATEGORY].astype("str").to_numpy(), sort=True).sum()
     out = fit.judgement.merge(fit.verdicts.drop(columns="reason"), on=contract.CATEGORY, how="left")
-    out = out.merge(per.drop(columns="_b").rename_axis(contract.CATEGORY).reset_index(), on=contract.CATEGORY, how="left")
-    out[["n_suggested", "n_held"]] = out[["n_suggested", "n_held"]].fillna(0).astype(int)
-    out["flag"] = np.where(out["share_on_bound"].fillna(0.0) >= icfg.bound_flag,
-                           f"suggestions on the +-{max_change:.0%} guardrail: the estimated curve has no optimum "
-                           f"inside it, so the guardrail sets the size of the change (a test, not a price)", "")
+    out = out.merge(per.rename_axis(contract.CATEGORY).reset_index(), on=contract.CATEGORY, how="left")
+    cols = ["n_suggested", "n_held", "n_flagged"]
+    out[cols] = out[cols].fillna(0).astype(int)
+    check = fit.bound_check if not fit.bound_check.empty else bound_check(fit)
+    out = out.merge(check[[contract.CATEGORY, "share_on_bound"]], on=contract.CATEGORY, how="left")
+    out["flag"] = out[contract.CATEGORY].map(flag_reasons(fit, max_change)).astype(object).fillna("").astype(str)
     return out
 
 
@@ -496,6 +544,7 @@ def pricing_metrics(fit: PricingFit, suggestions: pd.DataFrame, interest_source:
             "share_binding": float((suggestions["binding"] != "").mean()),
             "n_refused": int((suggestions["status"] == "refused").sum()) if "status" in suggestions else 0,
             "n_held": int((suggestions["status"] == "held").sum()) if "status" in suggestions else 0,
+            "n_flagged": int((suggestions["status"] == "flagged").sum()) if "status" in suggestions else 0,
         },
         "identification": identification_metrics(fit, suggestions),
         "elasticity_mae": None, "revenue_regret_pct": None, "ab_uplift": None,
@@ -525,7 +574,12 @@ def _num(x) -> float | None:
 def identification_metrics(fit: PricingFit, suggestions: pd.DataFrame) -> dict:
     """Return the ``pricing.identification`` block of metrics.json: the tier test and schedule, the price rule,
     where the price variation comes from, the share of products with enough own-price changes, per category
-    the verdict, trust, diagnostics and suggestions on the guardrail, and the run's red flags."""
+    the verdict, trust, diagnostics and suggestions on the guardrail, and the run's red flags.
+
+    ``share_suggestions_on_bound`` counts real suggestions only: of the ``n_suggestions`` products priced
+    (moved or held; not refused, not flagged), the share on the +-max_change guardrail;
+    ``share_moved_on_bound`` the same over the prices that move; ``n_flagged`` and ``flagged_categories``
+    the products and categories kept at their price because their best prices sit on the guardrail."""
     icfg = identification.IdentificationSettings.from_params(fit.config["identification"])
     max_change = float(optimize.Guardrails.from_params(fit.config["guardrails"]).max_change)
     table = trust_table(fit, suggestions)
@@ -535,13 +589,19 @@ def identification_metrics(fit: PricingFit, suggestions: pd.DataFrame) -> dict:
                             "elasticity_raw": _num(r.raw), "elasticity_used": _num(r.used), "se": _num(r.se),
                             "share_products_changing": _num(r.share_changing), "promo_share": _num(r.promo_share),
                             "price_promo_corr": _num(r.price_promo_corr), "price_season_corr": _num(r.price_season_corr),
-                            "n_suggested": int(r.n_suggested), "n_held": int(r.n_held),
+                            "n_suggested": int(r.n_suggested), "n_held": int(r.n_held), "n_flagged": int(r.n_flagged),
                             "share_on_bound": _num(r.share_on_bound),
                             "flag": r.flag}
-    bound = on_bound(suggestions, max_change)
-    n_sug = int((suggestions["status"] != "refused").sum()) if "status" in suggestions else len(suggestions)
+    status = suggestions.get("status", pd.Series("suggested", index=suggestions.index))
+    bound = on_bound(suggestions, max_change)  # held, flagged and refused prices do not move: never on it
+    n_sug, n_moved = int(status.isin(["suggested", "held"]).sum()), int((suggestions["change"].abs() > 1e-9).sum())
     share = float(bound.sum() / n_sug) if n_sug else None
+    flagged = [c for c, v in cats.items() if v["n_flagged"] > 0]
     flags = []
+    if flagged:
+        flags.append(f"no suggestion for {len(flagged)} categor{'y' if len(flagged) == 1 else 'ies'} "
+                     f"({', '.join(flagged)}; {int(status.eq('flagged').sum())} products): nearly all their best "
+                     f"prices sit on the +-{max_change:.0%} guardrail, so the guardrail and not the data would set them")
     if share is not None and share >= icfg.bound_flag:
         flags.append(f"{share:.0%} of the suggested prices sit on the +-{max_change:.0%} guardrail")
     refused = [c for c, v in cats.items() if v["status"] == "refused"]
@@ -549,4 +609,7 @@ def identification_metrics(fit: PricingFit, suggestions: pd.DataFrame) -> dict:
                 for row in fit.tier_schedule.to_dict("records")] if not fit.tier_schedule.empty else []
     return {"tiers": {**fit.tiers, "schedule": schedule}, "price_rule": fit.price_rule,
             **fit.identification, "plausible": list(icfg.plausible),
-            "share_suggestions_on_bound": share, "red_flags": flags, "refused_categories": refused, "categories": cats}
+            "share_suggestions_on_bound": share, "n_suggestions": n_sug,
+            "share_moved_on_bound": float(bound.sum() / n_moved) if n_moved else None,
+            "n_flagged": int(status.eq("flagged").sum()), "flagged_categories": flagged,
+            "red_flags": flags, "refused_categories": refused, "categories": cats}
