@@ -364,7 +364,7 @@ def flag_reasons(fit: PricingFit, max_change: float) -> pd.Series:
     bf = identification.IdentificationSettings.from_params(fit.config["identification"]).bound_flag
     if fit.config["objective"] == "revenue" and fit.config["curve"] == "elasticity":
         why = ("under the revenue objective a constant elasticity always puts the optimum there (below -1 the "
-               "largest cut earns most, above -1 the largest rise), so for any elastic demand")
+               "largest cut earns most, above -1 the largest rise), so for any elasticity but -1")
     else:
         why = "the estimated demand curve has no optimum inside the guardrail, so"
     return pd.Series({c: (f"flagged: the model's best price lies on or beyond the +-{max_change:.0%} guardrail for "
@@ -600,8 +600,9 @@ def identification_metrics(fit: PricingFit, suggestions: pd.DataFrame) -> dict:
     flags = []
     if flagged:
         flags.append(f"no suggestion for {len(flagged)} categor{'y' if len(flagged) == 1 else 'ies'} "
-                     f"({', '.join(flagged)}; {int(status.eq('flagged').sum())} products): nearly all their best "
-                     f"prices sit on the +-{max_change:.0%} guardrail, so the guardrail and not the data would set them")
+                     f"({', '.join(flagged)}; {int(status.eq('flagged').sum())} products keep their price): nearly all "
+                     f"their best prices sit on the +-{max_change:.0%} guardrail, so the guardrail and not the data "
+                     f"would set them")
     if share is not None and share >= icfg.bound_flag:
         flags.append(f"{share:.0%} of the suggested prices sit on the +-{max_change:.0%} guardrail")
     refused = [c for c, v in cats.items() if v["status"] == "refused"]

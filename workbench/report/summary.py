@@ -480,6 +480,10 @@ def _identification_sentences(ident: Any) -> list[str]:
     if refused:
         out.append(f"No elasticity and no price suggestion for {', '.join(refused)}: the data do not identify "
                    f"how their demand answers the own price (reasons in notebook 06).")
+    share, n = _num(ident.get("share_suggestions_on_bound")), _num(ident.get("n_suggestions"))
+    if share is not None and n:
+        out.append(f"{share:.0%} of the {int(n)} products priced (moved or held; not refused, not flagged) "
+                   f"sit on the max_change guardrail.")
     for flag in ident.get("red_flags") or []:
         out.append(f"Red flag: {flag}.")
     return out
