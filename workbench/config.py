@@ -125,3 +125,16 @@ def load_params(params: str | os.PathLike | dict = "default",
 def stage(params: dict, name: str, defaults: dict | None = None) -> dict:
     """The ``name`` block of the params merged over ``defaults`` (a stage's own settings)."""
     return deep_merge(defaults or {}, params.get(name) or {})
+
+
+def settings_from_block(cls, block: dict | None, name: str):
+    """Return the settings dataclass ``cls`` built from the params ``block`` named ``name`` (missing keys keep
+    their defaults); unknown keys raise :class:`ConfigError` naming the known ones."""
+    from dataclasses import fields
+
+    block = dict(block or {})
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(block) - known)
+    if unknown:
+        raise ConfigError(f"params {name}: unknown key(s) {unknown}; known: {sorted(known)}")
+    return cls(**block)

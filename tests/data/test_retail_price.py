@@ -50,6 +50,10 @@ def test_pricing_runs_on_it(shop):
     valid = validate_shop(shop)[0]
     cfg = stage(load_params("retail_price"), "pricing", DEFAULTS)
     fit = fit_pricing(valid, cfg, seed=42)
-    assert np.isfinite(fit.elasticities["used"]).all() and len(fit.elasticities) == 9
+    assert len(fit.elasticities) == 9
+    # every category gets an elasticity or a refusal with its reason
+    refused = fit.judgement["status"].eq("refused").to_numpy()
+    assert np.isfinite(fit.elasticities["used"].to_numpy()[~refused]).all()
+    assert fit.judgement.loc[refused, "note"].str.len().gt(0).all()
     sug = suggest(fit)
     assert len(sug) == 52 and (sug["change"].abs() <= cfg["guardrails"]["max_change"] + 0.001).all()

@@ -177,3 +177,18 @@ def test_interval_that_includes_zero_is_called_not_established(full_metrics):
                                           (float("nan"), 2, "n/a"), ("abc", 2, "abc"), (True, 2, "True")])
 def test_fmt(x, digits, out):
     assert report_summary.fmt(x, digits) == out
+
+
+def test_pricing_summary_names_tiers_trust_and_refusals():
+    from workbench.report.summary import _pricing_sentences
+
+    ident = {"tiers": {"found": True, "schedule": [{"quantity_from": 1, "discount": 0.0}, {"quantity_from": 24, "discount": 0.1}]},
+             "price_rule": "smallest_quantity", "refused_categories": ["bag"],
+             "red_flags": ["95% of the suggested prices sit on the +-10% guardrail"],
+             "share_suggestions_on_bound": 0.25, "n_suggestions": 40,
+             "categories": {"bag": {"trust": "none"}, "mug": {"trust": "high"}, "toy": {"trust": "low"}}}
+    text = " ".join(_pricing_sentences({"pricing": {"identification": ident}}))
+    assert "24+ units -10%" in text and "smallest quantity price" in text
+    assert "high for mug; low for toy; none for bag" in text
+    assert "No elasticity and no price suggestion for bag" in text and "Red flag: 95%" in text
+    assert "25% of the 40 products priced" in text

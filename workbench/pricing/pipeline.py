@@ -8,7 +8,7 @@ truth, and :func:`ab_test` simulates the experiment. Customer demographics are n
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -16,6 +16,7 @@ import pandas as pd
 from workbench.data import contract
 from workbench.data.shop import Shop
 from workbench.pricing import abtest, backtest as pricing_backtest, demand as pricing_demand, elasticity as pricing_elasticity, optimize, table as pricing_table
+from workbench.pricing import identification, tiers
 from workbench.stages import Limits, require, skip_record
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,14 @@ DEFAULTS: dict = {
     "elasticity": {"method": "fe", "pool": True, "time_fe": "category", "dml": True, "dml_folds": 2,
                    "dml_estimators": 100, "model_periods": 8},
     "ab": {"n_sims": 200, "alpha": 0.05},
+    # without a prices table: auto = the smallest-quantity list price when the lines show volume tiers, else
+    # the mean price paid; or one of mean_paid, smallest_quantity, modal (see workbench.pricing.tiers)
+    "list_price": "auto",
+    "tiers": asdict(tiers.TierSettings()),
+    "identification": {k: (list(v) if isinstance(v, tuple) else v)
+                       for k, v in asdict(identification.IdentificationSettings()).items()},
 }
+PRICE_RULES = ("auto", tiers.MEAN_PAID, *tiers.LIST_PRICE_RULES)
 METHOD_LABELS = {"naive": "naive log-log (no controls)", "fe": "log-log with controls (PPML, product + category x period FE)",
                  "fe_pooled": "the same, partially pooled (empirical Bayes)", "dml": "double ML (cross-fitted LightGBM)",
                  "model": "LightGBM finite differences"}
@@ -59,6 +67,13 @@ class PricingFit:
     pooled_mean: float = float("nan")
     pooled_tau2: float = float("nan")
     skipped: dict = field(default_factory=dict)  # part -> reason (e.g. "dml" with too few products)
+    price_rule: str = tiers.MEAN_PAID  # how the demand table's price was made without a prices table
+    tiers: dict = field(default_factory=dict)  # the tiered-pricing test (tiers.tier_test)
+    tier_schedule: pd.DataFrame = field(default_factory=pd.DataFrame)
+    identification: dict = field(default_factory=dict)  # variation sources, own-price changes (summary)
+    verdicts: pd.DataFrame = field(default_factory=pd.DataFrame)  # per category: identified, reason, promo, season
+    judgement: pd.DataFrame = field(default_factory=pd.DataFrame)  # per category: raw, used, status, trust, note
+    bound_check: pd.DataFrame = field(default_factory=pd.DataFrame)  # per category: priced, on the guardrail, flagged
 
 
 def check_sales(shop: Shop) -> None:
@@ -98,8 +113,15 @@ def fit_pricing(shop: Shop, config: dict | None = None, interest: pd.DataFrame |
     """
     check_sales(shop)
     cfg = _merge(DEFAULTS, config or {})
-    tab = pricing_table.build_demand_table(shop, cfg["period"], interest, cfg["ma_window"], cfg["pop_window"])
+    icfg = identification.IdentificationSettings.from_params(cfg["identification"])
+    tcfg = tiers.TierSettings.from_params(cfg["tiers"])
+    lines = tiers.sales_lines(shop.transactions)
+    tier = tiers.tier_test(lines, tcfg)
+    schedule = tiers.tier_schedule(lines, tcfg) if tier["found"] else pd.DataFrame()
+    rule = price_rule(cfg["list_price"], pricing_table.price_source(shop), tier["found"])
+    tab = pricing_table.build_demand_table(shop, cfg["period"], interest, cfg["ma_window"], cfg["pop_window"], rule)
     check_pricing_data(tab, cfg, limits)
+    ident, verdicts = diagnose(tab, lines, cfg["period"], icfg, tier, rule, pricing_table.price_source(shop))
     train, test = pricing_demand.time_split(tab, int(cfg["test_periods"]))
     model = pricing_demand.DemandModel(**cfg["demand_model"], random_state=seed).fit(train)
     naive = pricing_demand.naive_forecasts(test)
@@ -113,7 +135,7 @@ def fit_pricing(shop: Shop, config: dict | None = None, interest: pd.DataFrame |
     naive_e = pricing_elasticity.naive_elasticity(tab).rename(columns={pricing_elasticity.ELASTICITY: "naive"})
     fe, fits = pricing_elasticity.fe_elasticity(tab, time_fe=ecfg["time_fe"])
     fe = fe.rename(columns={pricing_elasticity.ELASTICITY: "fe", pricing_elasticity.SE: "fe_se"})
-    pooled, mu, tau2 = pricing_elasticity.partial_pool(fe["fe"], fe["fe_se"])
+    pooled, mu, tau2 = pricing_elasticity.partial_pool(fe["fe"], fe["fe_se"], max_se=icfg.max_se)
     fe["fe_pooled"] = pooled
     model_prod, model_cat = pricing_elasticity.model_elasticity(model, tab, last_periods=ecfg["model_periods"])
     cats = pd.DataFrame({contract.CATEGORY: sorted(tab[contract.CATEGORY].astype("str").unique())})
@@ -133,14 +155,56 @@ def fit_pricing(shop: Shop, config: dict | None = None, interest: pd.DataFrame |
         el = el.merge(dml[[contract.CATEGORY, pricing_elasticity.ELASTICITY, pricing_elasticity.SE]].rename(columns={pricing_elasticity.ELASTICITY: "dml", pricing_elasticity.SE: "dml_se"}),
                       on=contract.CATEGORY, how="left")
     el = el.merge(model_cat.rename(columns={pricing_elasticity.ELASTICITY: "model"}), on=contract.CATEGORY, how="left")
-    chosen = _chosen_category(el, ecfg)
-    el["used"] = chosen
-    prod = _product_elasticity(tab, el, fits, model_prod, ecfg)
+    raw, se, pooled = _chosen_category(el, ecfg, mu, icfg.max_se)
+    judged = identification.judge_elasticities(
+        pd.DataFrame({contract.CATEGORY: el[contract.CATEGORY], "raw": raw, "se": se}), verdicts, pooled, icfg)
+    if rule in tiers.LIST_PRICE_RULES and pricing_table.price_source(shop) == pricing_table.PRICES_FROM_TRANSACTIONS:
+        judged = identification.cap_trust(judged, "medium", f"the price is a list price inferred from tiered lines "
+                                                            f"({rule}), itself an estimate")
+    el["used"] = judged["used"].to_numpy()
+    for row in judged.itertuples():
+        if row.status != "estimated":
+            log.warning("pricing: category %s %s: %s", row.category, row.status, row.note)
+    prod = _product_elasticity(tab, el, fits, model_prod, ecfg, icfg.plausible)
     costs = optimize.unit_costs(shop.products, float(cfg["cost_share"]))
     log.info("pricing: %d products x %d periods, test WAPE %.3f (best baseline %.3f)", tab[contract.PRODUCT_ID].nunique(),
              tab[pricing_table.PERIOD_INDEX].max() + 1, errors["mape"].iloc[0], errors["mape"].iloc[1:].min())
-    return PricingFit(tab, train, test, model, forecast, errors, el, prod, costs, cfg, mu, tau2, skipped)
+    fit = PricingFit(tab, train, test, model, forecast, errors, el, prod, costs, cfg, mu, tau2, skipped,
+                     rule, tier, schedule, ident, verdicts, judged)
+    fit.bound_check = bound_check(fit)
+    for row in fit.bound_check.loc[fit.bound_check["flagged"]].itertuples():
+        log.warning("pricing: category %s flagged: %.0f%% of its products' best prices sit on the guardrail",
+                    row.category, 100 * row.share_on_bound)
+    return fit
 
+
+def price_rule(setting: str, source: str, tiers_found: bool) -> str:
+    """Return how the demand table's price is made: ``setting`` unless ``auto``; ``auto`` takes the
+    smallest-quantity list price when the prices come from transactions with volume tiers, else the mean
+    price paid (with a prices table the rule is not used: the shelf prices are the prices)."""
+    if setting not in PRICE_RULES:
+        raise ValueError(f"pricing.list_price '{setting}' is unknown; use one of {PRICE_RULES}")
+    if setting != "auto":
+        return setting
+    return "smallest_quantity" if tiers_found and source == pricing_table.PRICES_FROM_TRANSACTIONS else tiers.MEAN_PAID
+
+
+def diagnose(tab: pd.DataFrame, lines: pd.DataFrame, period: str, settings: identification.IdentificationSettings,
+             tier: dict, rule: str, source: str) -> tuple[dict, pd.DataFrame]:
+    """Return (summary, per-category verdicts) of the identification diagnostics on the demand table ``tab`` and
+    the sales ``lines`` (see :mod:`workbench.pricing.identification`)."""
+    changes = identification.own_price_changes(tab, settings.min_change)
+    tiered_price = None
+    if tier["found"] and source == pricing_table.PRICES_FROM_TRANSACTIONS and rule == tiers.MEAN_PAID:
+        tiered_price = ("the lines show volume tiers and the price is the mean paid (params pricing.list_price = "
+                        "mean_paid): a period of large orders has a low price and high units by construction")
+    verdicts = identification.category_verdicts(changes, settings, tiered_price)
+    verdicts = verdicts.merge(identification.promotion_season(tab, settings.promo_depth), on=contract.CATEGORY, how="left")
+    enough = changes["n_changes"] >= settings.min_changes
+    summary = {"variation": identification.variation_sources(lines, period),
+               "share_products_changing": float(enough.mean()) if len(enough) else None,
+               "min_changes": settings.min_changes, "min_change": settings.min_change}
+    return summary, verdicts
 
 def _merge(base: dict, extra: dict) -> dict:
     out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in base.items()}
@@ -149,35 +213,30 @@ def _merge(base: dict, extra: dict) -> dict:
     return out
 
 
-def _chosen_category(el: pd.DataFrame, ecfg: dict) -> np.ndarray:
+def _chosen_category(el: pd.DataFrame, ecfg: dict, fe_mean: float, max_se: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """Return (estimate, standard error, pooled estimate) of the configured method per category."""
     method = ecfg["method"]
     if method not in ("fe", "dml", "model"):
         raise ValueError(f"elasticity.method '{method}' is unknown; choose fe, dml or model")
+    pooled = fe_mean
     if method == "fe":
-        col = "fe_pooled" if ecfg.get("pool", True) else "fe"
+        col, se_col = ("fe_pooled" if ecfg.get("pool", True) else "fe"), "fe_se"
     elif method == "dml":
         if "dml" not in el:
             raise ValueError("elasticity.method=dml needs elasticity.dml: true")
-        col = "dml"
+        col, se_col = "dml", "dml_se"
         if ecfg.get("pool", True):
-            el["dml_pooled"] = pricing_elasticity.partial_pool(el["dml"], el["dml_se"])[0]
+            el["dml_pooled"], pooled, _ = pricing_elasticity.partial_pool(el["dml"], el["dml_se"], max_se=max_se)
             col = "dml_pooled"
     else:
-        col = "model"
+        col, se_col = "model", None
+        pooled = float(np.nanmean(el["model"])) if el["model"].notna().any() else float("nan")
     vals = el[col].to_numpy(dtype=float)
-    if np.isnan(vals).any():
-        fill = float(np.nanmean(vals)) if np.isfinite(vals).any() else -1.0
-        log.warning("no %s elasticity for categories %s: using the mean %.2f", col,
-                    el.loc[np.isnan(vals), contract.CATEGORY].tolist(), fill)
-        vals = np.where(np.isnan(vals), fill, vals)
-    if (vals > 0).any():  # demand never rises with own price: the same assumption as the model's constraint
-        log.warning("positive %s elasticity for categories %s set to 0 (demand never rises with own price)", col,
-                    el.loc[vals > 0, contract.CATEGORY].tolist())
-        vals = np.minimum(vals, 0.0)
-    return vals
+    se = el[se_col].to_numpy(dtype=float) if se_col else np.full(len(el), np.nan)
+    return vals, se, float(pooled)
 
 
-def _product_elasticity(tab, el, fits, model_prod, ecfg) -> pd.DataFrame:
+def _product_elasticity(tab, el, fits, model_prod, ecfg, plausible) -> pd.DataFrame:
     used = el[[contract.CATEGORY, "used"]].rename(columns={"used": pricing_elasticity.ELASTICITY})
     if ecfg["method"] == "fe":
         out = pricing_elasticity.product_elasticities(tab, used, fits)
@@ -186,7 +245,11 @@ def _product_elasticity(tab, el, fits, model_prod, ecfg) -> pd.DataFrame:
     else:
         prods = tab[[contract.PRODUCT_ID, contract.CATEGORY]].drop_duplicates(contract.PRODUCT_ID).astype({contract.CATEGORY: "str"})
         out = prods.merge(used, on=contract.CATEGORY, how="left").sort_values(contract.PRODUCT_ID, ignore_index=True)
-    out[pricing_elasticity.ELASTICITY] = np.minimum(out[pricing_elasticity.ELASTICITY].to_numpy(dtype=float), 0.0)  # never rising with price
+    # a product value outside the plausible band is not used as it is: its category's value instead
+    e = out[pricing_elasticity.ELASTICITY].to_numpy(dtype=float)
+    cat_used = out[contract.CATEGORY].astype("str").map(el.set_index(contract.CATEGORY)["used"]).to_numpy(dtype=float)
+    outside = np.isfinite(e) & ((e < plausible[0]) | (e > plausible[1]))
+    out[pricing_elasticity.ELASTICITY] = np.where(outside | np.isnan(cat_used), cat_used, e)
     return out
 
 
@@ -197,7 +260,8 @@ def demand_over_grid(fit: PricingFit, rows: pd.DataFrame, multipliers: np.ndarra
     if fit.config["curve"] != "elasticity":
         raise ValueError(f"curve '{fit.config['curve']}' is unknown; use elasticity or model")
     e = rows[contract.PRODUCT_ID].map(fit.product_elasticity.set_index(contract.PRODUCT_ID)[pricing_elasticity.ELASTICITY]).to_numpy(dtype=float)
-    return optimize.elasticity_curve(fit.model.predict(rows), e, multipliers)
+    # a refused category has no elasticity: a flat curve here, and suggest() keeps its current price
+    return optimize.elasticity_curve(fit.model.predict(rows), np.nan_to_num(e, nan=0.0), multipliers)
 
 
 def latest_rows(table: pd.DataFrame) -> pd.DataFrame:
@@ -217,6 +281,125 @@ def suggest(fit: PricingFit, rows: pd.DataFrame | None = None) -> pd.DataFrame:
     units = demand_over_grid(fit, rows, mult)
     out = optimize.suggest_prices(rows, units, mult, cost, guard, cfg["objective"])
     out["elasticity"] = rows[contract.PRODUCT_ID].map(fit.product_elasticity.set_index(contract.PRODUCT_ID)[pricing_elasticity.ELASTICITY]).to_numpy()
+    held = _uncertain_direction(fit, rows, out, mult, cost, guard)
+    return _keep_current(fit, rows, out, held, guard.max_change)
+
+
+def _uncertain_direction(fit: PricingFit, rows: pd.DataFrame, out: pd.DataFrame, mult: np.ndarray, cost: np.ndarray,
+                         guard: optimize.Guardrails) -> np.ndarray:
+    """Return the rows whose best move points different ways at the two ends of the elasticity's interval
+    (elasticity +- ``direction_z`` x its category's standard error): the data cannot tell whether a rise or a
+    cut earns more, so the price is held. Only for the elasticity curve, and only where a standard error is known."""
+    z = float(fit.config["identification"].get("direction_z", 0.0))
+    if z <= 0 or fit.config["curve"] != "elasticity" or fit.judgement.empty:
+        return np.zeros(len(rows), dtype=bool)
+    se = rows[contract.CATEGORY].astype("str").map(fit.judgement.set_index(contract.CATEGORY)["se"]).to_numpy(dtype=float)
+    e = out["elasticity"].to_numpy(dtype=float)
+    known = np.isfinite(se) & np.isfinite(e)
+    if not known.any():
+        return np.zeros(len(rows), dtype=bool)
+    base = fit.model.predict(rows)
+    moves = []
+    for sign in (-1.0, 1.0):
+        e_end = np.clip(np.where(known, e + sign * z * np.nan_to_num(se), 0.0), -50.0, 0.0)
+        units = optimize.elasticity_curve(base, e_end, mult)
+        moves.append(np.sign(optimize.suggest_prices(rows, units, mult, cost, guard, fit.config["objective"])["change"].to_numpy()))
+    return known & (moves[0] != moves[1])
+
+
+def _keep_current(fit: PricingFit, rows: pd.DataFrame, out: pd.DataFrame, held: np.ndarray,
+                  max_change: float) -> pd.DataFrame:
+    """Keep the current price of the rows whose category's elasticity was refused, of the rows whose category
+    is flagged (``fit.bound_check``: the guardrail, not the data, sets its prices) and of the ``held`` rows:
+    ``status`` says ``suggested``, ``held``, ``flagged`` or ``refused``, ``reason`` why, ``trust`` the
+    category's trust in its elasticity."""
+    cats = rows[contract.CATEGORY].astype("str")
+    if fit.judgement.empty:
+        out["status"], out["reason"], out["trust"] = "suggested", "", ""
+        return out
+    j = fit.judgement.set_index(contract.CATEGORY)
+    refused = cats.map(j["status"]).eq("refused").to_numpy()
+    flag_reason = cats.map(flag_reasons(fit, max_change)).astype(object).fillna("").to_numpy()
+    flagged = (flag_reason != "") & ~refused
+    held = held & ~refused & ~flagged
+    keep = refused | flagged | held
+    one = out["current_units"].to_numpy()
+    for col, val in (("suggested_price", out["current_price"].to_numpy()), ("change", 0.0),
+                     ("expected_units", one), ("expected_revenue", out["current_revenue"].to_numpy()),
+                     ("expected_margin", (out["current_price"] - out["unit_cost"]).to_numpy() * one), ("binding", "")):
+        out[col] = np.where(keep, val, out[col].to_numpy())
+    out["change"] = out["change"].astype(float)
+    out["status"] = np.select([refused, flagged, held], ["refused", "flagged", "held"], "suggested")
+    z = float(fit.config["identification"].get("direction_z", 0.0))
+    out["reason"] = np.select([refused, flagged, held],
+                              [cats.map(j["note"]).fillna("").to_numpy(), flag_reason,
+                               f"the elasticity's interval (+-{z:g} standard errors) allows both a rise "
+                               f"and a cut as the better move: price held"], "")
+    out["trust"] = cats.map(j["trust"]).fillna("").to_numpy()
+    return out
+
+
+def bound_check(fit: PricingFit) -> pd.DataFrame:
+    """Return per category ``category, n_priced, n_on_bound, share_on_bound, flagged``: of its products priced
+    at their latest period (suggested or held; not refused), how many best prices sit on the +-max_change
+    guardrail, and whether that share reaches ``pricing.identification.bound_flag``. A flagged category gets
+    no suggestions (:func:`suggest` keeps its prices): the guardrail, not the data, would set them."""
+    icfg = identification.IdentificationSettings.from_params(fit.config["identification"])
+    max_change = float(optimize.Guardrails.from_params(fit.config["guardrails"]).max_change)
+    sug = suggest(replace(fit, bound_check=pd.DataFrame()))
+    priced = sug["status"].isin(["suggested", "held"])
+    per = pd.DataFrame({"n_priced": priced, "n_on_bound": priced & on_bound(sug, max_change)}).groupby(
+        sug[contract.CATEGORY].astype("str").to_numpy(), sort=True).sum().astype(int)
+    per["share_on_bound"] = per["n_on_bound"] / per["n_priced"].where(per["n_priced"] > 0)
+    per["flagged"] = per["share_on_bound"].fillna(0.0) >= icfg.bound_flag
+    return per.rename_axis(contract.CATEGORY).reset_index()
+
+
+def flag_reasons(fit: PricingFit, max_change: float) -> pd.Series:
+    """Return per flagged category (index) the reason its products get no suggestion, in words."""
+    if fit.bound_check.empty:
+        return pd.Series(dtype=object)
+    flagged = fit.bound_check.loc[fit.bound_check["flagged"]].set_index(contract.CATEGORY)
+    used = fit.elasticities.set_index(contract.CATEGORY)["used"]
+    bf = identification.IdentificationSettings.from_params(fit.config["identification"]).bound_flag
+    if fit.config["objective"] == "revenue" and fit.config["curve"] == "elasticity":
+        why = ("under the revenue objective a constant elasticity always puts the optimum there (below -1 the "
+               "largest cut earns most, above -1 the largest rise), so for any elasticity but -1")
+    else:
+        why = "the estimated demand curve has no optimum inside the guardrail, so"
+    return pd.Series({c: (f"flagged: the model's best price lies on or beyond the +-{max_change:.0%} guardrail for "
+                          f"{r.share_on_bound:.0%} of this category's products (params pricing.identification."
+                          f"bound_flag {bf:.0%}); {why} the guardrail and not the data sets the price: current price "
+                          f"kept. Before acting, check the category's elasticity ({used.get(c, np.nan):.2f}) against "
+                          f"past price changes or a price test, check that the price the model sees is the shelf "
+                          f"price, and test a small change on a few products before moving them all")
+                      for c, r in flagged.iterrows()}, dtype=object)
+
+
+def on_bound(suggestions: pd.DataFrame, max_change: float) -> np.ndarray:
+    """Return whether each suggested price sits on the +-``max_change`` guardrail (held and refused rows do not)."""
+    return np.abs(suggestions["change"].to_numpy(dtype=float)) >= max_change - 1e-9
+
+
+def trust_table(fit: PricingFit, suggestions: pd.DataFrame) -> pd.DataFrame:
+    """Return per category what the report says about its elasticity and suggestions: the verdict and its
+    reason, the estimate (``raw``) and what is used, ``status``, ``trust``, ``note``, the promotion and season
+    diagnostics, ``n_suggested`` (products priced: moved or held), ``n_held`` (held: direction uncertain),
+    ``n_flagged`` (kept at their price because the category is flagged), ``share_on_bound`` (of its priced
+    products, the share whose best price sits on the +-max_change guardrail, before the flag: the evidence for
+    it) and ``flag`` (why the category is flagged, "" when it is not; see :func:`bound_check`)."""
+    max_change = float(optimize.Guardrails.from_params(fit.config["guardrails"]).max_change)
+    status = suggestions.get("status", pd.Series("suggested", index=suggestions.index))
+    per = pd.DataFrame({"n_suggested": status.isin(["suggested", "held"]), "n_held": status.eq("held"),
+                        "n_flagged": status.eq("flagged")}).groupby(
+        suggestions[contract.CATEGORY].astype("str").to_numpy(), sort=True).sum()
+    out = fit.judgement.merge(fit.verdicts.drop(columns="reason"), on=contract.CATEGORY, how="left")
+    out = out.merge(per.rename_axis(contract.CATEGORY).reset_index(), on=contract.CATEGORY, how="left")
+    cols = ["n_suggested", "n_held", "n_flagged"]
+    out[cols] = out[cols].fillna(0).astype(int)
+    check = fit.bound_check if not fit.bound_check.empty else bound_check(fit)
+    out = out.merge(check[[contract.CATEGORY, "share_on_bound"]], on=contract.CATEGORY, how="left")
+    out["flag"] = out[contract.CATEGORY].map(flag_reasons(fit, max_change)).astype(object).fillna("").astype(str)
     return out
 
 
@@ -352,19 +535,23 @@ def pricing_metrics(fit: PricingFit, suggestions: pd.DataFrame, interest_source:
         "elasticity_method": fit.config["elasticity"]["method"]
         + ("_pooled" if fit.config["elasticity"].get("pool", True) and fit.config["elasticity"]["method"] != "model"
            else ""),
-        "elasticities": {r[contract.CATEGORY]: float(r["used"]) for _, r in fit.elasticities.iterrows()},
+        "elasticities": {r[contract.CATEGORY]: _num(r["used"]) for _, r in fit.elasticities.iterrows()},
         "suggestions": {
             "n": int(len(suggestions)),
             "mean_change": float(suggestions["change"].mean()),
             "share_up": float((suggestions["change"] > 1e-9).mean()),
             "share_down": float((suggestions["change"] < -1e-9).mean()),
             "share_binding": float((suggestions["binding"] != "").mean()),
+            "n_refused": int((suggestions["status"] == "refused").sum()) if "status" in suggestions else 0,
+            "n_held": int((suggestions["status"] == "held").sum()) if "status" in suggestions else 0,
+            "n_flagged": int((suggestions["status"] == "flagged").sum()) if "status" in suggestions else 0,
         },
+        "identification": identification_metrics(fit, suggestions),
         "elasticity_mae": None, "revenue_regret_pct": None, "ab_uplift": None,
         **{part: skip_record(reason) for part, reason in fit.skipped.items()},
     }
     if truth_mae is not None:
-        out["elasticity_mae"] = truth_mae["used"]["category"]
+        out["elasticity_mae"] = _num(truth_mae["used"]["category"])
         out["elasticity_mae_truth"] = "category"
         out["elasticity_mae_product_mean"] = truth_mae["used"]["product_mean"]
         out["elasticity_mae_products"] = truth_mae["product"]["product"]
@@ -376,3 +563,54 @@ def pricing_metrics(fit: PricingFit, suggestions: pd.DataFrame, interest_source:
         out["ab_uplift"] = {"estimate": ab["estimate"], "low": ab["low"], "high": ab["high"]}
         out["ab"] = {k: v for k, v in ab.items() if k not in ("estimate", "low", "high")}
     return out
+
+
+def _num(x) -> float | None:
+    """A float, or None for NaN (metrics.json has no NaN)."""
+    x = float(x)
+    return x if np.isfinite(x) else None
+
+
+def identification_metrics(fit: PricingFit, suggestions: pd.DataFrame) -> dict:
+    """Return the ``pricing.identification`` block of metrics.json: the tier test and schedule, the price rule,
+    where the price variation comes from, the share of products with enough own-price changes, per category
+    the verdict, trust, diagnostics and suggestions on the guardrail, and the run's red flags.
+
+    ``share_suggestions_on_bound`` counts real suggestions only: of the ``n_suggestions`` products priced
+    (moved or held; not refused, not flagged), the share on the +-max_change guardrail;
+    ``share_moved_on_bound`` the same over the prices that move; ``n_flagged`` and ``flagged_categories``
+    the products and categories kept at their price because their best prices sit on the guardrail."""
+    icfg = identification.IdentificationSettings.from_params(fit.config["identification"])
+    max_change = float(optimize.Guardrails.from_params(fit.config["guardrails"]).max_change)
+    table = trust_table(fit, suggestions)
+    cats = {}
+    for r in table.itertuples(index=False):
+        cats[r.category] = {"identified": bool(r.identified), "status": r.status, "trust": r.trust, "reason": r.note,
+                            "elasticity_raw": _num(r.raw), "elasticity_used": _num(r.used), "se": _num(r.se),
+                            "share_products_changing": _num(r.share_changing), "promo_share": _num(r.promo_share),
+                            "price_promo_corr": _num(r.price_promo_corr), "price_season_corr": _num(r.price_season_corr),
+                            "n_suggested": int(r.n_suggested), "n_held": int(r.n_held), "n_flagged": int(r.n_flagged),
+                            "share_on_bound": _num(r.share_on_bound),
+                            "flag": r.flag}
+    status = suggestions.get("status", pd.Series("suggested", index=suggestions.index))
+    bound = on_bound(suggestions, max_change)  # held, flagged and refused prices do not move: never on it
+    n_sug, n_moved = int(status.isin(["suggested", "held"]).sum()), int((suggestions["change"].abs() > 1e-9).sum())
+    share = float(bound.sum() / n_sug) if n_sug else None
+    flagged = [c for c, v in cats.items() if v["n_flagged"] > 0]
+    flags = []
+    if flagged:
+        flags.append(f"no suggestion for {len(flagged)} categor{'y' if len(flagged) == 1 else 'ies'} "
+                     f"({', '.join(flagged)}; {int(status.eq('flagged').sum())} products keep their price): nearly all "
+                     f"their best prices sit on the +-{max_change:.0%} guardrail, so the guardrail and not the data "
+                     f"would set them")
+    if share is not None and share >= icfg.bound_flag:
+        flags.append(f"{share:.0%} of the suggested prices sit on the +-{max_change:.0%} guardrail")
+    refused = [c for c, v in cats.items() if v["status"] == "refused"]
+    schedule = [{k: _num(v) if k != "lines" else int(v) for k, v in row.items()}
+                for row in fit.tier_schedule.to_dict("records")] if not fit.tier_schedule.empty else []
+    return {"tiers": {**fit.tiers, "schedule": schedule}, "price_rule": fit.price_rule,
+            **fit.identification, "plausible": list(icfg.plausible),
+            "share_suggestions_on_bound": share, "n_suggestions": n_sug,
+            "share_moved_on_bound": float(bound.sum() / n_moved) if n_moved else None,
+            "n_flagged": int(status.eq("flagged").sum()), "flagged_categories": flagged,
+            "red_flags": flags, "refused_categories": refused, "categories": cats}

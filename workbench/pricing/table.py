@@ -23,6 +23,8 @@ import pandas as pd
 
 from workbench.data import contract as data_contract
 from workbench.data.shop import Shop
+from workbench.pricing import tiers
+from workbench.pricing.tiers import MEAN_PAID
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +86,9 @@ def price_source_note(source: str) -> str:
             "estimates are BIASED towards zero by the unseen no-sale periods.")
 
 
-def _units(transactions: pd.DataFrame, period: str) -> pd.DataFrame:
-    """Units sold (returns excluded) and mean price paid per product and period."""
+def _units(transactions: pd.DataFrame, period: str, price_rule: str = MEAN_PAID) -> pd.DataFrame:
+    """Units sold (returns excluded) and the price paid per product and period: the mean price paid
+    (``mean_paid``) or a list price of :func:`workbench.pricing.tiers.list_prices` (``price_rule``)."""
     keep = (transactions[data_contract.QUANTITY] > 0).to_numpy()
     q = transactions[data_contract.QUANTITY].to_numpy(dtype="float64")[keep]
     # millions of lines, few products and days: factorize both, compute period starts for the distinct days
@@ -102,10 +105,18 @@ def _units(transactions: pd.DataFrame, period: str) -> pd.DataFrame:
                         UNITS: g[UNITS].to_numpy(), "_paid": g["_paid"].to_numpy()})
     out = out.sort_values([data_contract.PRODUCT_ID, PERIOD], kind="stable", ignore_index=True)
     out["_paid_price"] = out["_paid"] / out[UNITS]
+    if price_rule != MEAN_PAID:
+        lp = tiers.list_prices(df["_p"].to_numpy(), df["_t"].to_numpy(), q,
+                               transactions[data_contract.UNIT_PRICE].to_numpy(dtype="float64")[keep], price_rule)
+        lp = pd.DataFrame({data_contract.PRODUCT_ID: pd.Index(prods)[lp["_p"].to_numpy()], PERIOD: p_uniq[lp["_t"].to_numpy()],
+                           "_list": lp["list_price"].to_numpy()})
+        out = out.merge(lp, on=[data_contract.PRODUCT_ID, PERIOD], how="left")
+        out["_paid_price"] = out["_list"].to_numpy()
+        out = out.drop(columns="_list")
     return out.drop(columns="_paid")
 
 
-def _price_grid(shop: Shop, units: pd.DataFrame, period: str) -> pd.DataFrame:
+def _price_grid(shop: Shop, units: pd.DataFrame, period: str, price_rule: str = MEAN_PAID) -> pd.DataFrame:
     """Product x period rows with price (and competitor price, stock when known)."""
     if price_source(shop) == PRICES_FROM_TABLE:
         pr = shop.prices.copy()
@@ -115,7 +126,8 @@ def _price_grid(shop: Shop, units: pd.DataFrame, period: str) -> pd.DataFrame:
             if col in pr:
                 agg[col] = "mean" if col == data_contract.COMPETITOR_PRICE else "min"
         return pr.groupby([data_contract.PRODUCT_ID, PERIOD], sort=True, observed=True).agg(agg).reset_index()
-    log.warning("no prices table: prices inferred from transactions (biased towards zero elasticity)")
+    log.warning("no prices table: prices inferred from transactions (%s); see pricing.identification for whether "
+                "they identify an elasticity", "the mean paid" if price_rule == MEAN_PAID else f"list price: {price_rule}")
     periods = pd.period_range(units[PERIOD].min(), units[PERIOD].max(), freq=_freq(period)[0]).start_time
     grid = pd.MultiIndex.from_product([shop.products[data_contract.PRODUCT_ID].astype("str"), periods],
                                       names=[data_contract.PRODUCT_ID, PERIOD]).to_frame(index=False)
@@ -175,16 +187,18 @@ def price_features(table: pd.DataFrame, price=None) -> pd.DataFrame:
 
 
 def build_demand_table(shop: Shop, period: str = "W", interest: pd.DataFrame | None = None,
-                       ma_window: int = 4, pop_window: int = 13) -> pd.DataFrame:
+                       ma_window: int = 4, pop_window: int = 13, price_rule: str = MEAN_PAID) -> pd.DataFrame:
     """Return the product x period demand table (zero-sales periods included) with its features.
 
     ``interest`` is a DataFrame ``product_id, interest`` (see :func:`interest_scores`); without it the
     ``interest`` column is the product's trailing share of units (popularity). Lags use only earlier
-    periods, so a row's features are known before the period starts.
+    periods, so a row's features are known before the period starts. Without a ``prices`` table the price
+    of a period is the mean price paid (``price_rule="mean_paid"``) or a list price that the order size
+    does not make (``smallest_quantity`` or ``modal``, see :mod:`workbench.pricing.tiers`).
     """
     freq, per_year = _freq(period)
-    units = _units(shop.transactions, period)
-    t = _price_grid(shop, units, period)
+    units = _units(shop.transactions, period, price_rule)
+    t = _price_grid(shop, units, period, price_rule)
     t[data_contract.PRODUCT_ID] = t[data_contract.PRODUCT_ID].astype("str")
     t = t.merge(units[[data_contract.PRODUCT_ID, PERIOD, UNITS]], on=[data_contract.PRODUCT_ID, PERIOD], how="left")
     t[UNITS] = t[UNITS].fillna(0.0)

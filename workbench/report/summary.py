@@ -459,6 +459,7 @@ def _pricing_sentences(metrics: dict) -> list[str]:
     if est is not None:
         ci = f" (95% interval {_pct(lo)} to {_pct(hi)})" if lo is not None and hi is not None else ""
         out.append(f"Simulated pricing A/B test: revenue uplift {_pct(est)}{ci}.")
+    out.extend(_identification_sentences(p.get("identification")))
     guard = p.get("guardrails")
     if isinstance(guard, dict) and guard:
         binding = _num(get(p, "suggestions.share_binding"))
@@ -466,6 +467,39 @@ def _pricing_sentences(metrics: dict) -> list[str]:
         out.append("Guardrails: " + ", ".join(f"{k} {fmt(v, 2) if _num(v) is not None else v}"
                                               for k, v in sorted(guard.items())) + f"{bind}.")
     out.append("Prices are set per product and period, never per customer.")
+    return out
+
+
+def _identification_sentences(ident: Any) -> list[str]:
+    """What the pricing identification found: volume tiers and their schedule, the trust per category, red flags."""
+    if not isinstance(ident, dict):
+        return []
+    out = []
+    tiers = ident.get("tiers") or {}
+    if tiers.get("found"):
+        steps = [f"{int(t['quantity_from'])}+ units {_pct(-t['discount'], 0)}" for t in tiers.get("schedule") or []
+                 if _num(t.get("discount")) and _num(t.get("quantity_from")) is not None]
+        out.append("The sales lines show volume tiers (the unit price falls with the line's quantity)"
+                   + (f": {', '.join(steps)}" if steps else "")
+                   + f"; the elasticities use the {str(ident.get('price_rule', '')).replace('_', ' ')} price.")
+    cats = ident.get("categories") or {}
+    by_trust: dict[str, list[str]] = {}
+    for name, c in sorted(cats.items()):
+        by_trust.setdefault(str(c.get("trust")), []).append(name)
+    if cats:
+        out.append("Trust in the elasticities: " + "; ".join(f"{level} for {', '.join(by_trust[level])}"
+                                                            for level in ("high", "medium", "low", "none")
+                                                            if level in by_trust) + ".")
+    refused = ident.get("refused_categories") or []
+    if refused:
+        out.append(f"No elasticity and no price suggestion for {', '.join(refused)}: the data do not identify "
+                   f"how their demand answers the own price (reasons in notebook 06).")
+    share, n = _num(ident.get("share_suggestions_on_bound")), _num(ident.get("n_suggestions"))
+    if share is not None and n:
+        out.append(f"{share:.0%} of the {int(n)} products priced (moved or held; not refused, not flagged) "
+                   f"sit on the max_change guardrail.")
+    for flag in ident.get("red_flags") or []:
+        out.append(f"Red flag: {flag}.")
     return out
 
 

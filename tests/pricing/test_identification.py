@@ -1,0 +1,140 @@
+"""Saying no: a tiered shop without price response gets no elasticity; with a planted response and tiers the
+list price recovers it; the judgement of estimates outside the plausible band."""
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from workbench.errors import ConfigError
+from workbench.pricing import identification, pipeline
+
+PLANTED = {"a": -1.0, "b": -1.5, "c": -2.0}
+
+
+@pytest.fixture(scope="module")
+def no_response_fit(make_tiered_shop, fast_config):
+    return pipeline.fit_pricing(make_tiered_shop({"a": 0.0, "b": 0.0, "c": 0.0}, price_moves=False), fast_config, seed=7)
+
+
+def test_tiered_shop_without_price_response_says_no(no_response_fit):
+    fit = no_response_fit
+    assert fit.tiers["found"] and fit.price_rule == "smallest_quantity"
+    assert (fit.judgement["status"] == "refused").all() and fit.elasticities["used"].isna().all()
+    sug = pipeline.suggest(fit)
+    assert (sug["status"] == "refused").all() and (sug["change"] == 0).all()
+    assert sug["reason"].str.contains("not identified").all()
+    m = pipeline.pricing_metrics(fit, sug, "trailing popularity", "transactions")
+    ident = m["identification"]
+    assert ident["tiers"]["found"] and len(ident["tiers"]["schedule"]) == 3
+    assert ident["refused_categories"] == ["a", "b", "c"]
+    assert all(c["trust"] == "none" for c in ident["categories"].values())
+    # nearly all price variation is across the lines of a week (the tiers), not over time
+    assert ident["variation"]["across_lines"] > 0.9
+
+
+def test_mean_paid_price_under_tiers_is_refused(make_tiered_shop, fast_config):
+    # the mean price paid makes a steep spurious elasticity (a bulk week: low price, high units); it is refused
+    fit = pipeline.fit_pricing(make_tiered_shop({"a": 0.0, "b": 0.0}, price_moves=False),
+                               {**fast_config, "list_price": "mean_paid"}, seed=7)
+    assert fit.elasticities["fe"].iloc[0] < -2
+    assert fit.judgement["status"].eq("refused").all() and "volume tiers" in fit.judgement["note"].iloc[0]
+
+
+@pytest.fixture(scope="module")
+def planted_fit(make_tiered_shop, fast_config):
+    return pipeline.fit_pricing(make_tiered_shop(PLANTED, price_moves=True, n_per_category=40), fast_config, seed=7)
+
+
+def test_planted_response_with_tiers_is_recovered(planted_fit):
+    fit = planted_fit
+    assert fit.tiers["found"] and (fit.judgement["status"] == "estimated").all()
+    used = fit.elasticities.set_index("category")["used"]
+    # standard errors are about 0.06 on this shop, so 0.15 is about 2.5 of them
+    for cat, e in PLANTED.items():
+        assert used[cat] == pytest.approx(e, abs=0.15)
+    # revenue under a constant elasticity: a rise pays above -1, a cut below; a price is held exactly when the
+    # product's 95% interval covers -1 (category "a", planted at -1, holds most of its products)
+    # (before the guardrail flag, which keeps whole categories; see the next test)
+    sug = pipeline.suggest(replace(fit, bound_check=pd.DataFrame()))
+    se = sug["category"].map(fit.judgement.set_index("category")["se"])
+    covers = (sug["elasticity"] - 1.96 * se <= -1) & (sug["elasticity"] + 1.96 * se >= -1)
+    assert (sug["status"] == "held").equals(covers)
+    assert (sug.loc[sug["category"] == "a", "status"] == "held").mean() > 0.5
+
+
+def test_category_whose_prices_sit_on_the_guardrail_is_flagged_not_suggested(planted_fit):
+    fit = planted_fit
+    # brute force: the suggestions without the flag, and per category the share of priced products at +-10%
+    free = pipeline.suggest(replace(fit, bound_check=pd.DataFrame()))
+    priced = free["status"].isin(["suggested", "held"])
+    share = (priced & (free["change"].abs() >= 0.1 - 1e-9)).groupby(free["category"]).sum() / priced.groupby(free["category"]).sum()
+    # no competitor price and a revenue objective: planted -1.5 and -2.0 send every confident product to the
+    # largest cut, so the guardrail, not the data, sizes them (here rightly: the flag is a check, not a verdict)
+    assert sorted(share.index[share >= 0.9]) == ["b", "c"]
+    assert fit.bound_check.set_index("category")["share_on_bound"].equals(share.rename("share_on_bound").rename_axis("category"))
+    sug = pipeline.suggest(fit)
+    flagged = sug["category"].isin(["b", "c"])
+    assert (sug.loc[flagged, "status"] == "flagged").all() and (sug.loc[flagged, "change"] == 0).all()
+    assert (sug.loc[flagged, "suggested_price"] == sug.loc[flagged, "current_price"]).all()
+    assert sug.loc[flagged, "reason"].str.contains("the guardrail and not the data sets the price").all()
+    assert sug.loc[~flagged, "status"].equals(free.loc[~flagged, "status"])
+    ident = pipeline.identification_metrics(fit, sug)
+    assert ident["flagged_categories"] == ["b", "c"] and ident["n_flagged"] == int(flagged.sum())
+    # the share on the guardrail counts real suggestions only (category a's products, not the flagged ones)
+    a = sug["category"] == "a"
+    assert ident["n_suggestions"] == int(a.sum())
+    assert ident["share_suggestions_on_bound"] == pytest.approx((sug.loc[a, "change"].abs() >= 0.1 - 1e-9).mean())
+    assert ident["categories"]["b"]["n_flagged"] == 40 and ident["categories"]["b"]["n_suggested"] == 0
+    assert ident["categories"]["b"]["share_on_bound"] == pytest.approx(share["b"])
+    assert any("b, c" in f for f in ident["red_flags"])
+
+
+def _verdicts(cats):
+    return pd.DataFrame({"category": cats, "identified": True, "reason": "identified"})
+
+
+def test_judgement_shrinks_or_refuses_outside_the_band():
+    s = identification.IdentificationSettings()
+    est = pd.DataFrame({"category": ["in", "steep", "flat"], "raw": [-1.5, -7.0, 0.3], "se": [0.1, 0.2, 0.5]})
+    out = identification.judge_elasticities(est, _verdicts(est["category"]), -1.8, s).set_index("category")
+    assert out.loc["in", "used"] == -1.5 and out.loc["in", "trust"] == "high"
+    assert out.loc[["steep", "flat"], "used"].tolist() == [-1.8, -1.8]
+    assert (out.loc[["steep", "flat"], "status"] == "shrunk").all()
+    # the pooled estimate outside the band too: refused
+    out = identification.judge_elasticities(est, _verdicts(est["category"]), -6.0, s).set_index("category")
+    assert out.loc["steep", "status"] == "refused" and np.isnan(out.loc["steep", "used"])
+
+
+def test_settings_reject_unknown_keys_and_a_bad_band():
+    with pytest.raises(ConfigError, match="unknown"):
+        identification.IdentificationSettings.from_params({"plausibel": [-5, -0.1]})
+    with pytest.raises(ValueError, match="plausible"):
+        identification.IdentificationSettings.from_params({"plausible": [-0.1, -5]})
+
+
+def test_variation_sources_split_over_time_and_across_lines():
+    # product x: one price per week, moving between weeks; product y: two prices inside each week, the same weeks
+    days = pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-08", "2024-01-09"] * 2).values.astype("datetime64[D]")
+    lines = pd.DataFrame({"product_id": ["x"] * 4 + ["y"] * 4, "day": days, "quantity": 1.0,
+                          "unit_price": np.exp([0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 1.0])})
+    out = identification.variation_sources(lines, "W")
+    # brute force: x contributes 4 x 0.5^2 over time, y 4 x 0.5^2 across lines -> half and half
+    assert out["over_time"] == pytest.approx(0.5) and out["across_lines"] == pytest.approx(0.5)
+    assert identification.variation_sources(lines.iloc[:4], "W")["over_time"] == pytest.approx(1.0)
+
+
+def test_price_rule_auto_takes_the_list_price_only_for_tiered_transactions():
+    assert pipeline.price_rule("auto", "transactions", True) == "smallest_quantity"
+    assert pipeline.price_rule("auto", "transactions", False) == "mean_paid"
+    assert pipeline.price_rule("auto", "prices", True) == "mean_paid"
+    assert pipeline.price_rule("modal", "transactions", False) == "modal"
+    with pytest.raises(ValueError, match="list_price"):
+        pipeline.price_rule("cheapest", "transactions", True)
+
+
+def test_cap_trust_lowers_only_the_levels_above():
+    judged = pd.DataFrame({"category": ["a", "b", "c"], "trust": ["high", "low", "medium"], "note": ["x", "y", "z"]})
+    out = identification.cap_trust(judged, "medium", "why")
+    assert out["trust"].tolist() == ["medium", "low", "medium"]
+    assert out["note"].tolist() == ["x; at most medium trust: why", "y", "z"]
