@@ -118,13 +118,14 @@ def leaderboard(recs: dict[str, pd.DataFrame], test: pd.DataFrame, k: int, n_ite
         r = recs[model]
         pc = per_customer_metrics(truth, r, k).set_index(contract.CUSTOMER_ID).reindex(customers)
         per[model] = pc["ndcg"].to_numpy()
-        listed = int(pd.Index(r[contract.CUSTOMER_ID].astype("str").unique()).isin(customers).sum())
+        has_list = customers.isin(np.asarray(r[contract.CUSTOMER_ID].astype("str").unique(), dtype=object))
+        listed = int(has_list.sum())
         rows.append({"model": model, "family": fam[model], f"ndcg@{k}": float(pc["ndcg"].mean()),
                      f"precision@{k}": float(pc["precision"].mean()), f"recall@{k}": float(pc["recall"].mean()),
                      f"map@{k}": float(pc["ap"].mean()), "coverage": catalog_coverage(r, n_items, k=k),
                      "customers_listed": listed})
         if listed < len(customers):
-            missing = customers[~customers.isin(r[contract.CUSTOMER_ID].astype("str").unique())]
+            missing = customers[~has_list]
             raise PopulationError(
                 f"leaderboard: recs_{model} has lists for {listed:,} of the {len(customers):,} customers every model "
                 f"is scored on ({(population or Population.everyone(len(customers))).describe()}); missing e.g. "
