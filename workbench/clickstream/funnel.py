@@ -96,14 +96,27 @@ def time_to_purchase(events: pd.DataFrame, gap_minutes: float) -> pd.DataFrame:
     }).sort_values(cols, ignore_index=True)
 
 
-def funnel_summary(pairs: pd.DataFrame, by_category: pd.DataFrame, times: pd.DataFrame) -> dict:
+def has_purchases(events: pd.DataFrame) -> bool:
+    """Whether the clickstream logs purchases (any ``transaction`` event)."""
+    return bool((events[data_contract.EVENT].astype("str") == STEPS[2]).any())
+
+
+def funnel_summary(pairs: pd.DataFrame, by_category: pd.DataFrame, times: pd.DataFrame | None) -> dict:
     """Return the ``clickstream.funnel`` metrics: overall conversions with intervals, drop-out points, per
-    category conversions and time to purchase (hours: median and quartiles; share in the same session)."""
+    category conversions and, when ``times`` is given, time to purchase (hours: median and quartiles; share in
+    the same session). Without purchase events (``times`` is ``None``) only the view-to-cart step is reported."""
+    names = [c[0] for c in CONVERSIONS] if times is not None else [CONVERSIONS[0][0]]
+    steps = list(STEPS) if times is not None else list(STEPS[:2])
     overall = conversion(pairs).iloc[0].to_dict()
-    out = {"pairs": len(pairs), "overall": overall, "dropout": dropout(pairs),
-           "by_category": {str(r[data_contract.CATEGORY]): {k: r[k] for k in (*STEPS, *(c[0] for c in CONVERSIONS))}
+    overall = {k: (int(v) if k in steps else v) for k, v in overall.items()
+               if k in steps or k.rsplit("_", 1)[0] in names or k in names}
+    drop = dropout(pairs)
+    if times is None:
+        drop.pop("purchased")
+    out = {"pairs": len(pairs), "overall": overall, "dropout": drop,
+           "by_category": {str(r[data_contract.CATEGORY]): {k: r[k] for k in (*steps, *names)}
                            for r in by_category.to_dict(orient="records")}}
-    if len(times):
+    if times is not None and len(times):
         h = times["hours"]
         out["time_to_purchase"] = {"purchases": len(times), "median_hours": float(h.median()),
                                    "p25_hours": float(h.quantile(0.25)), "p75_hours": float(h.quantile(0.75)),

@@ -135,3 +135,13 @@ def bot_counts(bots: pd.DataFrame | None) -> dict:
     return {"visitors": len(bots), "events": int(bots["events"].sum()),
             "visitors_by_rule": {r: int(vis.get(r, 0)) for r in RULES},
             "events_by_rule": {r: int(ev.get(r, 0)) for r in RULES}}
+
+
+def planted_bots_found(bots: pd.DataFrame | None, planted: pd.DataFrame, visitors: int) -> dict:
+    """Return how the rules did on a shop with planted bots (``truth["bots"]``): planted, caught, missed,
+    genuine visitors flagged and their share of the ``visitors`` who are not planted bots."""
+    flagged = set() if bots is None else set(bots[data_contract.CUSTOMER_ID].astype("str"))
+    truth = set(planted[data_contract.CUSTOMER_ID].astype("str"))
+    genuine = len(flagged - truth)
+    return {"planted": len(truth), "caught": len(truth & flagged), "missed": len(truth - flagged),
+            "genuine_flagged": genuine, "genuine_flagged_share": genuine / max(visitors - len(truth), 1)}

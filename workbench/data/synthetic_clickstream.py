@@ -6,7 +6,8 @@ own random streams, so switching them on adds rows without changing any other ro
   up. A visit views ``2 + Geometric`` products, 10 to 150 seconds apart; its first product is drawn by
   popularity and each next one is, with probability ``session_coherence``, one of the previous product's
   planted *session neighbours* (``truth["session_neighbours"]``: four products of the same category), else a
-  popularity draw. A session-based recommender can find the neighbours; a popularity list cannot.
+  popularity draw. A session-based recommender can find the neighbours; a popularity list cannot. A visit
+  ends with an add-to-cart of its last product with probability :data:`ABANDONED_CART` (a cart never bought).
 * **Bots** (``truth["bots"]``, the planted rule each one breaks, see :mod:`workbench.data.bots`), in turn:
   a fast crawler (400 views, 0.5 to 2.5 s apart), a slow crawler (300 views in one visit, 15 to 45 s apart),
   a pinger (one view every 31 to 40 minutes for three days) and a scraper (20 views a day in visits of five for
@@ -26,6 +27,8 @@ N_NEIGHBOURS = 4
 #: the bot kinds in the order they are planted, with the rule each one breaks
 BOT_KINDS = (("fast_crawler", "events_per_minute"), ("slow_crawler", "views_per_session"),
              ("pinger", "sessions_per_day"), ("scraper", "views_without_cart"))
+#: the share of browsing visits whose last product goes into a cart that is never bought
+ABANDONED_CART = 0.1
 #: sub-streams of the shop's seed (the rest of the shop draws from the seed itself)
 _BROWSING_STREAM, _BOT_STREAM = 1, 2
 
@@ -44,14 +47,15 @@ class ClickstreamWorld:
     signup_day: np.ndarray
 
 
-def _events(world: ClickstreamWorld, sec: np.ndarray, cust: np.ndarray, prod: np.ndarray, ids=None) -> pd.DataFrame:
+def _events(world: ClickstreamWorld, sec: np.ndarray, cust: np.ndarray, prod: np.ndarray, ids=None,
+            kind: np.ndarray | None = None) -> pd.DataFrame:
     ids = world.customer_ids if ids is None else ids
+    kind = np.zeros(len(sec), dtype=np.int8) if kind is None else kind.astype(np.int8)
     return pd.DataFrame({
         data_contract.TIMESTAMP: (world.start + pd.to_timedelta(np.round(sec, 3), unit="s")).as_unit("us"),
         data_contract.CUSTOMER_ID: pd.array(np.asarray(ids, dtype=object)[cust], dtype="str"),
         data_contract.PRODUCT_ID: pd.array(np.asarray(world.product_ids, dtype=object)[prod], dtype="str"),
-        data_contract.EVENT: pd.Categorical.from_codes(np.zeros(len(sec), dtype=np.int8),
-                                                       categories=list(data_contract.EVENT_TYPES)),
+        data_contract.EVENT: pd.Categorical.from_codes(kind, categories=list(data_contract.EVENT_TYPES)),
     })
 
 
@@ -91,7 +95,14 @@ def browsing_sessions(seed: int, world: ClickstreamWorld, mean_sessions: float, 
     gaps[:, 0] = 0
     sec = start[:, None] + np.cumsum(gaps, axis=1)
     keep = items >= 0
-    events = _events(world, sec[keep], np.broadcast_to(cust[:, None], items.shape)[keep], items[keep])
+    rows = np.arange(len(cust))
+    cart = rng.random(len(cust)) < ABANDONED_CART
+    last = length - 1
+    c_sec = sec[rows, last][cart] + rng.uniform(20, 120, int(cart.sum()))
+    events = _events(world, np.r_[sec[keep], c_sec],
+                     np.r_[np.broadcast_to(cust[:, None], items.shape)[keep], cust[cart]],
+                     np.r_[items[keep], items[rows, last][cart]],
+                     kind=np.r_[np.zeros(int(keep.sum())), np.ones(int(cart.sum()))])
     pids = np.asarray(world.product_ids, dtype=object)
     truth = pd.DataFrame({"product_a": pd.array(np.repeat(pids, N_NEIGHBOURS), dtype="str"),
                           "product_b": pd.array(pids[nb.ravel()], dtype="str")})
