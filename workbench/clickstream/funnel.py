@@ -88,7 +88,7 @@ def time_to_purchase(events: pd.DataFrame, gap_minutes: float) -> pd.DataFrame:
     df = df.sort_values("t", kind="stable")
     first = df.groupby(cols, sort=False).first()
     buy = df[df["buy"]].groupby(cols, sort=False).first()
-    out = buy.join(first, rsuffix="_first")
+    out = buy.merge(first, left_index=True, right_index=True, suffixes=("", "_first"))
     return pd.DataFrame({
         data_contract.CUSTOMER_ID: out.index.get_level_values(0), data_contract.PRODUCT_ID: out.index.get_level_values(1),
         "hours": ((out["t"] - out["t_first"]) / pd.Timedelta(hours=1)).to_numpy(),

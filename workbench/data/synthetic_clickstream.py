@@ -67,6 +67,8 @@ def session_neighbours(rng, world: ClickstreamWorld) -> np.ndarray:
         members = np.flatnonzero(world.category == c)
         for j in members:
             others = members[members != j]
+            if not len(others):  # a category of one product: neighbours from the whole catalog
+                others = np.delete(np.arange(n), j)
             out[j] = rng.choice(others, size=N_NEIGHBOURS, replace=len(others) < N_NEIGHBOURS)
     return out
 
@@ -151,7 +153,7 @@ def add_to_shop(customers: pd.DataFrame, events: pd.DataFrame, extra_customers: 
         dtypes = customers.dtypes
         customers = pd.concat([customers, *extra_customers], ignore_index=True)
         for col, dtype in dtypes.items():  # keep categories and integers (planted rows leave them missing)
-            if isinstance(dtype, pd.CategoricalDtype) or dtype == "str":
+            if isinstance(dtype, pd.CategoricalDtype) or dtype == "str" or pd.api.types.is_datetime64_dtype(dtype):
                 customers[col] = customers[col].astype(dtype)
             elif pd.api.types.is_integer_dtype(dtype) and customers[col].isna().any():
                 customers[col] = customers[col].astype("Int64")
