@@ -59,6 +59,7 @@ class SessionRecommender:
         sid = pd.factorize(sequences[data_contract.SESSION_ID], sort=False)[0]
         items, uniq = pd.factorize(sequences[data_contract.PRODUCT_ID].astype("str"), sort=True)
         self.items_ = pd.Index(uniq, dtype="str")
+        self.item_codes_ = dict(zip(self.items_, range(len(self.items_))))  # a dict: fast for a few items
         n_s, n_i = int(sid.max()) + 1 if len(sid) else 0, len(self.items_)
         x = sp.csr_matrix((np.ones(len(sid)), (sid, items)), shape=(n_s, n_i))
         x.data[:] = 1.0  # duplicates summed by the constructor: a session holds an item or not
@@ -77,7 +78,8 @@ class SessionRecommender:
     def codes(self, items) -> np.ndarray:
         """Item codes of product ids in click order, unknown products left out."""
         self._check()
-        pos = self.items_.get_indexer(pd.Index(pd.Series(list(items), dtype="str")))
+        lookup = self.item_codes_
+        pos = np.fromiter((lookup.get(str(x), -1) for x in items), dtype=np.int64)
         return pos[pos >= 0]
 
     def rank_codes(self, codes: np.ndarray, k: int) -> np.ndarray:
@@ -106,11 +108,11 @@ class SessionRecommender:
         the session, unknown products are left out; with none known, the most popular items."""
         self._check()
         if len(events):
-            ev = events.sort_values(data_contract.TIMESTAMP, kind="stable")
-            t = ev[data_contract.TIMESTAMP].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+            t = events[data_contract.TIMESTAMP].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+            order = np.argsort(t, kind="stable")
+            t = t[order]
             new = np.r_[True, np.diff(t) > int(self.gap_minutes * 60e9)]
-            last = np.flatnonzero(new)[-1]
-            items = ev[data_contract.PRODUCT_ID].to_numpy()[last:]
+            items = events[data_contract.PRODUCT_ID].to_numpy()[order[np.flatnonzero(new)[-1]:]]
         else:
             items = []
         return [str(p) for p in self.items_[self.rank_codes(self.codes(items), k)]]
