@@ -41,5 +41,7 @@ def test_gap_is_a_parameter():
     assert wide.loc[wide[contract.CUSTOMER_ID] == "a", "events"].tolist() == [4]
     with pytest.raises(ConfigError, match="unknown key"):
         session_settings({"clickstream": {"sessions": {"gap": 40}}})
+    with pytest.raises(ConfigError, match=r"clickstream: unknown key\(s\) \['funnel'\]"):
+        session_settings({"clickstream": {"funnel": {}}})
     with pytest.raises(ConfigError, match="gap_minutes must be > 0"):
         session_settings({"clickstream": {"sessions": {"gap_minutes": 0}}})

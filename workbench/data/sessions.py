@@ -19,8 +19,9 @@ from workbench.data import contract as data_contract
 from workbench.data.codes import factorize_ids
 from workbench.errors import ConfigError
 
-#: params block of the clickstream analyses (``sessions``, ``bots``, ``funnel``, ``session_recs``)
+#: params block of the clickstream analyses and its sub-blocks
 CLICKSTREAM_KEY = "clickstream"
+CLICKSTREAM_BLOCKS = ("sessions", "bots", "session_recs")
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,10 @@ def clickstream_block(params: dict | None, name: str) -> dict | None:
     """The ``clickstream.<name>`` sub-block of ``params`` (``None`` when absent)."""
     block = (params or {}).get(CLICKSTREAM_KEY) or {}
     if not isinstance(block, dict):
-        raise ConfigError(f"params {CLICKSTREAM_KEY} must be a mapping of sessions, bots, funnel, session_recs")
+        raise ConfigError(f"params {CLICKSTREAM_KEY} must be a mapping with the blocks {list(CLICKSTREAM_BLOCKS)}")
+    unknown = sorted(set(block) - set(CLICKSTREAM_BLOCKS))
+    if unknown:
+        raise ConfigError(f"params {CLICKSTREAM_KEY}: unknown key(s) {unknown}; known: {list(CLICKSTREAM_BLOCKS)}")
     return block.get(name)
 
 
