@@ -56,6 +56,13 @@ def bot_rules(params: dict | None) -> BotRules:
     return settings_from_block(BotRules, clickstream_block(params, "bots"), "clickstream.bots")
 
 
+def event_codes(event: pd.Series) -> np.ndarray:
+    """Each event's type as its position in :data:`~workbench.data.contract.EVENT_TYPES` (-1 for another)."""
+    if isinstance(event.dtype, pd.CategoricalDtype) and list(event.cat.categories) == list(data_contract.EVENT_TYPES):
+        return event.cat.codes.to_numpy()  # validated events: no string round trip
+    return pd.Categorical(event.astype("str"), categories=list(data_contract.EVENT_TYPES)).codes
+
+
 def _per_visitor_max(visitor: np.ndarray, key: np.ndarray, n_visitors: int) -> np.ndarray:
     """The largest number of rows any one ``key`` value holds, per visitor."""
     out = np.zeros(n_visitors, dtype=np.int64)
@@ -76,7 +83,7 @@ def visitor_activity(events: pd.DataFrame, gap_minutes: float = SessionSettings.
     n = len(uniq)
     t = events[data_contract.TIMESTAMP].to_numpy(dtype="datetime64[ns]").astype(np.int64)
     minute = t // 60_000_000_000
-    kind = pd.Categorical(events[data_contract.EVENT].astype("str"), categories=list(data_contract.EVENT_TYPES)).codes
+    kind = event_codes(events[data_contract.EVENT])
     sid = session_ids(events, gap_minutes)
     view = kind == 0
     views_in_session = np.bincount(sid[view], minlength=int(sid.max()) + 1 if len(sid) else 0)

@@ -350,7 +350,7 @@ class _TableCheck:
         """Events: flag every event of a suspected bot (among the rows still valid) as ``bot:<rule>``; return
         the bots (:func:`~workbench.data.bots.flag_bots`)."""
         ok = ~self.flagged
-        bots = flag_bots(self.df.loc[ok], rules, sessions.gap_minutes)
+        bots = flag_bots(self.df if ok.all() else self.df.loc[ok], rules, sessions.gap_minutes)
         if len(bots):
             rule = bots.set_index(data_contract.CUSTOMER_ID)["rule"]
             hit = self.df[data_contract.CUSTOMER_ID].map(rule)
