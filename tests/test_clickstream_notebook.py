@@ -30,7 +30,7 @@ def _layout_file(folder, views_only=False):
 def _run(out, path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     cmd = [sys.executable, "-m", "workbench", "run", "--params", "retailrocket", "-p", f"data.path={path}",
-           "--only", "00,08", "--no-report", "--out", str(out)]
+           "--only", "08", "--no-report", "--out", str(out)]  # 08 loads and validates the data itself
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
     cells = nbformat.read(str(out / "08_clickstream.ipynb"), as_version=4).cells
