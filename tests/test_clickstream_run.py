@@ -64,3 +64,14 @@ def test_clickstream_recommenders_reach_the_leaderboard(clickstream_run):
     assert ev["test_customers"] > 0
     # learnt from the events: the best model ranks the held-out purchases far above random lists
     assert rows[ev["best_model"]][col] > 3 * rows["random"][col]
+
+
+@pytest.mark.slow
+def test_clickstream_notebook_finds_the_planted_bots_and_reports_the_clickstream(clickstream_run):
+    proc, out = clickstream_run
+    cs = json.loads((out / "metrics.json").read_text())["clickstream"]
+    planted = cs["bots"]["planted"]
+    assert planted["caught"] == planted["planted"] == 8 and planted["genuine_flagged"] == 0
+    assert cs["sessions"]["sessions"] > 0 and 0 < cs["funnel"]["overall"]["cart_to_purchase"] < 1
+    assert {"session_pop", "sknn", "vsknn", "session_cooc"} <= set(cs["session_recs"]["models"])
+    assert (out / "artifacts" / "sessions.parquet").exists()

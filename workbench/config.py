@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
 from pathlib import Path
 from typing import Any, Iterable
@@ -127,14 +128,30 @@ def stage(params: dict, name: str, defaults: dict | None = None) -> dict:
     return deep_merge(defaults or {}, params.get(name) or {})
 
 
-def settings_from_block(cls, block: dict | None, name: str):
-    """Return the settings dataclass ``cls`` built from the params ``block`` named ``name`` (missing keys keep
-    their defaults); unknown keys raise :class:`ConfigError` naming the known ones."""
-    from dataclasses import fields
+def settings_from_block(cls: type, block: dict | None, where: str):
+    """A settings dataclass ``cls`` from a params block (missing keys keep the dataclass defaults).
 
-    block = dict(block or {})
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(block) - known)
+    Unknown keys and values whose type differs from the default's (a number for a number, a bool for a bool)
+    raise :class:`ConfigError` naming ``where`` (the block's dotted params path)."""
+    import dataclasses
+
+    if block is None:
+        return cls()
+    if not isinstance(block, dict):
+        raise ConfigError(f"params {where} must be a mapping, not {block!r}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(block) - set(fields))
     if unknown:
-        raise ConfigError(f"params {name}: unknown key(s) {unknown}; known: {sorted(known)}")
+        raise ConfigError(f"params {where}: unknown key(s) {unknown}; known: {sorted(fields)}")
+    defaults = cls()
+    for key, value in block.items():
+        default = getattr(defaults, key)
+        if isinstance(default, bool):
+            ok = isinstance(value, bool)
+        elif isinstance(default, (int, float)):
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        else:
+            ok = True
+        if not ok:
+            raise ConfigError(f"params {where}.{key}={value!r} must be like its default {default!r}")
     return cls(**block)

@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 
 DATA_ARTIFACTS = "data"
 TRUTH_ARTIFACTS = "truth"
+#: the suspected bots validation moved to quarantine (``customer_id, rule, events``; shops with events)
+BOTS_ARTIFACT = "bots"
 
 
 @dataclass
@@ -90,6 +92,8 @@ class Context:
         for name, q in report.quarantine.items():
             q.astype("str").to_csv(qdir / f"{name}.csv", index=False)
         self.rec.save_artifact(report.to_frame(), "validation_report.csv")
+        if report.bots is not None:
+            self.rec.save_artifact(report.bots, BOTS_ARTIFACT)
         tx = report.tables[contract.TRANSACTIONS]
         self.rec.log_metrics("data", {
             "source": self.params["data"]["source"],

@@ -18,8 +18,11 @@ def test_clickstream_params_load_a_shop_without_money():
     for t in rep.tables.values():
         assert t.rows_accepted + t.rows_quarantined == t.rows_read
 
-    # the same seed with money: every sale line is one purchase event of the same customer and product
-    full, _ = load_shop(load_params("default", {"data": {"synthetic": {"n_customers": 200, "n_products": 120}}}))
+    # the same seed with money (and the same planted visits and bots): every sale line is one purchase event of
+    # the same customer and product
+    planting = {k: params["data"]["synthetic"][k] for k in ("browsing_sessions", "n_bots")}
+    full, _ = load_shop(load_params("default", {"data": {"synthetic": {"n_customers": 200, "n_products": 120,
+                                                                       **planting}}}))
     assert len(shop.events) == len(full.events)
     buys = shop.events[shop.events[contract.EVENT] == "transaction"].groupby([contract.CUSTOMER_ID, contract.PRODUCT_ID]).size()
     sales = full.transactions[full.transactions[contract.QUANTITY] > 0].groupby([contract.CUSTOMER_ID, contract.PRODUCT_ID]).size()

@@ -46,6 +46,16 @@ RULE_COLUMNS = [ANTECEDENTS, CONSEQUENTS, ANTECEDENT_SUPPORT, CONSEQUENT_SUPPORT
 
 EVENT_TYPES = ("view", "addtocart", "transaction")
 
+# the sessions table (artifacts/sessions.parquet): one row per visit, plus one count column per event type
+SESSION_ID = "session_id"
+SESSION_START = "start"
+SESSION_END = "end"
+#: seconds from a session's first event to its last (0 for a one-event session)
+SESSION_LENGTH = "length"
+#: events in the session (pages per session)
+SESSION_EVENTS = "events"
+SESSION_COLUMNS = [SESSION_ID, CUSTOMER_ID, SESSION_START, SESSION_END, SESSION_LENGTH, SESSION_EVENTS, *EVENT_TYPES]
+
 # ---- table names ----------------------------------------------------------------------------
 CUSTOMERS = "customers"
 PRODUCTS = "products"

@@ -7,6 +7,8 @@ import logging
 import pandas as pd
 
 from workbench.data import contract as data_contract
+from workbench.data.bots import bot_rules
+from workbench.data.sessions import session_settings
 from workbench.data.shop import Shop
 from workbench.data.sources import load_source
 from workbench.data.validate import Limits, ValidationReport, validate_shop
@@ -53,12 +55,14 @@ def load_shop(params: dict) -> tuple[Shop, ValidationReport]:
     """Return the validated shop named by ``params['data']`` and its validation report.
 
     ``data.drop`` leaves tables or columns out before validation; ``data.validation`` sets the
-    :class:`~workbench.data.validate.Limits`; ``data.strict`` turns any quarantined row into an error.
+    :class:`~workbench.data.validate.Limits`; ``data.strict`` turns any quarantined row into an error;
+    ``clickstream.bots`` (with ``clickstream.sessions``) moves suspected bots to quarantine.
     """
     data = params["data"]
     limits = Limits.from_params(data.get("validation"))
     raw = drop_parts(load_source(data, seed=params.get("seed")), data.get("drop"))
-    shop, report = validate_shop(raw, strict=bool(data.get("strict", False)), limits=limits)
+    shop, report = validate_shop(raw, strict=bool(data.get("strict", False)), limits=limits,
+                                 bots=bot_rules(params), sessions=session_settings(params))
     log.info("loaded %s:\n%s", raw.name, report)
     return shop, report
 

@@ -54,6 +54,7 @@ import pyarrow
 import pyarrow.compute as pc
 
 from workbench.data import contract as data_contract
+from workbench.data import synthetic_clickstream
 from workbench.data.shop import Shop
 
 log = logging.getLogger(__name__)
@@ -165,7 +166,9 @@ def default_config() -> dict:
     (taste strength: the Dirichlet concentration of a customer's category and style preferences around
     their segment's; smaller is more personal) and ``favourite_popularity`` (how much favourites follow
     popularity rather than taste alone). Prices: ``price_walk`` (weekly standard deviation of the shelf
-    price's log random walk) and ``promo_rate`` (the weekly promotion probability off season).
+    price's log random walk) and ``promo_rate`` (the weekly promotion probability off season). Clickstream
+    (:mod:`workbench.data.synthetic_clickstream`, off by default): ``browsing_sessions`` (mean browsing visits per
+    customer, with planted session neighbours followed with probability ``session_coherence``) and ``n_bots``.
     """
     return {
         "n_customers": 1000,
@@ -192,6 +195,9 @@ def default_config() -> dict:
         "stockout_rate": 0.02,
         "views_per_customer": 6.0,
         "events": True,
+        "browsing_sessions": 0.0,
+        "session_coherence": 0.8,
+        "n_bots": 0,
     }
 
 
@@ -778,10 +784,33 @@ def generate_shop(config: dict | None = None, **overrides) -> Shop:
     transactions = _transactions(calendar, catalog, population, invoices, baskets, returns)
     events = _events(rng, cfg, calendar, catalog, population, invoices, baskets) if cfg.get("events", True) else None
     truth = _truth(cfg, calendar, catalog, shelf, groups, population, lines, bundles)
+    customers = population.table
+    if events is not None and (float(cfg["browsing_sessions"]) > 0 or int(cfg["n_bots"]) > 0):
+        customers, events = _plant_clickstream(cfg, calendar, catalog, population, events, truth)
     log.info("synthetic shop: %d customers, %d products, %d transaction lines", len(population), len(catalog),
              len(transactions))
-    return Shop(customers=population.table, products=catalog.table, transactions=transactions, events=events,
+    return Shop(customers=customers, products=catalog.table, transactions=transactions, events=events,
                 prices=_prices_table(calendar, catalog, shelf), truth=truth, name="synthetic", meta={"config": cfg})
+
+
+def _plant_clickstream(cfg: dict, calendar: Calendar, catalog: Catalog, population: Population,
+                       events: pd.DataFrame, truth: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The customers and events with browsing sessions and bots added (their truth goes into ``truth``)."""
+    world = synthetic_clickstream.ClickstreamWorld(
+        start=calendar.start, n_days=calendar.n_days, product_ids=np.asarray(catalog.ids, dtype=object),
+        category=catalog.category, popularity=catalog.popularity,
+        customer_ids=np.asarray(population.ids, dtype=object), signup_day=population.signup_day)
+    extra_customers, extra_events = [], []
+    if float(cfg["browsing_sessions"]) > 0:
+        browsing, truth["session_neighbours"] = synthetic_clickstream.browsing_sessions(
+            int(cfg["seed"]), world, float(cfg["browsing_sessions"]), float(cfg["session_coherence"]))
+        extra_events.append(browsing)
+    if int(cfg["n_bots"]) > 0:
+        bot_customers, bot_events, truth["bots"] = synthetic_clickstream.bots(int(cfg["seed"]), world,
+                                                                              int(cfg["n_bots"]))
+        extra_customers.append(bot_customers)
+        extra_events.append(bot_events)
+    return synthetic_clickstream.add_to_shop(population.table, events, extra_customers, extra_events)
 
 
 def _events(rng, cfg: dict, calendar: Calendar, catalog: Catalog, population: Population, invoices: Invoices,

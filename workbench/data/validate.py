@@ -29,6 +29,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from workbench.data import contract as data_contract
+from workbench.data.bots import REASON_PREFIX, BotRules, flag_bots
+from workbench.data.sessions import SessionSettings
 from workbench.data.shop import Shop, is_sale
 from workbench.errors import ConfigError, DataValidationError, InvalidShopError
 
@@ -100,6 +102,8 @@ class ValidationReport:
 
     tables: dict[str, TableReport] = field(default_factory=dict)
     quarantine: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: the suspected bots moved to quarantine (``customer_id, rule, events``; see :mod:`workbench.data.bots`)
+    bots: pd.DataFrame | None = None
 
     @property
     def rows_quarantined(self) -> int:
@@ -342,6 +346,18 @@ class _TableCheck:
             found = _np_bool(pc.is_in(_arrow(self.df[col]), value_set=known))
             self.flag(~found, f"orphan:{col}")
 
+    def bots(self, rules: BotRules, sessions: SessionSettings) -> pd.DataFrame:
+        """Events: flag every event of a suspected bot (among the rows still valid) as ``bot:<rule>``; return
+        the bots (:func:`~workbench.data.bots.flag_bots`)."""
+        ok = ~self.flagged
+        bots = flag_bots(self.df if ok.all() else self.df.loc[ok], rules, sessions.gap_minutes)
+        if len(bots):
+            rule = bots.set_index(data_contract.CUSTOMER_ID)["rule"]
+            hit = self.df[data_contract.CUSTOMER_ID].map(rule)
+            for name, _ in bots.groupby("rule"):
+                self.flag(((hit == name).to_numpy() & ok), f"{REASON_PREFIX}{name}")
+        return bots
+
     def split(self) -> tuple[pd.DataFrame, pd.DataFrame, TableReport]:
         bad = self.flagged.copy()
         accepted = self.df.loc[~bad].reset_index(drop=True)
@@ -401,19 +417,40 @@ def _check_sales(tx: pd.DataFrame) -> None:
                  "(quantity > 0), or no transactions at all and events or ratings instead")
 
 
+def _bot_customers(chk: _TableCheck, bots: pd.DataFrame, accepted: dict[str, pd.DataFrame]) -> np.ndarray:
+    """Flag the customers rows of suspected bots that left nothing but events (a bot with transactions or
+    ratings keeps its row, so those stay valid); return the flagged mask."""
+    keep = set()
+    for name in (data_contract.TRANSACTIONS, data_contract.RATINGS):
+        df = accepted.get(name)
+        if df is not None and len(df):
+            keep |= set(df[data_contract.CUSTOMER_ID].astype("str"))
+    rule = bots.set_index(data_contract.CUSTOMER_ID)["rule"]
+    rule = rule[~rule.index.isin(keep)]
+    hit = chk.df[data_contract.CUSTOMER_ID].astype("str").map(rule)
+    before = chk.flagged.copy()
+    for name in rule.unique():
+        chk.flag((hit == name).to_numpy(), f"{REASON_PREFIX}{name}")
+    return chk.flagged & ~before
+
+
 def validate_shop(shop: Shop, strict: bool = False, now: pd.Timestamp | None = None,
-                  limits: Limits | None = None) -> tuple[Shop, ValidationReport]:
+                  limits: Limits | None = None, bots: BotRules | None = None,
+                  sessions: SessionSettings | None = None) -> tuple[Shop, ValidationReport]:
     """Return the shop with only valid rows, and the report of what went to quarantine and why.
 
     Raises :class:`DataValidationError` on fatal problems, and on any quarantined row if ``strict``.
     ``now`` (default: the current time) is the cut-off for future dates; ``limits`` (default
     :class:`Limits`) the largest believable magnitudes. Every table of the result is present in the
     report; absent or empty transactions (legal with events or ratings) come back as an empty table.
+    ``bots`` (default: none) are the rules that move suspected bots' events, and their customers rows when
+    they have nothing else, to quarantine (sessions cut by ``sessions``); they are in ``report.bots``.
     """
     now = pd.Timestamp.now() if now is None else pd.Timestamp(now)
     limits = Limits() if limits is None else limits
     report = ValidationReport()
     accepted: dict[str, pd.DataFrame] = {}
+    checks: dict[str, _TableCheck] = {}
     _feedback(shop)
     for name in data_contract.ALL_TABLES:  # parents (customers, products) come before the tables that point to them
         raw = getattr(shop, name)
@@ -435,6 +472,9 @@ def validate_shop(shop: Shop, strict: bool = False, now: pd.Timestamp | None = N
         chk.revenue()
         chk.duplicates()
         chk.foreign_keys(accepted)
+        if name == data_contract.EVENTS and bots is not None and bots.enabled:
+            report.bots = chk.bots(bots, sessions or SessionSettings())
+        checks[name] = chk
         df, q, rep = chk.split()
         if len(df) == 0:
             raise _all_quarantined(name, rep, q)
@@ -455,4 +495,10 @@ def validate_shop(shop: Shop, strict: bool = False, now: pd.Timestamp | None = N
                 raise DataValidationError(name, col, reason.split(":")[0], rep.reasons[reason],
                                           examples=[f"row {r}" for r in q.loc[mask, "_row"].head(3)],
                                           hint="strict mode: set strict: false to quarantine these rows instead")
+    if report.bots is not None and len(report.bots) and data_contract.CUSTOMERS in checks:
+        chk = checks[data_contract.CUSTOMERS]
+        if _bot_customers(chk, report.bots, accepted).any():
+            df, q, rep = chk.split()
+            accepted[data_contract.CUSTOMERS], report.tables[data_contract.CUSTOMERS] = df, rep
+            report.quarantine[data_contract.CUSTOMERS] = q
     return shop.replace(**accepted), report

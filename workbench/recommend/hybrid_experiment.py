@@ -50,6 +50,8 @@ log = logging.getLogger(__name__)
 
 #: the component that needs prices (left out of a shop without money)
 PRICE_COMPONENT = "price_affinity"
+#: the component that needs baskets of purchases (left out of a clickstream without purchase events)
+BASKET_COMPONENT = "cross_sell"
 
 VARIANTS = ("default", "tuned", "learned")
 #: the artifact name prefix of the hybrid variants' test lists (``recs_hybrid_<variant>``)
@@ -174,6 +176,12 @@ class HybridExperiment:
             self.cfg["components"][PRICE_COMPONENT] = "none"
             self.unusable[PRICE_COMPONENT] = no_prices
             log.warning("hybrid: component %s left out: %s", PRICE_COMPONENT, no_prices)
+        if BASKET_COMPONENT in component_specs(self.cfg) and not len(transaction_lines(self.shop)):
+            self.cfg["components"][BASKET_COMPONENT] = "none"
+            self.unusable[BASKET_COMPONENT] = ("the cross-sell recommender mines rules from baskets of purchases, and "
+                                               "this shop has no purchase (no sale line, no purchase event); it is "
+                                               "left out")
+            log.warning("hybrid: component %s left out: %s", BASKET_COMPONENT, self.unusable[BASKET_COMPONENT])
 
     # ---- the split ----------------------------------------------------------------------------------
     @cached_property

@@ -1,7 +1,7 @@
 """Recording a run's results: ``metrics.json`` (deterministic), ``timings.json``, artifacts, figures.
 
 Notebooks never edit JSON by hand: they call :meth:`RunRecorder.log_metrics` with a stage name
-(``data``, ``segmentation``, ``recommenders``, ``basket``, ``hybrid``, ``pricing``, ``evaluation``)
+(``data``, ``segmentation``, ``recommenders``, ``basket``, ``hybrid``, ``pricing``, ``evaluation``, ``clickstream``)
 and a dict. Values are normalised (numpy -> Python, floats rounded to 6 decimals, NaN -> null) and
 written with sorted keys, so the same run gives the same bytes. Durations go to ``timings.json``.
 """
@@ -24,7 +24,7 @@ METRICS_FILE = "metrics.json"
 TIMINGS_FILE = "timings.json"
 ARTIFACTS_DIR = "artifacts"
 FIGURES_DIR = "figures"
-STAGES = ("data", "segmentation", "recommenders", "rating", "basket", "hybrid", "pricing", "evaluation")
+STAGES = ("data", "segmentation", "recommenders", "rating", "basket", "hybrid", "pricing", "evaluation", "clickstream")
 
 
 def to_jsonable(value: Any, digits: int = 6) -> Any:

@@ -1,0 +1,1 @@
+"""Clickstream analyses for an analyst (notebook 08): funnels and conversion, product interest."""
