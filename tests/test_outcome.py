@@ -49,3 +49,10 @@ def test_skipped_notebook_is_tidied(tmp_path):
     assert not any(PAPERMILL_ERROR_TAG in c.metadata.get("tags", []) for c in nb.cells)
     outs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert [o.output_type for o in outs] == ["display_data"]
+
+
+def test_memory_error_says_out_of_memory_not_a_bug(tmp_path):
+    path = _executed(tmp_path, "MemoryError", "Unable to allocate 8.00 GiB for an array")
+    msg = failure_message(read_failure(path.name, path, FakePapermillError("MemoryError", "Unable to allocate")))
+    assert "section 'Demand model', cell 3: MemoryError" in msg and "ran out of memory" in msg
+    assert "unexpected error" not in msg
