@@ -24,7 +24,7 @@ from pathlib import Path
 import yaml
 
 from workbench import outcome, runfolder
-from workbench.config import load_params, project_root
+from workbench.config import EXTENDS_KEY, SOURCE_KEY, load_params, project_root
 from workbench.errors import ConfigError, NotebookExecutionError
 from workbench.models import library_versions
 
@@ -149,7 +149,9 @@ def _run_into(tmp: Path, out_dir: Path, cfg: dict, only, render: bool, kernel: s
     nbs = discover(only, cfg.get("notebooks"), notebooks)
     manifest_path = tmp / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
-    manifest.update({"params": cfg, "params_file": str(cfg.get("_source", "")), "versions": library_versions(PACKAGES),
+    manifest.update({"params": cfg, "params_file": str(cfg.get(SOURCE_KEY, "")),
+                     **({"params_extends": cfg[EXTENDS_KEY]} if cfg.get(EXTENDS_KEY) else {}),
+                     "versions": library_versions(PACKAGES),
                      "git_commit": _git_commit(), "machine": {"platform": platform.platform(),
                                                                "processor": platform.machine()}})
     runs = {r["notebook"]: r for r in manifest.get("notebooks", [])}
