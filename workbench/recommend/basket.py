@@ -173,9 +173,9 @@ def bound_support(matrix: sp.csr_matrix, min_support: float, max_itemsets: int |
                "no support fits")
         raise ItemsetBudgetError(f"basket: {what}; {fit}, or raise basket.max_itemsets if the machine has the "
                                  f"memory")
-    log.warning("basket: %s; the adaptive support is raised to %.4g (%s: %d itemsets). Set basket.min_support "
+    log.warning("basket: %s; the adaptive support is raised to %.4g (%s: %s itemsets). Set basket.min_support "
                 "to choose the support yourself, or raise basket.max_itemsets", what, least / n,
-                f"{least:,} of {n:,} baskets", fits)
+                f"{least:,} of {n:,} baskets", f"{fits:,}")
     return least / n, {"min_support_requested": float(min_support), "itemsets_at_requested": int(len(counts)),
                        "max_itemsets": int(max_itemsets)}
 
