@@ -481,7 +481,7 @@ def purchase_assumption(hybrid: dict) -> str:
     where = PURCHASE_PROB_SOURCES.get(src, f"source: {src}" if src else "source not recorded")
     return (f"It is a simulation, not an experiment: it assumes a customer buys a product from their list only if "
             f"they bought it in the held-out period, with probability {fmt(p, 3)} at the top position ({where}), "
-            f"less further down; the power and the customers needed scale with that probability.")
+            f"less further down; the power and the customers needed depend on that probability.")
 
 
 def _pct(x: Any, digits: int = 1) -> str:

@@ -70,19 +70,20 @@ class Segmenter:
         first = next((c for c in fitted if c["k"] is not None), None)
         parts = len(fitted)
         if first is None:
-            here = f"On the {parts} training part(s) no clustering was possible ({fitted[-1]['why']}): one group."
+            here = f"On the training part(s) here no clustering was possible ({fitted[-1]['why']}): one group."
         else:
             k_text = f"k = {ks[0]}" if len(ks) == 1 else f"k = {', '.join(map(str, ks))}"
-            here = (f"The segments used here (cluster trending, the hybrid's segment rules) were fitted on "
-                    f"{parts} training part(s) alone: {first['model']}, {k_text}, chosen by the {first['rule']} rule.")
+            on = "the training part" if parts == 1 else f"each of {parts} training parts"
+            here = (f"The segments this notebook evaluates with were fitted on {on} alone: {first['model']}, "
+                    f"{k_text}, chosen by the {first['rule']} rule.")
         k01 = (notebook01 or {}).get("k")
         if k01 is None:
             there = "Notebook 01 recorded no clustering in this run."
         else:
             there = f"Notebook 01 chose k = {k01} on all the data; its segments serve the final lists and the report."
-        why = ("They may differ: the same rule (`segmentation.clusters`) chooses again on less data (each training "
-               "part ends before the held-out baskets, and fewer purchases can favour fewer clusters), and the test "
-               "baskets must not reach the segments an evaluation uses.")
+        why = ("They may differ: the same rule (`segmentation.clusters`) chooses again on other data (each training "
+               "part ends before its held-out baskets, and a selection rule can settle on another k when the data "
+               "changes); the held-out baskets must not reach the segments an evaluation uses.")
         same = first is not None and k01 is not None and ks == [int(k01)]
         return f"{here} {there} " + ("Here both agree. " if same else "") + why
 
