@@ -1,6 +1,6 @@
 import pytest
 
-from workbench.config import datasets_dir, load_params, parse_override
+from workbench.config import datasets_dir, load_params, parse_override, resolve_params_path
 from workbench.errors import ConfigError
 
 
@@ -33,3 +33,27 @@ def test_extends(tmp_path):
 def test_workbench_data_env(monkeypatch, tmp_path):
     monkeypatch.setenv("WORKBENCH_DATA", str(tmp_path))
     assert datasets_dir() == tmp_path.resolve()
+
+
+def test_extends_records_the_file_passed_and_its_chain(tmp_path):
+    base = tmp_path / "base.yaml"
+    base.write_text("extends: default\nbasket:\n  min_confidence: 0.2\n")
+    mine = tmp_path / "my.yaml"
+    mine.write_text("extends: base.yaml\nseed: 7\n".replace("base.yaml", str(base)))
+    p = load_params(mine)
+    assert p["_source"] == str(mine.resolve())
+    assert p["_extends"] == [str(base.resolve()), str(resolve_params_path("default"))]
+    assert p["basket"]["min_confidence"] == 0.2 and p["seed"] == 7
+    assert "_extends" not in load_params("default")
+
+
+def test_extends_with_another_source_leaves_the_synthetic_settings_behind(tmp_path):
+    mine = tmp_path / "my.yaml"
+    mine.write_text("extends: default\ndata:\n  source: sql\n  path: shop.sqlite\n")
+    p = load_params(mine)
+    assert p["data"] == {"source": "sql", "path": "shop.sqlite", "strict": False}  # no data.synthetic
+    assert "holdout_units" not in p["segmentation"]["clv"]  # the synthetic shop's 26 weeks: derived instead
+    assert p["evaluation"]["split"] == "last_basket" and p["tracking"]["enabled"] is True  # the rest is kept
+    same = tmp_path / "same.yaml"
+    same.write_text("extends: default\ndata:\n  synthetic:\n    n_customers: 50\n")
+    assert load_params(same)["segmentation"]["clv"]["holdout_units"] == 26

@@ -65,3 +65,10 @@ def test_section_seconds_sum_cell_durations_under_their_heading(tmp_path):
     path = tmp_path / "nb.ipynb"
     nbformat.write(nb, str(path))
     assert section_seconds(path) == {"(setup)": 0.5, "02 · Title": 1.25, "Split": 5.0, "Fit": 4.5}
+
+
+def test_memory_error_says_out_of_memory_not_a_bug(tmp_path):
+    path = _executed(tmp_path, "MemoryError", "Unable to allocate 8.00 GiB for an array")
+    msg = failure_message(read_failure(path.name, path, FakePapermillError("MemoryError", "Unable to allocate")))
+    assert "section 'Demand model', cell 3: MemoryError" in msg and "ran out of memory" in msg
+    assert "unexpected error" not in msg

@@ -61,6 +61,35 @@ def test_failing_notebook_keeps_previous_run_and_evidence(tmp_path):
     assert failed.exists() and "boom in stage one" in failed.read_text()
 
 
+def test_dead_kernel_is_reported_in_the_cell_where_it_died(tmp_path):
+    # the out-of-memory killer ends a kernel with SIGKILL; the kernel kills itself the same way here
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    write_notebook(nbs / "00_mine.ipynb", [
+        ("md", "# 00 · Mine"), ("params", PARAMS_CELL), ("code", START_CELL), ("md", "## Mining"),
+        ("code", "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"),
+        ("md", "## What this tells us"), ("code", "print('never')")])
+    with pytest.raises(NotebookExecutionError) as err:
+        run("default", out=tmp_path / "out", overrides=TINY, notebooks=nbs, render=False)
+    msg = str(err.value)
+    assert "stopped in section 'Mining', cell 4: the kernel was killed by SIGKILL" in msg
+    assert "out of memory" in msg and "What this tells us" not in msg and "unexpected error" not in msg
+
+
+def test_manifest_params_and_report_name_the_file_passed(tmp_path):
+    import yaml
+
+    nbs = make_notebooks(tmp_path / "nbs")
+    mine = tmp_path / "my.yaml"
+    mine.write_text("extends: default\nname: mine\n")
+    out = run(str(mine), out=tmp_path / "out", overrides=TINY, notebooks=nbs)
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["params_file"] == str(mine.resolve()) and man["params_extends"][0].endswith("params/default.yaml")
+    assert yaml.safe_load((out / "params.yaml").read_text())["_source"] == str(mine.resolve())
+    html = (out / "report" / "index.html").read_text()
+    assert f"params file <code>{mine.resolve()}</code> extends <code>" in html
+
+
 def test_only_reruns_one_notebook_on_top_of_previous(tmp_path):
     nbs = make_notebooks(tmp_path / "nbs")
     out = run("default", out=tmp_path / "out", overrides=TINY, notebooks=nbs, render=False)

@@ -150,3 +150,18 @@ def test_log_metrics_merges_a_model_entry_one_level_down(tmp_path):
                    "content": {"ndcg@10": 0.04}}
     rec.log_metrics("recommenders", {"only": 1}, replace=True)
     assert json.loads((tmp_path / "metrics.json").read_text())["recommenders"] == {"only": 1}
+
+
+def test_segmenter_says_which_clusters_it_chose_beside_notebook_01s():
+    from workbench.data.synthetic import generate_shop
+    from workbench.segment.segmenter import Segmenter
+
+    shop = generate_shop({"n_customers": 300, "n_products": 80, "n_weeks": 26, "seed": 5})
+    segmenter = Segmenter({}, shop.customers, shop.products, seed=1)
+    segs = segmenter(shop.transactions)
+    k = segmenter.calls[-1]["k"]
+    assert k == segs.loc[segs["cluster"] >= 0, "cluster"].nunique()  # the k it reports is the k it used
+    text = segmenter.describe({"k": k + 3})
+    assert f"k = {k}, chosen by the {segmenter.calls[-1]['rule']} rule" in text
+    assert f"Notebook 01 chose k = {k + 3} on all the data" in text and "They may differ" in text
+    assert "both agree" in segmenter.describe({"k": k})

@@ -154,7 +154,8 @@ def _pandas_als(run: BatchRun) -> dict:
 def _pandas_rules(run: BatchRun) -> dict:
     from workbench.recommend.basket import mine_rules
 
-    _, rules, info = mine_rules(run.state["shop"].transactions, **run.settings.rules)
+    _, rules, info = mine_rules(run.state["shop"].transactions, **run.settings.rules,
+                                max_itemsets=run.settings.basket["max_itemsets"])
     run.rec.save_artifact(rules, "rules")
     return {"baskets": int(info["n_baskets"]), "min_support": float(info["min_support"]),
             "itemsets": int(info["n_itemsets"]), "rules": int(info["n_rules"])}

@@ -30,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     val = sub.add_parser("validate", help="load and validate the data only, print the report")
     _add_params(val)
     val.add_argument("--quarantine", default=None, help="folder to write quarantined rows into (CSV per table)")
+    val.add_argument("--no-suggest", action="store_true",
+                     help="leave out the settings suggested from the shop's shape (basket support, CLV holdout, ...)")
 
     export = sub.add_parser("export", help="write a run's segments, recommendations, price suggestions and item "
                                            "similarities into SQL tables")
@@ -74,9 +76,14 @@ def main(argv: list[str] | None = None) -> int:
             from workbench.config import load_params
             from workbench.data.load import load_shop
 
+            from workbench.suggest import suggest_settings, suggestions_yaml
+
             params = load_params(args.params, args.overrides)
             shop, report = load_shop(params)
             print(report)
+            if not args.no_suggest:
+                print()
+                print(suggestions_yaml(suggest_settings(shop, params)))
             if args.quarantine:
                 q = Path(args.quarantine)
                 q.mkdir(parents=True, exist_ok=True)

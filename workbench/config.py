@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import logging
 import os
 from pathlib import Path
 from typing import Any, Iterable
@@ -10,6 +11,8 @@ from typing import Any, Iterable
 import yaml
 
 from workbench.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 #: environment variable naming the folder that holds the real data sets
 DATA_ENV = "WORKBENCH_DATA"
@@ -82,6 +85,48 @@ def deep_merge(base: dict, extra: dict) -> dict:
     return out
 
 
+#: keys of a base file's ``data`` block that hold for any data source (the rest belong to the base's source:
+#: ``synthetic``, ``path``, ``queries``, ...); a file that ``extends`` it with another source keeps only these
+DATA_GENERIC = ("strict", "validation", "drop")
+#: settings tied to the base shop's time span: a file that ``extends`` it with another data source does not
+#: inherit them, so the stages derive them from the new shop's dates (and write the value used down)
+TIME_SPAN_KEYS = (("segmentation", "analysis_date"), ("segmentation", "clv", "holdout_units"),
+                  ("segmentation", "clv", "calibration_end"), ("segmentation", "clv", "holdout_end"),
+                  ("pricing", "test_periods"))
+#: params keys the loader adds: the file passed and the files it extends (nearest first)
+SOURCE_KEY, EXTENDS_KEY = "_source", "_extends"
+
+
+def _pop_path(d: dict, keys: tuple[str, ...]) -> None:
+    for k in keys[:-1]:
+        d = d.get(k)
+        if not isinstance(d, dict):
+            return
+    d.pop(keys[-1], None)
+
+
+def for_other_source(base: dict, source: str | None) -> dict:
+    """Return ``base`` as a file extending it with data source ``source`` inherits it: when the source differs,
+    the base's ``data`` block keeps only :data:`DATA_GENERIC` keys and its :data:`TIME_SPAN_KEYS` are left out."""
+    base_source = (base.get("data") or {}).get("source")
+    if source is None or source == base_source:
+        return base
+    out = copy.deepcopy(base)
+    data = out.get("data") or {}
+    dropped = sorted(k for k in data if k not in DATA_GENERIC and k != "source")
+    out["data"] = {k: v for k, v in data.items() if k in DATA_GENERIC}
+    for keys in TIME_SPAN_KEYS:
+        _pop_path(out, keys)
+    log.info("params: data.source %s replaces the extended file's %s; its data settings %s and time-span "
+             "settings are not inherited", source, base_source, dropped)
+    return out
+
+
+def params_files(params: dict) -> list[str]:
+    """The params files a loaded params dict came from: the file passed, then the files it extends."""
+    return [p for p in [params.get(SOURCE_KEY), *(params.get(EXTENDS_KEY) or [])] if p]
+
+
 def load_params(params: str | os.PathLike | dict = "default",
                 overrides: Iterable[str] | dict | None = None) -> dict:
     """Return the params dict from a file (path or name) or a dict, with overrides applied.
@@ -105,7 +150,12 @@ def load_params(params: str | os.PathLike | dict = "default",
         if "extends" in cfg:  # a params file may start from another one
             base = load_params(cfg.pop("extends"))
             base.pop("name", None)
-            cfg = deep_merge(base, cfg)
+            chain = params_files(base)
+            base.pop(SOURCE_KEY, None)
+            base.pop(EXTENDS_KEY, None)
+            source = (cfg.get("data") or {}).get("source") if isinstance(cfg.get("data"), dict) else None
+            cfg = deep_merge(for_other_source(base, source), cfg)
+            cfg[EXTENDS_KEY] = chain
     if isinstance(overrides, dict):
         cfg = deep_merge(cfg, overrides)
     else:
@@ -119,7 +169,7 @@ def load_params(params: str | os.PathLike | dict = "default",
         raise ConfigError("params: 'data' must be a mapping with a 'source' (synthetic, csv, parquet, sql, "
                           "online_retail, movielens100k, cdnow, groceries)")
     if source_path:
-        cfg.setdefault("_source", source_path)
+        cfg.setdefault(SOURCE_KEY, source_path)
     return cfg
 
 

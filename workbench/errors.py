@@ -66,3 +66,8 @@ class StageSkipped(WorkbenchError):
     def __init__(self, stage: str, reason: str):
         self.stage, self.reason = stage, reason
         super().__init__(f"{stage} skipped: {reason}")
+
+
+class ItemsetBudgetError(WorkbenchError):
+    """Mining frequent itemsets at the support the params fix would build more itemsets than the memory
+    budget (``basket.max_itemsets``) allows; the message gives the count and the lowest support that fits."""

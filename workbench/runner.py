@@ -24,7 +24,7 @@ from pathlib import Path
 import yaml
 
 from workbench import outcome, runfolder
-from workbench.config import load_params, project_root
+from workbench.config import EXTENDS_KEY, SOURCE_KEY, load_params, project_root
 from workbench.errors import ConfigError, NotebookExecutionError
 from workbench.models import library_versions
 
@@ -63,9 +63,9 @@ def _git_commit() -> str | None:
         return None
 
 
-def _failure_message(nb: Path, exc: Exception, executed: Path | None = None) -> str:
+def _failure_message(nb: Path, exc: Exception, executed: Path | None = None, exit_code: int | None = None) -> str:
     """The notebook, its section and cell, and the reason in the user's terms (see :mod:`workbench.outcome`)."""
-    return outcome.failure_message(outcome.read_failure(nb.name, executed, exc))
+    return outcome.failure_message(outcome.read_failure(nb.name, executed, exc, exit_code))
 
 
 def run(params: str | Path = "default", out: str | Path | None = None, only: list[str] | None = None,
@@ -104,13 +104,15 @@ def run(params: str | Path = "default", out: str | Path | None = None, only: lis
         raise
 
 
-def ipc_kernel_manager():
+def ipc_kernel_manager(exits: list | None = None):
     """The kernel manager class the runner starts kernels with: kernels talk over local IPC sockets instead of
     TCP ports on localhost, so ipykernel does not warn once per notebook that its TCP traffic is unencrypted.
 
     Each kernel gets its own socket prefix in the temporary folder (jupyter_client's default, ``kernel-ipc`` in
     the working folder, would be shared by two runs started from the same folder); the sockets are removed
-    when the kernel shuts down, and messages stay signed with the connection file's key."""
+    when the kernel shuts down, and messages stay signed with the connection file's key. When a kernel is
+    found dead its process's exit code is appended to ``exits`` (negative: the signal that killed it), so a
+    dead kernel can be reported as such."""
     import tempfile
     import uuid
 
@@ -126,6 +128,13 @@ def ipc_kernel_manager():
         def _ip_default(self):
             return str(Path(tempfile.gettempdir()) / f"workbench-kernel-{uuid.uuid4().hex}")
 
+        async def is_alive(self) -> bool:
+            alive = await super().is_alive()
+            process = getattr(self.provisioner, "process", None)
+            if not alive and exits is not None and process is not None and process.poll() is not None:
+                exits.append(process.returncode)
+            return alive
+
     return IPCKernelManager
 
 
@@ -133,13 +142,16 @@ def _run_into(tmp: Path, out_dir: Path, cfg: dict, only, render: bool, kernel: s
     """Execute the notebooks into ``tmp`` and swap it into ``out_dir``."""
     import papermill as pm
 
-    kernel_manager = ipc_kernel_manager()
+    exits: list[int] = []
+    kernel_manager = ipc_kernel_manager(exits)
     params_file = tmp / "params.yaml"
     params_file.write_text(yaml.safe_dump(cfg, sort_keys=True))
     nbs = discover(only, cfg.get("notebooks"), notebooks)
     manifest_path = tmp / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
-    manifest.update({"params": cfg, "params_file": str(cfg.get("_source", "")), "versions": library_versions(PACKAGES),
+    manifest.update({"params": cfg, "params_file": str(cfg.get(SOURCE_KEY, "")),
+                     **({"params_extends": cfg[EXTENDS_KEY]} if cfg.get(EXTENDS_KEY) else {}),
+                     "versions": library_versions(PACKAGES),
                      "git_commit": _git_commit(), "machine": {"platform": platform.platform(),
                                                                "processor": platform.machine()}})
     runs = {r["notebook"]: r for r in manifest.get("notebooks", [])}
@@ -151,6 +163,7 @@ def _run_into(tmp: Path, out_dir: Path, cfg: dict, only, render: bool, kernel: s
         nb_start = datetime.now(timezone.utc)
         target = tmp / nb.name
         skipped = None
+        exits.clear()
         try:
             pm.execute_notebook(str(nb), str(target), cwd=str(nb.parent), kernel_name=kernel,
                                 parameters={"params": str(params_file), "run_dir": str(tmp), "overrides": {}},
@@ -159,7 +172,7 @@ def _run_into(tmp: Path, out_dir: Path, cfg: dict, only, render: bool, kernel: s
         except Exception as exc:  # papermill raises PapermillExecutionError; keep the evidence
             skipped = outcome.skip_of(exc)
             if skipped is None:
-                msg = _failure_message(nb, exc, target if target.exists() else None)
+                msg = _failure_message(nb, exc, target if target.exists() else None, exits[-1] if exits else None)
                 failed = runfolder.keep_failed(tmp, out_dir, msg)
                 raise NotebookExecutionError(msg + f"; the executed notebook is kept at {failed / nb.name}") from exc
             outcome.mark_skipped(target)

@@ -86,3 +86,14 @@ def test_bad_method(pricing_shop, fast_config):
     cfg = {**fast_config, "elasticity": {**fast_config["elasticity"], "method": "magic"}}
     with pytest.raises(ValueError, match="method"):
         pricing_pipeline.fit_pricing(pricing_shop, cfg)
+
+
+def test_auto_test_periods_take_a_quarter_of_the_history_at_most_13(pricing_shop, fast_config, caplog):
+    from workbench.pricing.pipeline import AUTO_TEST_PERIODS, auto_test_periods, fit_pricing
+
+    assert [auto_test_periods(n) for n in (2, 20, 53, 104)] == [1, 5, 13, AUTO_TEST_PERIODS]
+    with caplog.at_level("INFO", logger="workbench.pricing.pipeline"):
+        fit = fit_pricing(pricing_shop, {**fast_config, "test_periods": "auto"}, seed=7)
+    n = int(fit.table["period_index"].max()) + 1
+    assert fit.config["test_periods"] == min(n // 4, 13) and fit.test["period_index"].nunique() == fit.config["test_periods"]
+    assert f"test_periods not set: {fit.config['test_periods']} of {n} periods" in caplog.text

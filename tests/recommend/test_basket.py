@@ -127,3 +127,61 @@ def test_groceries_matches_published_arules_numbers(datasets):
     top = rules.iloc[0]
     assert top[recommend_basket.ANTECEDENTS] == ["Instant food products", "soda"] and top[recommend_basket.CONSEQUENTS] == ["hamburger meat"]
     assert top[recommend_basket.LIFT] == pytest.approx(18.996, abs=5e-4)
+
+
+# ---- the memory budget: itemsets are counted before mining ------------------------------------------
+def _wide_basket_shop(small_shop, n_wide: int = 25, width: int = 40, seed: int = 3) -> pd.DataFrame:
+    """The small synthetic shop's lines plus ``n_wide`` wholesale invoices of ``width`` products each (a few of
+    them repeat one assortment, as a wholesaler's orders do): the case where a low adaptive support explodes."""
+    rng = np.random.default_rng(seed)
+    tx = small_shop.transactions
+    products = tx[contract.PRODUCT_ID].astype("str").unique()
+    core = rng.choice(products, width, replace=False)
+    rows = []
+    for b in range(n_wide):
+        items = core if b % 2 == 0 else rng.choice(products, width, replace=False)
+        rows += [(f"W{b}", "wholesaler", p) for p in items]
+    wide = pd.DataFrame(rows, columns=[contract.TRANSACTION_ID, contract.CUSTOMER_ID, contract.PRODUCT_ID])
+    wide = wide.assign(**{contract.TIMESTAMP: tx[contract.TIMESTAMP].max(), contract.QUANTITY: 1,
+                          contract.UNIT_PRICE: 1.0})
+    return pd.concat([tx[wide.columns], wide], ignore_index=True)
+
+
+def test_wide_baskets_raise_the_adaptive_support_to_fit_the_budget(small_shop, caplog):
+    from workbench.recommend.itemsets import sparse_itemsets
+
+    tx = _wide_basket_shop(small_shop)
+    m, baskets, products = recommend_basket.basket_matrix(tx)
+    requested = recommend_basket.resolve_min_support(len(baskets), None, 5)
+    everything = len(sparse_itemsets(m, products, requested, 3))  # brute-force reference: mine it all
+    budget = 1000
+    alone = recommend_basket.mine_rules(small_shop.transactions, min_support=None, max_itemsets=None)[2]
+    assert everything > 10 * budget > alone["n_itemsets"]  # the wide invoices explode the itemsets at 5 baskets
+    with caplog.at_level("WARNING", logger="workbench.recommend.basket"):
+        itemsets, _, info = recommend_basket.mine_rules(tx, min_support=None, max_itemsets=budget)
+    assert info["itemsets_at_requested"] == everything  # counted exactly, before mining
+    assert info["min_support_requested"] == requested and info["max_itemsets"] == budget
+    assert info["min_support"] > requested and len(itemsets) == info["n_itemsets"] <= budget
+    # the lowest support within the budget: one basket fewer would build more than the budget
+    one_fewer = (round(info["min_support"] * len(baskets)) - 1) / len(baskets)
+    assert len(sparse_itemsets(m, products, one_fewer, 3)) > budget
+    assert "raised to" in caplog.text and f"{everything:,}" in caplog.text and "basket.max_itemsets" in caplog.text
+
+
+def test_a_fixed_support_over_the_budget_stops_with_the_setting_and_the_count(small_shop):
+    from workbench.errors import ItemsetBudgetError, WorkbenchError
+    from workbench.recommend.itemsets import sparse_itemsets
+
+    tx = _wide_basket_shop(small_shop)
+    m, baskets, products = recommend_basket.basket_matrix(tx)
+    support = 5 / len(baskets)
+    everything = len(sparse_itemsets(m, products, support, 3))
+    with pytest.raises(ItemsetBudgetError, match=r"basket\.min_support") as err:
+        recommend_basket.mine_rules(tx, min_support=support, max_itemsets=1000)
+    assert isinstance(err.value, WorkbenchError) and f"{everything:,} frequent itemsets" in str(err.value)
+    # the cross-sell recommender (notebooks 04 and 05) mines with the same budget
+    inter = Interactions.from_transactions(tx)
+    with pytest.raises(ItemsetBudgetError, match="cross_sell"):
+        recommend_basket.BasketRecommender(min_support=support, max_itemsets=1000).fit(inter, transactions=tx)
+    fitted = recommend_basket.BasketRecommender(max_itemsets=1000).fit(inter, transactions=tx)
+    assert fitted.info_["n_itemsets"] <= 1000 < fitted.info_["itemsets_at_requested"] == everything

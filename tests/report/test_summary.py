@@ -192,3 +192,51 @@ def test_pricing_summary_names_tiers_trust_and_refusals():
     assert "high for mug; low for toy; none for bag" in text
     assert "No elasticity and no price suggestion for bag" in text and "Red flag: 95%" in text
     assert "25% of the 40 products priced" in text
+
+
+def test_summary_states_the_ab_assumption_and_its_source(full_metrics):
+    full_metrics["hybrid"]["ab_test"]["purchase_prob"] = 0.3
+    full_metrics["hybrid"]["revenue"] = {"purchase_prob": 0.3, "purchase_prob_source": "parameter"}
+    text = " ".join(report_summary.executive_summary(full_metrics))
+    assert "revenue per customer +12.0%" in text and "a simulation, not an experiment" in text
+    assert "with probability 0.300 at the top position (assumed, not measured: a parameter " \
+           "(hybrid.impact.purchase_prob, else hybrid.impact.fallback_purchase_prob" in text
+    full_metrics["hybrid"]["ab_test"]["purchase_prob"] = 0.0412
+    full_metrics["hybrid"]["revenue"]["purchase_prob_source"] = "events"
+    text = " ".join(report_summary.executive_summary(full_metrics))
+    assert "probability 0.041 at the top position (measured on this shop as the share of viewed products that " \
+           "were bought)" in text and "assumed, not measured" not in text
+
+
+def test_summary_explains_clv_parameters_in_words(full_metrics):
+    # the Online Retail fit of a first own-data run: a = 0 learns no churn
+    full_metrics["segmentation"]["clv"].update(r=0.9, alpha=45.0, a=0.0, b=15785.0, no_dropout=True,
+                                               time_unit_days=7)
+    text = " ".join(report_summary.executive_summary(full_metrics))
+    assert "a=0.0000, b=15,785.0000" in text
+    assert "buys about 0.02 times a week" in text  # r / alpha = 0.9 / 45
+    assert "no churn was learnt" in text and "treat the lifetime values as upper bounds" in text
+    # CDNOW's published fit (Fader, Hardie & Lee 2005): a / (a + b) = 0.7929 / 3.2187 = 0.246
+    full_metrics["segmentation"]["clv"].update(r=0.2426, alpha=4.4135, a=0.7929, b=2.4258, no_dropout=False)
+    text = " ".join(report_summary.executive_summary(full_metrics))
+    assert "stops buying for good with probability 0.25 (a/(a+b))" in text and "upper bounds" not in text
+
+
+def test_summary_data_line_lists_the_quarantine_reasons():
+    m = {"data": {"source": "sql", "customers": 4372, "products": 3938, "transactions": 401562, "rows_read": 541909,
+                  "rows_quarantined": 140347,
+                  "quarantine_reasons": {"duplicate_line": 5227, "missing_value:customer_id": 135080,
+                                         "non_positive:unit_price": 40},
+                  "tables": {"products": {"rows_read": 4070, "rows_accepted": 3938, "rows_quarantined": 132},
+                             "customers": {"rows_read": 4372, "rows_accepted": 4372, "rows_quarantined": 0}}}}
+    line = report_summary.executive_summary(m)[0]
+    assert ("(140,347 of 541,909 transaction lines were quarantined (missing_value:customer_id 135,080, "
+            "duplicate_line 5,227, non_positive:unit_price 40); also 132 of 4,070 products)") in line
+
+
+def test_summary_says_when_the_basket_support_was_raised(full_metrics):
+    full_metrics["basket"].update(min_support=0.000648, min_support_requested=0.00027,
+                                  itemsets_at_requested=8592695, max_itemsets=500000)
+    text = " ".join(report_summary.executive_summary(full_metrics))
+    assert ("The adaptive minimum support 0.00027 would have built 8,592,695 itemsets, more than the memory budget "
+            "basket.max_itemsets (500,000), so the rules were mined at 0.000648.") in text

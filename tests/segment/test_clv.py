@@ -184,3 +184,31 @@ def test_bgnbd_linear_form_equals_lifetimes_and_covers_a_plus_b_below_one():
         np.testing.assert_allclose(ours[ok], theirs[ok], rtol=1e-9)
         assert np.isfinite(ours).all() and (ours >= 0).all()
     assert not ok.all()  # the second parameter set is one where lifetimes gives NaN
+
+
+def test_auto_holdout_is_a_quarter_of_the_history_and_written_down(small_shop):
+    from workbench.segment import rfm
+
+    shop, _ = validate_shop(small_shop)  # 52 weeks of sales
+    date = rfm.default_analysis_date(shop.transactions)
+    first = shop.transactions[contract.TIMESTAMP].min().normalize()
+    weeks = ((date - pd.Timedelta(days=1)) - first).days / 7
+    assert clv.auto_holdout_units(shop.transactions, date) == round(weeks / 4) == 13
+    res = clv.customer_clv(shop.transactions, shop.customers, date, horizon=26, holdout_units="auto")
+    assert res.metrics["holdout_units_derived"] == {"value": 13, "rule": "0.25 of the purchase history"}
+    assert res.holdout["calibration_end"] == str((date - pd.Timedelta(days=1 + 13 * 7)).date())
+    with pytest.raises(ConfigError, match="holdout_units"):
+        clv.customer_clv(shop.transactions, shop.customers, date, holdout_units="half")
+
+
+def test_auto_holdout_steps_aside_when_too_little_is_left_before_it():
+    # eight weeks whose repeat purchases all fall in the last two (the derived holdout): before it there is one
+    # purchase day, too little to fit, so the model fits on everything and says why
+    tx = _tx([("A", "2024-01-01", 1, 10.0), ("C", "2024-01-01", 1, 10.0), ("A", "2024-02-20", 1, 10.0),
+              ("C", "2024-02-21", 1, 12.0), ("A", "2024-02-23", 1, 9.0)])
+    date = pd.Timestamp("2024-02-26")
+    assert clv.auto_holdout_units(tx, date) == 2
+    res = clv.customer_clv(tx, None, date, holdout_units="auto")
+    derived = res.metrics["holdout_units_derived"]
+    assert derived["value"] == 0 and "purchase" in derived["why"] and res.holdout is None
+    assert res.metrics["calibration_end"] == "2024-02-25"

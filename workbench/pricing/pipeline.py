@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 
 DEFAULTS: dict = {
     "period": "W",               # W (weeks), MS (months) or D
-    "test_periods": 13,          # last periods held out for validation and the backtest
+    "test_periods": "auto",      # last periods held out for validation and the backtest; auto = a quarter of
+                                 # the periods, at most AUTO_TEST_PERIODS (the value used is in the metrics)
     "ma_window": 4,              # moving-average baseline and feature
     "pop_window": 13,            # trailing popularity window
     "objective": "revenue",      # revenue or margin
@@ -45,6 +46,16 @@ DEFAULTS: dict = {
                        for k, v in asdict(identification.IdentificationSettings()).items()},
 }
 PRICE_RULES = ("auto", tiers.MEAN_PAID, *tiers.LIST_PRICE_RULES)
+#: ``test_periods: auto``: a quarter of the sales periods, at most this many (13 weeks: a quarter year)
+AUTO_TEST_PERIODS = 13
+
+
+def auto_test_periods(n_periods: int) -> int:
+    """Return the test periods ``test_periods: auto`` means for ``n_periods`` periods of sales: a quarter of them,
+    at least 1, at most :data:`AUTO_TEST_PERIODS`."""
+    return int(min(max(n_periods // 4, 1), AUTO_TEST_PERIODS))
+
+
 METHOD_LABELS = {"naive": "naive log-log (no controls)", "fe": "log-log with controls (PPML, product + category x period FE)",
                  "fe_pooled": "the same, partially pooled (empirical Bayes)", "dml": "double ML (cross-fitted LightGBM)",
                  "model": "LightGBM finite differences"}
@@ -120,6 +131,11 @@ def fit_pricing(shop: Shop, config: dict | None = None, interest: pd.DataFrame |
     schedule = tiers.tier_schedule(lines, tcfg) if tier["found"] else pd.DataFrame()
     rule = price_rule(cfg["list_price"], pricing_table.price_source(shop), tier["found"])
     tab = pricing_table.build_demand_table(shop, cfg["period"], interest, cfg["ma_window"], cfg["pop_window"], rule)
+    if cfg["test_periods"] == "auto":
+        n_periods = int(tab[pricing_table.PERIOD_INDEX].max()) + 1 if len(tab) else 0
+        cfg["test_periods"] = auto_test_periods(n_periods)
+        log.info("pricing: test_periods not set: %d of %d periods (a quarter, at most %d)", cfg["test_periods"],
+                 n_periods, AUTO_TEST_PERIODS)
     check_pricing_data(tab, cfg, limits)
     ident, verdicts = diagnose(tab, lines, cfg["period"], icfg, tier, rule, pricing_table.price_source(shop))
     train, test = pricing_demand.time_split(tab, int(cfg["test_periods"]))

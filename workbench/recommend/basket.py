@@ -26,6 +26,7 @@ from workbench.data import contract
 from workbench.data.contract import (ANTECEDENT_SUPPORT, ANTECEDENTS, CONFIDENCE, CONSEQUENT_SUPPORT, CONSEQUENTS,  # noqa: F401
                                      CONVICTION, LEVERAGE, LIFT, RULE_COLUMNS, SUPPORT)
 from workbench.data.codes import compact, factorize_ids, sorted_codes
+from workbench.errors import ItemsetBudgetError
 from workbench.recommend.base import Recommender
 from workbench.recommend.interactions import Interactions, positions
 from workbench.stages import Limits, require
@@ -39,6 +40,7 @@ DEFAULTS: dict = {
     "min_confidence": 0.1,
     "min_lift": 1.0,            # rules at or below this lift are not associations
     "max_len": 3,               # longest itemset mined (None = no limit)
+    "max_itemsets": 500_000,    # memory budget: itemsets mining may build (counted first; None = no bound)
     "single_consequent": True,  # rules with one-item consequents (the R arules convention)
     "rule_metric": "lift_confidence",  # cross-sell rule score: lift_confidence, lift or confidence
     "recent_baskets": 3,        # a customer's last invoices used as rule antecedents (0 = whole history)
@@ -137,6 +139,54 @@ def frequent_itemsets(matrix: sp.csr_matrix, product_ids: pd.Index, min_support:
     return fi.drop(columns=["_len", "_key"]).reset_index(drop=True)
 
 
+def bound_support(matrix: sp.csr_matrix, min_support: float, max_itemsets: int | None, max_len: int | None = 3,
+                  fixed: bool = False) -> tuple[float, dict]:
+    """Return ``(support, bound)``: the support to mine at so that at most ``max_itemsets`` itemsets are built.
+
+    The itemsets of up to three items are counted first (:func:`~workbench.recommend.itemsets.level_counts`:
+    counts only, in bounded memory). Within the budget the support is ``min_support`` and ``bound`` is empty.
+    Over it, an adaptive support (``fixed`` false) is raised to the lowest support whose itemsets fit, logged,
+    and ``bound`` records the requested support and count; a support the params fix (``fixed``) is kept and
+    :class:`~workbench.errors.ItemsetBudgetError` names ``basket.min_support``, the count and the support that
+    would fit. With ``max_len`` above 3 the count of up to three items is a lower bound of the real one.
+    """
+    if max_itemsets is None:
+        return min_support, {}
+    if isinstance(max_itemsets, bool) or int(max_itemsets) < 1:
+        raise ValueError(f"basket.max_itemsets must be a whole number >= 1 or null, not {max_itemsets!r}")
+    from workbench.recommend.itemsets import MAX_LEN, level_counts
+
+    n = matrix.shape[0]
+    counted = min(int(max_len), MAX_LEN) if max_len is not None else MAX_LEN
+    counts = np.sort(np.concatenate(level_counts(matrix, min_support, counted)))[::-1]
+    if len(counts) <= int(max_itemsets):
+        return min_support, {}
+    least = int(counts[int(max_itemsets)]) + 1  # the (budget+1)-th largest count + 1: at most the budget reach it
+    fits = int((counts >= least).sum())
+    over = "at least " if max_len is None or int(max_len) > MAX_LEN else ""
+    what = (f"mining at support {min_support:.4g} ({min_count_text(n, min_support)}) would build {over}"
+            f"{len(counts):,} frequent itemsets, more than basket.max_itemsets = {int(max_itemsets):,} (the memory "
+            f"budget of the miner, its rules and the cross-sell index)")
+    if fixed or least > n:
+        fit = (f"set basket.min_support (or the hybrid's hybrid.components.cross_sell.params.min_support) to at "
+               f"least {least / n:.4g} ({least:,} baskets: {fits:,} itemsets)" if least <= n else
+               "no support fits")
+        raise ItemsetBudgetError(f"basket: {what}; {fit}, or raise basket.max_itemsets if the machine has the "
+                                 f"memory")
+    log.warning("basket: %s; the adaptive support is raised to %.4g (%s: %s itemsets). Set basket.min_support "
+                "to choose the support yourself, or raise basket.max_itemsets", what, least / n,
+                f"{least:,} of {n:,} baskets", f"{fits:,}")
+    return least / n, {"min_support_requested": float(min_support), "itemsets_at_requested": int(len(counts)),
+                       "max_itemsets": int(max_itemsets)}
+
+
+def min_count_text(n_baskets: int, min_support: float) -> str:
+    """``"5 of 18,532 baskets"``: the fewest baskets an itemset needs at ``min_support``."""
+    from workbench.recommend.itemsets import min_count
+
+    return f"{min_count(n_baskets, min_support):,} of {n_baskets:,} baskets"
+
+
 def _empty_rules() -> pd.DataFrame:
     out = pd.DataFrame({c: pd.Series(dtype="object" if c in (ANTECEDENTS, CONSEQUENTS) else "float64")
                         for c in RULE_COLUMNS})
@@ -189,18 +239,21 @@ def require_pair_baskets(transactions: pd.DataFrame, limits: Limits | None = Non
 def mine_rules(transactions: pd.DataFrame, min_support: float | None = DEFAULTS["min_support"],
                min_baskets: int = DEFAULTS["min_baskets"], min_confidence: float = DEFAULTS["min_confidence"],
                max_len: int | None = DEFAULTS["max_len"], single_consequent: bool = DEFAULTS["single_consequent"],
-               min_lift: float | None = DEFAULTS["min_lift"]) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+               min_lift: float | None = DEFAULTS["min_lift"],
+               max_itemsets: int | None = DEFAULTS["max_itemsets"]) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Return ``(itemsets, rules, info)`` mined from the invoices of ``transactions`` (defaults: :data:`DEFAULTS`).
 
     ``info`` has ``n_baskets``, ``n_products``, ``min_support`` (the fraction used), ``n_itemsets`` and
-    ``n_rules``.
+    ``n_rules``; when the budget ``max_itemsets`` raised the adaptive support (:func:`bound_support`) also
+    ``min_support_requested``, ``itemsets_at_requested`` and ``max_itemsets``.
     """
     m, baskets, products = basket_matrix(transactions)
     s = resolve_min_support(len(baskets), min_support, min_baskets)
+    s, bound = bound_support(m, s, max_itemsets, max_len, fixed=min_support is not None)
     itemsets = frequent_itemsets(m, products, s, max_len)
     rules = association_rules(itemsets, len(baskets), min_confidence, single_consequent, min_lift)
     info = {"n_baskets": len(baskets), "n_products": len(products), "min_support": s,
-            "n_itemsets": len(itemsets), "n_rules": len(rules)}
+            "n_itemsets": len(itemsets), "n_rules": len(rules), **bound}
     log.info("basket: %d baskets, %d products, min support %.5g -> %d itemsets, %d rules", len(baskets),
              len(products), s, len(itemsets), len(rules))
     return itemsets, rules, info
@@ -320,7 +373,7 @@ class BasketRecommender(Recommender):
                  min_confidence: float = DEFAULTS["min_confidence"], min_lift: float = DEFAULTS["min_lift"],
                  max_len: int | None = DEFAULTS["max_len"], single_consequent: bool = DEFAULTS["single_consequent"],
                  rule_metric: str = DEFAULTS["rule_metric"], recent_baskets: int = DEFAULTS["recent_baskets"],
-                 max_rules: int = DEFAULTS["max_rules"]):
+                 max_rules: int = DEFAULTS["max_rules"], max_itemsets: int | None = DEFAULTS["max_itemsets"]):
         self.min_support = min_support
         self.min_baskets = min_baskets
         self.min_confidence = min_confidence
@@ -330,7 +383,7 @@ class BasketRecommender(Recommender):
         self.rule_metric = rule_metric
         self.recent_baskets = recent_baskets
         self.max_rules = max_rules
-
+        self.max_itemsets = max_itemsets
 
     def _fit(self, interactions: Interactions, transactions: pd.DataFrame | None = None,
              rules: pd.DataFrame | None = None, **context) -> None:
@@ -341,7 +394,7 @@ class BasketRecommender(Recommender):
                 raise ValueError("BasketRecommender.fit needs transactions=... (invoices to mine) or rules=...")
             _, rules, self.info_ = mine_rules(transactions, self.min_support, self.min_baskets,
                                               self.min_confidence, self.max_len, self.single_consequent,
-                                              self.min_lift)
+                                              self.min_lift, self.max_itemsets)
         self.rules_ = rules
         n_prod = interactions.shape[1]
         sc = rule_score(rules, self.rule_metric) if len(rules) else np.zeros(0)

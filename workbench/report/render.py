@@ -225,7 +225,9 @@ def index_html(run_dir: Path, pages: list[Path], show_code: bool = False, failed
     out.append(f"<p>git commit <code>{html.escape(str(manifest.get('git_commit') or 'n/a'))}</code> · data "
                f"fingerprint <code>{html.escape(str(manifest.get('data_fingerprint') or 'n/a'))}</code> · total "
                f"notebook time {html.escape(report_summary.fmt(manifest.get('duration_s'), 1))} s · params file "
-               f"<code>{html.escape(str(manifest.get('params_file') or 'n/a'))}</code></p>")
+               f"<code>{html.escape(str(manifest.get('params_file') or 'n/a'))}</code>"
+               + "".join(f" extends <code>{html.escape(str(p))}</code>" for p in manifest.get("params_extends") or [])
+               + "</p>")
     clean = {k: v for k, v in params.items() if not str(k).startswith("_")}
     out.append("<h3>Params</h3><pre>" + html.escape(yaml.safe_dump(clean, sort_keys=True)) + "</pre>")
     out.append("<h3>Versions</h3>" + _table(versions, index=False))

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from workbench.evaluate.leaderboard import SHIPPED_MODEL
+from workbench.segment.clv import NO_DROPOUT
 from workbench.stages import SKIPPED, skipped_stages
 
 #: metrics.json stage key -> (notebooks that write it, what a reader calls it)
@@ -250,12 +251,49 @@ def not_run(stage: str) -> str:
             f"no `{stage}` key in metrics.json).")
 
 
+def quarantine_words(data: dict) -> str:
+    """The quarantined transaction lines with their reasons, most frequent first, and the other tables' counts:
+    ``"140,347 of 541,909 transaction lines were quarantined (missing_value:customer_id 135,080, ...)"``."""
+    if data.get("rows_read") is None:
+        return ""
+    reasons = {k: v for k, v in (data.get("quarantine_reasons") or {}).items() if _num(v)}
+    why = ", ".join(f"{k} {fmt(v)}" for k, v in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])))
+    text = (f"{fmt(data.get('rows_quarantined'))} of {fmt(data.get('rows_read'))} transaction lines were quarantined"
+            + (f" ({why})" if why else ""))
+    others = [f"{fmt(t.get('rows_quarantined'))} of {fmt(t.get('rows_read'))} {name}"
+              for name, t in sorted((data.get("tables") or {}).items())
+              if name != "transactions" and isinstance(t, dict) and _num(t.get("rows_quarantined"))]
+    return text + (f"; also {', '.join(others)}" if others else "")
+
+
 def _data_sentence(metrics: dict) -> str:
     d = metrics["data"]
-    q = (f" ({fmt(d.get('rows_quarantined'))} of {fmt(d.get('rows_read'))} transaction lines were quarantined)"
-         if d.get("rows_read") is not None else "")
+    q = quarantine_words(d)
     return (f"**Data**: {d.get('source', 'unknown')} data with {fmt(d.get('customers'))} customers, "
-            f"{fmt(d.get('products'))} products and {fmt(d.get('transactions'))} transaction lines{q}.")
+            f"{fmt(d.get('products'))} products and {fmt(d.get('transactions'))} transaction lines"
+            + (f" ({q})" if q else "") + ".")
+
+
+def clv_words(clv: dict) -> list[str]:
+    """The BG/NBD parameters in words: purchase rate, drop-out chance, and what a degenerate fit means."""
+    r, alpha, a, b = (_num(clv.get(p)) for p in ("r", "alpha", "a", "b"))
+    if None in (r, alpha, a, b):
+        return []
+    unit = {1: "day", 7: "week", 30: "month", 365: "year"}.get(int(_num(clv.get("time_unit_days")) or 7), "time unit")
+    out = [f"The BG/NBD purchase model fitted r={fmt(r, 4)}, α={fmt(alpha, 4)}, a={fmt(a, 4)}, b={fmt(b, 4)}."]
+    dropout = a / (a + b) if a + b > 0 else None
+    rate = f"an active customer buys about {r / alpha:.3g} times a {unit} on average (r/α)" if alpha > 0 else ""
+    if clv.get("no_dropout") or (dropout is not None and dropout < NO_DROPOUT):
+        out.append(f"In words: {rate + '; ' if rate else ''}a/(a+b) = {dropout:.2g}, so no churn was learnt: the model "
+                   f"believes almost no customer ever stops buying, so treat the lifetime values as upper bounds "
+                   f"(a short history or few lapsed customers cannot show churn).")
+    elif dropout is not None:
+        out.append(f"In words: {rate + '; ' if rate else ''}after each purchase a customer stops buying for good with "
+                   f"probability {dropout:.2g} (a/(a+b)).")
+    if clv.get("gamma_gamma") is False:
+        out.append("Spend per purchase is each customer's mean spend (too few repeat buyers for the Gamma-Gamma "
+                   "spend model).")
+    return out
 
 
 def _segmentation_sentences(metrics: dict) -> list[str]:
@@ -281,10 +319,7 @@ def _segmentation_sentences(metrics: dict) -> list[str]:
         rule = f" by the {chosen['rule']} rule" if chosen.get("rule") else ""
         out.append(f"{model} chose k={s['k']}{rule} (silhouette {fmt(s.get('silhouette'), 2)}, "
                    f"bootstrap stability ARI {fmt(s.get('stability_ari'), 2)}).")
-    clv = s.get("clv") or {}
-    if all(_num(clv.get(p)) is not None for p in ("r", "alpha", "a", "b")):
-        out.append(f"The BG/NBD purchase model fitted r={fmt(clv['r'], 4)}, α={fmt(clv['alpha'], 4)}, "
-                   f"a={fmt(clv['a'], 4)}, b={fmt(clv['b'], 4)}.")
+    out += clv_words(s.get("clv") or {})
     return out or ["**Segments**: the segmentation stage recorded no segment counts."]
 
 
@@ -388,6 +423,10 @@ def _basket_sentences(metrics: dict) -> list[str]:
     b = metrics["basket"]
     out = [f"**Market basket**: {fmt(b.get('n_rules'))} association rules from {fmt(b.get('n_itemsets'))} "
            f"frequent itemsets."]
+    if _num(b.get("min_support_requested")) is not None:
+        out.append(f"The adaptive minimum support {_num(b['min_support_requested']):.3g} would have built "
+                   f"{fmt(b.get('itemsets_at_requested'))} itemsets, more than the memory budget basket.max_itemsets "
+                   f"({fmt(b.get('max_itemsets'))}), so the rules were mined at {_num(b.get('min_support')):.3g}.")
     if b.get("bundles_recovered") is not None:
         out.append(f"{fmt(b['bundles_recovered'])} of {fmt(b.get('bundles_planted'))} planted bundles are among "
                    f"the top rules by lift.")
@@ -433,8 +472,30 @@ def _hybrid_sentences(metrics: dict) -> list[str]:
             need = (f", {fmt(int(ab['n_needed']))} customers per arm would detect it with 80% power"
                     if _num(ab.get("n_needed")) is not None else "")
             out.append(f"Simulated A/B test of the hybrid against its baseline: revenue per customer "
-                       f"{_pct(est)}{ci}{power}{need}.")
+                       f"{_pct(est)}{ci}{power}{need}. {purchase_assumption(h)}")
     return out or [f"**Hybrid**: the hybrid stage recorded no NDCG@{k}."]
+
+
+#: where the A/B simulation's purchase probability comes from (``hybrid.revenue.purchase_prob_source``), in words
+PURCHASE_PROB_SOURCES = {
+    "events": "measured on this shop as the share of viewed products that were bought",
+    "parameter": ("assumed, not measured: a parameter (hybrid.impact.purchase_prob, else "
+                  "hybrid.impact.fallback_purchase_prob when the shop has no view events to measure it)"),
+}
+
+
+def purchase_assumption(hybrid: dict) -> str:
+    """The purchase model the hybrid's simulated A/B test assumes, with the probability and its source."""
+    p = _num(get(hybrid, "ab_test.purchase_prob"))
+    if p is None:
+        p = _num(get(hybrid, "revenue.purchase_prob"))
+    if p is None:
+        return ""
+    src = get(hybrid, "revenue.purchase_prob_source")
+    where = PURCHASE_PROB_SOURCES.get(src, f"source: {src}" if src else "source not recorded")
+    return (f"It is a simulation, not an experiment: it assumes a customer buys a product from their list only if "
+            f"they bought it in the held-out period, with probability {fmt(p, 3)} at the top position ({where}), "
+            f"less further down; the power and the customers needed depend on that probability.")
 
 
 def _pct(x: Any, digits: int = 1) -> str:
@@ -458,7 +519,8 @@ def _pricing_sentences(metrics: dict) -> list[str]:
     est, lo, hi = _interval(p.get("ab_uplift"))
     if est is not None:
         ci = f" (95% interval {_pct(lo)} to {_pct(hi)})" if lo is not None and hi is not None else ""
-        out.append(f"Simulated pricing A/B test: revenue uplift {_pct(est)}{ci}.")
+        out.append(f"Simulated pricing A/B test: revenue uplift {_pct(est)}{ci} (units drawn from the synthetic "
+                   f"shop's true demand curves, so it checks the suggestions against the planted truth).")
     out.extend(_identification_sentences(p.get("identification")))
     guard = p.get("guardrails")
     if isinstance(guard, dict) and guard:

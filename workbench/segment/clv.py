@@ -36,6 +36,9 @@ EXPECTED_PURCHASES, CLV, P_ALIVE, EXPECTED_SPEND = "expected_purchases", "clv", 
 BIRTHS = ("first_purchase", "signup")
 #: below this mean drop-out probability a / (a + b) the BG/NBD fit is treated as "nobody drops out"
 NO_DROPOUT = 1e-6
+#: ``holdout_units: auto`` holds out this share of the purchase history (a quarter: 26 of the synthetic shop's
+#: 104 weeks, 13 of Online Retail's 53)
+AUTO_HOLDOUT_SHARE = 0.25
 #: BG/NBD optimizer tolerances tried in turn (lifetimes' default first)
 TOLERANCES = (1e-7, 1e-5, 1e-4)
 
@@ -45,7 +48,8 @@ DEFAULTS: dict = {
     "horizon": 52,                # CLV / expected purchases over this many time units
     "calibration_end": None,      # last day of the fit; None = the day before the analysis date (all data)
     "holdout_end": None,          # last day of the holdout check; None = the last transaction day
-    "holdout_units": None,        # with calibration_end None: hold out this many time units before the last day
+    "holdout_units": "auto",      # with calibration_end None: hold out this many time units before the last day;
+                                  # auto = a quarter of the purchase history (written into the metrics), 0/None = none
     "birth": "first_purchase",    # or "signup": the sign-up day counts as the first purchase
     "penalizer": 0.0,
     "discount_rate": 0.0,         # per time unit
@@ -405,6 +409,17 @@ def check_clv_data(transactions: pd.DataFrame, calibration: pd.DataFrame, calibr
             f"{len(calibration)} buyers")
 
 
+def auto_holdout_units(transactions: pd.DataFrame, analysis_date: pd.Timestamp, time_unit_days: float = 7) -> int:
+    """Return the holdout ``holdout_units: auto`` means: :data:`AUTO_HOLDOUT_SHARE` of the time from the first
+    purchase to the day before ``analysis_date``, in whole time units."""
+    ts = pd.to_datetime(transactions[contract.TIMESTAMP])
+    first = (ts.dt.tz_convert(None) if ts.dt.tz is not None else ts).min()
+    if pd.isna(first):
+        return 0
+    last_day = pd.Timestamp(analysis_date).normalize() - pd.Timedelta(days=1)
+    return int(round(max((last_day - first.normalize()).days, 0) / float(time_unit_days) * AUTO_HOLDOUT_SHARE))
+
+
 def customer_clv(transactions: pd.DataFrame, customers: pd.DataFrame | None, analysis_date: pd.Timestamp,
                  time_unit_days: float = 7, horizon: float = 52, calibration_end=None, holdout_end=None,
                  holdout_units: float | None = None, birth: str = "first_purchase", penalizer: float = 0.0,
@@ -421,8 +436,25 @@ def customer_clv(transactions: pd.DataFrame, customers: pd.DataFrame | None, ana
     require(bool(transactions[contract.UNIT_PRICE].notna().any()), "segmentation.clv",
             "lifetime value is future purchases times their spend (Gamma-Gamma) and this shop's purchases have no "
             "price (a clickstream's purchase events); the RFM segments from recency and frequency stand in for it")
+    derived = None
+    if holdout_units == "auto":
+        holdout_units = auto_holdout_units(transactions, analysis_date, time_unit_days) if calibration_end is None else None
+        derived = {"value": holdout_units, "rule": f"{AUTO_HOLDOUT_SHARE:g} of the purchase history"}
+    elif isinstance(holdout_units, str):
+        raise ConfigError(f"segmentation.clv.holdout_units must be a number of time units, auto or null, not "
+                          f"{holdout_units!r}")
     c_end, h_end = clv_dates(analysis_date, time_unit_days, calibration_end, holdout_end, holdout_units)
     cal = calibration_summary(transactions, c_end, time_unit_days, birth, customers)
+    if derived is not None and derived["value"] and c_end < h_end:
+        try:
+            check_clv_data(transactions, cal, c_end, limits, holdout=True)
+        except StageSkipped as exc:  # too little before the derived holdout: fit on everything, say why
+            derived.update(value=0, why=exc.reason)
+            c_end, h_end = clv_dates(analysis_date, time_unit_days, calibration_end, holdout_end, None)
+            cal = calibration_summary(transactions, c_end, time_unit_days, birth, customers)
+    if derived is not None and calibration_end is None:
+        log.info("clv: holdout_units not set: %s time units (%s)%s", derived["value"], derived["rule"],
+                 f"; none, since {derived['why']}" if "why" in derived else "")
     check_clv_data(transactions, cal, c_end, limits, holdout=c_end < h_end)
     try:
         model = CLVModel(penalizer=penalizer, min_repeat_customers=min_repeat_customers).fit(cal)
@@ -456,4 +488,6 @@ def customer_clv(transactions: pd.DataFrame, customers: pd.DataFrame | None, ana
     }
     if holdout is not None:
         metrics["holdout"] = holdout
+    if derived is not None and calibration_end is None:
+        metrics["holdout_units_derived"] = derived  # the value used when the params left it to the data
     return CLVResult(model, cal, pred, holdout, by_freq, metrics)

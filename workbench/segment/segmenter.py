@@ -65,9 +65,39 @@ class Segmenter:
             model = clusters.make_model(km, self.seed).fit(features)
         except StageSkipped as exc:  # too few buyers for the clustering: the segments alone, one group
             log.info("segmenter: one group (%s)", exc.reason)
+            self.calls[-1].update(k=None, why=exc.reason)
             return customer_segments(table)
+        self.calls[-1].update(k=int(model.k_), model=model.model_, rule=model.chosen_["rule"],
+                              buyers=int(len(features)))
         names = clusters.name_clusters(model.centroids_z_, km["name_threshold"])
         return customer_segments(clusters.assign_clusters(table, features, model, names))
+
+    def describe(self, notebook01: dict | None = None) -> str:
+        """Markdown: the clusters the calls so far chose (one per training part) beside notebook 01's choice
+        (``notebook01`` is its ``segmentation`` metrics), and why the two may differ."""
+        fitted = [c for c in self.calls if "k" in c]
+        if not fitted:
+            return "No segments were fitted on a training part here."
+        ks = sorted({c["k"] for c in fitted if c["k"] is not None})
+        first = next((c for c in fitted if c["k"] is not None), None)
+        parts = len(fitted)
+        if first is None:
+            here = f"On the training part(s) here no clustering was possible ({fitted[-1]['why']}): one group."
+        else:
+            k_text = f"k = {ks[0]}" if len(ks) == 1 else f"k = {', '.join(map(str, ks))}"
+            on = "the training part" if parts == 1 else f"each of {parts} training parts"
+            here = (f"The segments this notebook evaluates with were fitted on {on} alone: {first['model']}, "
+                    f"{k_text}, chosen by the {first['rule']} rule.")
+        k01 = (notebook01 or {}).get("k")
+        if k01 is None:
+            there = "Notebook 01 recorded no clustering in this run."
+        else:
+            there = f"Notebook 01 chose k = {k01} on all the data; its segments serve the final lists and the report."
+        why = ("They may differ: the same rule (`segmentation.clusters`) chooses again on other data (each training "
+               "part ends before its held-out baskets, and a selection rule can settle on another k when the data "
+               "changes); the held-out baskets must not reach the segments an evaluation uses.")
+        same = first is not None and k01 is not None and ks == [int(k01)]
+        return f"{here} {there} " + ("Here both agree. " if same else "") + why
 
 
 def _content_key(df: pd.DataFrame) -> tuple:
