@@ -86,3 +86,29 @@ def test_bad_method(pricing_shop, fast_config):
     cfg = {**fast_config, "elasticity": {**fast_config["elasticity"], "method": "magic"}}
     with pytest.raises(ValueError, match="method"):
         pricing_pipeline.fit_pricing(pricing_shop, cfg)
+
+
+def _sales_on_one_day(shop, day):
+    """The shop with every transaction moved to ``day`` (time of day kept); its weekly price history unchanged."""
+    tx = shop.transactions.copy()
+    ts = tx[contract.TIMESTAMP]
+    tx[contract.TIMESTAMP] = pd.Timestamp(day) + (ts - ts.dt.normalize())
+    return shop.replace(transactions=tx)
+
+
+@pytest.mark.parametrize("where, says", [("busiest", "nothing was sold in them"),
+                                         ("last", "periods with sales before the 8 test periods")])
+def test_sales_on_one_day_with_a_long_price_history_skip_pricing(pricing_shop, fast_config, where, says):
+    """The price history spans a year (enough periods, prices that move), the sales one day: the demand model
+    has no sold test period to be scored on (busiest day, mid-year), or nothing before the test periods to learn
+    from (the last day); either way pricing says why instead of failing inside the forecast errors."""
+    from workbench.errors import StageSkipped
+
+    ts = pricing_shop.transactions[contract.TIMESTAMP]
+    day = ts.dt.normalize().value_counts().index[0] if where == "busiest" else ts.max().normalize()
+    shop = _sales_on_one_day(pricing_shop, day)
+    if where == "busiest":
+        assert day < pricing_shop.prices[contract.DATE].max() - pd.Timedelta(weeks=8)  # before the test periods
+    with pytest.raises(StageSkipped, match=says) as caught:
+        pricing_pipeline.fit_pricing(shop, fast_config, seed=7)
+    assert caught.value.stage == "pricing"
