@@ -491,20 +491,27 @@ class HybridExperiment:
 
     def _production_chunk(self, hyb: HybridRecommender, ids: pd.Index, held, sims: dict, names: pd.Series,
                           sensitive: pd.Index, tuning: TuningResult,
-                          reranker: LearnedReranker | None) -> pd.DataFrame:
-        """The final lists of one chunk of customers (see :meth:`production`)."""
+                          reranker: LearnedReranker | None, k: int | None = None) -> pd.DataFrame:
+        """The final top ``k`` (default the run's) of one chunk of customers (see :meth:`production`)."""
         cs = hyb.candidate_set(ids, progress=self.progress)
-        scores, rule = self._rule_scores(hyb, cs, self._final_base(hyb, cs, tuning, reranker), sensitive,
-                                         self.segments)
-        cols, val = cs.top(scores, self.k)
-        ok = np.isfinite(val)
+        rows = hyb.interactions_.customer_index(cs.customer_ids)
+        base = self._final_base(hyb, cs, tuning, reranker)
         W = business_rules.row_weights(cs, self.final_weights(tuning), tuning.switching)
+        new = (rows < 0) | (cs.history == 0)  # no history: the cold-start list, the switching rule applied
+        if new.any():  # (whether or not tuning kept switching for the cold bucket), not the re-ranker's
+            rule_on = replace(tuning.switching, enabled=True)
+            base[new] = cs.blend(self.final_weights(tuning), rule_on)[new]
+            W[new] = business_rules.row_weights(cs, self.final_weights(tuning), rule_on)[new]
+        scores, rule = self._rule_scores(hyb, cs, base, sensitive, self.segments)
+        cols, val = cs.top(scores, self.k if k is None else int(k))
+        ok = np.isfinite(val)
         conf = business_rules.confidence(cs, cols, W, int(self.cfg["rules"]["confidence_top"]))
         comp = business_rules.top_component(cs, cols, W)
-        rows = hyb.interactions_.customer_index(cs.customer_ids)
         text = business_rules.explain(cs, cols, comp, held, rows, names, sims)
-        cold = np.repeat(rows < 0, cols.shape[1]).reshape(cols.shape)
-        text = np.where(cold, business_rules.EXPLANATIONS[POPULAR], text)
+        if new.any():  # and says so
+            cold = np.repeat(new, cols.shape[1]).reshape(cols.shape)
+            comp_names = np.array(cs.names, dtype=object)[comp]
+            text = np.where(cold, business_rules.cold_start_explanations(comp_names.ravel()).reshape(cols.shape), text)
         items = np.take_along_axis(cs.items, cols, axis=1)
         p = self.shop.products.assign(**{contract.PRODUCT_ID: self.shop.products[contract.PRODUCT_ID].astype("str")})
         cat = p.drop_duplicates(contract.PRODUCT_ID).set_index(contract.PRODUCT_ID)[contract.CATEGORY].astype("str")
