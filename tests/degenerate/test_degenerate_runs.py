@@ -126,3 +126,14 @@ def test_invalid_shop_stops_at_load(degenerate_runs, name):
     assert "00_data_eda.ipynb" in msg and "Load and validate" in msg
     assert "transactions" in msg and "unexpected error" not in msg
     assert not out.exists() and (out.parent / f"{out.name}.failed").exists()
+
+
+@pytest.mark.slow
+def test_view_log_goes_on_to_the_recommenders(degenerate_runs):
+    """No purchase at all: RFM says why it cannot segment, and the recommenders learn from the views."""
+    out = degenerate_runs["views_only"][2]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert "no purchase" in metrics["segmentation"]["skipped"]
+    assert "skipped" not in metrics["recommenders"] and "skipped" not in metrics["hybrid"]
+    board = {row["model"] for row in metrics["evaluation"]["leaderboard"]}
+    assert {"popular", "ease", "hybrid_final"} <= board
