@@ -66,9 +66,15 @@ def problems(proc: subprocess.CompletedProcess, out: Path) -> tuple[str, list[st
         if errors:
             bad.append(f"{nb.name}: error output {errors[0].get('ename')}: {errors[0].get('evalue')}")
     metrics = json.loads((out / "metrics.json").read_text())
-    bad += [f"no '{key}' in metrics.json (results or a skip)" for key in STAGE_KEYS.values() if key not in metrics]
-    bad += [f"{stage} skipped without a reason: {reason!r}" for stage, reason in skipped_stages(metrics)
-            if len(reason) < 20]
+    skipped = dict(skipped_stages(metrics))
+    bad += [f"{stage} skipped without a reason: {reason!r}" for stage, reason in skipped.items() if len(reason) < 20]
+    for nb in manifest["notebooks"]:
+        key = STAGE_KEYS.get(nb["notebook"][:2])
+        if nb.get("skipped"):  # ended early: the stage that stopped it (its own or one it needs) recorded why
+            if not any(nb["skipped"].startswith(f"{stage} skipped: ") for stage in skipped):
+                bad.append(f"{nb['notebook']} ended early without a skip in metrics.json: {nb['skipped']}")
+        elif key and key not in metrics:
+            bad.append(f"{nb['notebook']} completed but recorded no '{key}' in metrics.json")
     return "complete", bad
 
 
