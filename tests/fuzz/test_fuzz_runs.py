@@ -51,9 +51,9 @@ def problems(proc: subprocess.CompletedProcess, out: Path) -> tuple[str, list[st
     """(outcome: ``complete`` or ``stopped at load``, what breaks the contract of a run)."""
     if proc.returncode == LOAD_STOP:
         msg = proc.stderr[proc.stderr.rfind("error: "):]
-        bad = [] if ("00_data_eda.ipynb" in msg and "Load and validate" in msg and "unexpected error" not in msg) \
-            else [f"exit 2 but not a rule at load: {msg[-1500:]}"]
-        return "stopped at load", bad
+        if "00_data_eda.ipynb" in msg and "Load and validate" in msg and "unexpected error" not in msg:
+            return "stopped at load", []
+        return "stopped", [f"exit 2 but not a rule at load: {msg[-1500:]}"]
     if proc.returncode != 0:
         return "failed", [f"exit {proc.returncode}: {proc.stderr[-2500:]}"]
     bad = []

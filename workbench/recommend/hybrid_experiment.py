@@ -44,6 +44,7 @@ from workbench.recommend.hybrid import (BUCKETS, DEFAULTS, POPULAR, CandidateSet
 from workbench.recommend.context import no_prices_reason
 from workbench.recommend.rerank import LearnedReranker
 from workbench.recommend.serving import FinalRecommender
+from workbench.errors import StageSkipped
 from workbench.stages import require, skip_record
 
 log = logging.getLogger(__name__)
@@ -169,6 +170,7 @@ class HybridExperiment:
         self.default_weights = {n: float(w) for n, w in (self.cfg.get("weights") or {}).items()}
         self.missing = missing_components(self.cfg, _importable(self.cfg))
         self.unusable = {}  # component -> why the data cannot support it (left out like a missing one)
+        self.skipped = {}   # part of the stage (reranker) -> why it could not be fitted (metrics: hybrid.<part>)
         no_prices = no_prices_reason(self.shop.products, transaction_lines(self.shop))
         if no_prices and PRICE_COMPONENT in component_specs(self.cfg):
             self.cfg["components"][PRICE_COMPONENT] = "none"
@@ -242,11 +244,18 @@ class HybridExperiment:
         return TuningResult(start, best[0], best[2], pd.concat(traces, ignore_index=True), best[1])
 
     def fit_reranker(self, validation: ValidationResult, tuning: TuningResult) -> LearnedReranker:
-        """Return the LGBMRanker trained on the validation candidates (every fold) over the tuned blend."""
+        """Return the LGBMRanker trained on the validation candidates (every fold) over the tuned blend.
+
+        Raises :class:`~workbench.errors.StageSkipped` (``hybrid.reranker``, also kept for :meth:`metrics`) when no
+        validation customer has a relevant product among the candidates it re-orders."""
         reranker = LearnedReranker.from_params(self.cfg["reranker"])
         folds = [(f.candidates, f.candidates.blend(tuning.weights, tuning.switching), f.hybrid)
                  for f in validation.folds]
-        return reranker.fit_folds(folds, self.shop.products)
+        try:
+            return reranker.fit_folds(folds, self.shop.products)
+        except StageSkipped as exc:
+            self.skipped[exc.stage.split(".", 1)[-1]] = exc.reason
+            raise
 
     # ---- the test split -----------------------------------------------------------------------------
     def evaluate(self, tuning: TuningResult, reranker: LearnedReranker | None = None) -> TestResult:
@@ -605,6 +614,7 @@ class HybridExperiment:
             out["ab_test"] = impact.ab_test
         elif (reason := business_impact.no_money_reason(self.holdout.transactions)) is not None:
             out["revenue"] = skip_record(reason)
+        out.update({part: skip_record(reason) for part, reason in self.skipped.items()})
         return out
 
 
