@@ -7,8 +7,9 @@ artifact for those customers, as the run wrote them. :meth:`HybridExperiment.fin
 
 It answers any customer id. A customer it has never seen, or one without a purchase in the data it was fitted on,
 gets the cold-start list: the hybrid's blend under its switching rule (the ``hybrid.switching`` ``from``
-components' weight moved to the ``to`` components, popularity by default; components that need an own product
-score nothing), every row explained as such (:data:`~workbench.recommend.rules.COLD_START`).
+components' weight moved to the ``to`` components; components that need an own product score nothing), whether or
+not tuning kept switching for the cold bucket and never the re-ranker (it learnt from customers with a history),
+every row explained as such (:data:`~workbench.recommend.rules.COLD_START`).
 
 The result, one row per (customer, recommended product), customers in the order first asked, ranks 1..k:
 
@@ -38,7 +39,6 @@ import numpy as np
 import pandas as pd
 
 from workbench.data import contract
-
 from workbench.recommend.hybrid import HybridRecommender
 from workbench.recommend.rerank import LearnedReranker
 
