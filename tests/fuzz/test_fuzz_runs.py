@@ -36,13 +36,17 @@ FULL = ShopShape(n_customers=40, n_products=15, n_categories=3, span_days=400, i
                  time_zones=True, seed=5)
 #: shops the fuzzer found escapes in (now stated skips), replayed first by every longer hunt (FUZZ_EXAMPLES > 1):
 #: one product seen on one day, views and ratings only (the re-ranker had no validation customer to learn from);
-#: two products sold on one day beside views and add-to-carts without purchase events (a purchase probability of 0)
+#: two products sold on one day beside views and add-to-carts without purchase events (a purchase probability of 0);
+#: one product sold over two days to few repeat buyers (one test customer for the two arms of the A/B simulation)
 FOUND = (ShopShape(n_customers=36, n_products=1, n_categories=1, span_days=1, invoices_per_customer=4.057282805672345,
                    sales=False, returns=True, product_prices=False, price_history=True, stock=True, events="views",
                    ratings=True, demographics=True, time_zones=True, protocol="events", seed=36),
          ShopShape(n_customers=50, n_products=2, n_categories=3, span_days=1, invoices_per_customer=0.3333333333333333,
                    sales=True, product_prices=True, price_history=True, events="views_carts", ratings=True,
-                   protocol="events", seed=8388607))
+                   protocol="events", seed=8388607),
+         ShopShape(n_customers=36, n_products=1, n_categories=2, span_days=2, invoices_per_customer=4.92841484705817,
+                   returns=True, product_prices=False, price_history=True, events="views", ratings=True,
+                   protocol="events", seed=162427546))
 
 
 def replaying_found(test):

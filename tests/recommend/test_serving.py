@@ -137,3 +137,21 @@ def test_pyfunc_wrapper_serves_new_customers_with_k(served, tmp_path, caplog):
     pd.testing.assert_frame_equal(five, model.recommend([NEW], k=5))
     assert len(five) == 5 and five["explanation"].str.startswith(PREFIX).all()
     pd.testing.assert_frame_equal(default, model.recommend([a]))
+
+
+def test_one_test_customer_skips_the_revenue_impact_with_its_reason(served):
+    """One tested customer cannot fill both arms of the simulated A/B test: the revenue impact says why (and keeps
+    saying so in the hybrid block of metrics.json), the ranking evaluation stands."""
+    from workbench.errors import StageSkipped
+
+    ex, _, _, _ = served
+    one = HybridExperiment(ex.shop, {**PARAMS, "hybrid": {**PARAMS["hybrid"], "max_customers": 1}})
+    validation = one.fit_validation()
+    tuning = one.tune(validation)
+    test = one.evaluate(tuning)
+    assert len(test.per_customer) == 1
+    rules = one.apply_rules(test, tuning)
+    with pytest.raises(StageSkipped, match="needs at least 2; this split has 1") as caught:
+        one.impact(test, rules)
+    assert caught.value.stage == "hybrid.revenue"
+    assert one.metrics(validation, tuning, test, rules=rules)["revenue"] == {"skipped": caught.value.reason}

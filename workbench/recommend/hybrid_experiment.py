@@ -254,8 +254,14 @@ class HybridExperiment:
         try:
             return reranker.fit_folds(folds, self.shop.products)
         except StageSkipped as exc:
-            self.skipped[exc.stage.split(".", 1)[-1]] = exc.reason
-            raise
+            self._require(False, exc.stage.split(".", 1)[-1], exc.reason)
+
+    def _require(self, ok: bool, part: str, reason: str) -> None:
+        """Raise :class:`StageSkipped` (``hybrid.<part>``) unless ``ok``, keeping the reason for :meth:`metrics`
+        (which replaces the stage's block at the end of the notebook)."""
+        if not ok:
+            self.skipped[part] = reason
+            raise StageSkipped(f"hybrid.{part}", reason)
 
     # ---- the test split -----------------------------------------------------------------------------
     def evaluate(self, tuning: TuningResult, reranker: LearnedReranker | None = None) -> TestResult:
@@ -439,10 +445,16 @@ class HybridExperiment:
         """Return the expected revenue per variant and the A/B simulation of the final variant vs popular.
 
         Raises :class:`~workbench.errors.StageSkipped` (``hybrid.revenue``) when the training purchases have no
-        price (:func:`~workbench.evaluate.impact.no_money_reason`)."""
+        price (:func:`~workbench.evaluate.impact.no_money_reason`) or fewer than two customers are tested (one
+        per arm of the A/B simulation)."""
         h = self.holdout
         reason = business_impact.no_money_reason(h.transactions)
         require(reason is None, "hybrid.revenue", reason or "")
+        n_test = int(h.test[contract.CUSTOMER_ID].nunique())
+        self._require(n_test >= 2, "revenue",
+                      f"the simulated A/B test splits the test customers into a control and a treatment arm and "
+                      f"needs at least 2; this split has {n_test}; the expected revenue and the A/B simulation are "
+                      f"not computed, the ranking metrics are")
         imp = self.cfg["impact"]
         if imp.get("purchase_prob") is not None:
             p1, src = float(imp["purchase_prob"]), "parameter"
