@@ -9,7 +9,7 @@ ENGINE ?= pandas
 REPEATS ?= 3
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup services run test lab report benchmarks bench mlflow-ui spark-cluster-test clean
+.PHONY: setup services run test fuzz lab report benchmarks bench mlflow-ui spark-cluster-test clean
 
 setup: $(STAMP)
 
@@ -32,6 +32,16 @@ services:
 # outputs/interactive-<params name>/; an error in any cell fails)
 test: setup services
 	$(PY) -m pytest -q tests notebooks --nbval-lax
+
+# whole-run fuzzing: FUZZ_EXAMPLES small shops drawn over the space of shapes (tests/fuzz), each run through
+# the command line; every run ends in results or a stated reason, or stops at load naming a rule. `make test`
+# runs one drawn shop and one with every table (the same every time); FUZZ_SEED draws another sequence;
+# FUZZ_LOG gets one JSON line per shop (shape, outcome, seconds)
+FUZZ_EXAMPLES ?= 500
+FUZZ_LOG ?= outputs/fuzz.jsonl
+fuzz: setup
+	mkdir -p $(dir $(FUZZ_LOG))
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_LOG=$(FUZZ_LOG) FUZZ_SEED=$(FUZZ_SEED) $(PY) -m pytest -q tests/fuzz -p no:cacheprovider
 
 lab: setup
 	$(VENV)/bin/jupyter lab notebooks/

@@ -35,6 +35,29 @@ def test_hybrid_reproduces_the_recommendations(default_run):
 
 
 @pytest.mark.slow
+def test_hybrid_answers_a_new_customer_and_so_does_its_mlflow_model(default_run):
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    from workbench.recommend.rules import COLD_START
+
+    got = workbench.load_model(default_run, "hybrid").recommend(["someone-new"], k=5)
+    assert got[C_ID].tolist() == ["someone-new"] * 5 and got["rank"].tolist() == [1, 2, 3, 4, 5]
+    assert got["product_id"].is_unique and got["explanation"].str.startswith(COLD_START.split("{")[0]).all()
+    info = json.loads((default_run / "tracking.json").read_text())
+    client = MlflowClient(tracking_uri=info["tracking_uri"])
+    logged = [m for m in client.search_logged_models([info["experiment_id"]])
+              if m.source_run_id == info["run_id"] and m.name == "hybrid"]
+    mlflow.set_tracking_uri(info["tracking_uri"])
+    try:
+        pyfunc = mlflow.pyfunc.load_model(logged[0].model_uri)
+        served = pyfunc.predict(pd.DataFrame({C_ID: ["someone-new"]}), params={"k": 5})
+    finally:
+        mlflow.set_tracking_uri(None)
+    pd.testing.assert_frame_equal(served, got)
+
+
+@pytest.mark.slow
 def test_reranker_scores_the_saved_hybrids_candidates(default_run):
     hybrid = workbench.load_model(default_run, "hybrid")
     reranker = workbench.load_model(default_run, "reranker")

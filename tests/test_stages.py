@@ -85,13 +85,20 @@ def test_clv_skips_without_repeat_buyers_or_days():
 def test_pricing_skips_without_price_variation_or_history():
     from workbench.pricing.pipeline import check_pricing_data
 
-    table = pd.DataFrame({"product_id": ["P"] * 20, "period_index": range(20), "price": [9.99] * 20})
+    table = pd.DataFrame({"product_id": ["P"] * 20, "period_index": range(20), "price": [9.99] * 20, "units": 1.0})
     cfg = {"test_periods": 4, "period": "W"}
     with pytest.raises(StageSkipped, match="2 or more different prices.*at most 1"):
         check_pricing_data(table, cfg)
     check_pricing_data(table.assign(price=[9.99] * 10 + [8.99] * 10), cfg)
     with pytest.raises(StageSkipped, match="plus 4 earlier periods.*span 6 period"):
         check_pricing_data(table.head(6), cfg)
+    # a price history longer than the sales: 20 periods of prices, sales in periods 5-8 only (none in the 4 test
+    # periods), or in the test periods and 3 earlier ones only (fewer than limits.pricing_min_periods = 4)
+    moving = table.assign(price=[9.99] * 10 + [8.99] * 10)
+    with pytest.raises(StageSkipped, match="last 4 periods.*nothing was sold in them: the sales fall in 4 of the 20"):
+        check_pricing_data(moving.assign(units=[0.0] * 5 + [1.0] * 4 + [0.0] * 11), cfg)
+    with pytest.raises(StageSkipped, match="at least 4 of them.*there are 3"):
+        check_pricing_data(moving.assign(units=[0.0] * 13 + [1.0] * 7), cfg)
 
 
 def test_report_summary_lists_skipped_stages_first():

@@ -50,6 +50,11 @@ KNOWN: dict[str, tuple[str, str]] = {
 }
 
 
+#: what a model's serving method takes besides its input, per entry (MLflow passes only the params its signature
+#: declares): name -> (MLflow type, default). ``recommend``'s ``k`` is the list length (``None``: the run's K)
+SERVE_PARAMS: dict[str, dict[str, tuple[str, Any]]] = {"recommend": {"k": ("long", None)}}
+
+
 class ModelLoadError(WorkbenchError):
     """A saved model is missing or cannot be loaded."""
 
@@ -175,10 +180,23 @@ def _pyfunc_class():
             self.entry = json.loads(Path(context.artifacts["meta"]).read_text()).get("entry", "predict")
 
         def predict(self, context, model_input: pd.DataFrame, params=None):  # a DataFrame hint: MLflow passes
-            # the input through as it is (no schema inferred from it) and does not ask for type hints
+            # the input through as it is (no schema inferred from it) and does not ask for type hints; params
+            # are those the signature declares (SERVE_PARAMS: recommend's k, None when not given)
             return getattr(self.model, self.entry)(model_input, **(params or {}))
 
     return SavedModel
+
+
+def _signature(entry: str | None):
+    """The MLflow signature of a model served by ``entry``: only its params (:data:`SERVE_PARAMS`), the input
+    stays free-form; ``None`` when the entry takes no params."""
+    spec = SERVE_PARAMS.get(entry or "")
+    if not spec:
+        return None
+    from mlflow.models import ModelSignature
+    from mlflow.types.schema import ParamSchema, ParamSpec
+
+    return ModelSignature(params=ParamSchema([ParamSpec(key, kind, default) for key, (kind, default) in spec.items()]))
 
 
 def log_mlflow_model(run_dir: str | Path, name: str) -> None:
@@ -190,15 +208,18 @@ def log_mlflow_model(run_dir: str | Path, name: str) -> None:
     versions = meta.get("versions") or {}
     reqs = [f"{lib}=={v}" for lib, v in sorted(versions.items()) if lib not in ("python", "workbench") and v]
     # MLflow's logger warns that the wrapper is pickled (the saved model itself already is, by design) and that
-    # a DataFrame type hint gives no signature (the models take free-form DataFrames): neither helps the user
+    # a DataFrame type hint gives no signature (the models take free-form DataFrames), and it warns that a
+    # signature of params only comes without an input example (the input is free-form): none helps the user
     pyfunc_log = logging.getLogger("mlflow.pyfunc")
     level = pyfunc_log.level
     pyfunc_log.setLevel(logging.ERROR)
     try:
-        mlflow.pyfunc.log_model(name=name, python_model=_pyfunc_class()(),
-                                artifacts={"model": str(folder / meta.get("file", MODEL_FILE)),
-                                           "meta": str(folder / META_FILE)},
-                                pip_requirements=reqs, metadata={"workbench_class": meta.get("class", ""),
-                                                                "description": meta.get("description", "")})
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*input example was not provided", category=UserWarning)
+            mlflow.pyfunc.log_model(name=name, python_model=_pyfunc_class()(), signature=_signature(meta.get("entry")),
+                                    artifacts={"model": str(folder / meta.get("file", MODEL_FILE)),
+                                               "meta": str(folder / META_FILE)},
+                                    pip_requirements=reqs, metadata={"workbench_class": meta.get("class", ""),
+                                                                    "description": meta.get("description", "")})
     finally:
         pyfunc_log.setLevel(level)

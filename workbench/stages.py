@@ -15,7 +15,7 @@ The thresholds are the ``limits:`` block of a params file (defaults in :class:`L
       recommenders_min_test_customers: 1  # ranking evaluation: customers with a test basket
       hybrid_min_test_customers: 1  # hybrid and ablation: customers with a test basket
       pricing_min_price_points: 2  # pricing: distinct prices of at least one product
-      pricing_min_periods: 4       # pricing: periods (weeks) of sales history
+      pricing_min_periods: 4       # pricing: periods (weeks) of sales history before the test periods (spanned and with sales)
 """
 from __future__ import annotations
 

@@ -23,10 +23,12 @@ BASE = {"n_customers": 120, "n_products": 60, "n_weeks": 26, "seed": 11}
 
 def _base() -> dict[str, pd.DataFrame]:
     shop = generate_shop(BASE)
-    return {data_contract.CUSTOMERS: shop.customers, data_contract.PRODUCTS: shop.products, data_contract.TRANSACTIONS: shop.transactions}
+    return {data_contract.CUSTOMERS: shop.customers, data_contract.PRODUCTS: shop.products, data_contract.TRANSACTIONS: shop.transactions,
+            data_contract.EVENTS: shop.events, data_contract.PRICES: shop.prices}
 
 
 def _only(tables: dict, tx: pd.DataFrame, customers: pd.Series | None = None) -> dict:
+    """The customers, products and the lines ``tx`` (of ``customers`` only, when given): no optional table."""
     cust = tables[data_contract.CUSTOMERS]
     if customers is not None:
         cust = cust[cust[data_contract.CUSTOMER_ID].isin(customers)]
@@ -74,6 +76,21 @@ def twenty_customers(t: dict) -> dict:
     return _only(t, lines, who)
 
 
+def one_day_priced(t: dict) -> dict:
+    """One day of sales, with the shop's whole weekly price history (26 weeks, prices that move): enough
+    periods and price points for pricing's limits, but no sale outside one day."""
+    out = one_day(t)
+    out[data_contract.PRICES] = t[data_contract.PRICES]
+    return out
+
+
+def views_only(t: dict) -> dict:
+    """A product-view log: the views of the clickstream, no purchase event and no transactions at all."""
+    ev = t[data_contract.EVENTS]
+    return {data_contract.CUSTOMERS: t[data_contract.CUSTOMERS], data_contract.PRODUCTS: t[data_contract.PRODUCTS],
+            data_contract.EVENTS: ev[ev[data_contract.EVENT].astype("str") == "view"]}
+
+
 def only_returns(t: dict) -> dict:
     """Invalid: every line is a return (negative quantity), there are no sales."""
     tx = t[data_contract.TRANSACTIONS].copy()
@@ -113,6 +130,8 @@ SHOPS = {
     "one_day": _then(one_day, timezone_offsets),
     "one_customer": one_customer,
     "twenty_customers": _then(twenty_customers, single_category),
+    "one_day_priced": one_day_priced,
+    "views_only": views_only,
     "only_returns": only_returns,
 }
 #: shops that are invalid: loading stops with a WorkbenchError before any notebook runs deep

@@ -28,7 +28,11 @@ MUST_SKIP = {
     "one_customer": {"segmentation", "recommenders", "hybrid"},  # one buyer: no quintiles, nobody to test
     "one_product": {"basket"},                       # no basket holds two products
     "twenty_customers": {"segmentation.clustering"},  # 9 buyers: too few for k up to 10; RFM segments stand alone
+    "one_day_priced": {"segmentation.clv", "pricing"},  # 26 weeks of prices, but no sale in the test weeks
+    "views_only": {"segmentation", "pricing"},        # no purchase: nothing to segment, no sales to price
 }
+#: params a shop runs with besides reading it (the view log is evaluated on its events, as params/clickstream.yaml)
+EXTRA = {"views_only": {"evaluation": {"source": "events", "split": "chronological", "ratio": 0.8}}}
 #: the shop whose report is rendered (the others skip rendering to save time)
 RENDERED = "one_day"
 PARALLEL = 2
@@ -45,7 +49,7 @@ def degenerate_runs(tmp_path_factory):
         while todo and len(running) < PARALLEL:
             name = todo.pop(0)
             pfile = root / f"{name}.yaml"
-            pfile.write_text(yaml.safe_dump(params_for(name, folders[name])))
+            pfile.write_text(yaml.safe_dump(params_for(name, folders[name], **EXTRA.get(name, {}))))
             out = root / "runs" / name
             cmd = [sys.executable, "-m", "workbench", "run", "--params", str(pfile), "--out", str(out)]
             if name != RENDERED:
@@ -81,6 +85,7 @@ def test_degenerate_shop_completes(degenerate_runs, name):
     skipped = dict(skipped_stages(metrics))
     assert MUST_SKIP.get(name, set()) <= set(skipped), f"{name}: skipped {skipped}"
     assert all(len(reason) > 20 for reason in skipped.values())
+    assert "unexpected error" not in stderr
     ended = {n["notebook"]: n["skipped"] for n in manifest["notebooks"] if n.get("skipped")}
     for nb, reason in ended.items():  # a notebook that ended early says why, as Markdown, not a traceback
         cells = nbformat.read(str(out / nb), as_version=4).cells
@@ -121,3 +126,14 @@ def test_invalid_shop_stops_at_load(degenerate_runs, name):
     assert "00_data_eda.ipynb" in msg and "Load and validate" in msg
     assert "transactions" in msg and "unexpected error" not in msg
     assert not out.exists() and (out.parent / f"{out.name}.failed").exists()
+
+
+@pytest.mark.slow
+def test_view_log_goes_on_to_the_recommenders(degenerate_runs):
+    """No purchase at all: RFM says why it cannot segment, and the recommenders learn from the views."""
+    out = degenerate_runs["views_only"][2]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert "no purchase" in metrics["segmentation"]["skipped"]
+    assert "skipped" not in metrics["recommenders"] and "skipped" not in metrics["hybrid"]
+    board = {row["model"] for row in metrics["evaluation"]["leaderboard"]}
+    assert {"popular", "ease", "hybrid_final"} <= board

@@ -38,6 +38,12 @@ def test_purchase_probability_and_item_values():
     p, src = evaluate_impact.purchase_probability(ev)
     assert (p, src) == (pytest.approx(1 / 3), "events")  # of 3 viewed pairs, (u1, a) was bought
     assert evaluate_impact.purchase_probability(None, 0.2) == (0.2, "parameter")
+    # views and add-to-carts only (the purchases, if any, are transactions), or no viewed pair bought: the events
+    # measure no conversion and the parameter stands in (a share of 0 would make every expected revenue 0)
+    carts = ev.assign(**{contract.EVENT: ["view", "view", "addtocart", "view", "addtocart"]})
+    assert evaluate_impact.purchase_probability(carts, 0.2) == (0.2, "parameter")
+    elsewhere = ev.assign(**{contract.PRODUCT_ID: ["a", "b", "a", "a", "c"]})
+    assert evaluate_impact.purchase_probability(elsewhere, 0.2) == (0.2, "parameter")
     tx = pd.DataFrame({contract.PRODUCT_ID: ["a", "a", "b", "b"], contract.QUANTITY: [1, 3, 2, -1],
                        contract.UNIT_PRICE: [2.0, 2.0, 5.0, 5.0]})
     v = evaluate_impact.item_values(tx)

@@ -97,3 +97,29 @@ def test_auto_test_periods_take_a_quarter_of_the_history_at_most_13(pricing_shop
     n = int(fit.table["period_index"].max()) + 1
     assert fit.config["test_periods"] == min(n // 4, 13) and fit.test["period_index"].nunique() == fit.config["test_periods"]
     assert f"test_periods not set: {fit.config['test_periods']} of {n} periods" in caplog.text
+
+
+def _sales_on_one_day(shop, day):
+    """The shop with every transaction moved to ``day`` (time of day kept); its weekly price history unchanged."""
+    tx = shop.transactions.copy()
+    ts = tx[contract.TIMESTAMP]
+    tx[contract.TIMESTAMP] = pd.Timestamp(day) + (ts - ts.dt.normalize())
+    return shop.replace(transactions=tx)
+
+
+@pytest.mark.parametrize("where, says", [("busiest", "nothing was sold in them"),
+                                         ("last", "periods with sales before the 8 test periods")])
+def test_sales_on_one_day_with_a_long_price_history_skip_pricing(pricing_shop, fast_config, where, says):
+    """The price history spans a year (enough periods, prices that move), the sales one day: the demand model
+    has no sold test period to be scored on (busiest day, mid-year), or nothing before the test periods to learn
+    from (the last day); either way pricing says why instead of failing inside the forecast errors."""
+    from workbench.errors import StageSkipped
+
+    ts = pricing_shop.transactions[contract.TIMESTAMP]
+    day = ts.dt.normalize().value_counts().index[0] if where == "busiest" else ts.max().normalize()
+    shop = _sales_on_one_day(pricing_shop, day)
+    if where == "busiest":
+        assert day < pricing_shop.prices[contract.DATE].max() - pd.Timedelta(weeks=8)  # before the test periods
+    with pytest.raises(StageSkipped, match=says) as caught:
+        pricing_pipeline.fit_pricing(shop, fast_config, seed=7)
+    assert caught.value.stage == "pricing"

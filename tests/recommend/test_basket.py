@@ -97,6 +97,16 @@ def test_cross_sell_scores_best_firing_rule_and_excludes_held():
         recommend_basket.BasketRecommender(rule_metric="nope").fit(inter, transactions=tx, rules=rules)
 
 
+def test_cross_sell_without_a_basket_has_no_rules_and_ranks_by_popularity():
+    """Interest without purchases (the interactions of a view log, no sale line): nothing to mine, so no rule,
+    and the scores are the popularity tie-break alone, instead of failing on a support of no baskets."""
+    viewed = _tx({"1": ["a"], "2": ["a", "b"], "3": ["a"]}, customer_of={"1": "u1", "2": "u2", "3": "u3"})
+    inter = Interactions.from_transactions(viewed, weight="binary", products=list("abc"))
+    model = recommend_basket.BasketRecommender().fit(inter, transactions=viewed.iloc[:0])
+    assert len(model.rules_) == 0 and model.info_["n_baskets"] == 0
+    assert model.recommend(["u1"], k=2)[contract.PRODUCT_ID].tolist() == ["b", "c"]  # b viewed once, c never
+
+
 def test_synthetic_planted_bundles_are_top_rules():
     from workbench.data.synthetic import generate_shop
 

@@ -81,6 +81,18 @@ def test_price_affinity_matches_the_usual_band():
         recommend_context.PriceAffinityRecommender().fit(inter)
 
 
+def test_price_affinity_without_a_purchase_centres_everyone_on_the_catalog():
+    """Interest without purchases (views only): nobody's band is known, so every band is the prior, centred on the
+    catalog's mean log list price with unit spread, instead of failing on integer sums of nothing."""
+    viewed = _tx([("a", "p1", "2024-01-01"), ("b", "p2", "2024-01-02"), ("b", "p3", "2024-01-02")])
+    products = pd.DataFrame({contract.PRODUCT_ID: ["p1", "p2", "p3"], contract.PRICE: [1.0, 10.0, 100.0]})
+    inter = Interactions.from_transactions(viewed, weight="binary", products=products[contract.PRODUCT_ID])
+    model = recommend_context.PriceAffinityRecommender().fit(inter, transactions=viewed.iloc[:0], products=products)
+    np.testing.assert_allclose(model.mu_, np.log(10.0))  # mean of log 1, log 10, log 100
+    np.testing.assert_allclose(model.sigma_, 1.0)
+    assert model.recommend(["a"], k=1)[contract.PRODUCT_ID].tolist() == ["p2"]  # the catalog's middle price
+
+
 @pytest.fixture(scope="module")
 def shop():
     from workbench.data.synthetic import generate_shop

@@ -89,3 +89,16 @@ def test_reranker_pools_folds_and_one_fold_is_fit():
                               one.scores(cs_te, base_te, hyb_te, products))
     with pytest.raises(ValueError, match="relevance labels"):
         LearnedReranker(**kw).fit_folds([(hyb_a.candidate_set(cs_a.customer_ids), base_a, hyb_a)], products)
+
+
+def test_no_validation_customer_to_learn_from_skips_the_reranker_with_its_reason():
+    """A tiny shop whose validation customers' relevant products are never among their candidates: the re-ranker
+    says why it cannot learn (a stated skip of hybrid.reranker), not a bare ValueError."""
+    from workbench.errors import StageSkipped
+
+    hyb, cs, products = _world(4, n_c=30)
+    gone = pd.DataFrame({contract.CUSTOMER_ID: cs.customer_ids, contract.PRODUCT_ID: "not-in-the-catalog"})
+    blind = hyb.candidate_set(cs.customer_ids).with_truth(gone)
+    with pytest.raises(StageSkipped, match="none of the 30 has one") as caught:
+        LearnedReranker(depth=10).fit_folds([(blind, blind.blend({"noise": 1.0}), hyb)], products)
+    assert caught.value.stage == "hybrid.reranker"

@@ -54,3 +54,16 @@ def test_default_analysis_date_of_no_lines_says_what_to_pass():
     empty = pd.DataFrame({"timestamp": pd.Series([], dtype="datetime64[ns]")})
     with pytest.raises(ValueError, match="purchase lines"):
         rfm.default_analysis_date(empty)
+
+
+def test_views_only_skips_rfm_with_its_reason(shops):
+    """A product-view log (no purchase event, no transactions): RFM has nothing to measure and says so,
+    instead of failing to find an analysis date."""
+    _, click = shops
+    views = click.events[click.events["event"].astype("str") == "view"]
+    lines = transaction_lines(click.replace(events=views))
+    assert len(views) > 0 and len(lines) == 0
+    with pytest.raises(StageSkipped) as caught:
+        rfm.build_rfm(lines, click.customers)
+    assert caught.value.stage == "segmentation"
+    assert "no purchase" in caught.value.reason and "recommenders" in caught.value.reason

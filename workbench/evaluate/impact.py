@@ -30,18 +30,21 @@ from workbench.evaluate.significance import bootstrap_means, two_proportion_ztes
 def purchase_probability(events: pd.DataFrame | None, fallback: float = 0.3) -> tuple[float, str]:
     """Return ``(p1, source)``: the share of viewed (customer, product) pairs that were bought, or ``fallback``.
 
-    ``source`` says where the number comes from (``events`` or ``parameter``).
+    ``source`` says where the number comes from (``events`` or ``parameter``). Events without a view, without a
+    purchase event (views and add-to-carts only: the purchases are in the transactions, if anywhere) or with no
+    viewed pair bought measure no conversion, so ``fallback`` stands in.
     """
     if events is None or len(events) == 0 or contract.EVENT not in events.columns:
         return float(fallback), "parameter"
     ev = events[[contract.CUSTOMER_ID, contract.PRODUCT_ID, contract.EVENT]].astype({contract.EVENT: "str"})
     viewed = ev.loc[ev[contract.EVENT] == "view", [contract.CUSTOMER_ID, contract.PRODUCT_ID]].drop_duplicates()
     bought = ev.loc[ev[contract.EVENT] == "transaction", [contract.CUSTOMER_ID, contract.PRODUCT_ID]].drop_duplicates()
-    if len(viewed) == 0:
+    if len(viewed) == 0 or len(bought) == 0:
         return float(fallback), "parameter"
     key_v = pd.MultiIndex.from_frame(viewed.astype("str"))
     key_b = pd.MultiIndex.from_frame(bought.astype("str"))
-    return float(key_v.isin(key_b).mean()), "events"
+    share = float(key_v.isin(key_b).mean())
+    return (share, "events") if share > 0 else (float(fallback), "parameter")
 
 
 def no_money_reason(transactions: pd.DataFrame) -> str | None:

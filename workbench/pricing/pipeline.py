@@ -97,7 +97,9 @@ def check_sales(shop: Shop) -> None:
 
 def check_pricing_data(table: pd.DataFrame, config: dict, limits: Limits | None = None) -> None:
     """Raise :class:`~workbench.errors.StageSkipped` (``pricing``) unless the demand ``table`` spans the test
-    periods plus ``limits.pricing_min_periods`` periods to learn from, and at least one product was sold at
+    periods plus ``limits.pricing_min_periods`` periods to learn from, something sold in the test periods
+    (the forecast is scored on them) and in ``limits.pricing_min_periods`` of the earlier periods (a price
+    history can span more periods than the sales), and at least one product was sold at
     ``limits.pricing_min_price_points`` different prices (an elasticity is learnt from price changes)."""
     limits = limits or Limits()
     n_periods = int(table[pricing_table.PERIOD_INDEX].max()) + 1 if len(table) else 0
@@ -106,6 +108,17 @@ def check_pricing_data(table: pd.DataFrame, config: dict, limits: Limits | None 
             f"pricing needs {test} test periods (params pricing.test_periods) plus {limits.pricing_min_periods} "
             f"earlier periods to learn from (params limits.pricing_min_periods), {need} in all; the sales span "
             f"{n_periods} period(s) of '{config['period']}'")
+    index, units = table[pricing_table.PERIOD_INDEX].to_numpy(), table[pricing_table.UNITS].to_numpy(dtype="float64")
+    sold = np.unique(index[units > 0])
+    sold_test, sold_train = int((sold >= n_periods - test).sum()), int((sold < n_periods - test).sum())
+    require(sold_test > 0, "pricing",
+            f"pricing scores its demand forecast on the last {test} periods (params pricing.test_periods), and "
+            f"nothing was sold in them: the sales fall in {len(sold)} of the {n_periods} period(s) of "
+            f"'{config['period']}' the price history spans")
+    require(sold_train >= limits.pricing_min_periods, "pricing",
+            f"pricing learns demand from periods with sales before the {test} test periods, at least "
+            f"{limits.pricing_min_periods} of them (params limits.pricing_min_periods); there are {sold_train} "
+            f"(sales fall in {len(sold)} of the {n_periods} period(s) of '{config['period']}')")
     levels = table[contract.PRICE].round(2).groupby(table[contract.PRODUCT_ID], observed=True).nunique()
     most = int(levels.max()) if len(levels) else 0
     require(most >= limits.pricing_min_price_points, "pricing",

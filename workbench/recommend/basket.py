@@ -392,6 +392,14 @@ class BasketRecommender(Recommender):
         if rules is None:
             if transactions is None:
                 raise ValueError("BasketRecommender.fit needs transactions=... (invoices to mine) or rules=...")
+            if not len(transactions) or not (transactions[contract.QUANTITY] > 0).any():
+                # interest without a purchase (views, ratings): no basket to mine, no rule fires, popularity breaks
+                # the ties (the hybrid's other components carry the lists)
+                log.warning("basket recommender: no basket (no sale line) to mine rules from; it has no rules")
+                rules = _empty_rules()
+                self.info_ = {"n_baskets": 0, "n_products": 0, "min_support": float("nan"), "n_itemsets": 0,
+                              "n_rules": 0}
+        if rules is None:
             _, rules, self.info_ = mine_rules(transactions, self.min_support, self.min_baskets,
                                               self.min_confidence, self.max_len, self.single_consequent,
                                               self.min_lift, self.max_itemsets)

@@ -234,9 +234,11 @@ class PriceAffinityRecommender(Recommender):
         ok = keep & (r >= 0)
         r, x = r[ok], np.log(price[ok])
         n_c = np.bincount(r, minlength=interactions.shape[0]).astype(np.float64)
-        s1 = np.bincount(r, weights=x, minlength=interactions.shape[0])
-        s2 = np.bincount(r, weights=x * x, minlength=interactions.shape[0])
-        mu_g = float(x.mean()) if len(x) else 0.0
+        # float64 also without a priced line (bincount of nothing is int64, whatever the weights)
+        s1 = np.bincount(r, weights=x, minlength=interactions.shape[0]).astype(np.float64)
+        s2 = np.bincount(r, weights=x * x, minlength=interactions.shape[0]).astype(np.float64)
+        # nobody paid anything yet (views only): everyone's band is centred on the catalog's prices
+        mu_g = float(x.mean()) if len(x) else float(self.log_price_.mean()) if len(self.log_price_) else 0.0
         var_g = float(x.var()) if len(x) > 1 else 1.0
         a = float(self.prior_strength)
         mean_c = np.divide(s1, n_c, out=np.zeros_like(s1), where=n_c > 0)

@@ -44,6 +44,7 @@ from workbench.recommend.hybrid import (BUCKETS, DEFAULTS, POPULAR, CandidateSet
 from workbench.recommend.context import no_prices_reason
 from workbench.recommend.rerank import LearnedReranker
 from workbench.recommend.serving import FinalRecommender
+from workbench.errors import StageSkipped
 from workbench.stages import require, skip_record
 
 log = logging.getLogger(__name__)
@@ -171,6 +172,7 @@ class HybridExperiment:
         self.default_weights = {n: float(w) for n, w in (self.cfg.get("weights") or {}).items()}
         self.missing = missing_components(self.cfg, _importable(self.cfg))
         self.unusable = {}  # component -> why the data cannot support it (left out like a missing one)
+        self.skipped = {}   # part of the stage (reranker) -> why it could not be fitted (metrics: hybrid.<part>)
         no_prices = no_prices_reason(self.shop.products, transaction_lines(self.shop))
         if no_prices and PRICE_COMPONENT in component_specs(self.cfg):
             self.cfg["components"][PRICE_COMPONENT] = "none"
@@ -241,11 +243,24 @@ class HybridExperiment:
         return TuningResult(start, best[0], best[2], pd.concat(traces, ignore_index=True), best[1])
 
     def fit_reranker(self, validation: ValidationResult, tuning: TuningResult) -> LearnedReranker:
-        """Return the LGBMRanker trained on the validation candidates (every fold) over the tuned blend."""
+        """Return the LGBMRanker trained on the validation candidates (every fold) over the tuned blend.
+
+        Raises :class:`~workbench.errors.StageSkipped` (``hybrid.reranker``, also kept for :meth:`metrics`) when no
+        validation customer has a relevant product among the candidates it re-orders."""
         reranker = LearnedReranker.from_params(self.cfg["reranker"])
         folds = [(f.candidates, f.candidates.blend(tuning.weights, tuning.switching), f.hybrid)
                  for f in validation.folds]
-        return reranker.fit_folds(folds, self.shop.products)
+        try:
+            return reranker.fit_folds(folds, self.shop.products)
+        except StageSkipped as exc:
+            self._require(False, exc.stage.split(".", 1)[-1], exc.reason)
+
+    def _require(self, ok: bool, part: str, reason: str) -> None:
+        """Raise :class:`StageSkipped` (``hybrid.<part>``) unless ``ok``, keeping the reason for :meth:`metrics`
+        (which replaces the stage's block at the end of the notebook)."""
+        if not ok:
+            self.skipped[part] = reason
+            raise StageSkipped(f"hybrid.{part}", reason)
 
     # ---- the test split -----------------------------------------------------------------------------
     def evaluate(self, tuning: TuningResult, reranker: LearnedReranker | None = None) -> TestResult:
@@ -429,10 +444,16 @@ class HybridExperiment:
         """Return the expected revenue per variant and the A/B simulation of the final variant vs popular.
 
         Raises :class:`~workbench.errors.StageSkipped` (``hybrid.revenue``) when the training purchases have no
-        price (:func:`~workbench.evaluate.impact.no_money_reason`)."""
+        price (:func:`~workbench.evaluate.impact.no_money_reason`) or fewer than two customers are tested (one
+        per arm of the A/B simulation)."""
         h = self.holdout
         reason = business_impact.no_money_reason(h.transactions)
         require(reason is None, "hybrid.revenue", reason or "")
+        n_test = int(h.test[contract.CUSTOMER_ID].nunique())
+        self._require(n_test >= 2, "revenue",
+                      f"the simulated A/B test splits the test customers into a control and a treatment arm and "
+                      f"needs at least 2; this split has {n_test}; the expected revenue and the A/B simulation are "
+                      f"not computed, the ranking metrics are")
         imp = self.cfg["impact"]
         if imp.get("purchase_prob") is not None:
             p1, src = float(imp["purchase_prob"]), "parameter"
@@ -490,20 +511,27 @@ class HybridExperiment:
 
     def _production_chunk(self, hyb: HybridRecommender, ids: pd.Index, held, sims: dict, names: pd.Series,
                           sensitive: pd.Index, tuning: TuningResult,
-                          reranker: LearnedReranker | None) -> pd.DataFrame:
-        """The final lists of one chunk of customers (see :meth:`production`)."""
+                          reranker: LearnedReranker | None, k: int | None = None) -> pd.DataFrame:
+        """The final top ``k`` (default the run's) of one chunk of customers (see :meth:`production`)."""
         cs = hyb.candidate_set(ids, progress=self.progress)
-        scores, rule = self._rule_scores(hyb, cs, self._final_base(hyb, cs, tuning, reranker), sensitive,
-                                         self.segments)
-        cols, val = cs.top(scores, self.k)
-        ok = np.isfinite(val)
+        rows = hyb.interactions_.customer_index(cs.customer_ids)
+        base = self._final_base(hyb, cs, tuning, reranker)
         W = business_rules.row_weights(cs, self.final_weights(tuning), tuning.switching)
+        new = (rows < 0) | (cs.history == 0)  # no history: the cold-start list, the switching rule applied
+        if new.any():  # (whether or not tuning kept switching for the cold bucket), not the re-ranker's
+            rule_on = replace(tuning.switching, enabled=True)
+            base[new] = cs.blend(self.final_weights(tuning), rule_on)[new]
+            W[new] = business_rules.row_weights(cs, self.final_weights(tuning), rule_on)[new]
+        scores, rule = self._rule_scores(hyb, cs, base, sensitive, self.segments)
+        cols, val = cs.top(scores, self.k if k is None else int(k))
+        ok = np.isfinite(val)
         conf = business_rules.confidence(cs, cols, W, int(self.cfg["rules"]["confidence_top"]))
         comp = business_rules.top_component(cs, cols, W)
-        rows = hyb.interactions_.customer_index(cs.customer_ids)
         text = business_rules.explain(cs, cols, comp, held, rows, names, sims)
-        cold = np.repeat(rows < 0, cols.shape[1]).reshape(cols.shape)
-        text = np.where(cold, business_rules.EXPLANATIONS[POPULAR], text)
+        if new.any():  # and says so
+            cold = np.repeat(new, cols.shape[1]).reshape(cols.shape)
+            comp_names = np.array(cs.names, dtype=object)[comp]
+            text = np.where(cold, business_rules.cold_start_explanations(comp_names.ravel()).reshape(cols.shape), text)
         items = np.take_along_axis(cs.items, cols, axis=1)
         p = self.shop.products.assign(**{contract.PRODUCT_ID: self.shop.products[contract.PRODUCT_ID].astype("str")})
         cat = p.drop_duplicates(contract.PRODUCT_ID).set_index(contract.PRODUCT_ID)[contract.CATEGORY].astype("str")
@@ -597,6 +625,7 @@ class HybridExperiment:
             out["ab_test"] = impact.ab_test
         elif (reason := business_impact.no_money_reason(self.holdout.transactions)) is not None:
             out["revenue"] = skip_record(reason)
+        out.update({part: skip_record(reason) for part, reason in self.skipped.items()})
         return out
 
 

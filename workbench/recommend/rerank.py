@@ -18,6 +18,7 @@ import scipy.sparse as sp
 from workbench.data import contract
 from workbench.recommend.base import constructor_kwargs, top_k
 from workbench.recommend.hybrid import CandidateSet, HybridRecommender
+from workbench.stages import require
 
 log = logging.getLogger(__name__)
 
@@ -130,9 +131,11 @@ class LearnedReranker:
             groups.append(ok[keep_q].sum(axis=1))
             self.feature_names_ = self.feature_names(cs)
         group = np.concatenate(groups) if groups else np.zeros(0, dtype=int)
-        if len(group) == 0:
-            raise ValueError("no validation customer has a relevant product among the top candidates: "
-                             "raise hybrid.reranker.depth or hybrid.candidates")
+        n_customers = sum(len(cs) for cs, _, _ in folds)
+        require(len(group) > 0, "hybrid.reranker",
+                f"the learned re-ranker learns from validation customers with a relevant product among their top "
+                f"{self.depth} candidates beside another candidate, and none of the {n_customers} has one (params "
+                f"hybrid.reranker.depth, hybrid.candidates); the learned variant is left out, the other hybrids stand")
         self.model_ = LGBMRanker(objective="lambdarank", n_estimators=self.n_estimators,
                                  learning_rate=self.learning_rate, num_leaves=self.num_leaves,
                                  min_child_samples=self.min_child_samples, random_state=self.seed, n_jobs=1,

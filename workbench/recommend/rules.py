@@ -48,6 +48,19 @@ EXPLANATIONS: dict[str, str] = {
 #: how the ``{item}`` of a template is found: invoice co-occurrence, customer co-purchase or attributes
 SIMILARITY = {"collaborative": "copurchase", "cross_sell": "basket", "content": "attributes"}
 GENERIC = "recommended from your purchase history"
+#: the explanation of a customer without history (unknown, or no purchase in the data the lists were fitted on):
+#: the component's reason, which for such a customer never refers to an own product
+COLD_START = "new to us, no purchase history to learn from yet: {why}"
+
+
+def cold_start_explanations(components: np.ndarray, templates: dict[str, str] | None = None) -> np.ndarray:
+    """Return the explanation of each recommendation to a customer without history, from the name of the
+    component contributing most (:data:`COLD_START`; a component that needs an own product, which such a
+    customer lacks, reads as the bestseller it falls back to)."""
+    tpl = {**EXPLANATIONS, **(templates or {})}
+    names = np.asarray(components, dtype=object)
+    why = {c: tpl[c] if c in tpl and "{item}" not in tpl[c] else tpl[POPULAR] for c in pd.unique(names)}
+    return np.array([COLD_START.format(why=why[c]) for c in names], dtype=object)
 
 
 # ---- availability -----------------------------------------------------------------------------------

@@ -306,11 +306,17 @@ def build_rfm(transactions: pd.DataFrame, customers: pd.DataFrame | None = None,
               iqr_k: float = 1.5, limits: Limits | None = None) -> pd.DataFrame:
     """Return the per-customer RFM table with scores, rfm_score, segment and IQR outlier flags.
 
-    Raises :class:`~workbench.errors.StageSkipped` (``segmentation``) with fewer customers with a purchase
-    than ``limits.rfm_min_buyers`` (params ``limits:``): quintile scores need a few buyers per score.
+    Raises :class:`~workbench.errors.StageSkipped` (``segmentation``) when the lines hold no purchase at all,
+    or with fewer customers with a purchase than ``limits.rfm_min_buyers`` (params ``limits:``): quintile
+    scores need a few buyers per score.
     """
     seg_map = segment_map or DEFAULT_SEGMENT_MAP
     check_segment_map(seg_map)  # fail before the work
+    bought = transactions[contract.TIMESTAMP].notna() & (transactions[contract.QUANTITY] > 0)
+    require(bool(bought.any()), "segmentation",
+            "RFM measures recency, frequency and spend from purchases, and this shop has no purchase at all "
+            "(a clickstream of views or add-to-carts only, or ratings only, records interest, not purchases); "
+            "the recommenders can still learn from its events or ratings")
     table = rfm_table(transactions, customers, analysis_date)
     buyers, need = int((table[FREQUENCY] > 0).sum()), max((limits or Limits()).rfm_min_buyers, N_BINS)
     require(buyers >= need, "segmentation",
