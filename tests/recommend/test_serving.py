@@ -145,7 +145,7 @@ def test_one_test_customer_skips_the_revenue_impact_with_its_reason(served):
     from workbench.errors import StageSkipped
 
     ex, _, _, _ = served
-    one = HybridExperiment(ex.shop, {**PARAMS, "hybrid": {**PARAMS["hybrid"], "max_customers": 1}})
+    one = HybridExperiment(ex.shop, {**PARAMS, "evaluation": {**PARAMS.get("evaluation", {}), "max_customers": 1}})
     validation = one.fit_validation()
     tuning = one.tune(validation)
     test = one.evaluate(tuning)

@@ -22,7 +22,7 @@ purchase reaches them; the segments given for production are used by :meth:`Hybr
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Callable
 
