@@ -168,3 +168,29 @@ def test_logging_a_saved_model_to_mlflow_warns_nothing(tmp_path, caplog):
         mlflow.set_tracking_uri(None)
     assert [str(w.message) for w in caught if issubclass(w.category, UserWarning) and "mlflow" in w.filename] == []
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+def test_a_store_still_being_created_by_another_run_is_tried_again(tracked, tmp_path, monkeypatch, caplog):
+    """Two runs finishing together beside each other both create the new SQLite store: the one that loses the race
+    (here: the first two attempts see a locked database) tries again and is tracked."""
+    import shutil
+
+    from workbench import tracking
+
+    base, outs = tracked
+    run_dir = tmp_path / "outputs" / "seed1"
+    shutil.copytree(outs[0], run_dir)
+    (run_dir / "tracking.json").unlink()
+    real, failures = tracking._client, []
+
+    def locked_at_first(uri):
+        if len(failures) < 2:
+            failures.append(uri)
+            raise RuntimeError("(sqlite3.OperationalError) database is locked")
+        return real(uri)
+
+    monkeypatch.setattr(tracking, "_client", locked_at_first)
+    with caplog.at_level(logging.INFO, logger="workbench.tracking"):
+        tracked_run = tracking.track_run(run_dir)
+    assert tracked_run is not None and (run_dir / "tracking.json").exists() and len(failures) == 2
+    assert caplog.text.count("not ready (RuntimeError: (sqlite3.OperationalError) database is locked)") == 2

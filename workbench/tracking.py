@@ -23,6 +23,7 @@ import logging
 import math
 import os
 import re
+import time
 import warnings
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -141,6 +142,27 @@ def _experiment(client, name: str, artifact_root: Path | None) -> str:
     return client.create_experiment(name, artifact_location=location)
 
 
+#: attempts at opening the store and its experiment (two runs finishing at once both create a new SQLite store)
+STORE_ATTEMPTS = 4
+
+
+def _store(uri: str, experiment: str, artifact_root: Path | None):
+    """The client and the experiment id. Two runs that finish together beside each other both create the new
+    SQLite store's tables, or the experiment, and one of them loses the race (a locked database, a unique
+    constraint): it tries again after a pause, when the other's tables and experiment are there to use."""
+    attempt = 1
+    while True:
+        try:
+            client = _client(uri)
+            return client, _experiment(client, experiment, artifact_root)
+        except Exception as exc:  # the store's own errors (SQLAlchemy, MLflow) differ by backend
+            if attempt == STORE_ATTEMPTS:
+                raise
+            log.info("MLflow store %s not ready (%s: %s); trying again", uri, type(exc).__name__, exc)
+            time.sleep(0.5 * attempt)
+            attempt += 1
+
+
 def _client(uri: str):
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # runs stay on this machine unless asked otherwise
     with warnings.catch_warnings():  # MLflow's store warns about its own SQLAlchemy usage
@@ -209,9 +231,8 @@ class TrackingWarning(UserWarning):
 def _track(run_dir: Path, manifest: dict, params: dict, cfg: dict, uri: str, overrides, only) -> Tracked:
     from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 
-    client = _client(uri)
     local = None if cfg.get("uri") or os.environ.get("MLFLOW_TRACKING_URI") else store_dir(run_dir) / "artifacts"
-    exp_id = _experiment(client, str(cfg.get("experiment") or DEFAULTS["experiment"]), local)
+    client, exp_id = _store(uri, str(cfg.get("experiment") or DEFAULTS["experiment"]), local)
     now = int(datetime.now(timezone.utc).timestamp() * 1000)
     tags = {
         "mlflow.source.git.commit": manifest.get("git_commit") or "",
