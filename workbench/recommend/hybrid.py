@@ -531,7 +531,7 @@ class HybridRecommender(Recommender):
             top = np.argpartition(key, P - c, axis=1)[:, P - c:] if c < P else np.tile(np.arange(P), (n, 1))
             return s, top
 
-        norms, tops = zip(*thread_map(normalised_top, self.names)) if self.names else ((), ())
+        norms, tops = zip(*thread_map(normalised_top, self.names))  # names always hold the popular component
         cand = np.sort(np.hstack(tops), axis=1)
         dup = np.zeros(cand.shape, dtype=bool)
         dup[:, 1:] = cand[:, 1:] == cand[:, :-1]

@@ -52,8 +52,7 @@ class Segmenter:
             self._fitted[key] = self._fit(transactions, last)
         else:
             log.info("segmenter: the same %d transactions as before: their segments are reused", len(transactions))
-        found = self._fitted[key]
-        return None if found is None else found.copy()
+        return self._fitted[key].copy()
 
     def _fit(self, transactions: pd.DataFrame, last: pd.Timestamp) -> pd.DataFrame:
         cfg = deep_merge(DEFAULTS, self.params or {})
