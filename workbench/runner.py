@@ -23,9 +23,10 @@ from pathlib import Path
 
 import yaml
 
-from workbench import outcome, runfolder
+from workbench import cache, outcome, runfolder
 from workbench.config import EXTENDS_KEY, SOURCE_KEY, load_params, project_root
 from workbench.errors import ConfigError, NotebookExecutionError
+from workbench.kernels import KernelStarter
 from workbench.models import library_versions
 
 log = logging.getLogger(__name__)
@@ -104,46 +105,11 @@ def run(params: str | Path = "default", out: str | Path | None = None, only: lis
         raise
 
 
-def ipc_kernel_manager(exits: list | None = None):
-    """The kernel manager class the runner starts kernels with: kernels talk over local IPC sockets instead of
-    TCP ports on localhost, so ipykernel does not warn once per notebook that its TCP traffic is unencrypted.
-
-    Each kernel gets its own socket prefix in the temporary folder (jupyter_client's default, ``kernel-ipc`` in
-    the working folder, would be shared by two runs started from the same folder); the sockets are removed
-    when the kernel shuts down, and messages stay signed with the connection file's key. When a kernel is
-    found dead its process's exit code is appended to ``exits`` (negative: the signal that killed it), so a
-    dead kernel can be reported as such."""
-    import tempfile
-    import uuid
-
-    from jupyter_client.manager import AsyncKernelManager
-    from traitlets import default
-
-    class IPCKernelManager(AsyncKernelManager):
-        @default("transport")
-        def _transport_default(self):
-            return "ipc"
-
-        @default("ip")
-        def _ip_default(self):
-            return str(Path(tempfile.gettempdir()) / f"workbench-kernel-{uuid.uuid4().hex}")
-
-        async def is_alive(self) -> bool:
-            alive = await super().is_alive()
-            process = getattr(self.provisioner, "process", None)
-            if not alive and exits is not None and process is not None and process.poll() is not None:
-                exits.append(process.returncode)
-            return alive
-
-    return IPCKernelManager
-
-
 def _run_into(tmp: Path, out_dir: Path, cfg: dict, only, render: bool, kernel: str, notebooks, overrides) -> Path:
     """Execute the notebooks into ``tmp`` and swap it into ``out_dir``."""
     import papermill as pm
 
-    exits: list[int] = []
-    kernel_manager = ipc_kernel_manager(exits)
+    starter = KernelStarter(kernel)
     params_file = tmp / "params.yaml"
     params_file.write_text(yaml.safe_dump(cfg, sort_keys=True))
     nbs = discover(only, cfg.get("notebooks"), notebooks)
@@ -157,31 +123,44 @@ def _run_into(tmp: Path, out_dir: Path, cfg: dict, only, render: bool, kernel: s
     runs = {r["notebook"]: r for r in manifest.get("notebooks", [])}
     started = datetime.now(timezone.utc)
     log.info("running %d notebook(s) into %s", len(nbs), out_dir)
+    env = {cache.CACHE_ENV: str(tmp / cache.CACHE_DIR)}
+    upcoming = starter.start(nbs[0], env) if nbs else None
     for i, nb in enumerate(nbs, 1):
         log.info("notebook %d/%d: %s", i, len(nbs), nb.name)
         t0 = time.perf_counter()
         nb_start = datetime.now(timezone.utc)
         target = tmp / nb.name
         skipped = None
-        exits.clear()
+        km, upcoming = upcoming, (starter.start(nbs[i], env) if i < len(nbs) else None)
         try:
             pm.execute_notebook(str(nb), str(target), cwd=str(nb.parent), kernel_name=kernel,
                                 parameters={"params": str(params_file), "run_dir": str(tmp), "overrides": {}},
-                                progress_bar=False, log_output=False, stderr_file=sys.stderr,
-                                kernel_manager_class=kernel_manager)
+                                progress_bar=False, log_output=False, stderr_file=sys.stderr, km=km)
         except Exception as exc:  # papermill raises PapermillExecutionError; keep the evidence
             skipped = outcome.skip_of(exc)
             if skipped is None:
-                msg = _failure_message(nb, exc, target if target.exists() else None, exits[-1] if exits else None)
+                exit_code = km.exit_codes[-1] if km.exit_codes else None
+                msg = _failure_message(nb, exc, target if target.exists() else None, exit_code)
+                shutil.rmtree(tmp / cache.CACHE_DIR, ignore_errors=True)
                 failed = runfolder.keep_failed(tmp, out_dir, msg)
+                if upcoming is not None:
+                    starter.stop(upcoming)
                 raise NotebookExecutionError(msg + f"; the executed notebook is kept at {failed / nb.name}") from exc
             outcome.mark_skipped(target)
             log.warning("%s ended early: %s", nb.name, skipped)
+        except BaseException:  # Ctrl-C, SIGTERM: no kernel and no cache is left behind
+            if upcoming is not None:
+                starter.stop(upcoming)
+            shutil.rmtree(tmp / cache.CACHE_DIR, ignore_errors=True)
+            raise
+        finally:
+            starter.stop(km)
         secs = time.perf_counter() - t0
         runs[nb.name] = {"notebook": nb.name, "start": nb_start.isoformat(timespec="seconds"),
                          "end": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                          "duration_s": round(secs, 2), **({"skipped": skipped} if skipped else {})}
         _record_timing(tmp, nb.name, secs, target)
+    shutil.rmtree(tmp / cache.CACHE_DIR, ignore_errors=True)
     fp = tmp / "data_fingerprint.txt"
     manifest.update({"data_fingerprint": fp.read_text().strip() if fp.exists() else None,
                      "notebooks": [runs[k] for k in sorted(runs)],
