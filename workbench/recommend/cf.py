@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from workbench.cache import cached
 from workbench.data import contract
 from workbench.progress import tqdm
 from workbench.recommend.base import Recommender
@@ -178,6 +179,12 @@ def ease_weights(gram: np.ndarray, lam: float) -> np.ndarray:
     return B
 
 
+def ease_weights_of(X: sp.csr_matrix, lam: float) -> np.ndarray:
+    """EASE's weights (float32, as the model scores) for the interaction matrix ``X`` and penalty ``lam``."""
+    gram = np.asarray((X.T @ X).todense(), dtype=np.float64)
+    return ease_weights(gram, lam).astype(np.float32)
+
+
 def _check_lam(lam: float) -> None:
     if lam <= 0:
         raise ValueError(f"EASE needs lam > 0 (the L2 penalty), not {lam}")
@@ -287,8 +294,7 @@ class EASE(Recommender):
             log.debug("EASE: %d customers < %d products: the Gram matrix has rank %d, lam=%g uses its "
                       "eigendecomposition", *X.shape, len(self.eigen_.values), self.lam)
             return
-        gram = np.asarray((X.T @ X).todense(), dtype=np.float64)
-        self.B_ = ease_weights(gram, float(self.lam)).astype(np.float32)
+        self.B_ = cached(ease_weights_of)(X, float(self.lam))
 
     def _score_rows(self, rows: np.ndarray) -> np.ndarray:
         X = self.X_[rows] if self.items_ is None else self.X_[rows][:, self.items_]
