@@ -20,11 +20,33 @@ ROOT = Path(__file__).resolve().parent.parent
 SLOW_FIXTURES = {"default_run", "default_rerun", "papermill_warnings"}
 
 
+#: folders whose tests share what only one process may hold: the PostgreSQL cluster the session starts and stops
+#: (with the default run the database tests export), the session's SparkSession, the pricing shops
+SHARED_FOLDERS = {"db": "default-run", "spark": "spark", "pricing": "pricing"}
+
+
+def xdist_group(item) -> str:
+    """The pytest-xdist group of a test (``make test`` runs ``--dist loadgroup``: a group runs in one worker, in
+    order). Tests of the default run share it; a folder in :data:`SHARED_FOLDERS` stays together; the committed
+    notebooks run as one group, in order (each reads what the one before wrote); any other test goes with its file."""
+    path = Path(str(item.path)).resolve()
+    if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return "default-run"
+    if path.suffix == ".ipynb":
+        return "notebooks"
+    parts = path.relative_to(ROOT).parts
+    if len(parts) > 2 and parts[0] == "tests" and parts[1] in SHARED_FOLDERS:
+        return SHARED_FOLDERS[parts[1]]
+    return "/".join(parts)
+
+
 def pytest_collection_modifyitems(config, items):
-    """Mark ``slow`` every test that needs a whole default run, so ``-m "not slow"`` leaves it out."""
+    """Mark ``slow`` every test that needs a whole default run, so ``-m "not slow"`` leaves it out; give every
+    test its pytest-xdist group."""
     for item in items:
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+        item.add_marker(pytest.mark.xdist_group(xdist_group(item)))
 
 
 @pytest.fixture(scope="session")
