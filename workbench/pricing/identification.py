@@ -58,9 +58,10 @@ class IdentificationSettings:
     estimate is trusted ``high`` (a 95% interval of about +-0.5) / ``medium`` (+-1), beyond it ``low``;
     ``max_se``: an estimate with a larger standard error is not identified by the data and is refused (the
     same bound above which the partial pooling gives such an estimate no weight); ``bound_flag``: the share of a category's priced products whose
-    best price sits on the +-``max_change`` guardrail from which the category is flagged and gets no suggestions
-    (the guardrail, not the data, would set them; under the revenue objective a constant elasticity puts every
-    optimum there, so a flag asks for a check, it does not say the elasticity is wrong);
+    best price sits on a limit (the +-``max_change`` guardrail, or the edge of the prices the product was observed
+    at, see ``evidence_range``) from which the category is flagged and gets no suggestions (a limit, not the data,
+    would set them; under the revenue objective a constant elasticity puts every optimum on a limit, so a flag
+    asks for a check, it does not say the elasticity is wrong);
     ``direction_z``: a product's price is held when its best move points different ways at elasticity +-
     ``direction_z`` standard errors of its category (1.96: a 95% interval; 0 switches the hold off). Under
     the revenue objective and a constant elasticity that is an interval covering -1.
