@@ -137,6 +137,11 @@ def test_category_whose_prices_sit_on_the_guardrail_is_flagged_not_suggested(pla
     assert ident["categories"]["b"]["n_flagged"] == 40 and ident["categories"]["b"]["n_suggested"] == 0
     assert ident["categories"]["b"]["share_on_bound"] == pytest.approx(share["b"])
     assert any("b, c" in f for f in ident["red_flags"])
+    # without the flag, category b's own suggestions: the run's red flag counts both limits (brute force above)
+    red = pipeline.identification_metrics(fit, free.loc[free["category"] == "b"])
+    assert red["share_suggestions_on_limit"] == pytest.approx(limit["b"]) and limit["b"] >= 0.9 > share["b"]
+    assert (f"{limit['b']:.0%} of the suggested prices sit on a limit: {share['b']:.0%} on the +-10% guardrail"
+            in " ".join(red["red_flags"]))
 
 
 def _verdicts(cats):

@@ -695,10 +695,12 @@ def identification_metrics(fit: PricingFit, suggestions: pd.DataFrame) -> dict:
     if flagged:
         flags.append(f"no suggestion for {len(flagged)} categor{'y' if len(flagged) == 1 else 'ies'} "
                      f"({', '.join(flagged)}; {int(status.eq('flagged').sum())} products keep their price): nearly all "
-                     f"their best prices sit on the +-{max_change:.0%} guardrail, so the guardrail and not the data "
-                     f"would set them")
-    if share is not None and share >= icfg.bound_flag:
-        flags.append(f"{share:.0%} of the suggested prices sit on the +-{max_change:.0%} guardrail")
+                     f"their best prices sit on a limit (the +-{max_change:.0%} guardrail or the edge of the prices the "
+                     f"product was observed at), so the limit and not the data would set them")
+    on_limit = float(limit.sum() / n_sug) if n_sug else None
+    if on_limit is not None and on_limit >= icfg.bound_flag:
+        flags.append(f"{on_limit:.0%} of the suggested prices sit on a limit: {share:.0%} on the +-{max_change:.0%} "
+                     f"guardrail, {on_limit - share:.0%} at the edge of the prices the product was observed at")
     refused = [c for c, v in cats.items() if v["status"] == "refused"]
     schedule = [{k: _num(v) if k != "lines" else int(v) for k, v in row.items()}
                 for row in fit.tier_schedule.to_dict("records")] if not fit.tier_schedule.empty else []
@@ -709,7 +711,7 @@ def identification_metrics(fit: PricingFit, suggestions: pd.DataFrame) -> dict:
             "evidence_range": bool(icfg.evidence_range), "n_on_evidence": int(evidence.sum()),
             "n_moved_to_evidence": int((evidence & moved).sum()), "n_kept_by_evidence": int((evidence & ~moved).sum()),
             "share_suggestions_on_evidence": float(evidence.sum() / n_sug) if n_sug else None,
-            "share_suggestions_on_limit": float(limit.sum() / n_sug) if n_sug else None,
+            "share_suggestions_on_limit": on_limit,
             "share_moved_on_limit": float((limit & moved).sum() / n_moved) if n_moved else None,
             "n_flagged": int(status.eq("flagged").sum()), "flagged_categories": flagged,
             "red_flags": flags, "refused_categories": refused, "categories": cats}
