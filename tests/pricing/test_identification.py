@@ -136,6 +136,7 @@ def test_category_whose_prices_sit_on_the_guardrail_is_flagged_not_suggested(pla
     assert ident["share_suggestions_on_bound"] == pytest.approx((sug.loc[a, "change"].abs() >= 0.1 - 1e-9).mean())
     assert ident["categories"]["b"]["n_flagged"] == 40 and ident["categories"]["b"]["n_suggested"] == 0
     assert ident["categories"]["b"]["share_on_bound"] == pytest.approx(share["b"])
+    assert ident["categories"]["b"]["share_on_limit"] == pytest.approx(limit["b"])
     assert any("b, c" in f for f in ident["red_flags"])
     # without the flag, category b's own suggestions: the run's red flag counts both limits (brute force above)
     red = pipeline.identification_metrics(fit, free.loc[free["category"] == "b"])

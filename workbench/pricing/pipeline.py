@@ -466,8 +466,9 @@ def trust_table(fit: PricingFit, suggestions: pd.DataFrame) -> pd.DataFrame:
     diagnostics, ``n_suggested`` (products priced: moved or held), ``n_held`` (held: direction uncertain),
     ``n_flagged`` (kept at their price because the category is flagged), ``share_on_bound`` (of its priced
     products, the share whose best price sits on the +-max_change guardrail, before the flag: the evidence for
-    it), ``n_on_evidence`` and ``share_on_evidence`` (of its priced products, those whose move the range of
-    prices the product was observed at stopped: at its edge, or kept when the range ends at the current price)
+    it), ``share_on_limit`` (the same on the guardrail or at the edge of the observed prices: what the flag
+    reads), ``n_on_evidence`` and ``share_on_evidence`` (of its priced products after the flag, those whose move
+    the range of prices the product was observed at stopped: at its edge, or kept when the range ends there)
     and ``flag`` (why the category is flagged, "" when it is not; see :func:`bound_check`)."""
     max_change = float(optimize.Guardrails.from_params(fit.config["guardrails"]).max_change)
     status = suggestions.get("status", pd.Series("suggested", index=suggestions.index))
@@ -481,7 +482,7 @@ def trust_table(fit: PricingFit, suggestions: pd.DataFrame) -> pd.DataFrame:
     out[cols] = out[cols].fillna(0).astype(int)
     out["share_on_evidence"] = out["n_on_evidence"] / out["n_suggested"].where(out["n_suggested"] > 0)
     check = fit.bound_check if not fit.bound_check.empty else bound_check(fit)
-    out = out.merge(check[[contract.CATEGORY, "share_on_bound"]], on=contract.CATEGORY, how="left")
+    out = out.merge(check[[contract.CATEGORY, "share_on_bound", "share_on_limit"]], on=contract.CATEGORY, how="left")
     out["flag"] = out[contract.CATEGORY].map(flag_reasons(fit, max_change)).astype(object).fillna("").astype(str)
     return out
 
@@ -682,6 +683,7 @@ def identification_metrics(fit: PricingFit, suggestions: pd.DataFrame) -> dict:
                             "n_suggested": int(r.n_suggested), "n_held": int(r.n_held), "n_flagged": int(r.n_flagged),
                             "share_on_bound": _num(r.share_on_bound),
                             "n_on_evidence": int(r.n_on_evidence), "share_on_evidence": _num(r.share_on_evidence),
+                            "share_on_limit": _num(r.share_on_limit),
                             "flag": r.flag}
     status = suggestions.get("status", pd.Series("suggested", index=suggestions.index))
     bound = on_bound(suggestions, max_change)  # held, flagged and refused prices do not move: never on it
