@@ -193,3 +193,14 @@ def test_cap_trust_lowers_only_the_levels_above():
     out = identification.cap_trust(judged, "medium", "why")
     assert out["trust"].tolist() == ["medium", "low", "medium"]
     assert out["note"].tolist() == ["x; at most medium trust: why", "y", "z"]
+
+
+def test_price_evidence_reads_only_the_observed_periods():
+    # x: the carried-forward price 1.0 of an unsold week is not evidence; y never sold: no range (NaN), so no limit
+    table = pd.DataFrame({"product_id": ["x", "x", "x", "y", "y"], "price": [1.0, 2.0, 3.0, 5.0, 5.0],
+                          "units": [0.0, 4.0, 1.0, 0.0, 0.0]})
+    out = identification.price_evidence(table, table["units"].to_numpy() > 0).set_index("product_id")
+    assert out.loc["x", ["low_price", "high_price", "n_observed"]].tolist() == [2.0, 3.0, 2]
+    assert np.isnan(out.loc["y", "low_price"]) and out.loc["y", "n_observed"] == 0
+    # with a prices table every period's shelf price is observed, sold or not
+    assert identification.price_evidence(table).set_index("product_id").loc["x", "low_price"] == 1.0
