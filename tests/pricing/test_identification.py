@@ -42,8 +42,13 @@ def test_mean_paid_price_under_tiers_is_refused(make_tiered_shop, fast_config):
 
 
 @pytest.fixture(scope="module")
-def planted_fit(make_tiered_shop, fast_config):
-    return pipeline.fit_pricing(make_tiered_shop(PLANTED, price_moves=True, n_per_category=40), fast_config, seed=7)
+def planted_shop(make_tiered_shop):
+    return make_tiered_shop(PLANTED, price_moves=True, n_per_category=40)
+
+
+@pytest.fixture(scope="module")
+def planted_fit(planted_shop, fast_config):
+    return pipeline.fit_pricing(planted_shop, fast_config, seed=7)
 
 
 def test_planted_response_with_tiers_is_recovered(planted_fit):
@@ -63,21 +68,65 @@ def test_planted_response_with_tiers_is_recovered(planted_fit):
     assert (sug.loc[sug["category"] == "a", "status"] == "held").mean() > 0.5
 
 
-def test_category_whose_prices_sit_on_the_guardrail_is_flagged_not_suggested(planted_fit):
+def _observed_list_prices(shop):
+    """The list prices each product was sold at, from the planted tiers: a line below the first break (12 units)
+    pays the list price itself."""
+    tx = shop.transactions
+    return tx.loc[tx["quantity"] < 12].groupby("product_id")["unit_price"].agg(["min", "max"])
+
+
+def _without_evidence(fit):
+    return replace(fit, bound_check=pd.DataFrame(),
+                   config={**fit.config, "identification": {**fit.config["identification"], "evidence_range": False}})
+
+
+def test_suggestions_stay_inside_the_prices_each_product_was_observed_at(planted_fit, planted_shop):
     fit = planted_fit
-    # brute force: the suggestions without the flag, and per category the share of priced products at +-10%
+    seen = _observed_list_prices(planted_shop)
+    assert np.allclose(fit.price_range.set_index("product_id")[["low_price", "high_price"]], seen)
+    sug = pipeline.suggest(replace(fit, bound_check=pd.DataFrame())).set_index("product_id").join(seen)
+    assert ((sug["suggested_price"] >= sug["min"] - 1e-9) & (sug["suggested_price"] <= sug["max"] + 1e-9)).all()
+    # brute force: the guardrails alone put exactly the limited products outside the observed prices
+    free = pipeline.suggest(_without_evidence(fit)).set_index("product_id")
+    outside = (free["suggested_price"] < sug["min"] - 1e-9) | (free["suggested_price"] > sug["max"] + 1e-9)
+    assert sug["evidence_limit"].equals(outside.rename("evidence_limit")) and outside.sum() >= 3
+    # planted -1.5 and -2.0 cut (to -10%, or to the 5% minimum margin): a limited product goes to the lowest 1%
+    # step at or above its lowest observed price; one never sold below its current price keeps it, and says so
+    lim = sug.loc[sug["evidence_limit"]]
+    assert lim["category"].isin(["b", "c"]).all() and (free.loc[lim.index, "change"] < 0).all()
+    step = np.ceil(np.round(lim["min"] / lim["current_price"] * 100, 6)) / 100
+    assert lim["suggested_price"].to_numpy() == pytest.approx((step * lim["current_price"]).to_numpy())
+    kept = lim.loc[lim["min"] >= lim["current_price"] - 1e-9]
+    assert len(kept) >= 1 and (kept["change"] == 0).all()
+    assert kept["reason"].str.contains("never below its current price").all()
+    # elsewhere nothing changes
+    assert sug.loc[~sug["evidence_limit"], "suggested_price"].equals(free.loc[~sug["evidence_limit"], "suggested_price"])
+
+
+def test_category_whose_prices_sit_on_the_guardrail_is_flagged_not_suggested(planted_fit, planted_shop):
+    fit = planted_fit
+    # brute force: the suggestions without the flag, and per category the share of priced products on a limit:
+    # at +-10%, or stopped by the prices the product was observed at (the guardrails alone would leave them)
     free = pipeline.suggest(replace(fit, bound_check=pd.DataFrame()))
+    seen = _observed_list_prices(planted_shop)
+    alone = pipeline.suggest(_without_evidence(fit))["suggested_price"].to_numpy()
+    outside = (alone < free["product_id"].map(seen["min"]).to_numpy() - 1e-9) | (alone > free["product_id"].map(seen["max"]).to_numpy() + 1e-9)
     priced = free["status"].isin(["suggested", "held"])
-    share = (priced & (free["change"].abs() >= 0.1 - 1e-9)).groupby(free["category"]).sum() / priced.groupby(free["category"]).sum()
+    n = priced.groupby(free["category"]).sum()
+    share = (priced & (free["change"].abs() >= 0.1 - 1e-9)).groupby(free["category"]).sum() / n
+    limit = (priced & ((free["change"].abs() >= 0.1 - 1e-9) | outside)).groupby(free["category"]).sum() / n
     # no competitor price and a revenue objective: planted -1.5 and -2.0 send every confident product to the
-    # largest cut, so the guardrail, not the data, sizes them (here rightly: the flag is a check, not a verdict)
-    assert sorted(share.index[share >= 0.9]) == ["b", "c"]
-    assert fit.bound_check.set_index("category")["share_on_bound"].equals(share.rename("share_on_bound").rename_axis("category"))
+    # largest cut the limits allow, so a limit, not the data, sizes them (here rightly: the flag is a check, not a
+    # verdict); counted on the guardrail alone category b would escape the flag (35 of 40) by renaming 5 corners
+    assert sorted(limit.index[limit >= 0.9]) == ["b", "c"] and share["b"] < 0.9
+    check = fit.bound_check.set_index("category")
+    assert check["share_on_bound"].equals(share.rename("share_on_bound").rename_axis("category"))
+    assert check["share_on_limit"].to_numpy() == pytest.approx(limit.to_numpy())
     sug = pipeline.suggest(fit)
     flagged = sug["category"].isin(["b", "c"])
     assert (sug.loc[flagged, "status"] == "flagged").all() and (sug.loc[flagged, "change"] == 0).all()
     assert (sug.loc[flagged, "suggested_price"] == sug.loc[flagged, "current_price"]).all()
-    assert sug.loc[flagged, "reason"].str.contains("the guardrail and not the data sets the price").all()
+    assert sug.loc[flagged, "reason"].str.contains("the limit and not the data sets the price").all()
     assert sug.loc[~flagged, "status"].equals(free.loc[~flagged, "status"])
     ident = pipeline.identification_metrics(fit, sug)
     assert ident["flagged_categories"] == ["b", "c"] and ident["n_flagged"] == int(flagged.sum())
@@ -87,7 +136,13 @@ def test_category_whose_prices_sit_on_the_guardrail_is_flagged_not_suggested(pla
     assert ident["share_suggestions_on_bound"] == pytest.approx((sug.loc[a, "change"].abs() >= 0.1 - 1e-9).mean())
     assert ident["categories"]["b"]["n_flagged"] == 40 and ident["categories"]["b"]["n_suggested"] == 0
     assert ident["categories"]["b"]["share_on_bound"] == pytest.approx(share["b"])
+    assert ident["categories"]["b"]["share_on_limit"] == pytest.approx(limit["b"])
     assert any("b, c" in f for f in ident["red_flags"])
+    # without the flag, category b's own suggestions: the run's red flag counts both limits (brute force above)
+    red = pipeline.identification_metrics(fit, free.loc[free["category"] == "b"])
+    assert red["share_suggestions_on_limit"] == pytest.approx(limit["b"]) and limit["b"] >= 0.9 > share["b"]
+    assert (f"{limit['b']:.0%} of the suggested prices sit on a limit: {share['b']:.0%} on the +-10% guardrail"
+            in " ".join(red["red_flags"]))
 
 
 def _verdicts(cats):
@@ -138,3 +193,14 @@ def test_cap_trust_lowers_only_the_levels_above():
     out = identification.cap_trust(judged, "medium", "why")
     assert out["trust"].tolist() == ["medium", "low", "medium"]
     assert out["note"].tolist() == ["x; at most medium trust: why", "y", "z"]
+
+
+def test_price_evidence_reads_only_the_observed_periods():
+    # x: the carried-forward price 1.0 of an unsold week is not evidence; y never sold: no range (NaN), so no limit
+    table = pd.DataFrame({"product_id": ["x", "x", "x", "y", "y"], "price": [1.0, 2.0, 3.0, 5.0, 5.0],
+                          "units": [0.0, 4.0, 1.0, 0.0, 0.0]})
+    out = identification.price_evidence(table, table["units"].to_numpy() > 0).set_index("product_id")
+    assert out.loc["x", ["low_price", "high_price", "n_observed"]].tolist() == [2.0, 3.0, 2]
+    assert np.isnan(out.loc["y", "low_price"]) and out.loc["y", "n_observed"] == 0
+    # with a prices table every period's shelf price is observed, sold or not
+    assert identification.price_evidence(table).set_index("product_id").loc["x", "low_price"] == 1.0

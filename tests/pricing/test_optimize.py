@@ -62,6 +62,24 @@ def test_margin_objective_finds_the_interior_optimum():
     assert s["suggested_price"] == pytest.approx(96.0) and s["binding"] == ""
 
 
+def test_observed_price_range_stops_the_move_inside_the_guardrail():
+    # constant elasticity -2 under revenue: R ~ m^-1 falls with the price, so the best price is the lowest allowed
+    rows = pd.DataFrame({contract.PRODUCT_ID: ["a", "b", "c", "d"], contract.PRICE: 100.0})
+    units = pricing_optimize.elasticity_curve([10.0] * 4, [-2.0, -2.0, -2.0, -0.5], MULT)
+    # a: seen down to 95.5 -> the lowest 1% step inside is 96; b: never below 100 -> kept; c: seen down to 70 ->
+    # the guardrail stops it first (no evidence limit); d (elasticity -0.5 raises) seen up to 104 -> 104
+    bounds = np.array([[0.955, 1.2], [1.0, 1.3], [0.7, 1.0], [np.nan, 1.04]])
+    out = pricing_optimize.suggest_prices(rows, units, MULT, [1.0] * 4, pricing_optimize.Guardrails(), bounds=bounds)
+    assert out["suggested_price"].tolist() == pytest.approx([96.0, 100.0, 90.0, 104.0])
+    assert out["evidence_limit"].tolist() == [True, True, False, True]
+    # the guardrails still name what stops the unconstrained optimum of the grid
+    assert out["binding"].tolist() == ["max_change"] * 4
+    free = pricing_optimize.suggest_prices(rows, units, MULT, [1.0] * 4, pricing_optimize.Guardrails())
+    assert free["suggested_price"].tolist() == pytest.approx([90.0, 90.0, 90.0, 110.0]) and not free["evidence_limit"].any()
+    with pytest.raises(ValueError, match="one \\(low, high\\) pair per row"):
+        pricing_optimize.suggest_prices(rows, units, MULT, [1.0] * 4, pricing_optimize.Guardrails(), bounds=bounds[:2])
+
+
 def test_vectorised_over_rows():
     rows = pd.DataFrame({contract.PRODUCT_ID: ["a", "b", "c"], contract.PRICE: [100.0, 50.0, 20.0]})
     units = pricing_optimize.elasticity_curve([1.0, 2.0, 3.0], [-2.0, -0.5, -1.0], MULT)

@@ -191,7 +191,14 @@ def test_pricing_summary_names_tiers_trust_and_refusals():
     assert "24+ units -10%" in text and "smallest quantity price" in text
     assert "high for mug; low for toy; none for bag" in text
     assert "No elasticity and no price suggestion for bag" in text and "Red flag: 95%" in text
-    assert "25% of the 40 products priced" in text
+    assert "25% of the 40 products priced" in text and "observed at" not in text
+    # the range of observed prices, a limit apart from the guardrail: 10% of 40 = 4 stopped (1 moved, 3 kept)
+    ident.update(share_suggestions_on_evidence=0.1, n_moved_to_evidence=1, n_kept_by_evidence=3,
+                 share_suggestions_on_limit=0.35, share_moved_on_limit=0.9)
+    text = " ".join(_pricing_sentences({"pricing": {"identification": ident}}))
+    assert "10% were stopped by the range of prices the product was observed at" in text
+    assert "1 moved to its edge, 3 kept their price" in text
+    assert "On either limit: 35% of the products priced and 90% of the prices that move" in text
 
 
 def test_summary_states_the_ab_assumption_and_its_source(full_metrics):

@@ -13,6 +13,8 @@ demand, and prices that move with the season or only in promotions are confounde
 * :func:`category_verdicts`: per category, identified or not, with the reason.
 * :func:`judge_elasticities`: the elasticity each category may use (raw, shrunk towards the pooled
   estimate, or refused) and how much the report trusts it.
+* :func:`price_evidence`: per product, the range of prices the data observed it at; a suggestion stays
+  inside it (a demand model cannot say what demand does at a price it never saw).
 
 The thresholds live in :class:`IdentificationSettings` (params ``pricing.identification``).
 """
@@ -56,12 +58,19 @@ class IdentificationSettings:
     estimate is trusted ``high`` (a 95% interval of about +-0.5) / ``medium`` (+-1), beyond it ``low``;
     ``max_se``: an estimate with a larger standard error is not identified by the data and is refused (the
     same bound above which the partial pooling gives such an estimate no weight); ``bound_flag``: the share of a category's priced products whose
-    best price sits on the +-``max_change`` guardrail from which the category is flagged and gets no suggestions
-    (the guardrail, not the data, would set them; under the revenue objective a constant elasticity puts every
-    optimum there, so a flag asks for a check, it does not say the elasticity is wrong);
+    best price sits on a limit (the +-``max_change`` guardrail, or the edge of the prices the product was observed
+    at, see ``evidence_range``) from which the category is flagged and gets no suggestions (a limit, not the data,
+    would set them; under the revenue objective a constant elasticity puts every optimum on a limit, so a flag
+    asks for a check, it does not say the elasticity is wrong);
     ``direction_z``: a product's price is held when its best move points different ways at elasticity +-
     ``direction_z`` standard errors of its category (1.96: a 95% interval; 0 switches the hold off). Under
     the revenue objective and a constant elasticity that is an interval covering -1.
+
+    ``evidence_range``: a suggested price stays inside the range of prices the product was observed at
+    (:func:`price_evidence`; False switches it off). The elasticity is a slope measured over the price moves
+    the data shows; beyond the product's lowest and highest observed price the constant-elasticity curve is
+    extrapolation, not evidence. A price the range stops is reported as such (``evidence_limit``), apart
+    from the guardrail: it is a corner solution of its own, not an optimum inside the range.
     """
 
     min_change: float = 0.02
@@ -76,6 +85,7 @@ class IdentificationSettings:
     max_se: float = 2.0
     bound_flag: float = 0.9
     direction_z: float = 1.96
+    evidence_range: bool = True
 
     def __post_init__(self):
         lo, hi = (float(v) for v in self.plausible)  # a list from a params file
@@ -226,6 +236,22 @@ def judge_elasticities(estimates: pd.DataFrame, verdicts: pd.DataFrame, pooled: 
     return pd.DataFrame({contract.CATEGORY: df[contract.CATEGORY].to_numpy(), "raw": df["raw"].to_numpy(dtype=float),
                          "se": df["se"].to_numpy(dtype=float), "used": np.asarray(used, dtype=float),
                          "status": status, "trust": trust, "note": note})
+
+
+def price_evidence(table: pd.DataFrame, observed: np.ndarray | None = None) -> pd.DataFrame:
+    """Return per product ``product_id, low_price, high_price, n_observed``: the lowest and highest price of
+    the demand ``table`` over the periods whose price was ``observed`` (a boolean per row; None: every row,
+    as with a prices table, whose shelf price is known sold or not), and how many periods that is. Without
+    a prices table a period's price is only seen when something sold (the others carry a neighbour's price
+    forward), so ``observed`` is then ``units > 0``. A product never observed gets NaN (no range: no limit)."""
+    keep = np.ones(len(table), dtype=bool) if observed is None else np.asarray(observed, dtype=bool)
+    ids = table[contract.PRODUCT_ID].astype("str")
+    price = pd.Series(table[contract.PRICE].to_numpy(dtype=float), index=table.index)[keep]
+    g = price.groupby(ids[keep].to_numpy(), sort=True)
+    out = pd.DataFrame({"low_price": g.min(), "high_price": g.max(), "n_observed": g.size()})
+    out = out.reindex(sorted(ids.unique()))
+    out["n_observed"] = out["n_observed"].fillna(0).astype(int)
+    return out.rename_axis(contract.PRODUCT_ID).reset_index()
 
 
 def cap_trust(judged: pd.DataFrame, level: str, why: str) -> pd.DataFrame:

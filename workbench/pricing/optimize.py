@@ -8,6 +8,11 @@ here sees a customer.
 
 Demand over the grid comes from :func:`elasticity_curve` (the model's demand at the current price,
 moved along a constant-elasticity curve) or from a fitted model directly (:func:`model_curve`).
+
+Besides the guardrails (business limits), a suggestion can be kept inside the range of prices the data has
+seen for the product (``bounds``, see :func:`workbench.pricing.identification.price_evidence`): a demand
+model says nothing about prices it never observed. That range is not a guardrail; ``evidence_limit`` marks
+the suggestions it stopped, so a price at its edge is counted as a corner solution of its own.
 """
 from __future__ import annotations
 
@@ -118,10 +123,10 @@ def violations(rows: pd.DataFrame, prices: np.ndarray, multipliers, cost: np.nda
 
 
 def suggest_prices(rows: pd.DataFrame, units: np.ndarray, multipliers, cost, guardrails: Guardrails,
-                   objective: str = "revenue") -> pd.DataFrame:
+                   objective: str = "revenue", bounds: np.ndarray | None = None) -> pd.DataFrame:
     """Return one suggestion per row of ``rows`` (``product_id``, ``price`` = current price, optional
     ``competitor_price``): ``current_price, suggested_price, change, expected_units, expected_revenue,
-    expected_margin, current_units, current_revenue, unit_cost, binding``.
+    expected_margin, current_units, current_revenue, unit_cost, binding, evidence_limit``.
 
     ``units`` is demand over the grid (rows, len(multipliers)); ``cost`` the unit cost per row. The
     suggestion maximises ``objective`` over the candidates within ``max_change`` that pass every other
@@ -130,6 +135,11 @@ def suggest_prices(rows: pd.DataFrame, units: np.ndarray, multipliers, cost, gua
     ``max_change`` passes them all (the current price is far outside the competitor band, or below the
     minimum margin), the candidate that breaks them least is taken and ``binding`` starts with
     ``unreachable:`` followed by the guardrails still broken.
+
+    ``bounds`` (optional, (rows, 2)): the lowest and highest multiplier of the current price the data supports
+    per row (NaN: no limit on that side). A candidate outside is never suggested (the current price always is a
+    candidate), as if it broke ``max_change``; ``evidence_limit`` is True where the suggestion differs from
+    the one the guardrails alone would give, i.e. where the observed range, not a guardrail, stopped the move.
     """
     if objective not in OBJECTIVES:
         raise ValueError(f"objective '{objective}' is unknown; choose one of {OBJECTIVES}")
@@ -139,22 +149,26 @@ def suggest_prices(rows: pd.DataFrame, units: np.ndarray, multipliers, cost, gua
         raise ValueError(f"units must have shape (rows, grid) = {(len(rows), len(m))}, not {units.shape}")
     if not np.any(np.isclose(m, 1.0)):
         raise ValueError("multipliers must include 1.0 (the current price)")
+    if bounds is not None and len(bounds) != len(rows):
+        raise ValueError(f"bounds must have one (low, high) pair per row: {len(rows)} rows, {len(bounds)} pairs")
     cur = rows[contract.PRICE].to_numpy(dtype=float)
     cost = np.asarray(cost, dtype=float)
     prices = cur[:, None] * m[None, :]
     value = prices * units if objective == "revenue" else (prices - cost[:, None]) * units
     viol = violations(rows, prices, m, cost, guardrails)
     soft = sum(v for k, v in viol.items() if k != "max_change")
-    allowed = viol["max_change"] == 0
-    least = np.where(allowed, soft, np.inf).min(axis=1, keepdims=True)
-    ok = allowed & (soft <= least + 1e-12)  # fully feasible candidates, or the least-violating ones
     # ties -> closest to the current price: a tiny penalty on the distance
     scale = np.maximum(np.abs(value).max(axis=1, keepdims=True), 1e-12)
     score = value - 1e-9 * scale * np.abs(m - 1.0)[None, :]
     best_free = np.argmax(score, axis=1)
-    best = np.argmax(np.where(ok, score, -np.inf), axis=1)
+    best_guard, least = _best(score, soft, viol["max_change"] == 0)
+    if bounds is None:
+        best, evidence_limit = best_guard, np.zeros(len(rows), dtype=bool)
+    else:
+        best, least = _best(score, soft, (viol["max_change"] == 0) & within_bounds(m, bounds))
+        evidence_limit = best != best_guard
     r = np.arange(len(rows))
-    unreachable = least[:, 0] > 0
+    unreachable = least > 0
     binding = np.full(len(rows), "", dtype=object)
     moved = best != best_free
     for name in GUARDRAILS:  # a handful of guardrails, vectorised over rows
@@ -176,8 +190,29 @@ def suggest_prices(rows: pd.DataFrame, units: np.ndarray, multipliers, cost, gua
         "current_revenue": cur * units[:, one],
         "unit_cost": cost,
         "binding": binding.astype(str),
+        "evidence_limit": evidence_limit,
     }, index=rows.index)
     for col in (contract.COMPETITOR_PRICE, contract.CATEGORY, "period"):
         if col in rows:
             out.insert(1, col, rows[col].to_numpy())
     return out
+
+
+def within_bounds(multipliers, bounds: np.ndarray) -> np.ndarray:
+    """Return (rows, grid): whether each multiplier lies inside the row's ``[low, high]`` ``bounds`` (NaN: no
+    limit on that side); 1 (the current price) always does."""
+    b = np.asarray(bounds, dtype=float)
+    if b.ndim != 2 or b.shape[1] != 2:
+        raise ValueError(f"bounds must have shape (rows, 2), not {b.shape}")
+    m = np.asarray(multipliers, dtype=float)[None, :]
+    low = np.minimum(np.nan_to_num(b[:, :1], nan=-np.inf), 1.0)
+    high = np.maximum(np.nan_to_num(b[:, 1:], nan=np.inf), 1.0)
+    return (m >= low - 1e-9) & (m <= high + 1e-9)
+
+
+def _best(score: np.ndarray, soft: np.ndarray, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return (per row the index of the best allowed candidate, its least violation of the soft guardrails):
+    the best among the allowed candidates that pass every soft guardrail, or else break them least."""
+    least = np.where(allowed, soft, np.inf).min(axis=1, keepdims=True)
+    ok = allowed & (soft <= least + 1e-12)  # fully feasible candidates, or the least-violating ones
+    return np.argmax(np.where(ok, score, -np.inf), axis=1), least[:, 0]

@@ -85,6 +85,7 @@ class PricingFit:
     verdicts: pd.DataFrame = field(default_factory=pd.DataFrame)  # per category: identified, reason, promo, season
     judgement: pd.DataFrame = field(default_factory=pd.DataFrame)  # per category: raw, used, status, trust, note
     bound_check: pd.DataFrame = field(default_factory=pd.DataFrame)  # per category: priced, on the guardrail, flagged
+    price_range: pd.DataFrame = field(default_factory=pd.DataFrame)  # per product: lowest/highest observed price
 
 
 def check_sales(shop: Shop) -> None:
@@ -198,8 +199,11 @@ def fit_pricing(shop: Shop, config: dict | None = None, interest: pd.DataFrame |
     costs = optimize.unit_costs(shop.products, float(cfg["cost_share"]))
     log.info("pricing: %d products x %d periods, test WAPE %.3f (best baseline %.3f)", tab[contract.PRODUCT_ID].nunique(),
              tab[pricing_table.PERIOD_INDEX].max() + 1, errors["mape"].iloc[0], errors["mape"].iloc[1:].min())
+    observed = None if pricing_table.price_source(shop) == pricing_table.PRICES_FROM_TABLE \
+        else tab[pricing_table.UNITS].to_numpy(dtype=float) > 0  # without a prices table a price is seen when sold
     fit = PricingFit(tab, train, test, model, forecast, errors, el, prod, costs, cfg, mu, tau2, skipped,
-                     rule, tier, schedule, ident, verdicts, judged)
+                     rule, tier, schedule, ident, verdicts, judged,
+                     price_range=identification.price_evidence(tab, observed))
     fit.bound_check = bound_check(fit)
     for row in fit.bound_check.loc[fit.bound_check["flagged"]].itertuples():
         log.warning("pricing: category %s flagged: %.0f%% of its products' best prices sit on the guardrail",
@@ -308,10 +312,23 @@ def suggest(fit: PricingFit, rows: pd.DataFrame | None = None) -> pd.DataFrame:
     mult = optimize.price_multipliers(guard.max_change, float(cfg["search"]), float(cfg["step"]))
     cost = rows[contract.PRODUCT_ID].map(fit.costs).to_numpy(dtype=float)
     units = demand_over_grid(fit, rows, mult)
-    out = optimize.suggest_prices(rows, units, mult, cost, guard, cfg["objective"])
+    out = optimize.suggest_prices(rows, units, mult, cost, guard, cfg["objective"], evidence_bounds(fit, rows))
     out["elasticity"] = rows[contract.PRODUCT_ID].map(fit.product_elasticity.set_index(contract.PRODUCT_ID)[pricing_elasticity.ELASTICITY]).to_numpy()
     held = _uncertain_direction(fit, rows, out, mult, cost, guard)
     return _keep_current(fit, rows, out, held, guard.max_change)
+
+
+def evidence_bounds(fit: PricingFit, rows: pd.DataFrame) -> np.ndarray | None:
+    """Return per row the (lowest, highest) multiplier of its current price inside the range of prices its
+    product was observed at (``fit.price_range``; NaN where the product was never observed), or None when
+    ``pricing.identification.evidence_range`` is off."""
+    if not fit.config["identification"].get("evidence_range", True) or fit.price_range.empty:
+        return None
+    rng = fit.price_range.set_index(contract.PRODUCT_ID)
+    ids = rows[contract.PRODUCT_ID].astype("str")
+    cur = rows[contract.PRICE].to_numpy(dtype=float)
+    return np.column_stack([ids.map(rng["low_price"]).to_numpy(dtype=float) / cur,
+                            ids.map(rng["high_price"]).to_numpy(dtype=float) / cur])
 
 
 def _uncertain_direction(fit: PricingFit, rows: pd.DataFrame, out: pd.DataFrame, mult: np.ndarray, cost: np.ndarray,
@@ -355,32 +372,64 @@ def _keep_current(fit: PricingFit, rows: pd.DataFrame, out: pd.DataFrame, held: 
     one = out["current_units"].to_numpy()
     for col, val in (("suggested_price", out["current_price"].to_numpy()), ("change", 0.0),
                      ("expected_units", one), ("expected_revenue", out["current_revenue"].to_numpy()),
-                     ("expected_margin", (out["current_price"] - out["unit_cost"]).to_numpy() * one), ("binding", "")):
+                     ("expected_margin", (out["current_price"] - out["unit_cost"]).to_numpy() * one), ("binding", ""),
+                     ("evidence_limit", False)):
         out[col] = np.where(keep, val, out[col].to_numpy())
     out["change"] = out["change"].astype(float)
+    out["evidence_limit"] = out["evidence_limit"].astype(bool)
     out["status"] = np.select([refused, flagged, held], ["refused", "flagged", "held"], "suggested")
     z = float(fit.config["identification"].get("direction_z", 0.0))
-    out["reason"] = np.select([refused, flagged, held],
+    out["reason"] = np.select([refused, flagged, held, out["evidence_limit"].to_numpy()],
                               [cats.map(j["note"]).fillna("").to_numpy(), flag_reason,
                                f"the elasticity's interval (+-{z:g} standard errors) allows both a rise "
-                               f"and a cut as the better move: price held"], "")
+                               f"and a cut as the better move: price held", evidence_reasons(fit, rows, out)], "")
     out["trust"] = cats.map(j["trust"]).fillna("").to_numpy()
     return out
 
 
+def evidence_reasons(fit: PricingFit, rows: pd.DataFrame, out: pd.DataFrame) -> np.ndarray:
+    """Return per row, in words, how the range of prices the product was observed at limits its suggestion
+    (meant for the rows whose ``evidence_limit`` is set)."""
+    if fit.price_range.empty:
+        return np.full(len(rows), "", dtype=object)
+    rng = fit.price_range.set_index(contract.PRODUCT_ID)
+    ids = rows[contract.PRODUCT_ID].astype("str")
+    low, high = ids.map(rng["low_price"]).to_numpy(dtype=float), ids.map(rng["high_price"]).to_numpy(dtype=float)
+    cur, change = out["current_price"].to_numpy(dtype=float), out["change"].to_numpy(dtype=float)
+    reasons = []
+    for lo, hi, c, ch in zip(low, high, cur, change):
+        seen = f"observed prices {lo:.2f} to {hi:.2f}"
+        if abs(ch) > 1e-9:
+            reasons.append(f"the best price under the elasticity lies beyond the prices this product was observed at "
+                           f"({seen}): moved only to the edge of that range (the edge of the evidence, not an "
+                           f"optimum inside it)")
+        else:
+            side = ("only ever at its current price" if hi - lo <= 1e-9 * max(c, 1.0) else
+                    "never below its current price" if lo >= c * (1 - 1e-9) else "never above its current price")
+            reasons.append(f"the elasticity points to a move this product was never observed at ({seen}: {side}), "
+                           f"so the data cannot say what it does: current price kept")
+    return np.asarray(reasons, dtype=object)
+
+
 def bound_check(fit: PricingFit) -> pd.DataFrame:
-    """Return per category ``category, n_priced, n_on_bound, share_on_bound, flagged``: of its products priced
-    at their latest period (suggested or held; not refused), how many best prices sit on the +-max_change
-    guardrail, and whether that share reaches ``pricing.identification.bound_flag``. A flagged category gets
-    no suggestions (:func:`suggest` keeps its prices): the guardrail, not the data, would set them."""
+    """Return per category ``category, n_priced, n_on_bound, share_on_bound, n_on_evidence, share_on_limit,
+    flagged``: of its products priced at their latest period (suggested or held; not refused), how many best
+    prices sit on the +-max_change guardrail, how many the range of observed prices stopped (at its edge, or
+    kept), the share on either limit, and whether that share reaches ``pricing.identification.bound_flag``.
+    A flagged category gets no suggestions (:func:`suggest` keeps its prices): a limit, not the data, would
+    set them (the edge of the observed prices is a corner solution as much as the guardrail is)."""
     icfg = identification.IdentificationSettings.from_params(fit.config["identification"])
     max_change = float(optimize.Guardrails.from_params(fit.config["guardrails"]).max_change)
     sug = suggest(replace(fit, bound_check=pd.DataFrame()))
     priced = sug["status"].isin(["suggested", "held"])
-    per = pd.DataFrame({"n_priced": priced, "n_on_bound": priced & on_bound(sug, max_change)}).groupby(
+    per = pd.DataFrame({"n_priced": priced, "n_on_bound": priced & on_bound(sug, max_change),
+                        "n_on_evidence": priced & sug["evidence_limit"].to_numpy(dtype=bool)}).groupby(
         sug[contract.CATEGORY].astype("str").to_numpy(), sort=True).sum().astype(int)
-    per["share_on_bound"] = per["n_on_bound"] / per["n_priced"].where(per["n_priced"] > 0)
-    per["flagged"] = per["share_on_bound"].fillna(0.0) >= icfg.bound_flag
+    n = per["n_priced"].where(per["n_priced"] > 0)
+    per["share_on_bound"] = per["n_on_bound"] / n
+    per["share_on_limit"] = (per["n_on_bound"] + per["n_on_evidence"]) / n  # disjoint: the range stops short of it
+    per["flagged"] = per["share_on_limit"].fillna(0.0) >= icfg.bound_flag
+    per = per[["n_priced", "n_on_bound", "share_on_bound", "n_on_evidence", "share_on_limit", "flagged"]]
     return per.rename_axis(contract.CATEGORY).reset_index()
 
 
@@ -392,14 +441,15 @@ def flag_reasons(fit: PricingFit, max_change: float) -> pd.Series:
     used = fit.elasticities.set_index(contract.CATEGORY)["used"]
     bf = identification.IdentificationSettings.from_params(fit.config["identification"]).bound_flag
     if fit.config["objective"] == "revenue" and fit.config["curve"] == "elasticity":
-        why = ("under the revenue objective a constant elasticity always puts the optimum there (below -1 the "
-               "largest cut earns most, above -1 the largest rise), so for any elasticity but -1")
+        why = ("under the revenue objective a constant elasticity always puts the optimum on a limit (below -1 "
+               "the largest cut allowed earns most, above -1 the largest rise), so for any elasticity but -1")
     else:
-        why = "the estimated demand curve has no optimum inside the guardrail, so"
-    return pd.Series({c: (f"flagged: the model's best price lies on or beyond the +-{max_change:.0%} guardrail for "
-                          f"{r.share_on_bound:.0%} of this category's products (params pricing.identification."
-                          f"bound_flag {bf:.0%}); {why} the guardrail and not the data sets the price: current price "
-                          f"kept. Before acting, check the category's elasticity ({used.get(c, np.nan):.2f}) against "
+        why = "the estimated demand curve has no optimum inside the limits, so"
+    return pd.Series({c: (f"flagged: the model's best price sits on a limit for {r.share_on_limit:.0%} of this "
+                          f"category's products (params pricing.identification.bound_flag {bf:.0%}): on or beyond "
+                          f"the +-{max_change:.0%} guardrail for {r.share_on_bound:.0%}, at the edge of the prices "
+                          f"the product was observed at for {r.share_on_limit - r.share_on_bound:.0%}; {why} the "
+                          f"limit and not the data sets the price: current price kept. Before acting, check the category's elasticity ({used.get(c, np.nan):.2f}) against "
                           f"past price changes or a price test, check that the price the model sees is the shelf "
                           f"price, and test a small change on a few products before moving them all")
                       for c, r in flagged.iterrows()}, dtype=object)
@@ -416,18 +466,23 @@ def trust_table(fit: PricingFit, suggestions: pd.DataFrame) -> pd.DataFrame:
     diagnostics, ``n_suggested`` (products priced: moved or held), ``n_held`` (held: direction uncertain),
     ``n_flagged`` (kept at their price because the category is flagged), ``share_on_bound`` (of its priced
     products, the share whose best price sits on the +-max_change guardrail, before the flag: the evidence for
-    it) and ``flag`` (why the category is flagged, "" when it is not; see :func:`bound_check`)."""
+    it), ``share_on_limit`` (the same on the guardrail or at the edge of the observed prices: what the flag
+    reads), ``n_on_evidence`` and ``share_on_evidence`` (of its priced products after the flag, those whose move
+    the range of prices the product was observed at stopped: at its edge, or kept when the range ends there)
+    and ``flag`` (why the category is flagged, "" when it is not; see :func:`bound_check`)."""
     max_change = float(optimize.Guardrails.from_params(fit.config["guardrails"]).max_change)
     status = suggestions.get("status", pd.Series("suggested", index=suggestions.index))
+    evidence = suggestions.get("evidence_limit", pd.Series(False, index=suggestions.index)).astype(bool)
     per = pd.DataFrame({"n_suggested": status.isin(["suggested", "held"]), "n_held": status.eq("held"),
-                        "n_flagged": status.eq("flagged")}).groupby(
+                        "n_flagged": status.eq("flagged"), "n_on_evidence": evidence}).groupby(
         suggestions[contract.CATEGORY].astype("str").to_numpy(), sort=True).sum()
     out = fit.judgement.merge(fit.verdicts.drop(columns="reason"), on=contract.CATEGORY, how="left")
     out = out.merge(per.rename_axis(contract.CATEGORY).reset_index(), on=contract.CATEGORY, how="left")
-    cols = ["n_suggested", "n_held", "n_flagged"]
+    cols = ["n_suggested", "n_held", "n_flagged", "n_on_evidence"]
     out[cols] = out[cols].fillna(0).astype(int)
+    out["share_on_evidence"] = out["n_on_evidence"] / out["n_suggested"].where(out["n_suggested"] > 0)
     check = fit.bound_check if not fit.bound_check.empty else bound_check(fit)
-    out = out.merge(check[[contract.CATEGORY, "share_on_bound"]], on=contract.CATEGORY, how="left")
+    out = out.merge(check[[contract.CATEGORY, "share_on_bound", "share_on_limit"]], on=contract.CATEGORY, how="left")
     out["flag"] = out[contract.CATEGORY].map(flag_reasons(fit, max_change)).astype(object).fillna("").astype(str)
     return out
 
@@ -608,7 +663,14 @@ def identification_metrics(fit: PricingFit, suggestions: pd.DataFrame) -> dict:
     ``share_suggestions_on_bound`` counts real suggestions only: of the ``n_suggestions`` products priced
     (moved or held; not refused, not flagged), the share on the +-max_change guardrail;
     ``share_moved_on_bound`` the same over the prices that move; ``n_flagged`` and ``flagged_categories``
-    the products and categories kept at their price because their best prices sit on the guardrail."""
+    the products and categories kept at their price because their best prices sit on the guardrail.
+
+    The range of prices each product was observed at (``pricing.identification.evidence_range``) is a limit
+    apart from the guardrail and counted apart: ``n_on_evidence`` / ``share_suggestions_on_evidence`` the real
+    suggestions it stopped (moved to its edge: ``n_moved_to_evidence``; kept at the current price because the
+    range ends there: ``n_kept_by_evidence``), ``share_suggestions_on_limit`` those on the guardrail or on that
+    edge, and ``share_moved_on_limit`` the same over the prices that move: a corner solution either way, the
+    elasticity giving the direction and a limit the step."""
     icfg = identification.IdentificationSettings.from_params(fit.config["identification"])
     max_change = float(optimize.Guardrails.from_params(fit.config["guardrails"]).max_change)
     table = trust_table(fit, suggestions)
@@ -620,20 +682,27 @@ def identification_metrics(fit: PricingFit, suggestions: pd.DataFrame) -> dict:
                             "price_promo_corr": _num(r.price_promo_corr), "price_season_corr": _num(r.price_season_corr),
                             "n_suggested": int(r.n_suggested), "n_held": int(r.n_held), "n_flagged": int(r.n_flagged),
                             "share_on_bound": _num(r.share_on_bound),
+                            "n_on_evidence": int(r.n_on_evidence), "share_on_evidence": _num(r.share_on_evidence),
+                            "share_on_limit": _num(r.share_on_limit),
                             "flag": r.flag}
     status = suggestions.get("status", pd.Series("suggested", index=suggestions.index))
     bound = on_bound(suggestions, max_change)  # held, flagged and refused prices do not move: never on it
     n_sug, n_moved = int(status.isin(["suggested", "held"]).sum()), int((suggestions["change"].abs() > 1e-9).sum())
     share = float(bound.sum() / n_sug) if n_sug else None
+    moved = suggestions["change"].abs().to_numpy(dtype=float) > 1e-9
+    evidence = suggestions.get("evidence_limit", pd.Series(False, index=suggestions.index)).to_numpy(dtype=bool)
+    limit = bound | evidence
     flagged = [c for c, v in cats.items() if v["n_flagged"] > 0]
     flags = []
     if flagged:
         flags.append(f"no suggestion for {len(flagged)} categor{'y' if len(flagged) == 1 else 'ies'} "
                      f"({', '.join(flagged)}; {int(status.eq('flagged').sum())} products keep their price): nearly all "
-                     f"their best prices sit on the +-{max_change:.0%} guardrail, so the guardrail and not the data "
-                     f"would set them")
-    if share is not None and share >= icfg.bound_flag:
-        flags.append(f"{share:.0%} of the suggested prices sit on the +-{max_change:.0%} guardrail")
+                     f"their best prices sit on a limit (the +-{max_change:.0%} guardrail or the edge of the prices the "
+                     f"product was observed at), so the limit and not the data would set them")
+    on_limit = float(limit.sum() / n_sug) if n_sug else None
+    if on_limit is not None and on_limit >= icfg.bound_flag:
+        flags.append(f"{on_limit:.0%} of the suggested prices sit on a limit: {share:.0%} on the +-{max_change:.0%} "
+                     f"guardrail, {on_limit - share:.0%} at the edge of the prices the product was observed at")
     refused = [c for c, v in cats.items() if v["status"] == "refused"]
     schedule = [{k: _num(v) if k != "lines" else int(v) for k, v in row.items()}
                 for row in fit.tier_schedule.to_dict("records")] if not fit.tier_schedule.empty else []
@@ -641,5 +710,10 @@ def identification_metrics(fit: PricingFit, suggestions: pd.DataFrame) -> dict:
             **fit.identification, "plausible": list(icfg.plausible),
             "share_suggestions_on_bound": share, "n_suggestions": n_sug,
             "share_moved_on_bound": float(bound.sum() / n_moved) if n_moved else None,
+            "evidence_range": bool(icfg.evidence_range), "n_on_evidence": int(evidence.sum()),
+            "n_moved_to_evidence": int((evidence & moved).sum()), "n_kept_by_evidence": int((evidence & ~moved).sum()),
+            "share_suggestions_on_evidence": float(evidence.sum() / n_sug) if n_sug else None,
+            "share_suggestions_on_limit": on_limit,
+            "share_moved_on_limit": float((limit & moved).sum() / n_moved) if n_moved else None,
             "n_flagged": int(status.eq("flagged").sum()), "flagged_categories": flagged,
             "red_flags": flags, "refused_categories": refused, "categories": cats}

@@ -560,6 +560,15 @@ def _identification_sentences(ident: Any) -> list[str]:
     if share is not None and n:
         out.append(f"{share:.0%} of the {int(n)} products priced (moved or held; not refused, not flagged) "
                    f"sit on the max_change guardrail.")
+        ev, limit, moved = (_num(ident.get(k)) for k in ("share_suggestions_on_evidence", "share_suggestions_on_limit",
+                                                          "share_moved_on_limit"))
+        if ev is not None and limit is not None:
+            out.append(f"{ev:.0%} were stopped by the range of prices the product was observed at (a demand model "
+                       f"cannot say what a price it never saw does): {int(ident.get('n_moved_to_evidence') or 0)} "
+                       f"moved to its edge, {int(ident.get('n_kept_by_evidence') or 0)} kept their price. On either "
+                       f"limit: {limit:.0%} of the products priced"
+                       + (f" and {moved:.0%} of the prices that move" if moved is not None else "")
+                       + "; there the elasticity gives the direction and the limit the size of the step.")
     for flag in ident.get("red_flags") or []:
         out.append(f"Red flag: {flag}.")
     return out
