@@ -28,6 +28,7 @@ import pandas as pd
 
 from workbench.data import contract
 from workbench.pricing import table as pricing_table
+from workbench.threads import thread_map
 
 log = logging.getLogger(__name__)
 
@@ -232,11 +233,19 @@ def dml_elasticity(table: pd.DataFrame, n_folds: int = 2, n_estimators: int = 10
     common = dict(n_estimators=n_estimators, learning_rate=0.08, num_leaves=15, min_child_samples=40,
                   subsample=0.8, subsample_freq=1, random_state=seed, n_jobs=1, deterministic=True,
                   force_col_wise=True, verbose=-1)
-    for k in range(n_folds):
+
+    def cross_fit(task: tuple[int, str]) -> np.ndarray:
+        """One nuisance fitted on the other folds and predicted on fold ``k`` (LightGBM releases the GIL: the
+        fits run side by side, each on one thread as before, so the numbers do not depend on the cores)."""
+        k, objective = task
         tr, te = fold != k, fold == k
-        m = lgb.LGBMRegressor(objective="regression", **common).fit(X.loc[tr], d[tr])
-        g = lgb.LGBMRegressor(objective="poisson", **common).fit(X.loc[tr], y[tr])
-        m_hat[te], g_hat[te] = m.predict(X.loc[te]), g.predict(X.loc[te])
+        model = lgb.LGBMRegressor(objective=objective, **common).fit(X.loc[tr], (d if objective == "regression"
+                                                                                 else y)[tr])
+        return model.predict(X.loc[te])
+
+    tasks = [(k, objective) for k in range(n_folds) for objective in ("regression", "poisson")]
+    for (k, objective), pred in zip(tasks, thread_map(cross_fit, tasks)):
+        (m_hat if objective == "regression" else g_hat)[fold == k] = pred
     resid = d - m_hat
     offset = np.log(np.maximum(g_hat, 1e-12))
     rows = []
