@@ -20,6 +20,7 @@ import pandas as pd
 
 from workbench.config import settings_from_block
 from workbench.data import contract as data_contract
+from workbench.data.codes import factorize_ids
 from workbench.data.sessions import SessionSettings, clickstream_block, session_ids
 from workbench.errors import ConfigError
 from workbench.progress import tqdm
@@ -66,37 +67,42 @@ def session_sequences(events: pd.DataFrame, gap_minutes: float = SessionSettings
     start, clicks in time order, consecutive clicks on the same item merged (a view then an add-to-cart of
     one product is one click)."""
     sid = session_ids(events, gap_minutes)
-    df = pd.DataFrame({data_contract.SESSION_ID: sid,
-                       data_contract.PRODUCT_ID: events[data_contract.PRODUCT_ID].astype("str").to_numpy(),
-                       data_contract.TIMESTAMP: events[data_contract.TIMESTAMP].to_numpy(dtype="datetime64[ns]")})
-    df = df.sort_values([data_contract.SESSION_ID, data_contract.TIMESTAMP], kind="stable", ignore_index=True)
-    same = (df[data_contract.SESSION_ID].to_numpy()[1:] == df[data_contract.SESSION_ID].to_numpy()[:-1]) \
-        & (df[data_contract.PRODUCT_ID].to_numpy()[1:] == df[data_contract.PRODUCT_ID].to_numpy()[:-1])
-    df = df[~np.r_[False, same]]
-    start = df.groupby(data_contract.SESSION_ID)[data_contract.TIMESTAMP].transform("min")
-    df = df.assign(_start=start).sort_values(["_start", data_contract.SESSION_ID, data_contract.TIMESTAMP],
-                                             kind="stable", ignore_index=True)
-    return df.drop(columns="_start")
+    product, product_ids = factorize_ids(events[data_contract.PRODUCT_ID])
+    t = events[data_contract.TIMESTAMP].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    order = np.lexsort((t, sid))  # by session, then time; stable
+    sid, product, t = sid[order], product[order], t[order]
+    keep = np.r_[True, (sid[1:] != sid[:-1]) | (product[1:] != product[:-1])][:len(sid)]
+    sid, product, t = sid[keep], product[keep], t[keep]
+    # in time order a session's first click is its start
+    firsts = np.flatnonzero(np.r_[True, sid[1:] != sid[:-1]][:len(sid)])
+    start = np.repeat(t[firsts], np.diff(np.r_[firsts, len(sid)]))
+    order = np.lexsort((t, sid, start))
+    names = np.asarray(product_ids.astype("str"), dtype=object)
+    return pd.DataFrame({data_contract.SESSION_ID: sid[order], data_contract.PRODUCT_ID: names[product[order]],
+                         data_contract.TIMESTAMP: t[order].astype("datetime64[ns]")})
 
 
-def _min_length(df: pd.DataFrame, n: int) -> pd.DataFrame:
-    size = df.groupby(data_contract.SESSION_ID)[data_contract.PRODUCT_ID].transform("size")
-    return df[size >= n].reset_index(drop=True)
+def _long_enough(session: np.ndarray, keep: np.ndarray, n: int) -> np.ndarray:
+    """``keep`` narrowed to the rows whose session keeps at least ``n`` rows."""
+    size = np.bincount(session[keep], minlength=int(session.max()) + 1 if len(session) else 0)
+    return keep & (size[session] >= n)
 
 
 def split_sessions(sequences: pd.DataFrame, settings: NextItemSettings) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return ``(train, test)`` sessions by the protocol of the module docstring."""
-    start = sequences.groupby(data_contract.SESSION_ID)[data_contract.TIMESTAMP].transform("min")
-    cut = sequences[data_contract.TIMESTAMP].max() - pd.Timedelta(days=settings.test_days)
-    is_test = (start > cut).to_numpy()
-    train, test = sequences[~is_test], sequences[is_test]
-    support = train.drop_duplicates([data_contract.SESSION_ID, data_contract.PRODUCT_ID])[data_contract.PRODUCT_ID] \
-        .value_counts()
-    keep = set(support.index[support >= settings.min_item_support])
-    train = _min_length(train[train[data_contract.PRODUCT_ID].isin(keep)], settings.min_length)
-    known = set(train[data_contract.PRODUCT_ID])
-    test = _min_length(test[test[data_contract.PRODUCT_ID].isin(known)], settings.min_length)
-    return train, test
+    session, _ = pd.factorize(sequences[data_contract.SESSION_ID])
+    product, product_ids = pd.factorize(sequences[data_contract.PRODUCT_ID])
+    t = sequences[data_contract.TIMESTAMP].to_numpy(dtype="datetime64[ns]")
+    start = pd.Series(t).groupby(session).min().to_numpy() if len(t) else t
+    cut = t.max() - pd.Timedelta(days=settings.test_days).to_timedelta64() if len(t) else None
+    is_test = start[session] > cut if len(t) else np.zeros(0, dtype=bool)
+    train = ~is_test
+    pairs = pd.unique(session[train].astype(np.int64) * max(len(product_ids), 1) + product[train])
+    support = np.bincount(pairs % max(len(product_ids), 1), minlength=len(product_ids))
+    train = _long_enough(session, train & (support[product] >= settings.min_item_support), settings.min_length)
+    known = np.bincount(product[train], minlength=len(product_ids)) > 0
+    test = _long_enough(session, is_test & known[product], settings.min_length)
+    return sequences[train].reset_index(drop=True), sequences[test].reset_index(drop=True)
 
 
 def predictions(models: dict, test: pd.DataFrame, k: int) -> pd.DataFrame:
