@@ -13,7 +13,8 @@ import pandas as pd
 from scipy import stats
 
 from workbench.data import contract as data_contract
-from workbench.data.sessions import session_ids
+from workbench.data.codes import factorize_ids
+from workbench.data.sessions import event_codes, session_ids
 
 #: the funnel's steps, in order (the event types)
 STEPS = data_contract.EVENT_TYPES
@@ -21,6 +22,8 @@ STEPS = data_contract.EVENT_TYPES
 CONVERSIONS = (("view_to_cart", 0, 1), ("cart_to_purchase", 1, 2), ("view_to_purchase", 0, 2))
 #: the column holding the step a pair reached (0 view, 1 add-to-cart, 2 purchase)
 REACHED = "reached"
+#: the step of a purchase
+PURCHASED = STEPS.index("transaction")
 
 
 def wilson_interval(successes, trials, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
@@ -37,14 +40,38 @@ def wilson_interval(successes, trials, alpha: float = 0.05) -> tuple[np.ndarray,
     return low, high
 
 
+def _pair_keys(events: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each event's visitor-product pair as one integer that sorts as (customer_id, product_id) read as text,
+    with the sorted visitor and product texts it decodes into (``key // n_products``, ``key % n_products``).
+    An event with a missing id gets key -1."""
+    def ranked(column: str) -> tuple[np.ndarray, np.ndarray]:
+        codes, uniq = factorize_ids(events[column])
+        texts = np.asarray(pd.Index(uniq).astype("str"), dtype=object)
+        order = np.argsort(texts, kind="stable")
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        return np.where(codes >= 0, rank[np.maximum(codes, 0)], -1), texts[order]
+
+    visitor, visitors = ranked(data_contract.CUSTOMER_ID)
+    product, products = ranked(data_contract.PRODUCT_ID)
+    key = np.where((visitor >= 0) & (product >= 0), visitor * max(len(products), 1) + product, -1)
+    return key, visitors, products
+
+
+def _decode(keys: np.ndarray, visitors: np.ndarray, products: np.ndarray) -> dict:
+    n = max(len(products), 1)
+    return {data_contract.CUSTOMER_ID: visitors[keys // n], data_contract.PRODUCT_ID: products[keys % n]}
+
+
 def funnel_pairs(events: pd.DataFrame) -> pd.DataFrame:
-    """Return one row per visitor-product pair: ``customer_id, product_id, reached`` (the furthest step)."""
-    step = pd.Categorical(events[data_contract.EVENT].astype("str"), categories=list(STEPS)).codes.astype(np.int8)
-    df = pd.DataFrame({data_contract.CUSTOMER_ID: events[data_contract.CUSTOMER_ID].astype("str").to_numpy(),
-                       data_contract.PRODUCT_ID: events[data_contract.PRODUCT_ID].astype("str").to_numpy(),
-                       REACHED: step})
-    return df.groupby([data_contract.CUSTOMER_ID, data_contract.PRODUCT_ID], sort=True, observed=True)[REACHED] \
-        .max().reset_index()
+    """Return one row per visitor-product pair: ``customer_id, product_id, reached`` (the furthest step), sorted
+    by visitor and product."""
+    key, visitors, products = _pair_keys(events)
+    step = event_codes(events[data_contract.EVENT])
+    ok = key >= 0
+    reached = pd.Series(step[ok]).groupby(key[ok], sort=True).max()
+    keys = reached.index.to_numpy()
+    return pd.DataFrame({**_decode(keys, visitors, products), REACHED: reached.to_numpy()})
 
 
 def conversion(pairs: pd.DataFrame, by: str | None = None, alpha: float = 0.05) -> pd.DataFrame:
@@ -74,31 +101,40 @@ def dropout(pairs: pd.DataFrame) -> dict[str, float]:
             "purchased": float((reached == 2).sum() / n)}
 
 
+def _first_per_key(key: np.ndarray, t: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Of ``rows``, the earliest per key (ties: the first row): ``(keys in order, their rows)``."""
+    order = rows[np.lexsort((rows, t[rows], key[rows]))]
+    k = key[order]
+    first = np.r_[True, k[1:] != k[:-1]][:len(k)]
+    return k[first], order[first]
+
+
 def time_to_purchase(events: pd.DataFrame, gap_minutes: float) -> pd.DataFrame:
     """Return per purchased visitor-product pair the hours from its first event to its first purchase, and
-    whether both fell in the same session (``customer_id, product_id, hours, same_session``)."""
+    whether both fell in the same session (``customer_id, product_id, hours, same_session``), sorted by visitor
+    and product."""
     cols = [data_contract.CUSTOMER_ID, data_contract.PRODUCT_ID]
-    df = pd.DataFrame({c: events[c].astype("str").to_numpy() for c in cols})
-    df["t"] = events[data_contract.TIMESTAMP].to_numpy(dtype="datetime64[ns]")
-    df["sid"] = session_ids(events, gap_minutes)
-    df["buy"] = (events[data_contract.EVENT].astype("str") == STEPS[2]).to_numpy()
-    if not df["buy"].any():
+    buy = event_codes(events[data_contract.EVENT]) == PURCHASED
+    if not buy.any():
         return pd.DataFrame({**{c: pd.Series([], dtype="str") for c in cols}, "hours": pd.Series([], dtype=float),
                              "same_session": pd.Series([], dtype=bool)})
-    df = df.sort_values("t", kind="stable")
-    first = df.groupby(cols, sort=False).first()
-    buy = df[df["buy"]].groupby(cols, sort=False).first()
-    out = buy.merge(first, left_index=True, right_index=True, suffixes=("", "_first"))
+    key, visitors, products = _pair_keys(events)
+    t = events[data_contract.TIMESTAMP].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    sid = session_ids(events, gap_minutes)
+    rows = np.arange(len(events))
+    first_keys, first_rows = _first_per_key(key, t, rows[key >= 0])
+    buy_keys, buy_rows = _first_per_key(key, t, rows[buy & (key >= 0)])
+    at = first_rows[np.searchsorted(first_keys, buy_keys)]  # every bought pair had a first event
     return pd.DataFrame({
-        data_contract.CUSTOMER_ID: out.index.get_level_values(0), data_contract.PRODUCT_ID: out.index.get_level_values(1),
-        "hours": ((out["t"] - out["t_first"]) / pd.Timedelta(hours=1)).to_numpy(),
-        "same_session": (out["sid"] == out["sid_first"]).to_numpy(),
-    }).sort_values(cols, ignore_index=True)
+        **_decode(buy_keys, visitors, products),
+        "hours": (t[buy_rows] - t[at]) / 3_600_000_000_000,
+        "same_session": sid[buy_rows] == sid[at],
+    })
 
 
 def has_purchases(events: pd.DataFrame) -> bool:
     """Whether the clickstream logs purchases (any ``transaction`` event)."""
-    return bool((events[data_contract.EVENT].astype("str") == STEPS[2]).any())
+    return bool((event_codes(events[data_contract.EVENT]) == PURCHASED).any())
 
 
 def funnel_summary(pairs: pd.DataFrame, by_category: pd.DataFrame, times: pd.DataFrame | None) -> dict:

@@ -71,26 +71,35 @@ def session_ids(events: pd.DataFrame, gap_minutes: float = SessionSettings.gap_m
     return out
 
 
+def event_codes(event: pd.Series) -> np.ndarray:
+    """Each event's type as its position in :data:`~workbench.data.contract.EVENT_TYPES` (-1: another type)."""
+    kinds = pd.Categorical(event.astype("str")) if not isinstance(event.dtype, pd.CategoricalDtype) else event.array
+    names = np.asarray(kinds.categories.astype("str"), dtype=object)
+    lookup = np.array([data_contract.EVENT_TYPES.index(c) if c in data_contract.EVENT_TYPES else -1 for c in names] +
+                      [-1], dtype=np.int8)
+    return lookup[np.asarray(kinds.codes)]  # a missing value (code -1) reads the last entry: -1
+
+
 def sessionize(events: pd.DataFrame, settings: SessionSettings | None = None) -> pd.DataFrame:
     """Return the sessions table of ``events`` (columns :data:`~workbench.data.contract.SESSION_COLUMNS`)."""
     settings = settings or SessionSettings()
     sid = session_ids(events, settings.gap_minutes)
     n = int(sid.max()) + 1 if len(sid) else 0
-    ts = events[data_contract.TIMESTAMP].to_numpy(dtype="datetime64[ns]")
-    t = ts.astype(np.int64)
-    start = np.full(n, np.iinfo(np.int64).max)
-    end = np.full(n, np.iinfo(np.int64).min)
-    np.minimum.at(start, sid, t)
-    np.maximum.at(end, sid, t)
-    first = np.full(n, len(events), dtype=np.int64)
-    np.minimum.at(first, sid, np.arange(len(events)))
-    kinds = pd.Categorical(events[data_contract.EVENT].astype("str"), categories=list(data_contract.EVENT_TYPES)).codes
+    t = pd.Series(events[data_contract.TIMESTAMP].to_numpy(dtype="datetime64[ns]").astype(np.int64))
+    by_session = t.groupby(sid, sort=True)  # sessions are numbered 0 .. n - 1, each with events
+    start, end = by_session.min().to_numpy(), by_session.max().to_numpy()
+    first = pd.Series(np.arange(len(events))).groupby(sid, sort=True).min().to_numpy()
+    kinds = event_codes(events[data_contract.EVENT])
     counts = {name: np.bincount(sid[kinds == i], minlength=n).astype(np.int64)
               for i, name in enumerate(data_contract.EVENT_TYPES)}
+    customer, customer_ids = factorize_ids(events[data_contract.CUSTOMER_ID])
+    if (customer[first] >= 0).all():
+        visitors = np.asarray(customer_ids.astype("str"), dtype=object)[customer[first]]
+    else:  # a missing visitor id: as the column reads as text
+        visitors = events[data_contract.CUSTOMER_ID].astype("str").to_numpy()[first]
     return pd.DataFrame({
         data_contract.SESSION_ID: np.arange(n, dtype=np.int64),
-        data_contract.CUSTOMER_ID: events[data_contract.CUSTOMER_ID].astype("str").to_numpy()[first] if n else
-        np.array([], dtype=object),
+        data_contract.CUSTOMER_ID: visitors if n else np.array([], dtype=object),
         data_contract.SESSION_START: start.astype("datetime64[ns]"),
         data_contract.SESSION_END: end.astype("datetime64[ns]"),
         data_contract.SESSION_LENGTH: (end - start) / 1e9,
