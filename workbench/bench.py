@@ -68,7 +68,8 @@ DEFAULTS: dict = {
     # a fixed share of baskets: the adaptive default (5 baskets) mines 74,904 itemsets at 100K customers and
     # more as the shop grows, where a share keeps the same ~600 itemsets at every size
     "basket": {"min_support": 0.0005, "min_confidence": 0.1, "min_lift": 1.0, "max_len": 3},
-    "cf": {"models": ["item_knn", "ease"], "classes": ["ItemKNN", "EASE"], "params": {}},
+    # registered models (workbench.recommend.registry) and their constructor params by name
+    "cf": {"models": ["item_knn", "ease"], "params": {}},
     # per-customer min-max normalisation: O(products) per row, where percentile ranks sort every row of
     # every component; "rank" stays the notebooks' default. Candidates = the whole 500-product catalog: the
     # union of the components' top 100 already holds 235 products per customer on average (198 at least),
@@ -145,7 +146,7 @@ class PeakRSS:
 MODULES = ("workbench.data.synthetic", "workbench.data.validate", "workbench.segment.rfm",
            "workbench.segment.clusters", "workbench.segment.clv", "workbench.recommend.interactions",
            "workbench.recommend.cf", "workbench.recommend.basket", "workbench.recommend.itemsets",
-           "workbench.recommend.hybrid",
+           "workbench.recommend.registry", "workbench.recommend.hybrid",
            "workbench.pricing.pipeline",
            "lifetimes", "mlxtend.frequent_patterns", "sklearn.cluster", "lightgbm")
 
@@ -208,10 +209,9 @@ def _stage_clv(st: dict, cfg: dict) -> dict:
 
 
 def _stage_cf(st: dict, cfg: dict) -> dict:
-    from workbench.recommend import cf as cf_models
+    from workbench.recommend import registry
     from workbench.recommend.interactions import Interactions
 
-    classes = {name: getattr(cf_models, cls) for name, cls in zip(cfg["cf"]["models"], cfg["cf"]["classes"])}
     shop = st["shop"]
     # binary purchases: what item-kNN and EASE fit on (binary=True) and what the hybrid's components take,
     # so the hybrid stage reuses this matrix and its id mapping of the transactions
@@ -219,8 +219,8 @@ def _stage_cf(st: dict, cfg: dict) -> dict:
                                            customers=shop.customers[contract.CUSTOMER_ID],
                                            products=shop.products[contract.PRODUCT_ID])
     recs, fitted = {}, {}
-    for name, cls in classes.items():  # top-K for every customer; those without purchases get popularity
-        model = cls(**cfg["cf"]["params"].get(name, {})).fit(inter)
+    for name in cfg["cf"]["models"]:  # top-K for every customer; those without purchases get popularity
+        model = registry.build(name, cfg["cf"]["params"].get(name)).fit(inter)
         recs[name] = model.recommend(inter.customer_ids, k=cfg["top_k"])
         fitted[name] = model
     st["interactions"], st["cf_models"], st["recs"] = inter, fitted, recs
@@ -362,10 +362,11 @@ def _spark_kmeans(st: dict, cfg: dict) -> dict:
 
 def _spark_cf(st: dict, cfg: dict) -> dict:
     # MLlib implicit ALS at the protocol's settings, top-K for every customer who bought (no bought product)
-    from workbench.recommend.implicit_models import ALS
+    from workbench.recommend import registry
     from workbench.spark.models import SparkALS
 
-    params = {k: v for k, v in ALS().get_params().items() if k in ("factors", "regularization", "alpha", "iterations")}
+    params = {k: v for k, v in registry.build("als").get_params().items()
+              if k in ("factors", "regularization", "alpha", "iterations")}
     sales = st["tables"][contract.TRANSACTIONS].where(f"{contract.QUANTITY} > 0")
     recs = SparkALS(**params, random_state=cfg["seed"]).fit(sales).recommend(k=cfg["top_k"])
     return {"recs_als": int(recs.count()), "jvm_peak_mb": _JVM.peak_mb(st)}
