@@ -185,9 +185,10 @@ def _stage_rfm(st: dict, cfg: dict) -> dict:
 
 
 def _stage_kmeans(st: dict, cfg: dict) -> dict:
+    from workbench.config import merge_block
     from workbench.segment.clusters import DEFAULTS, assign_clusters, cluster_features, make_model, name_clusters
     feats = cluster_features(st["rfm"])
-    model = make_model({**DEFAULTS, **cfg["kmeans"]}, cfg["seed"]).fit(feats)
+    model = make_model(merge_block(DEFAULTS, cfg["kmeans"], "bench.kmeans"), cfg["seed"]).fit(feats)
     st["rfm"] = assign_clusters(st["rfm"], feats, model, name_clusters(model.centroids_z_, DEFAULTS["name_threshold"]))
     return {"k": int(model.k_), "candidates": len(model.criteria_)}
 
@@ -240,6 +241,7 @@ def _stage_hybrid(st: dict, cfg: dict) -> dict:
     # class's default settings (a params file's params_from blocks are a notebook matter), fitted on binary
     # purchases; a component the cf stage already fitted on the same matrix (same class and settings: EASE)
     # is reused, and the cross-sell component takes the basket stage's rules instead of mining again
+    from workbench.config import merge_block
     from workbench.recommend.hybrid import DEFAULTS, build_hybrid
     from workbench.recommend.interactions import Interactions
     shop = st["shop"]
@@ -251,7 +253,7 @@ def _stage_hybrid(st: dict, cfg: dict) -> dict:
     context = dict(transactions=shop.transactions, products=shop.products, segments=st.get("rfm"),
                    history=shop.transactions, rules=st.get("rules"))
     fitted = list((st.get("cf_models") or {}).values())
-    hybrid = build_hybrid({**DEFAULTS, **cfg["hybrid"]}, inter, context, fitted=fitted)
+    hybrid = build_hybrid(merge_block(DEFAULTS, cfg["hybrid"], "bench.hybrid"), inter, context, fitted=fitted)
     reused = sum(any(c is m for m in fitted) for c in hybrid.components.values())
     st.setdefault("recs", {})["hybrid"] = hybrid.recommend(inter.customer_ids, k=cfg["top_k"])
     return {"components": len(hybrid.components), "reused": reused, "recs_hybrid": len(st["recs"]["hybrid"])}
@@ -351,10 +353,11 @@ def _spark_rfm(st: dict, cfg: dict) -> dict:
 
 def _spark_kmeans(st: dict, cfg: dict) -> dict:
     # MLlib k-means over the notebooks' k_range, k by silhouette, on the pandas stage's sample size and starts
+    from workbench.config import merge_block
     from workbench.segment.clusters import DEFAULTS
     from workbench.spark.models import kmeans_segments
 
-    km = {**DEFAULTS, **cfg["kmeans"]}
+    km = merge_block(DEFAULTS, cfg["kmeans"], "bench.kmeans")
     out, res = kmeans_segments(st["rfm"], k_range=km["k_range"], seed=cfg["seed"], fit_sample=km["fit_sample"],
                                n_init=km["n_init"])
     return {"k": res.k, "assigned": int(out.where("cluster >= 0").count()), "jvm_peak_mb": _JVM.peak_mb(st)}

@@ -29,7 +29,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from workbench.config import deep_merge
+from workbench.config import merge_block
 from workbench.data import contract
 from workbench.data.shop import Shop, transaction_lines
 from workbench.evaluate import ablation as ablation_tables
@@ -163,7 +163,7 @@ class HybridExperiment:
 
     def __post_init__(self):
         self.evaluation = evaluation_protocol.settings(self.params)
-        self.cfg = deep_merge(DEFAULTS, self.params.get("hybrid") or {})
+        self.cfg = merge_block(DEFAULTS, self.params.get("hybrid"), "hybrid")
         self.k = self.evaluation.k
         self.weight = (self.cfg.get("interactions") or {}).get("weight", "binary")
         mode = (self.cfg.get("switching") or {}).get("enabled", "auto")

@@ -20,8 +20,6 @@ import pandas as pd
 
 from workbench.data import contract
 from workbench.evaluate import metrics as ranking_metrics
-from workbench.evaluate.experiment import RETIRED_KEYS
-from workbench.errors import ConfigError
 from workbench.recommend import registry
 from workbench.recommend.base import Recommender
 from workbench.recommend.holdout import Holdout, Results, to_interactions
@@ -58,15 +56,10 @@ def defaults() -> dict:
 def settings(params_block: dict | None, source: str = "purchases") -> dict:
     """Return :func:`defaults` with a ``recommenders:`` params block merged in (nested dicts key by key);
     ``source`` is the evaluation's (``evaluation.source``: rating models need ratings)."""
-    from workbench.config import deep_merge
+    from workbench.config import merge_block
 
     block = params_block or {}
-    old = [f"'{k}' is now '{v}'" for k, v in RETIRED_KEYS.items()
-           if k.startswith("recommenders.") and k.split(".", 1)[1] in block]
-    if old:
-        raise ConfigError("recommenders: the split and its metrics are set in the evaluation: block; "
-                          + "; ".join(old))
-    cfg = deep_merge(defaults(), block)
+    cfg = merge_block(defaults(), block, "recommenders", extra_keys=model_names())  # ease: {lam: 500} ...
     if "tune" in block:  # a params file's grids replace the defaults' (not merged per model)
         cfg["tune"] = copy.deepcopy(block["tune"] or {})
     cfg["source"] = source
