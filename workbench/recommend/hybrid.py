@@ -30,6 +30,7 @@ builder: components, fitting, hybrid) makes them from a params spec naming regis
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
 from dataclasses import dataclass, field
 
@@ -121,6 +122,10 @@ def _import_class(path: str):
     return getattr(importlib.import_module(module), name)
 
 
+#: the keys of a component's spec
+COMPONENT_KEYS = ("model", "class", "params", "params_from")
+
+
 def _off(value) -> bool:
     return value in (None, "", "none")
 
@@ -193,10 +198,19 @@ def component_specs(cfg: dict, params: dict | None = None) -> dict:
     out = {}
     for name, entry in (cfg.get("components") or {}).items():
         entry = {"class": entry} if isinstance(entry, str) else dict(entry or {})
+        where = f"hybrid.components.{name}"
+        unknown = sorted(set(entry) - set(COMPONENT_KEYS))
+        if unknown:
+            raise ConfigError(f"params {where}: unknown key(s) {unknown}; known: {sorted(COMPONENT_KEYS)}")
         base = {}
         model = component_model(entry)
-        if model is not None and "params_from" not in entry:
-            entry["params_from"] = _model_component(name, model).params_from
+        if model is not None:
+            spec = _model_component(name, model)
+            entry.setdefault("params_from", spec.params_from)
+            known = set(inspect.signature(spec.cls.__init__).parameters) - {"self"}
+            bad = sorted(set(entry.get("params") or {}) - known)  # its own params: constructor arguments only
+            if bad:
+                raise ConfigError(f"params {where}.params: unknown key(s) {bad}; known: {sorted(known)}")
         src = entry.get("params_from")
         if src and params:
             node = params
