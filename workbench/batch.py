@@ -139,11 +139,11 @@ def _pandas_kmeans(run: BatchRun) -> dict:
 def _pandas_als(run: BatchRun) -> dict:
     from workbench.evaluate.metrics import evaluate_ranking
     from workbench.recommend.holdout import run_holdout
-    from workbench.recommend.implicit_models import ALS
+    from workbench.recommend import registry
 
     st = run.settings
     hold = run_holdout(run.state["shop"], st.params, recorder=run.rec)  # writes split_train / split_test
-    model = ALS(**st.als).fit(hold.interactions)
+    model = registry.build(MODEL, st.als).fit(hold.interactions)
     recs = model.recommend(hold.customers, k=st.k)[[contract.CUSTOMER_ID, contract.PRODUCT_ID, "rank", "score"]]
     run.rec.save_artifact(recs, f"recs_{MODEL}")
     scores = evaluate_ranking(hold.test, recs, k=st.k, n_items=hold.interactions.shape[1])

@@ -68,7 +68,8 @@ DEFAULTS: dict = {
     # a fixed share of baskets: the adaptive default (5 baskets) mines 74,904 itemsets at 100K customers and
     # more as the shop grows, where a share keeps the same ~600 itemsets at every size
     "basket": {"min_support": 0.0005, "min_confidence": 0.1, "min_lift": 1.0, "max_len": 3},
-    "cf": {"models": ["item_knn", "ease"], "classes": ["ItemKNN", "EASE"], "params": {}},
+    # registered models (workbench.recommend.registry) and their constructor params by name
+    "cf": {"models": ["item_knn", "ease"], "params": {}},
     # per-customer min-max normalisation: O(products) per row, where percentile ranks sort every row of
     # every component; "rank" stays the notebooks' default. Candidates = the whole 500-product catalog: the
     # union of the components' top 100 already holds 235 products per customer on average (198 at least),
@@ -145,7 +146,7 @@ class PeakRSS:
 MODULES = ("workbench.data.synthetic", "workbench.data.validate", "workbench.segment.rfm",
            "workbench.segment.clusters", "workbench.segment.clv", "workbench.recommend.interactions",
            "workbench.recommend.cf", "workbench.recommend.basket", "workbench.recommend.itemsets",
-           "workbench.recommend.hybrid",
+           "workbench.recommend.registry", "workbench.recommend.hybrid",
            "workbench.pricing.pipeline",
            "lifetimes", "mlxtend.frequent_patterns", "sklearn.cluster", "lightgbm")
 
@@ -184,9 +185,10 @@ def _stage_rfm(st: dict, cfg: dict) -> dict:
 
 
 def _stage_kmeans(st: dict, cfg: dict) -> dict:
+    from workbench.config import merge_block
     from workbench.segment.clusters import DEFAULTS, assign_clusters, cluster_features, make_model, name_clusters
     feats = cluster_features(st["rfm"])
-    model = make_model({**DEFAULTS, **cfg["kmeans"]}, cfg["seed"]).fit(feats)
+    model = make_model(merge_block(DEFAULTS, cfg["kmeans"], "bench.kmeans"), cfg["seed"]).fit(feats)
     st["rfm"] = assign_clusters(st["rfm"], feats, model, name_clusters(model.centroids_z_, DEFAULTS["name_threshold"]))
     return {"k": int(model.k_), "candidates": len(model.criteria_)}
 
@@ -208,10 +210,9 @@ def _stage_clv(st: dict, cfg: dict) -> dict:
 
 
 def _stage_cf(st: dict, cfg: dict) -> dict:
-    from workbench.recommend import cf as cf_models
+    from workbench.recommend import registry
     from workbench.recommend.interactions import Interactions
 
-    classes = {name: getattr(cf_models, cls) for name, cls in zip(cfg["cf"]["models"], cfg["cf"]["classes"])}
     shop = st["shop"]
     # binary purchases: what item-kNN and EASE fit on (binary=True) and what the hybrid's components take,
     # so the hybrid stage reuses this matrix and its id mapping of the transactions
@@ -219,8 +220,8 @@ def _stage_cf(st: dict, cfg: dict) -> dict:
                                            customers=shop.customers[contract.CUSTOMER_ID],
                                            products=shop.products[contract.PRODUCT_ID])
     recs, fitted = {}, {}
-    for name, cls in classes.items():  # top-K for every customer; those without purchases get popularity
-        model = cls(**cfg["cf"]["params"].get(name, {})).fit(inter)
+    for name in cfg["cf"]["models"]:  # top-K for every customer; those without purchases get popularity
+        model = registry.build(name, cfg["cf"]["params"].get(name)).fit(inter)
         recs[name] = model.recommend(inter.customer_ids, k=cfg["top_k"])
         fitted[name] = model
     st["interactions"], st["cf_models"], st["recs"] = inter, fitted, recs
@@ -240,6 +241,7 @@ def _stage_hybrid(st: dict, cfg: dict) -> dict:
     # class's default settings (a params file's params_from blocks are a notebook matter), fitted on binary
     # purchases; a component the cf stage already fitted on the same matrix (same class and settings: EASE)
     # is reused, and the cross-sell component takes the basket stage's rules instead of mining again
+    from workbench.config import merge_block
     from workbench.recommend.hybrid import DEFAULTS, build_hybrid
     from workbench.recommend.interactions import Interactions
     shop = st["shop"]
@@ -251,7 +253,7 @@ def _stage_hybrid(st: dict, cfg: dict) -> dict:
     context = dict(transactions=shop.transactions, products=shop.products, segments=st.get("rfm"),
                    history=shop.transactions, rules=st.get("rules"))
     fitted = list((st.get("cf_models") or {}).values())
-    hybrid = build_hybrid({**DEFAULTS, **cfg["hybrid"]}, inter, context, fitted=fitted)
+    hybrid = build_hybrid(merge_block(DEFAULTS, cfg["hybrid"], "bench.hybrid"), inter, context, fitted=fitted)
     reused = sum(any(c is m for m in fitted) for c in hybrid.components.values())
     st.setdefault("recs", {})["hybrid"] = hybrid.recommend(inter.customer_ids, k=cfg["top_k"])
     return {"components": len(hybrid.components), "reused": reused, "recs_hybrid": len(st["recs"]["hybrid"])}
@@ -351,10 +353,11 @@ def _spark_rfm(st: dict, cfg: dict) -> dict:
 
 def _spark_kmeans(st: dict, cfg: dict) -> dict:
     # MLlib k-means over the notebooks' k_range, k by silhouette, on the pandas stage's sample size and starts
+    from workbench.config import merge_block
     from workbench.segment.clusters import DEFAULTS
     from workbench.spark.models import kmeans_segments
 
-    km = {**DEFAULTS, **cfg["kmeans"]}
+    km = merge_block(DEFAULTS, cfg["kmeans"], "bench.kmeans")
     out, res = kmeans_segments(st["rfm"], k_range=km["k_range"], seed=cfg["seed"], fit_sample=km["fit_sample"],
                                n_init=km["n_init"])
     return {"k": res.k, "assigned": int(out.where("cluster >= 0").count()), "jvm_peak_mb": _JVM.peak_mb(st)}
@@ -362,10 +365,11 @@ def _spark_kmeans(st: dict, cfg: dict) -> dict:
 
 def _spark_cf(st: dict, cfg: dict) -> dict:
     # MLlib implicit ALS at the protocol's settings, top-K for every customer who bought (no bought product)
-    from workbench.recommend.implicit_models import ALS
+    from workbench.recommend import registry
     from workbench.spark.models import SparkALS
 
-    params = {k: v for k, v in ALS().get_params().items() if k in ("factors", "regularization", "alpha", "iterations")}
+    params = {k: v for k, v in registry.build("als").get_params().items()
+              if k in ("factors", "regularization", "alpha", "iterations")}
     sales = st["tables"][contract.TRANSACTIONS].where(f"{contract.QUANTITY} > 0")
     recs = SparkALS(**params, random_state=cfg["seed"]).fit(sales).recommend(k=cfg["top_k"])
     return {"recs_als": int(recs.count()), "jvm_peak_mb": _JVM.peak_mb(st)}

@@ -173,9 +173,8 @@ def run_peers(n_customers: int, repeats: int, cfg: dict) -> dict:
     from workbench.data.validate import validate_shop
     from workbench.evaluate.metrics import ndcg_at_k
     from workbench.recommend.basket import mine_rules
-    from workbench.recommend.cf import EASE, ItemKNN
+    from workbench.recommend import registry
     from workbench.recommend.holdout import run_holdout
-    from workbench.recommend.implicit_models import ALS
     from workbench.recommend.interactions import Interactions
     from workbench.segment.rfm import build_rfm, default_analysis_date
 
@@ -185,7 +184,7 @@ def run_peers(n_customers: int, repeats: int, cfg: dict) -> dict:
     tx = shop.transactions
     date = default_analysis_date(tx)
     b, top_k = cfg["basket"], cfg["top_k"]
-    als_cfg = ALS().get_params()  # the notebooks' ALS settings
+    als_cfg = registry.build("als").get_params()  # the notebooks' ALS settings
     pairs = {
         "rfm_pandas": ("segment.rfm.build_rfm", "idiomatic pandas groupby().agg + pd.qcut"),
         "rfm_duckdb": ("segment.rfm.build_rfm", "DuckDB SQL GROUP BY + pd.qcut"),
@@ -197,9 +196,11 @@ def run_peers(n_customers: int, repeats: int, cfg: dict) -> dict:
     inter = Interactions.from_transactions(tx, weight="binary", customers=shop.customers[data_contract.CUSTOMER_ID],
                                            products=shop.products[data_contract.PRODUCT_ID])
 
+    def cf_model(name):  # the cf stage's models (registered names and their params)
+        return registry.build(name, cfg["cf"]["params"].get(name))
+
     def package_cf():
-        return {name: cls().fit(inter).recommend(inter.customer_ids, k=top_k)
-                for name, cls in (("item_knn", ItemKNN), ("ease", EASE))}
+        return {name: cf_model(name).fit(inter).recommend(inter.customer_ids, k=top_k) for name in cfg["cf"]["models"]}
 
     for r in range(int(repeats)):
         t, fast = _time(build_rfm, tx, shop.customers)
@@ -223,8 +224,8 @@ def run_peers(n_customers: int, repeats: int, cfg: dict) -> dict:
             f"{n} {v['fast_s'][-1]:.2f} s vs {v['naive_s'][-1]:.2f} s" for n, v in refs.items()))
     # quality of the different CF models on the same hold-out (the evaluation protocol's default split)
     hold = run_holdout(shop, {"seed": cfg["seed"]})
-    scores = {name: ndcg_at_k(hold.test, cls().fit(hold.interactions).recommend(hold.customers, k=top_k), k=top_k)
-              for name, cls in (("item_knn", ItemKNN), ("ease", EASE))}
+    scores = {name: ndcg_at_k(hold.test, cf_model(name).fit(hold.interactions).recommend(hold.customers, k=top_k),
+                              k=top_k) for name in cfg["cf"]["models"]}
     als_recs = implicit_als(hold.interactions, top_k, als_cfg["factors"], als_cfg["regularization"],
                             als_cfg["alpha"], als_cfg["iterations"], cfg["seed"])
     scores["implicit_als"] = ndcg_at_k(hold.test, als_recs[als_recs[data_contract.CUSTOMER_ID].isin(hold.customers)], k=top_k)

@@ -173,9 +173,75 @@ def load_params(params: str | os.PathLike | dict = "default",
     return cfg
 
 
+#: params keys that were renamed or moved -> the key to use now (the one table; a block's merge names the successor)
+RETIRED_KEYS: dict[str, str] = {
+    "recommenders.source": "evaluation.source",
+    "recommenders.split": "evaluation.split",
+    "recommenders.ratio": "evaluation.ratio",
+    "recommenders.stratify_by": "evaluation.stratify_by",
+    "recommenders.cutoff": "evaluation.cutoff",
+    "recommenders.drop_seen_pairs": "evaluation.drop_seen_pairs",
+    "recommenders.k": "evaluation.k",
+    "recommenders.tune_seeds": "evaluation.validation.folds",
+    "recommenders.tune_ratio": "evaluation.validation.ratio",
+    "recommenders.n_boot": "evaluation.n_boot",
+    "recommenders.curve_ks": "evaluation.curve_ks",
+    "hybrid.split": "evaluation.split",
+    "hybrid.split_ratio": "evaluation.ratio",
+    "hybrid.stratify_by": "evaluation.stratify_by",
+    "hybrid.k": "evaluation.k",
+    "hybrid.validation": "evaluation.validation",
+    "hybrid.interactions.source": "evaluation.source",
+    "hybrid.bootstrap": "evaluation.n_boot and evaluation.alpha",
+    "hybrid.max_customers": "evaluation.max_customers",
+    "segmentation.kmeans": "segmentation.clusters",
+    "segmentation.clusters.silhouette_sample": "segmentation.clusters.criteria_sample",
+}
+
+#: params paths whose keys are free (names of segments, components, models ...): any key is accepted there and
+#: below; everywhere else a block's keys are its defaults' keys (:func:`merge_block`)
+OPEN_PATHS = ("segmentation.segment_map", "segmentation.actions", "hybrid.components", "hybrid.weights",
+              "hybrid.rules.segment_rules", "recommenders.tune", "recommenders.surprise.grid",
+              "recommenders.surprise.params")
+
+
+def check_retired(block: dict, where: str) -> None:
+    """Raise :class:`ConfigError` naming the key to use now when the params block ``where`` (its dotted path)
+    holds a key of :data:`RETIRED_KEYS`."""
+    found = [f"'{where}.{k}' is now '{RETIRED_KEYS[f'{where}.{k}']}'" for k in block if f"{where}.{k}" in RETIRED_KEYS]
+    if found:
+        raise ConfigError(f"params: {'; '.join(found)}; rename it in your params file")
+
+
+def merge_block(defaults: dict, block: dict | None, where: str, extra_keys=()) -> dict:
+    """Return a copy of ``defaults`` with the params block ``where`` (its dotted path) merged in, nested dicts key by key.
+
+    The one merge of a params block over its defaults: a key the defaults do not have is a :class:`ConfigError`
+    naming the block, the key and the known keys, at any depth, except under :data:`OPEN_PATHS` and for
+    ``extra_keys`` (keys the block may hold at its top beside the defaults', e.g. model names)."""
+    if block is None:
+        return copy.deepcopy(defaults)
+    if not isinstance(block, dict):
+        raise ConfigError(f"params {where} must be a mapping, not {block!r}")
+    known = set(defaults) | set(extra_keys)
+    unknown = sorted(str(k) for k in block if k not in known)
+    if unknown and where not in OPEN_PATHS:
+        check_retired(block, where)
+        raise ConfigError(f"params {where}: unknown key(s) {unknown}; known: {sorted(map(str, known))}")
+    out = copy.deepcopy(defaults)
+    for k, v in block.items():
+        path = f"{where}.{k}"
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = deep_merge(out[k], v) if where in OPEN_PATHS or path in OPEN_PATHS else merge_block(out[k], v, path)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
 def stage(params: dict, name: str, defaults: dict | None = None) -> dict:
-    """The ``name`` block of the params merged over ``defaults`` (a stage's own settings)."""
-    return deep_merge(defaults or {}, params.get(name) or {})
+    """The ``name`` block of the params merged over ``defaults`` (a stage's own settings; :func:`merge_block`:
+    unknown keys are an error)."""
+    return merge_block(defaults, params.get(name), name) if defaults is not None else copy.deepcopy(params.get(name) or {})
 
 
 def settings_from_block(cls: type, block: dict | None, where: str):

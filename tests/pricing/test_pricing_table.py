@@ -6,6 +6,7 @@ import pytest
 from workbench.data import contract
 from workbench.data.shop import Shop
 from workbench.pricing import table as pricing_table
+from workbench.recommend import registry
 
 
 def tiny_shop(with_prices: bool = True) -> Shop:
@@ -131,8 +132,13 @@ def test_interest_comes_from_the_final_recommendations_never_a_baseline():
     perfect = lists({"c1": ["P1"], "c2": ["P2"]})  # the popular list is the best on the split: still never chosen
     recs = {"popular": perfect, "random": perfect, "content": lists({"c1": ["P2"], "c2": ["P2"]}),
             "ease": lists({"c1": ["P9", "P1"], "c2": ["P2"]})}
-    name, final = pricing_table.final_recommendations(recs, test, k=2, n_items=10)
+    families = registry.families()
+    name, final = pricing_table.final_recommendations(recs, test, k=2, n_items=10, families=families)
     assert name == "ease" and final is recs["ease"]  # ease 0.82 > content 0.5 on the split
     recs["hybrid_final"] = lists({"c1": ["P3"]})
-    assert pricing_table.final_recommendations(recs, test, k=2, n_items=10)[0] == "hybrid_final"  # the hybrid ran: its lists
-    assert pricing_table.final_recommendations({"popular": perfect, "random": perfect}, test, 2, 10) == (None, None)
+    # the hybrid ran: its lists
+    assert pricing_table.final_recommendations(recs, test, k=2, n_items=10, families=families)[0] == "hybrid_final"
+    assert pricing_table.final_recommendations({"popular": perfect, "random": perfect}, test, 2, 10,
+                                                families) == (None, None)
+    with pytest.raises(ValueError, match="'mystery' has no family"):  # an unregistered model is named, not guessed
+        pricing_table.final_recommendations({"mystery": perfect}, test, 2, 10, families)

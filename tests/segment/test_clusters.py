@@ -27,10 +27,12 @@ def test_name_clusters_from_centroids():
 def test_settings_name_the_replaced_keys():
     assert clusters.settings({})["rule"] == "icl"
     assert clusters.settings({"clusters": {"k": 4}})["k"] == 4
-    with pytest.raises(ConfigError, match="'segmentation.kmeans' was replaced by 'segmentation.clusters'"):
+    with pytest.raises(ConfigError, match="'segmentation.kmeans' is now 'segmentation.clusters'"):
         clusters.settings({"kmeans": {"k": 3}})
-    with pytest.raises(ConfigError, match="replaced by 'segmentation.clusters.criteria_sample'"):
+    with pytest.raises(ConfigError, match="is now 'segmentation.clusters.criteria_sample'"):
         clusters.settings({"clusters": {"silhouette_sample": 100}})
+    with pytest.raises(ConfigError, match=r"segmentation.clusters: unknown key\(s\) \['rulle'\]"):
+        clusters.settings({"clusters": {"rulle": "bic"}})
     assert clusters.make_model({"k": 3, "n_init": 2, "tsne_sample": 9}, 5).get_params()["k"] == 3
 
 

@@ -39,6 +39,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
+from workbench import config
 from workbench.data import contract
 from workbench.data.shop import Shop, purchases
 from workbench.errors import ConfigError
@@ -72,27 +73,7 @@ DEFAULTS: dict = {
 }
 
 #: keys of other blocks that the ``evaluation:`` block replaced -> the key to use now
-RETIRED_KEYS: dict[str, str] = {
-    "recommenders.source": "evaluation.source",
-    "recommenders.split": "evaluation.split",
-    "recommenders.ratio": "evaluation.ratio",
-    "recommenders.stratify_by": "evaluation.stratify_by",
-    "recommenders.cutoff": "evaluation.cutoff",
-    "recommenders.drop_seen_pairs": "evaluation.drop_seen_pairs",
-    "recommenders.k": "evaluation.k",
-    "recommenders.tune_seeds": "evaluation.validation.folds",
-    "recommenders.tune_ratio": "evaluation.validation.ratio",
-    "recommenders.n_boot": "evaluation.n_boot",
-    "recommenders.curve_ks": "evaluation.curve_ks",
-    "hybrid.split": "evaluation.split",
-    "hybrid.split_ratio": "evaluation.ratio",
-    "hybrid.stratify_by": "evaluation.stratify_by",
-    "hybrid.k": "evaluation.k",
-    "hybrid.validation": "evaluation.validation",
-    "hybrid.interactions.source": "evaluation.source",
-    "hybrid.bootstrap": "evaluation.n_boot and evaluation.alpha",
-    "hybrid.max_customers": "evaluation.max_customers",
-}
+RETIRED_KEYS: dict[str, str] = {old: new for old, new in config.RETIRED_KEYS.items() if new.startswith(f"{BLOCK}.")}
 
 
 def check_retired_keys(params: dict) -> None:
@@ -184,17 +165,8 @@ def settings(params: dict) -> EvaluationSettings:
     Raises :class:`ConfigError` when an old split key is still set in ``recommenders:`` or ``hybrid:``.
     """
     check_retired_keys(params)
-    from workbench.config import deep_merge
-
-    block = params.get(BLOCK) or {}
-    unknown = sorted(set(block) - set(DEFAULTS))
-    if unknown:
-        raise ConfigError(f"evaluation: unknown key(s) {unknown}; known: {sorted(DEFAULTS)}")
-    cfg = deep_merge(DEFAULTS, block)
+    cfg = config.merge_block(DEFAULTS, params.get(BLOCK), BLOCK)
     v = cfg.pop("validation") or {}
-    unknown = sorted(set(v) - {"folds", "ratio"})
-    if unknown:
-        raise ConfigError(f"evaluation.validation: unknown key(s) {unknown}; known: ['folds', 'ratio']")
     seed = cfg.pop("seed")
     return EvaluationSettings(**{**cfg, "ratio": float(cfg["ratio"]), "k": int(cfg["k"]),
                                  "n_boot": int(cfg["n_boot"]), "alpha": float(cfg["alpha"]),

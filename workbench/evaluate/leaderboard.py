@@ -7,13 +7,15 @@ model is scored on the same test customers, the evaluation population (``evaluat
 zeros for them. ``vs_popular`` is a paired bootstrap over those customers of the NDCG@K difference to the
 most-popular baseline.
 
-Families: ``baseline``, ``cf``, ``content``, ``basket``, ``context``, ``hybrid`` (:data:`MODEL_FAMILIES`,
-and every ``hybrid_<variant>``).
+Families: ``baseline``, ``cf``, ``content``, ``basket``, ``context`` (a model's family is registered with it in
+:mod:`workbench.recommend.registry`, whose ``families()`` the caller passes in) and ``hybrid`` (every
+``hybrid_<variant>``).
 """
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Mapping
 
 import numpy as np
 import pandas as pd
@@ -26,29 +28,23 @@ from workbench.evaluate.significance import paired_bootstrap
 
 log = logging.getLogger(__name__)
 
-FAMILIES = ("baseline", "cf", "content", "basket", "context", "hybrid")
-#: model name -> family (hybrid variants are named ``hybrid_<variant>``)
-MODEL_FAMILIES: dict[str, str] = {
-    "random": "baseline", "popular": "baseline", "popular_recent": "baseline",
-    "item_knn": "cf", "ease": "cf", "als": "cf", "bpr": "cf", "svd": "cf", "svdpp": "cf", "baselineonly": "cf",
-    "content": "content",
-    "basket": "basket",
-    "cluster_trending": "context", "seasonal": "context", "price_affinity": "context",
-}
+HYBRID_FAMILY = "hybrid"
+FAMILIES = ("baseline", "cf", "content", "basket", "context", HYBRID_FAMILY)
 HYBRID_PREFIX = "hybrid_"
 #: the lists a run ships: the hybrid after its business rules (notebook 05)
 SHIPPED_MODEL = f"{HYBRID_PREFIX}final"
 POPULAR = "popular"
 
 
-def family(model: str) -> str:
-    """Return the family of a model name (``hybrid`` for ``hybrid_<variant>``)."""
-    if model.startswith(HYBRID_PREFIX) or model == "hybrid":
-        return "hybrid"
-    if model not in MODEL_FAMILIES:
-        raise ValueError(f"model '{model}' has no family: add it to workbench.evaluate.leaderboard.MODEL_FAMILIES "
-                         f"(one of {FAMILIES})")
-    return MODEL_FAMILIES[model]
+def family(model: str, families: Mapping[str, str]) -> str:
+    """Return the family of a model name: ``families[model]`` (``{name: family}``, the model registry's
+    :func:`workbench.recommend.registry.families`), ``hybrid`` for ``hybrid_<variant>``."""
+    if model.startswith(HYBRID_PREFIX) or model == HYBRID_FAMILY:
+        return HYBRID_FAMILY
+    if model not in families:
+        raise ValueError(f"model '{model}' has no family: register it in workbench.recommend.registry.MODELS "
+                         f"(family one of {FAMILIES})")
+    return families[model]
 
 
 @dataclass
@@ -100,18 +96,19 @@ class Leaderboard:
 
 
 def leaderboard(recs: dict[str, pd.DataFrame], test: pd.DataFrame, k: int, n_items: int,
-                families: dict[str, str] | None = None, baseline: str | None = POPULAR, n_boot: int = 1000,
+                families: Mapping[str, str], baseline: str | None = POPULAR, n_boot: int = 1000,
                 alpha: float = 0.05, seed: int = 0, population: Population | None = None) -> Leaderboard:
     """Return the :class:`Leaderboard` of ``recs`` (model -> lists) on the relevant pairs ``test`` at ``k``.
 
-    ``n_items`` is the catalog size (for coverage); ``families`` overrides :func:`family` per model;
+    ``n_items`` is the catalog size (for coverage); ``families`` maps model names to families (the model
+    registry's, :func:`workbench.recommend.registry.families`; see :func:`family`);
     ``baseline`` is the model every row is compared with (None or absent: no comparison); ``population``
     describes who ``test`` covers (recorded with the split). Raises :class:`PopulationError` when a model's
     lists miss customers of ``test``.
     """
     truth = test[[contract.CUSTOMER_ID, contract.PRODUCT_ID]].astype("str").drop_duplicates()
     customers = pd.Index(np.sort(truth[contract.CUSTOMER_ID].unique()), name=contract.CUSTOMER_ID)
-    fam = {m: (families or {}).get(m) or family(m) for m in recs}
+    fam = {m: family(m, families) for m in recs}
     per = {}
     rows = []
     for model in sorted(recs):

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from workbench.config import merge_block
 from workbench.data import contract
 from workbench.data.shop import Shop
 from workbench.pricing import abtest, backtest as pricing_backtest, demand as pricing_demand, elasticity as pricing_elasticity, optimize, table as pricing_table
@@ -128,6 +129,14 @@ def check_pricing_data(table: pd.DataFrame, config: dict, limits: Limits | None 
             f"{len(levels)} products has at most {most}")
 
 
+def settings(block: dict | None) -> dict:
+    """Return the ``pricing`` params block over :data:`DEFAULTS` (an unknown key is an error naming it)."""
+    cfg = merge_block(DEFAULTS, block, "pricing")
+    identification.IdentificationSettings.from_params(cfg["identification"])
+    tiers.TierSettings.from_params(cfg["tiers"])
+    return cfg
+
+
 def fit_pricing(shop: Shop, config: dict | None = None, interest: pd.DataFrame | None = None,
                 seed: int = 42, limits: Limits | None = None) -> PricingFit:
     """Return the fitted pricing stage for ``shop``: demand table, LightGBM demand model (fitted on the
@@ -137,7 +146,7 @@ def fit_pricing(shop: Shop, config: dict | None = None, interest: pd.DataFrame |
     :func:`check_pricing_data`).
     """
     check_sales(shop)
-    cfg = _merge(DEFAULTS, config or {})
+    cfg = settings(config)
     icfg = identification.IdentificationSettings.from_params(cfg["identification"])
     tcfg = tiers.TierSettings.from_params(cfg["tiers"])
     lines = tiers.sales_lines(shop.transactions)
@@ -238,13 +247,6 @@ def diagnose(tab: pd.DataFrame, lines: pd.DataFrame, period: str, settings: iden
                "share_products_changing": float(enough.mean()) if len(enough) else None,
                "min_changes": settings.min_changes, "min_change": settings.min_change}
     return summary, verdicts
-
-def _merge(base: dict, extra: dict) -> dict:
-    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in base.items()}
-    for k, v in extra.items():
-        out[k] = {**out[k], **v} if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
-
 
 def _chosen_category(el: pd.DataFrame, ecfg: dict, fe_mean: float, max_se: float) -> tuple[np.ndarray, np.ndarray, float]:
     """Return (estimate, standard error, pooled estimate) of the configured method per category."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Mapping
 
 import numpy as np
 import pandas as pd
@@ -272,18 +273,19 @@ def interest_scores(recs: dict[str, pd.DataFrame], customers=None) -> pd.DataFra
 
 
 def final_recommendations(recs: dict[str, pd.DataFrame], test: pd.DataFrame | None, k: int,
-                          n_items: int) -> tuple[str | None, pd.DataFrame | None]:
+                          n_items: int, families: Mapping[str, str]) -> tuple[str | None, pd.DataFrame | None]:
     """Return ``(name, lists)`` of the run's final recommendations: ``hybrid_final`` when the hybrid ran, else
     the leaderboard's best model outside the baselines (scored on ``test``, the split's relevant pairs);
-    ``(None, None)`` when there is none. Baselines (popular, random) are never the interest signal."""
-    from workbench.evaluate.leaderboard import MODEL_FAMILIES, SHIPPED_MODEL, leaderboard
+    ``(None, None)`` when there is none. Baselines (popular, random) are never the interest signal.
+    ``families`` maps model names to families (the model registry's,
+    :func:`workbench.recommend.registry.families`); a model without one is an error naming it."""
+    from workbench.evaluate.leaderboard import SHIPPED_MODEL, family, leaderboard
 
     if SHIPPED_MODEL in recs:
         return SHIPPED_MODEL, recs[SHIPPED_MODEL]
-    candidates = {m: r for m, r in recs.items() if MODEL_FAMILIES.get(m) != "baseline"}
+    candidates = {m: r for m, r in recs.items() if family(m, families) != "baseline"}
     if not candidates or test is None or not len(test):
         return None, None
-    families = {m: MODEL_FAMILIES.get(m, "hybrid" if m.startswith("hybrid") else "cf") for m in candidates}
     best = leaderboard(candidates, test, k, max(int(n_items), 1), families=families, baseline=None).best_model
     return best, candidates[best]
 

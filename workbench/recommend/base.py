@@ -17,7 +17,7 @@ import scipy.sparse as sp
 from workbench.progress import tqdm
 
 from workbench.data import contract
-from workbench.errors import NotFittedError
+from workbench.errors import ConfigError, NotFittedError
 from workbench.recommend.interactions import Interactions
 
 log = logging.getLogger(__name__)
@@ -162,8 +162,16 @@ class Recommender:
         return out
 
     @classmethod
-    def from_params(cls, params: dict | None):
-        """An instance built from a params block: its keys that name constructor arguments (others ignored)."""
+    def from_params(cls, params: dict | None, strict: bool = False):
+        """An instance built from a params block: its keys that name constructor arguments. Other keys are
+        ignored, or with ``strict`` a :class:`~workbench.errors.ConfigError` naming them and the known ones."""
+        if strict:
+            known = constructor_kwargs(cls, params)
+            unknown = sorted(set(params or {}) - set(known))
+            if unknown:
+                raise ConfigError(f"{cls.__name__}: unknown parameter(s) {unknown}; known: "
+                                  f"{sorted(set(inspect.signature(cls.__init__).parameters) - {'self'})}")
+            return cls(**known)
         return cls(**constructor_kwargs(cls, params))
 
     def get_params(self) -> dict:

@@ -359,6 +359,15 @@ class SurpriseRecommender(Recommender):
         self.random_state = random_state
         self.name = algo.lower()
 
+    @classmethod
+    def from_params(cls, params: dict | None, strict: bool = False) -> "SurpriseRecommender":
+        """An instance from a flat params block: ``algo`` and ``random_state``, every other key a parameter of
+        the surprise algorithm (which checks them itself when it is fitted)."""
+        rest = dict(params or {})
+        algo = rest.pop("algo", "SVD")
+        random_state = rest.pop("random_state", 0)
+        return cls(algo, rest, random_state=random_state)
+
     def _fit(self, interactions: Interactions, **context) -> None:
         from surprise import Dataset, Reader
 

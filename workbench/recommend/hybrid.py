@@ -24,12 +24,13 @@ components (popular by default). ``hot`` customers have at least ``hot_min`` dis
 the test split): a seeded random search over the simplex, then coordinate ascent.
 
 The hybrid takes fitted recommenders through the base interface only; :func:`build_hybrid` (the one
-builder: components, fitting, hybrid) makes them from a params spec of class paths, so this module imports
-no other recommender module.
+builder: components, fitting, hybrid) makes them from a params spec naming registered models
+(:mod:`workbench.recommend.registry`) or class paths.
 """
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
 from dataclasses import dataclass, field
 
@@ -39,7 +40,9 @@ import scipy.sparse as sp
 from scipy.stats import rankdata
 
 from workbench.data import contract
+from workbench.errors import ConfigError
 from workbench.progress import tqdm
+from workbench.recommend import registry
 from workbench.recommend.base import RANK, SCORE, Recommender, top_k
 from workbench.recommend.interactions import Interactions
 from workbench.threads import thread_map
@@ -66,20 +69,19 @@ DEFAULT_WEIGHTS: dict[str, float] = {
 DEFAULTS: dict = {
     # what the interaction matrix holds: binary, count or quantity (purchases); ratings stay ratings unless binary
     "interactions": {"weight": "binary"},
-    # components: name -> {class: "module.Class", params: {...}, params_from: "a.params.block"}; the
-    # block named by params_from gives constructor arguments its own params override; a class that
-    # does not import is skipped with a warning when ``skip_missing``
+    # components: name -> {model: a registered model, params: {...}, params_from: "a.params.block"} (the
+    # model's registered params_from unless given), or {class: "module.Class", ...} for a class outside the
+    # registry ("none": left out); the block named by params_from gives constructor arguments its own params
+    # override; a class that does not import is skipped with a warning when ``skip_missing``
     "components": {
-        "collaborative": {"class": "workbench.recommend.cf.EASE", "params": {}},
-        "content": {"class": "workbench.recommend.content.ContentRecommender", "params_from": "content"},
-        "cross_sell": {"class": "workbench.recommend.basket.BasketRecommender", "params_from": "basket"},
-        "seasonal": {"class": "workbench.recommend.context.SeasonalRecommender", "params_from": "context.seasonal"},
-        "price_affinity": {"class": "workbench.recommend.context.PriceAffinityRecommender",
-                           "params_from": "context.price_affinity"},
-        "cluster_trending": {"class": "workbench.recommend.context.ClusterTrendingRecommender",
-                             "params_from": "context.cluster_trending"},
+        "collaborative": {"model": "ease"},
+        "content": {"model": "content"},
+        "cross_sell": {"model": "basket"},
+        "seasonal": {"model": "seasonal"},
+        "price_affinity": {"model": "price_affinity"},
+        "cluster_trending": {"model": "cluster_trending"},
         # what sold in the last month: the temporal signal next to seasonal (weight 0 until tuned)
-        "trending": {"class": "workbench.recommend.baselines.MostPopular", "params": {"window_days": 30}},
+        "trending": {"model": "popular_recent"},
     },
     "skip_missing": True,
     "weights": dict(DEFAULT_WEIGHTS),
@@ -120,8 +122,39 @@ def _import_class(path: str):
     return getattr(importlib.import_module(module), name)
 
 
+#: the keys of a component's spec
+COMPONENT_KEYS = ("model", "class", "params", "params_from")
+
+
+def _off(value) -> bool:
+    return value in (None, "", "none")
+
+
+def component_model(entry: dict) -> str | None:
+    """Return the registered model a component spec names (None: it names a class, or is left out).
+
+    A ``class`` key decides when present (a class path, or ``none``); otherwise ``model`` names the model."""
+    if "class" in entry or _off(entry.get("model")):
+        return None
+    return str(entry["model"])
+
+
+def is_off(entry: dict) -> bool:
+    """Whether a component spec leaves the component out (``class: none``, or neither a class nor a model)."""
+    return _off(entry.get("class")) if "class" in entry else _off(entry.get("model"))
+
+
+def _model_component(name: str, model: str):
+    spec = registry.get(model)
+    if not spec.hybrid:
+        raise ConfigError(f"hybrid component '{name}': model '{model}' cannot be a hybrid component; those that "
+                          f"can: {[n for n, s in registry.MODELS.items() if s.hybrid]}")
+    return spec
+
+
 def build_components(spec: dict, skip_missing: bool = True) -> dict[str, Recommender]:
-    """Return unfitted recommenders by name from ``{name: {"class": "module.Class", "params": {...}}}``.
+    """Return unfitted recommenders by name from ``{name: {"model": "registered name", "params": {...}}}`` or
+    ``{name: {"class": "module.Class", "params": {...}}}``.
 
     With ``skip_missing`` a class that cannot be imported is left out with a warning (and listed in
     the returned dict's absence); otherwise the import error is raised.
@@ -131,7 +164,11 @@ def build_components(spec: dict, skip_missing: bool = True) -> dict[str, Recomme
         entry = spec[name] or {}
         if isinstance(entry, str):
             entry = {"class": entry}
-        if entry.get("class") in (None, "", "none"):
+        if is_off(entry):
+            continue
+        model = component_model(entry)
+        if model is not None:
+            out[name] = _model_component(name, model).build(entry.get("params"), strict=False)
             continue
         try:
             cls = _import_class(entry["class"])
@@ -161,7 +198,19 @@ def component_specs(cfg: dict, params: dict | None = None) -> dict:
     out = {}
     for name, entry in (cfg.get("components") or {}).items():
         entry = {"class": entry} if isinstance(entry, str) else dict(entry or {})
+        where = f"hybrid.components.{name}"
+        unknown = sorted(set(entry) - set(COMPONENT_KEYS))
+        if unknown:
+            raise ConfigError(f"params {where}: unknown key(s) {unknown}; known: {sorted(COMPONENT_KEYS)}")
         base = {}
+        model = component_model(entry)
+        if model is not None:
+            spec = _model_component(name, model)
+            entry.setdefault("params_from", spec.params_from)
+            known = set(inspect.signature(spec.cls.__init__).parameters) - {"self"}
+            bad = sorted(set(entry.get("params") or {}) - known)  # its own params: constructor arguments only
+            if bad:
+                raise ConfigError(f"params {where}.params: unknown key(s) {bad}; known: {sorted(known)}")
         src = entry.get("params_from")
         if src and params:
             node = params
@@ -174,9 +223,10 @@ def component_specs(cfg: dict, params: dict | None = None) -> dict:
 
 
 def missing_components(cfg: dict, built) -> list[str]:
-    """Return the component names of ``cfg`` that name a class but are not in ``built`` (could not be imported)."""
+    """Return the component names of ``cfg`` that name a class or model but are not in ``built`` (could not be
+    imported)."""
     specs = component_specs(cfg)
-    return [n for n in specs if n not in built and (specs[n].get("class") or "none") != "none"]
+    return [n for n in specs if n not in built and not is_off(specs[n])]
 
 
 def build_hybrid(cfg: dict, interactions: Interactions, context: dict, params: dict | None = None,

@@ -29,7 +29,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from workbench.config import deep_merge
+from workbench.config import merge_block
 from workbench.data import contract
 from workbench.data.shop import Shop, transaction_lines
 from workbench.evaluate import ablation as ablation_tables
@@ -39,8 +39,10 @@ from workbench.evaluate.metrics import evaluate_ranking, intra_list_diversity, p
 from workbench.evaluate.significance import bootstrap_ci, paired_bootstrap, paired_sample_size
 from workbench.recommend import rules as business_rules
 from workbench.recommend.holdout import Holdout, run_holdout, to_interactions, validation_holdouts
+from workbench.recommend import registry
 from workbench.recommend.hybrid import (BUCKETS, DEFAULTS, POPULAR, CandidateSet, HybridRecommender, Switching,
-                                        build_hybrid, component_specs, missing_components, tune_weights)
+                                        build_hybrid, component_model, component_specs, missing_components,
+                                        tune_weights)
 from workbench.recommend.context import no_prices_reason
 from workbench.recommend.rerank import LearnedReranker
 from workbench.recommend.serving import FinalRecommender
@@ -49,10 +51,10 @@ from workbench.stages import require, skip_record
 
 log = logging.getLogger(__name__)
 
-#: the component that needs prices (left out of a shop without money)
-PRICE_COMPONENT = "price_affinity"
-#: the component that needs baskets of purchases (left out of a clickstream without purchase events)
-BASKET_COMPONENT = "cross_sell"
+#: why a component that needs baskets of purchases is left out of a shop without any (a clickstream without
+#: purchase events)
+NO_BASKETS = ("the cross-sell recommender mines rules from baskets of purchases, and this shop has no purchase (no "
+              "sale line, no purchase event); it is left out")
 
 VARIANTS = ("default", "tuned", "learned")
 #: the artifact name prefix of the hybrid variants' test lists (``recs_hybrid_<variant>``)
@@ -161,7 +163,7 @@ class HybridExperiment:
 
     def __post_init__(self):
         self.evaluation = evaluation_protocol.settings(self.params)
-        self.cfg = deep_merge(DEFAULTS, self.params.get("hybrid") or {})
+        self.cfg = merge_block(DEFAULTS, self.params.get("hybrid"), "hybrid")
         self.k = self.evaluation.k
         self.weight = (self.cfg.get("interactions") or {}).get("weight", "binary")
         mode = (self.cfg.get("switching") or {}).get("enabled", "auto")
@@ -173,17 +175,18 @@ class HybridExperiment:
         self.missing = missing_components(self.cfg, _importable(self.cfg))
         self.unusable = {}  # component -> why the data cannot support it (left out like a missing one)
         self.skipped = {}   # part of the stage (reranker) -> why it could not be fitted (metrics: hybrid.<part>)
-        no_prices = no_prices_reason(self.shop.products, transaction_lines(self.shop))
-        if no_prices and PRICE_COMPONENT in component_specs(self.cfg):
-            self.cfg["components"][PRICE_COMPONENT] = "none"
-            self.unusable[PRICE_COMPONENT] = no_prices
-            log.warning("hybrid: component %s left out: %s", PRICE_COMPONENT, no_prices)
-        if BASKET_COMPONENT in component_specs(self.cfg) and not len(transaction_lines(self.shop)):
-            self.cfg["components"][BASKET_COMPONENT] = "none"
-            self.unusable[BASKET_COMPONENT] = ("the cross-sell recommender mines rules from baskets of purchases, and "
-                                               "this shop has no purchase (no sale line, no purchase event); it is "
-                                               "left out")
-            log.warning("hybrid: component %s left out: %s", BASKET_COMPONENT, self.unusable[BASKET_COMPONENT])
+        lines = transaction_lines(self.shop)
+        # what the data lacks, by the registry's needs of a model
+        lacking = {"prices": no_prices_reason(self.shop.products, lines),
+                   "baskets": None if len(lines) else NO_BASKETS}
+        for name, entry in component_specs(self.cfg).items():
+            model = component_model(entry)
+            why = next((lacking[n] for n in registry.NEEDS
+                        if model is not None and n in registry.get(model).needs and lacking.get(n)), None)
+            if why:
+                self.cfg["components"][name] = "none"
+                self.unusable[name] = why
+                log.warning("hybrid: component %s left out: %s", name, why)
 
     # ---- the split ----------------------------------------------------------------------------------
     @cached_property
@@ -633,13 +636,16 @@ def _importable(cfg: dict) -> set[str]:
     """Names of the components of ``cfg`` whose class imports (without building them)."""
     import importlib
 
-    from workbench.recommend.hybrid import component_specs
+    from workbench.recommend.hybrid import component_model, component_specs, is_off
 
     ok = set()
     for name, entry in component_specs(cfg).items():
-        path = entry.get("class")
-        if path in (None, "", "none"):
+        if is_off(entry):
             continue
+        if component_model(entry) is not None:  # a registered model (built from the registry)
+            ok.add(name)
+            continue
+        path = entry.get("class")
         module, _, attr = str(path).rpartition(".")
         try:
             if hasattr(importlib.import_module(module), attr):

@@ -4,9 +4,11 @@ The split is the run's one protocol (:mod:`workbench.evaluate.experiment`, the `
 source rows, split kind, ``k``, validation folds, bootstrap). A params block ``recommenders:`` (merged
 over :data:`DEFAULTS`) says
 
-- ``models``: names from :data:`MODEL_NAMES`, each with its constructor params under its own key
-  (``ease: {lam: 500}``); a model's defaults are its class's constructor defaults;
-- ``tune: {model: {param: [values]}}``: grids searched on the validation folds carved out of TRAIN;
+- ``models``: names of the model registry (:mod:`workbench.recommend.registry`) of the families this notebook
+  runs (:data:`FAMILIES`), each with its constructor params under its own key (``ease: {lam: 500}``); a model's
+  defaults are its class's constructor defaults; without the key, the registry's default models;
+- ``tune: {model: {param: [values]}}``: grids searched on the validation folds carved out of TRAIN (without
+  the key, the grids registered with the models);
 - ``surprise``: k-fold RMSE/MAE of surprise rating models (only when the data has ratings).
 """
 from __future__ import annotations
@@ -18,60 +20,52 @@ import pandas as pd
 
 from workbench.data import contract
 from workbench.evaluate import metrics as ranking_metrics
-from workbench.evaluate.experiment import RETIRED_KEYS
-from workbench.errors import ConfigError
+from workbench.recommend import registry
 from workbench.recommend.base import Recommender
-from workbench.recommend.baselines import MostPopular, RandomRecommender
-from workbench.recommend.cf import EASE, ItemKNN, SurpriseRecommender
 from workbench.recommend.holdout import Holdout, Results, to_interactions
-from workbench.recommend.implicit_models import ALS, BPR
 from workbench.recommend.tuning import best_params, validation_search
 from workbench.stages import require
 
 log = logging.getLogger(__name__)
 
-#: model name -> (class, fixed constructor args)
-MODEL_NAMES = {
-    "random": (RandomRecommender, {}),
-    "popular": (MostPopular, {}),
-    "popular_recent": (MostPopular, {"window_days": 30}),
-    "item_knn": (ItemKNN, {}),
-    "ease": (EASE, {}),
-    "als": (ALS, {}),
-    "bpr": (BPR, {}),
-    "svd": (SurpriseRecommender, {"algo": "SVD"}),
-    "svdpp": (SurpriseRecommender, {"algo": "SVDpp"}),
-    "baselineonly": (SurpriseRecommender, {"algo": "BaselineOnly"}),
-}
-#: models that need rating values (skipped on purchases / events)
-RATING_MODELS = ("svd", "svdpp", "baselineonly")
+#: the registry's families this notebook runs (content, basket and context models have their own notebooks)
+FAMILIES = ("baseline", "cf")
 
+#: the ``recommenders`` block's own settings (its ``models`` and ``tune`` defaults come from the registry:
+#: :func:`defaults`)
 DEFAULTS: dict = {
-    "models": ["random", "popular", "popular_recent", "item_knn", "ease", "als", "bpr"],
-    "tune": {"ease": {"lam": [50.0, 200.0, 500.0, 2000.0]}, "als": {"regularization": [0.1, 1.0, 10.0]}},
     "surprise": {"enabled": True, "folds": 5, "seed": 0, "models": ["SVD", "KNNBaseline", "BaselineOnly"],
                  "svdpp": False, "grid": {}},
 }
 
 
+def model_names() -> list[str]:
+    """Return the models this notebook can run: the registered ones of :data:`FAMILIES`, in registry order."""
+    return registry.names(FAMILIES)
+
+
+def defaults() -> dict:
+    """Return the ``recommenders`` block's defaults: :data:`DEFAULTS`, the registry's default models and the
+    tuning grids registered with them."""
+    specs = [registry.get(n) for n in model_names()]
+    return {"models": [s.name for s in specs if s.default],
+            "tune": {s.name: copy.deepcopy(dict(s.grid)) for s in specs if s.grid},
+            **copy.deepcopy(DEFAULTS)}
+
+
 def settings(params_block: dict | None, source: str = "purchases") -> dict:
-    """Return :data:`DEFAULTS` with a ``recommenders:`` params block merged in (nested dicts key by key);
+    """Return :func:`defaults` with a ``recommenders:`` params block merged in (nested dicts key by key);
     ``source`` is the evaluation's (``evaluation.source``: rating models need ratings)."""
-    from workbench.config import deep_merge
+    from workbench.config import merge_block
 
     block = params_block or {}
-    old = [f"'{k}' is now '{v}'" for k, v in RETIRED_KEYS.items()
-           if k.startswith("recommenders.") and k.split(".", 1)[1] in block]
-    if old:
-        raise ConfigError("recommenders: the split and its metrics are set in the evaluation: block; "
-                          + "; ".join(old))
-    cfg = deep_merge(DEFAULTS, block)
+    cfg = merge_block(defaults(), block, "recommenders", extra_keys=model_names())  # ease: {lam: 500} ...
     if "tune" in block:  # a params file's grids replace the defaults' (not merged per model)
         cfg["tune"] = copy.deepcopy(block["tune"] or {})
     cfg["source"] = source
-    unknown = [m for m in cfg["models"] if m not in MODEL_NAMES]
+    unknown = [m for m in cfg["models"] if m not in model_names()]
     if unknown:
-        raise ValueError(f"recommenders.models: unknown {unknown}; choose from {list(MODEL_NAMES)}")
+        raise ValueError(f"recommenders.models: unknown {unknown}; choose from {model_names()}")
     return cfg
 
 
@@ -89,27 +83,19 @@ def split_summary(train: pd.DataFrame, test: pd.DataFrame) -> pd.DataFrame:
 
 # ---- models --------------------------------------------------------------------------------------
 def make_model(name: str, cfg: dict, overrides: dict | None = None) -> Recommender:
-    """Return the unfitted model ``name`` with its params from ``cfg[name]`` (and ``overrides``)."""
-    cls, fixed = MODEL_NAMES[name]
-    params = {**fixed, **(cfg.get(name) or {}), **(overrides or {})}
-    if cls is SurpriseRecommender:
-        algo = params.pop("algo")
-        rs = params.pop("random_state", 0)
-        model = SurpriseRecommender(algo, params, random_state=rs)
-    else:
-        model = cls(**params)
-    model.name = name
-    return model
+    """Return the unfitted model ``name`` (registered) with its params from ``cfg[name]`` (and ``overrides``)."""
+    return registry.build(name, {**(cfg.get(name) or {}), **(overrides or {})})
 
 
 def active_models(cfg: dict) -> list[str]:
     """Return the configured model names that can run on this source (rating models need ratings)."""
     names = list(cfg["models"])
     if cfg["source"] != "ratings":
-        skipped = [m for m in names if m in RATING_MODELS]
+        rating_models = registry.names(needs="ratings")
+        skipped = [m for m in names if m in rating_models]
         if skipped:
             log.info("skipping %s: they need ratings and the source is %s", skipped, cfg["source"])
-        names = [m for m in names if m not in RATING_MODELS]
+        names = [m for m in names if m not in rating_models]
     return names
 
 

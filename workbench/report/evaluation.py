@@ -22,6 +22,7 @@ from workbench.evaluate import experiment
 from workbench.evaluate.leaderboard import Leaderboard, leaderboard
 from workbench.evaluate.metrics import ranking_curve
 from workbench.evaluate.significance import paired_sample_size
+from workbench.recommend import registry
 from workbench.report.record import ARTIFACTS_DIR
 
 log = logging.getLogger(__name__)
@@ -275,7 +276,7 @@ def evaluate_run(run_dir: str | Path, metrics: dict, params: dict | None = None)
     products = pd.read_parquet(products_path) if products_path.exists() else None
     n_items = (products[contract.PRODUCT_ID].nunique() if products is not None
                else int(summary.get(metrics, "data.products") or 0))
-    ev.board = leaderboard(recs, relevant(test), s.k, max(n_items, 1),
+    ev.board = leaderboard(recs, relevant(test), s.k, max(n_items, 1), families=registry.families(),
                            baseline=s.baseline or summary.popular_model({"recommenders": recs}),
                            n_boot=s.n_boot, alpha=s.alpha, seed=s.seed,
                            population=experiment.read_population(adir))

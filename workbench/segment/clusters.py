@@ -20,8 +20,8 @@ from sklearn.manifold import TSNE
 from sklearn.metrics import adjusted_rand_score
 from threadpoolctl import threadpool_limits
 
+from workbench.config import check_retired, merge_block
 from workbench.data import contract
-from workbench.errors import ConfigError
 from workbench.segment.features import EXTRA_FEATURES, category_shares, cluster_features  # noqa: F401
 from workbench.segment.rfm import FREQUENCY, MONETARY, NO_PURCHASE, RECENCY, SEGMENT
 from workbench.segment.selection import CLUSTERING_STAGE, MODELS, ClusterSelector, _sample
@@ -52,9 +52,6 @@ DEFAULTS: dict = {
     "n_threads": 1,               # OpenMP/BLAS threads (None = all; 1 is fastest on a busy machine)
     "evidence": True,             # every candidate on every criterion (false: only what the rule reads, same choice)
 }
-#: keys of the ``segmentation`` params that were replaced, and their replacements
-REPLACED_KEYS: dict[str, str] = {"segmentation.kmeans": "segmentation.clusters",
-                                 "segmentation.clusters.silhouette_sample": "segmentation.clusters.criteria_sample"}
 
 #: words for a high / low centre z-score of each feature (recency: low = recent)
 NAME_WORDS: dict[str, tuple[str, str]] = {
@@ -79,16 +76,10 @@ ACTIONS: tuple[tuple[tuple[str, ...], str], ...] = (
 
 
 def settings(segmentation: dict) -> dict:
-    """Return the ``clusters`` block of the ``segmentation`` params; a replaced key is an error naming its successor."""
-    block = segmentation.get("clusters") or {}
-    for old, new in REPLACED_KEYS.items():
-        *parents, key = old.split(".")[1:]
-        where = segmentation
-        for p in parents:
-            where = where.get(p) or {}
-        if key in where:
-            raise ConfigError(f"params key '{old}' was replaced by '{new}'; rename it in your params file")
-    return {**DEFAULTS, **block}
+    """Return the ``clusters`` block of the ``segmentation`` params over :data:`DEFAULTS`; an unknown key is an
+    error, a replaced one names its successor."""
+    check_retired(segmentation, "segmentation")
+    return merge_block(DEFAULTS, segmentation.get("clusters"), "segmentation.clusters")
 
 
 # ---- naming -------------------------------------------------------------------------------------------

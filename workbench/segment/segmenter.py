@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from workbench.config import deep_merge
+from workbench.config import merge_block
 from workbench.data import contract
 from workbench.errors import StageSkipped
 from workbench.segment import DEFAULTS, clusters, rfm
@@ -55,7 +55,7 @@ class Segmenter:
         return self._fitted[key].copy()
 
     def _fit(self, transactions: pd.DataFrame, last: pd.Timestamp) -> pd.DataFrame:
-        cfg = deep_merge(DEFAULTS, self.params or {})
+        cfg = merge_block(DEFAULTS, self.params, "segmentation")
         date = last.normalize() + pd.Timedelta(days=1)
         table = rfm.build_rfm(transactions, self.customers, date, cfg["segment_map"], cfg["iqr_k"])
         km = clusters.choice_only(clusters.settings(cfg))  # notebook 01 shows the evidence; the choice is the same
