@@ -115,7 +115,7 @@ def leaderboard(recs: dict[str, pd.DataFrame], test: pd.DataFrame, k: int, n_ite
         r = recs[model]
         pc = per_customer_metrics(truth, r, k).set_index(contract.CUSTOMER_ID).reindex(customers)
         per[model] = pc["ndcg"].to_numpy()
-        has_list = customers.isin(np.asarray(r[contract.CUSTOMER_ID].astype("str").unique(), dtype=object))
+        has_list = pd.Index(r[contract.CUSTOMER_ID].astype("str").unique()).get_indexer(customers) >= 0
         listed = int(has_list.sum())
         rows.append({"model": model, "family": fam[model], f"ndcg@{k}": float(pc["ndcg"].mean()),
                      f"precision@{k}": float(pc["precision"].mean()), f"recall@{k}": float(pc["recall"].mean()),
