@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from workbench import param_blocks
 from workbench.config import load_params, project_root, stage
 from workbench.data import contract
 from workbench.data.load import fingerprint, load_shop
@@ -191,6 +190,8 @@ def start(params: str | dict = "default", run_dir: str | Path | None = None,
     if run_dir is None:
         run_dir = project_root() / "outputs" / f"interactive-{cfg['name']}"
     ctx = Context(params=cfg, run_dir=Path(run_dir), rec=RunRecorder(run_dir))
+    from workbench import param_blocks  # the stages' readers: imported when a run starts, not by the CLI
+
     param_blocks.check(cfg)  # a misspelt key of any block fails here, before any work
     _install_skip_handler(ctx)
     log.info("run folder: %s", ctx.run_dir)

@@ -7,8 +7,8 @@ folder); the sockets are removed when the kernel shuts down, and messages stay s
 key. A kernel found dead records its process's exit code (negative: the signal that killed it), so a dead kernel
 can be reported as such.
 
-:class:`KernelStarter` starts the kernel of the next notebook, and imports the modules that notebook imports,
-while the current notebook runs: kernel start-up and imports (a few seconds per notebook) then overlap with work
+:class:`KernelStarter` starts the kernel of the next notebook, and imports the modules that notebook imports
+(and any the caller adds), while the current notebook runs: kernel start-up and imports (a few seconds per notebook) then overlap with work
 instead of adding to it. Each notebook still gets a fresh kernel of its own; only modules are imported in advance,
 no name is defined in the notebook's namespace.
 """
@@ -104,9 +104,11 @@ class KernelStarter:
     import of the notebook's modules (the kernel works on it in its own process while the caller goes on);
     :meth:`stop` shuts a kernel down, with the clients that talked to it."""
 
-    def __init__(self, kernel_name: str = "python3", manager_class: type | None = None):
+    def __init__(self, kernel_name: str = "python3", manager_class: type | None = None,
+                 also_import: tuple[str, ...] = ()):
         self.kernel_name = kernel_name
         self.manager_class = manager_class or ipc_kernel_manager_class()
+        self.also_import = tuple(also_import)
 
     def start(self, notebook: Path, env: dict | None = None):
         """A started kernel manager for ``notebook`` (working folder: the notebook's folder; ``env`` added to this
@@ -123,7 +125,8 @@ class KernelStarter:
         # kernel would answer the notebook's client on this one
         kc = km.client(session=Session(key=km.session.key, signature_scheme=km.session.signature_scheme))
         kc.start_channels()
-        kc.execute(_warm_up_code(imported_modules(notebook)), silent=True, store_history=False)
+        kc.execute(_warm_up_code([*imported_modules(notebook), *self.also_import]), silent=True,
+                   store_history=False)
         return km
 
     def stop(self, km) -> None:

@@ -6,8 +6,17 @@ its start with an error naming the block, the key and the known keys, whichever 
 """
 from __future__ import annotations
 
+from workbench import segment, tracking
 from workbench.config import EXTENDS_KEY, SOURCE_KEY, stage
+from workbench.data.bots import bot_rules
+from workbench.data.sessions import session_settings
 from workbench.errors import ConfigError
+from workbench.evaluate import experiment
+from workbench.evaluate.next_item import next_item_settings
+from workbench.pricing import pipeline
+from workbench.recommend import basket, content, context, hybrid, protocol
+from workbench.segment import clusters
+from workbench.stages import LIMITS_KEY, Limits
 
 #: the top-level keys of a params file besides the blocks of :func:`readers` (``extends`` is resolved on load)
 SCALARS = ("name", "seed", "notebooks", "data", "report", SOURCE_KEY, EXTENDS_KEY)
@@ -15,16 +24,6 @@ SCALARS = ("name", "seed", "notebooks", "data", "report", SOURCE_KEY, EXTENDS_KE
 
 def readers() -> dict:
     """Return ``{block: function(params) that reads it}`` for every stage block of a params file."""
-    from workbench import segment, tracking
-    from workbench.data.bots import bot_rules
-    from workbench.data.sessions import session_settings
-    from workbench.evaluate import experiment
-    from workbench.evaluate.next_item import next_item_settings
-    from workbench.pricing import pipeline
-    from workbench.recommend import basket, content, context, hybrid, protocol
-    from workbench.segment import clusters
-    from workbench.stages import LIMITS_KEY, Limits
-
     def by_defaults(name, defaults):
         return lambda params: stage(params, name, defaults)
 

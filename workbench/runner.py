@@ -109,7 +109,8 @@ def _run_into(tmp: Path, out_dir: Path, cfg: dict, only, render: bool, kernel: s
     """Execute the notebooks into ``tmp`` and swap it into ``out_dir``."""
     import papermill as pm
 
-    starter = KernelStarter(kernel)
+    # every notebook starts with context.start, which reads each params block through the stages' readers
+    starter = KernelStarter(kernel, also_import=("workbench.param_blocks",))
     params_file = tmp / "params.yaml"
     params_file.write_text(yaml.safe_dump(cfg, sort_keys=True))
     nbs = discover(only, cfg.get("notebooks"), notebooks)
