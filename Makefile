@@ -29,11 +29,13 @@ services:
 	@for script in scripts/setup-*.sh; do [ -e "$$script" ] || continue; bash "$$script" || exit 1; done
 
 # the suite, then the committed notebooks as a data scientist opens them (nbval: parameters-cell defaults,
-# outputs/interactive-<params name>/; an error in any cell fails). TEST_WORKERS processes share the tests
-# (pytest-xdist; tests/conftest.py:xdist_group keeps what must stay together in one process); 0 runs them in this one
+# outputs/interactive-<params name>/; an error in any cell fails). TEST_WORKERS processes share the suite
+# (pytest-xdist; tests/conftest.py:xdist_group keeps what must stay together in one process; 0 runs it in this
+# one); the notebooks' cells run in one process, in order, each notebook in one kernel
 TEST_WORKERS ?= auto
 test: setup services
-	$(PY) -m pytest -q tests notebooks --nbval-lax -n $(TEST_WORKERS) --dist loadgroup
+	$(PY) -m pytest -q tests -n $(TEST_WORKERS) --dist loadgroup
+	$(PY) -m pytest -q notebooks --nbval-lax -p no:xdist
 
 # whole-run fuzzing: FUZZ_EXAMPLES small shops drawn over the space of shapes (tests/fuzz), each run through
 # the command line; every run ends in results or a stated reason, or stops at load naming a rule. `make test`

@@ -27,13 +27,11 @@ SHARED_FOLDERS = {"db": "default-run", "spark": "spark", "pricing": "pricing"}
 
 def xdist_group(item) -> str:
     """The pytest-xdist group of a test (``make test`` runs ``--dist loadgroup``: a group runs in one worker, in
-    order). Tests of the default run share it; a folder in :data:`SHARED_FOLDERS` stays together; the committed
-    notebooks run as one group, in order (each reads what the one before wrote); any other test goes with its file."""
+    order). Tests of the default run share it; a folder in :data:`SHARED_FOLDERS` stays together; any other test
+    goes with its file. (``make test`` runs the committed notebooks' cells in a pytest of their own.)"""
     path = Path(str(item.path)).resolve()
     if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
         return "default-run"
-    if path.suffix == ".ipynb":
-        return "notebooks"
     parts = path.relative_to(ROOT).parts
     if len(parts) > 2 and parts[0] == "tests" and parts[1] in SHARED_FOLDERS:
         return SHARED_FOLDERS[parts[1]]
