@@ -30,11 +30,11 @@ services:
 
 # the suite, then the committed notebooks as a data scientist opens them (nbval: parameters-cell defaults,
 # outputs/interactive-<params name>/; an error in any cell fails). TEST_WORKERS processes share the suite
-# (pytest-xdist; tests/conftest.py:xdist_group keeps what must stay together in one process; 0 runs it in this
+# (pytest-xdist; tests/conftest.py:process_scope keeps what must stay together in one process; 0 runs it in this
 # one); the notebooks' cells run in one process, in order, each notebook in one kernel
 TEST_WORKERS ?= auto
 test: setup services
-	$(PY) -m pytest -q tests -n $(TEST_WORKERS) --dist loadgroup
+	$(PY) -m pytest -q tests -n $(TEST_WORKERS) --dist loadscope
 	$(PY) -m pytest -q notebooks --nbval-lax -p no:xdist
 
 # whole-run fuzzing: FUZZ_EXAMPLES small shops drawn over the space of shapes (tests/fuzz), each run through

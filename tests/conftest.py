@@ -23,28 +23,43 @@ SLOW_FIXTURES = {"default_run", "default_rerun", "papermill_warnings"}
 #: folders whose tests share what only one process may hold: the PostgreSQL cluster the session starts and stops
 #: (with the default run the database tests export), the session's SparkSession, the pricing shops
 SHARED_FOLDERS = {"db": "default-run", "spark": "spark", "pricing": "pricing"}
+#: the test files whose tests use the default run (a test elsewhere that uses it stops the collection)
+DEFAULT_RUN_FILES = ("tests/db/test_postgres.py", "tests/report/test_browser.py", "tests/test_export.py",
+                     "tests/test_notebooks.py", "tests/test_saved_models.py")
 
 
-def xdist_group(item) -> str:
-    """The pytest-xdist group of a test (``make test`` runs ``--dist loadgroup``: a group runs in one worker, in
-    order). Tests of the default run share it; a folder in :data:`SHARED_FOLDERS` stays together; any other test
-    goes with its file. (``make test`` runs the committed notebooks' cells in a pytest of their own.)"""
-    path = Path(str(item.path)).resolve()
-    if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+def process_scope(nodeid: str) -> str:
+    """Which tests run in one process, in order, when ``make test`` shares the suite between processes
+    (pytest-xdist): the tests of the default run; each folder of :data:`SHARED_FOLDERS`; any other file's tests."""
+    path = nodeid.split("::", 1)[0]
+    if path in DEFAULT_RUN_FILES:
         return "default-run"
-    parts = path.relative_to(ROOT).parts
+    parts = path.split("/")
     if len(parts) > 2 and parts[0] == "tests" and parts[1] in SHARED_FOLDERS:
         return SHARED_FOLDERS[parts[1]]
-    return "/".join(parts)
+    return path
+
+
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: unknown without it
+def pytest_xdist_make_scheduler(config, log):
+    """pytest-xdist hands each worker whole :func:`process_scope` scopes."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ScopeScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return process_scope(nodeid)
+
+    return ScopeScheduling(config, log)
 
 
 def pytest_collection_modifyitems(config, items):
-    """Mark ``slow`` every test that needs a whole default run, so ``-m "not slow"`` leaves it out; give every
-    test its pytest-xdist group."""
+    """Mark ``slow`` every test that needs a whole default run, so ``-m "not slow"`` leaves it out."""
     for item in items:
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
-        item.add_marker(pytest.mark.xdist_group(xdist_group(item)))
+            if item.nodeid.split("::", 1)[0] not in DEFAULT_RUN_FILES:
+                raise pytest.UsageError(f"{item.nodeid} uses the default run: add its file to "
+                                        f"tests/conftest.py:DEFAULT_RUN_FILES (its tests then share one process)")
 
 
 @pytest.fixture(scope="session")
