@@ -131,11 +131,24 @@ class Context:
         return self.shop().truth
 
 
+class _CurrentStderr(logging.StreamHandler):
+    """A stream handler that writes to whatever ``sys.stderr`` is when a record comes (a kernel, a test's capture
+    or a redirect may replace it after the handler is made, and close the one it replaced)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
 def setup_logging(level: int = logging.INFO) -> None:
     """Send the package's log records to stderr once (visible in notebooks and the terminal)."""
     logger = logging.getLogger("workbench")
     if not any(getattr(h, "_workbench", False) for h in logger.handlers):
-        h = logging.StreamHandler(sys.stderr)
+        h = _CurrentStderr()
         h.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
         h._workbench = True  # type: ignore[attr-defined]
         logger.addHandler(h)

@@ -46,4 +46,4 @@ def test_validation_search_shows_one_bar_over_every_fit(capsys):
     assert last.startswith("tune ease: 100%") and "6/6" in last and "fold 3/3 {'lam': 10.0}" in last
     validation_search(lambda lam: EASE(lam=lam), {"lam": [1.0]}, folds[:1], lambda df: Interactions.from_frame(df),
                       k=5, progress=False)
-    assert capsys.readouterr().err == ""
+    assert "%|" not in capsys.readouterr().err  # no bar (log lines may be there)
