@@ -74,7 +74,7 @@ DEFAULTS: dict = {
     # every component; "rank" stays the notebooks' default. Candidates = the whole 500-product catalog: the
     # union of the components' top 100 already holds 235 products per customer on average (198 at least),
     # and the top 10 of 20,000 sampled customers at 100K were identical with 100 and with 500 candidates
-    # (measured for the issue 9 closing note), at half the cost
+    # (measured on that shop), at half the cost
     "hybrid": {"normalise": "minmax", "candidates": 500},
     # workbench.pricing.pipeline.DEFAULTS, without the double-ML elasticities (a research comparison: the
     # suggestions use the fixed-effects estimate)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from workbench.evaluate import published as _ml
 
-#: the microsoft/recommenders rows the benchmark summary checks (issue 8), by their name in that table
+#: the microsoft/recommenders rows the benchmark summary checks, by their name in that table
 ML100K_MODELS = ("BiVAE (GPU)", "BPR (cornac)", "LightGCN", "SAR", "SVD (surprise)")
 #: Surprise rows checked (both columns)
 SURPRISE_MODELS = ("SVD", "KNNBaseline")
