@@ -46,7 +46,9 @@ FOUND = (ShopShape(n_customers=36, n_products=1, n_categories=1, span_days=1, in
                    protocol="events", seed=8388607),
          ShopShape(n_customers=36, n_products=1, n_categories=2, span_days=2, invoices_per_customer=4.92841484705817,
                    returns=True, product_prices=False, price_history=True, events="views", ratings=True,
-                   protocol="events", seed=162427546))
+                   protocol="events", seed=162427546),
+         ShopShape(n_customers=11, n_products=11, n_categories=3, span_days=713, invoices_per_customer=1.950773444376018,
+                   ratings=True, time_zones=True, seed=2082))
 
 
 def replaying_found(test):

@@ -74,6 +74,8 @@ def test_assignment_profile_and_crosstab(segmented):
     assert pca.shape == (100, 3)
     tsne = clusters.embed_2d(m.transform(X), m.predict(X), "tsne", sample=60, max_iter=250)
     assert tsne.shape == (60, 3) and np.isfinite(tsne[["x", "y"]].to_numpy()).all()
+    few = clusters.embed_2d(m.transform(X)[:5], m.predict(X)[:5], "tsne", max_iter=250)  # a pilot's five buyers
+    assert few.shape == (5, 3) and np.isfinite(few[["x", "y"]].to_numpy()).all()
 
 
 def test_truth_agreement_on_the_planted_segments(segmented, small_shop):

@@ -233,7 +233,8 @@ def embed_2d(Z: np.ndarray, labels: np.ndarray, method: str = "pca", sample: int
         if method == "pca":
             xy = PCA(n_components=2, random_state=random_state).fit_transform(Zs)
         elif method == "tsne":
-            perplexity = float(min(30.0, max(5.0, (len(Zs) - 1) / 3.0)))
+            # scikit-learn needs a perplexity below the number of points (a pilot may cluster only a handful)
+            perplexity = float(min(30.0, max(5.0, (len(Zs) - 1) / 3.0), len(Zs) - 1))
             xy = TSNE(n_components=2, perplexity=perplexity, init="pca", max_iter=max(250, int(max_iter)),
                       random_state=random_state, n_jobs=n_threads).fit_transform(Zs)
         else:
