@@ -26,6 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default=None, help="output folder (default outputs/<params name>)")
     run.add_argument("--only", default=None, help="comma-separated notebook numbers, e.g. 00,01")
     run.add_argument("--no-report", action="store_true", help="skip the HTML report")
+    run.add_argument("--jobs", type=int, default=None,
+                     help="notebooks run at once, each once the notebooks it reads have ended (default: the "
+                          "machine's cores, at most 2; 1 runs them one after another); the results are the same")
 
     val = sub.add_parser("validate", help="load and validate the data only, print the report")
     _add_params(val)
@@ -68,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
             from workbench.runner import run
 
             only = [s.strip() for s in args.only.split(",")] if args.only else None
-            out = run(args.params, out=args.out, only=only, overrides=args.overrides, render=not args.no_report)
+            out = run(args.params, out=args.out, only=only, overrides=args.overrides, render=not args.no_report,
+                      jobs=args.jobs)
             print(f"run written to {out}")
         elif args.command == "validate":
             from pathlib import Path

@@ -145,3 +145,11 @@ class KernelStarter:
             except Exception as exc:  # the kernel died with its notebook; its resources are still released
                 log.debug("shutting a kernel down: %s", exc)
                 run_sync(km.shutdown_kernel)(now=True)
+
+    @staticmethod
+    def kill(km) -> None:
+        """Kill a kernel's process at once (from any thread): the notebook running in it stops with a dead
+        kernel, and the thread that runs it cleans up with :meth:`stop`."""
+        process = getattr(getattr(km, "provisioner", None), "process", None)
+        if process is not None and process.poll() is None:
+            process.kill()

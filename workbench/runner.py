@@ -17,16 +17,17 @@ import platform
 import shutil
 import subprocess
 import sys
-import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import yaml
 
-from workbench import cache, outcome, runfolder
+from workbench import cache, outcome, runfolder, schedule
 from workbench.config import EXTENDS_KEY, SOURCE_KEY, load_params, project_root
 from workbench.errors import ConfigError, NotebookExecutionError
 from workbench.kernels import KernelStarter
+from workbench.lanes import NotebookFailed, NotebookLanes
 from workbench.models import library_versions
 
 log = logging.getLogger(__name__)
@@ -71,13 +72,17 @@ def _failure_message(nb: Path, exc: Exception, executed: Path | None = None, exi
 
 def run(params: str | Path = "default", out: str | Path | None = None, only: list[str] | None = None,
         overrides: list[str] | None = None, render: bool = True, kernel: str = "python3",
-        notebooks: Path | None = None) -> Path:
+        notebooks: Path | None = None, jobs: int | None = None) -> Path:
     """Execute the notebooks for a params file and return the output folder.
 
     ``only`` limits the run to some notebook prefixes (``["00", "01"]``): the rest of an earlier run
     in the output folder is kept, so a later stage can be re-run alone. ``notebooks`` is the folder of
-    source notebooks (default ``notebooks/`` of the project).
+    source notebooks (default ``notebooks/`` of the project). ``jobs`` notebooks run at once, each one once the
+    notebooks it reads have ended (:mod:`workbench.schedule`; default :func:`~workbench.schedule.default_jobs`);
+    the results are the same for any ``jobs``.
     """
+    request = _Request(only=only, render=render, kernel=kernel, notebooks=notebooks, overrides=overrides,
+                       jobs=jobs or schedule.default_jobs())
     cfg = load_params(params, overrides)
     out_dir = Path(out) if out else project_root() / "outputs" / cfg["name"]
     out_dir = out_dir.resolve()
@@ -91,7 +96,7 @@ def run(params: str | Path = "default", out: str | Path | None = None, only: lis
     runfolder.claim(tmp)
     try:
         with runfolder.stop_on_sigterm():
-            return _run_into(tmp, out_dir, cfg, only, render, kernel, notebooks, overrides)
+            return _run_into(tmp, out_dir, cfg, request)
     except NotebookExecutionError:
         raise
     except ConfigError:  # nothing ran: no partial run to keep
@@ -105,15 +110,26 @@ def run(params: str | Path = "default", out: str | Path | None = None, only: lis
         raise
 
 
-def _run_into(tmp: Path, out_dir: Path, cfg: dict, only, render: bool, kernel: str, notebooks, overrides) -> Path:
-    """Execute the notebooks into ``tmp`` and swap it into ``out_dir``."""
-    import papermill as pm
+@dataclass(frozen=True)
+class _Request:
+    """What :func:`run` was asked for besides the params and the folder."""
 
+    only: list[str] | None
+    render: bool
+    kernel: str
+    notebooks: Path | None
+    overrides: list[str] | None
+    jobs: int
+
+
+def _run_into(tmp: Path, out_dir: Path, cfg: dict, request: _Request) -> Path:
+    """Execute the notebooks into ``tmp`` and swap it into ``out_dir``."""
+    only, kernel = request.only, request.kernel
     # every notebook starts with context.start, which reads each params block through the stages' readers
     starter = KernelStarter(kernel, also_import=("workbench.param_blocks",))
     params_file = tmp / "params.yaml"
     params_file.write_text(yaml.safe_dump(cfg, sort_keys=True))
-    nbs = discover(only, cfg.get("notebooks"), notebooks)
+    nbs = discover(only, cfg.get("notebooks"), request.notebooks)
     manifest_path = tmp / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
     manifest.update({"params": cfg, "params_file": str(cfg.get(SOURCE_KEY, "")),
@@ -123,44 +139,27 @@ def _run_into(tmp: Path, out_dir: Path, cfg: dict, only, render: bool, kernel: s
                                                                "processor": platform.machine()}})
     runs = {r["notebook"]: r for r in manifest.get("notebooks", [])}
     started = datetime.now(timezone.utc)
-    log.info("running %d notebook(s) into %s", len(nbs), out_dir)
+    jobs = request.jobs
+    log.info("running %d notebook(s) into %s (up to %d at once)", len(nbs), out_dir, jobs)
     env = {cache.CACHE_ENV: str(tmp / cache.CACHE_DIR)}
-    upcoming = starter.start(nbs[0], env) if nbs else None
-    for i, nb in enumerate(nbs, 1):
-        log.info("notebook %d/%d: %s", i, len(nbs), nb.name)
-        t0 = time.perf_counter()
-        nb_start = datetime.now(timezone.utc)
+    lanes = NotebookLanes(starter, jobs, lambda nb, km: _execute(nb, km, tmp, params_file, kernel))
+    try:
+        for result in lanes.run(nbs, env):
+            runs[result.notebook.name] = result.record
+            _record_timing(tmp, result.notebook.name, result.seconds, tmp / result.notebook.name)
+            if result.skipped:
+                outcome.mark_skipped(tmp / result.notebook.name)
+                log.warning("%s ended early: %s", result.notebook.name, result.skipped)
+    except NotebookFailed as failure:
+        nb, exc, exit_code = failure.notebook, failure.error, failure.exit_code
         target = tmp / nb.name
-        skipped = None
-        km, upcoming = upcoming, (starter.start(nbs[i], env) if i < len(nbs) else None)
-        try:
-            pm.execute_notebook(str(nb), str(target), cwd=str(nb.parent), kernel_name=kernel,
-                                parameters={"params": str(params_file), "run_dir": str(tmp), "overrides": {}},
-                                progress_bar=False, log_output=False, stderr_file=sys.stderr, km=km)
-        except Exception as exc:  # papermill raises PapermillExecutionError; keep the evidence
-            skipped = outcome.skip_of(exc)
-            if skipped is None:
-                exit_code = km.exit_codes[-1] if km.exit_codes else None
-                msg = _failure_message(nb, exc, target if target.exists() else None, exit_code)
-                shutil.rmtree(tmp / cache.CACHE_DIR, ignore_errors=True)
-                failed = runfolder.keep_failed(tmp, out_dir, msg)
-                if upcoming is not None:
-                    starter.stop(upcoming)
-                raise NotebookExecutionError(msg + f"; the executed notebook is kept at {failed / nb.name}") from exc
-            outcome.mark_skipped(target)
-            log.warning("%s ended early: %s", nb.name, skipped)
-        except BaseException:  # Ctrl-C, SIGTERM: no kernel and no cache is left behind
-            if upcoming is not None:
-                starter.stop(upcoming)
-            shutil.rmtree(tmp / cache.CACHE_DIR, ignore_errors=True)
-            raise
-        finally:
-            starter.stop(km)
-        secs = time.perf_counter() - t0
-        runs[nb.name] = {"notebook": nb.name, "start": nb_start.isoformat(timespec="seconds"),
-                         "end": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                         "duration_s": round(secs, 2), **({"skipped": skipped} if skipped else {})}
-        _record_timing(tmp, nb.name, secs, target)
+        msg = _failure_message(nb, exc, target if target.exists() else None, exit_code)
+        shutil.rmtree(tmp / cache.CACHE_DIR, ignore_errors=True)
+        failed = runfolder.keep_failed(tmp, out_dir, msg)
+        raise NotebookExecutionError(msg + f"; the executed notebook is kept at {failed / nb.name}") from exc
+    except BaseException:  # Ctrl-C, SIGTERM: no kernel and no cache is left behind
+        shutil.rmtree(tmp / cache.CACHE_DIR, ignore_errors=True)
+        raise
     shutil.rmtree(tmp / cache.CACHE_DIR, ignore_errors=True)
     fp = tmp / "data_fingerprint.txt"
     manifest.update({"data_fingerprint": fp.read_text().strip() if fp.exists() else None,
@@ -168,14 +167,25 @@ def _run_into(tmp: Path, out_dir: Path, cfg: dict, only, render: bool, kernel: s
                      "started": started.isoformat(timespec="seconds"),
                      "ended": datetime.now(timezone.utc).isoformat(timespec="seconds")})
     manifest["duration_s"] = round(sum(r["duration_s"] for r in manifest["notebooks"]), 2)
+    manifest["wall_s"] = round((datetime.now(timezone.utc) - started).total_seconds(), 2)
+    manifest["jobs"] = jobs
     manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
-    if render:
+    if request.render:
         _render(tmp)
     runfolder.release(tmp)
     _swap(tmp, out_dir)
     log.info("run complete: %s", out_dir)
-    _track(out_dir, overrides, only)
+    _track(out_dir, request.overrides, only)
     return out_dir
+
+
+def _execute(nb: Path, km, tmp: Path, params_file: Path, kernel: str) -> None:
+    """Execute one notebook with papermill in the started kernel ``km``, into the run folder ``tmp``."""
+    import papermill as pm
+
+    pm.execute_notebook(str(nb), str(tmp / nb.name), cwd=str(nb.parent), kernel_name=kernel,
+                        parameters={"params": str(params_file), "run_dir": str(tmp), "overrides": {}},
+                        progress_bar=False, log_output=False, stderr_file=sys.stderr, km=km)
 
 
 def _track(out_dir: Path, overrides: list[str] | dict | None, only: list[str] | None) -> None:

@@ -375,19 +375,20 @@ def load_or_make_split(shop: Shop, s: EvaluationSettings, recorder=None) -> Spli
         return make_split(shop, s)
     info_path = recorder.artifact_path(SPLIT_INFO)
     want = {"settings": s.signature(), "data": _fingerprint(shop)}
-    have = json.loads(info_path.read_text()) if info_path.exists() else None
-    if (have is None or {key: have.get(key) for key in want} != want or "population" not in have
-            or not (recorder.has_artifact(SPLIT_TRAIN) and recorder.has_artifact(SPLIT_TEST))):
-        sp = make_split(shop, s)
-        recorder.save_artifact(sp.train, SPLIT_TRAIN)
-        recorder.save_artifact(sp.test, SPLIT_TEST)
-        have = {**want, "population": sp.population.to_dict()}
-        info_path.write_text(json.dumps(have, sort_keys=True, indent=1) + "\n")
-        log.info("split written to %s", recorder.artifact_path(SPLIT_TEST).parent)
-    else:
-        log.info("split read from %s (same settings and data)", recorder.artifact_path(SPLIT_TEST).parent)
-    train = recorder.load_artifact(SPLIT_TRAIN)
-    test = recorder.load_artifact(SPLIT_TEST)
+    with recorder.locked():  # notebooks that run side by side make the split once and read it whole
+        have = json.loads(info_path.read_text()) if info_path.exists() else None
+        if (have is None or {key: have.get(key) for key in want} != want or "population" not in have
+                or not (recorder.has_artifact(SPLIT_TRAIN) and recorder.has_artifact(SPLIT_TEST))):
+            sp = make_split(shop, s)
+            recorder.save_artifact(sp.train, SPLIT_TRAIN)
+            recorder.save_artifact(sp.test, SPLIT_TEST)
+            have = {**want, "population": sp.population.to_dict()}
+            info_path.write_text(json.dumps(have, sort_keys=True, indent=1) + "\n")
+            log.info("split written to %s", recorder.artifact_path(SPLIT_TEST).parent)
+        else:
+            log.info("split read from %s (same settings and data)", recorder.artifact_path(SPLIT_TEST).parent)
+        train = recorder.load_artifact(SPLIT_TRAIN)
+        test = recorder.load_artifact(SPLIT_TEST)
     return SplitRows(train, test, training_purchases(shop, train, s.source, s.split), Population(**have["population"]))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -59,6 +60,24 @@ def to_jsonable(value: Any, digits: int = 6) -> Any:
     return str(value)
 
 
+@contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """Hold the run folder's lock: notebooks that run side by side (separate processes) read, change and write
+    ``metrics.json`` and ``timings.json`` one at a time (an advisory lock on the folder itself, so nothing is
+    added to the run)."""
+    try:
+        import fcntl
+    except ImportError:  # not a POSIX system: notebooks run one at a time there
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
 def _write_json(path: Path, data: dict) -> None:
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
@@ -88,46 +107,55 @@ class RunRecorder:
 
         The merge goes one level down: a value that is a dict updates the dict already there (a notebook that
         logs a model's ranking metrics again keeps what an earlier notebook added to that model)."""
-        data = self.metrics()
         vals = to_jsonable(values)
-        if replace or not isinstance(data.get(stage), dict):
-            data[stage] = vals
-        else:
-            for key, val in vals.items():
-                old = data[stage].get(key)
-                if isinstance(val, dict) and isinstance(old, dict):
-                    old.update(val)
-                else:
-                    data[stage][key] = val
-        _write_json(self.metrics_path, data)
+        with _locked(self.run_dir):
+            data = self.metrics()
+            if replace or not isinstance(data.get(stage), dict):
+                data[stage] = vals
+            else:
+                for key, val in vals.items():
+                    old = data[stage].get(key)
+                    if isinstance(val, dict) and isinstance(old, dict):
+                        old.update(val)
+                    else:
+                        data[stage][key] = val
+            _write_json(self.metrics_path, data)
         return data[stage]
 
     def set_metric(self, path: str, value: Any) -> None:
         """Set the value at a dotted ``path`` of ``metrics.json`` (``segmentation.clv``), creating the parents."""
-        data = self.metrics()
         keys = path.split(".")
-        node = data
-        for key in keys[:-1]:
-            if not isinstance(node.get(key), dict):
-                node[key] = {}
-            node = node[key]
-        node[keys[-1]] = to_jsonable(value)
-        _write_json(self.metrics_path, data)
+        with _locked(self.run_dir):
+            data = self.metrics()
+            node = data
+            for key in keys[:-1]:
+                if not isinstance(node.get(key), dict):
+                    node[key] = {}
+                node = node[key]
+            node[keys[-1]] = to_jsonable(value)
+            _write_json(self.metrics_path, data)
+
+    def locked(self):
+        """A context manager holding the run folder's lock (what :meth:`log_metrics` holds while it writes): for
+        a notebook that makes an artifact other notebooks running beside it may make or read too."""
+        return _locked(self.run_dir)
 
     # ---- timings ---------------------------------------------------------------------------
     def log_timing(self, stage: str, name: str, seconds: float) -> None:
         """Record a duration in ``timings.json`` (never in ``metrics.json``)."""
         path = self.run_dir / TIMINGS_FILE
-        data = json.loads(path.read_text()) if path.exists() else {}
-        data.setdefault(stage, {})[name] = round(float(seconds), 4)
-        _write_json(path, data)
+        with _locked(self.run_dir):
+            data = json.loads(path.read_text()) if path.exists() else {}
+            data.setdefault(stage, {})[name] = round(float(seconds), 4)
+            _write_json(path, data)
 
     def log_timings(self, stage: str, name: str, seconds: dict[str, float]) -> None:
         """Record named durations under ``stage.name`` in ``timings.json`` (e.g. a notebook's sections)."""
         path = self.run_dir / TIMINGS_FILE
-        data = json.loads(path.read_text()) if path.exists() else {}
-        data.setdefault(stage, {})[name] = {k: round(float(v), 4) for k, v in seconds.items()}
-        _write_json(path, data)
+        with _locked(self.run_dir):
+            data = json.loads(path.read_text()) if path.exists() else {}
+            data.setdefault(stage, {})[name] = {k: round(float(v), 4) for k, v in seconds.items()}
+            _write_json(path, data)
 
     @contextmanager
     def timer(self, stage: str, name: str) -> Iterator[None]:
