@@ -123,3 +123,13 @@ def test_notebooks_side_by_side_write_what_one_at_a_time_writes(tmp_path):
     assert len(written) > 20
     for path in written:
         assert (two / path).read_bytes() == (one / path).read_bytes(), path
+
+
+def test_a_misspelt_key_stops_the_run_before_any_notebook_starts(tmp_path):
+    from workbench.errors import ConfigError
+
+    mine = tmp_path / "typo.yaml"
+    mine.write_text("extends: default\nbasket: {min_suport: 0.1}\n")
+    with pytest.raises(ConfigError, match=r"params basket: unknown key\(s\) \['min_suport'\]"):
+        run(str(mine), out=tmp_path / "out", notebooks=make_notebooks(tmp_path / "nbs"), render=False)
+    assert not any(tmp_path.glob("*out*"))

@@ -16,6 +16,8 @@ log = logging.getLogger(__name__)
 
 #: environment variable naming the folder that holds the real data sets
 DATA_ENV = "WORKBENCH_DATA"
+#: set by the runner in the notebooks' kernels to the params file whose blocks it has checked already
+CHECKED_PARAMS_ENV = "WORKBENCH_PARAMS_CHECKED"
 
 
 def project_root() -> Path:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from workbench.config import load_params, project_root, stage
+from workbench.config import CHECKED_PARAMS_ENV, load_params, project_root, stage
 from workbench.data import contract
 from workbench.data.load import fingerprint, load_shop
 from workbench.data.shop import Shop
@@ -190,6 +190,15 @@ def _install_skip_handler(ctx: Context) -> None:
     shell.set_custom_exc((StageSkipped,), handler)
 
 
+def _checked_by_runner(params, overrides) -> bool:
+    """Whether the runner checked these params' blocks before it started the kernel (it does once per run, so
+    each notebook's kernel does not import every stage's reader again)."""
+    import os
+
+    checked = os.environ.get(CHECKED_PARAMS_ENV)
+    return bool(checked) and not overrides and isinstance(params, (str, Path)) and str(params) == checked
+
+
 def start(params: str | dict = "default", run_dir: str | Path | None = None,
           overrides: dict | list | None = None) -> Context:
     """Return the notebook's :class:`Context`.
@@ -203,9 +212,10 @@ def start(params: str | dict = "default", run_dir: str | Path | None = None,
     if run_dir is None:
         run_dir = project_root() / "outputs" / f"interactive-{cfg['name']}"
     ctx = Context(params=cfg, run_dir=Path(run_dir), rec=RunRecorder(run_dir))
-    from workbench import param_blocks  # the stages' readers: imported when a run starts, not by the CLI
+    if not _checked_by_runner(params, overrides):
+        from workbench import param_blocks  # the stages' readers: imported when a run starts, not by the CLI
 
-    param_blocks.check(cfg)  # a misspelt key of any block fails here, before any work
+        param_blocks.check(cfg)  # a misspelt key of any block fails here, before any work
     _install_skip_handler(ctx)
     log.info("run folder: %s", ctx.run_dir)
     return ctx

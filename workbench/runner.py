@@ -24,7 +24,7 @@ from pathlib import Path
 import yaml
 
 from workbench import cache, outcome, runfolder, schedule
-from workbench.config import EXTENDS_KEY, SOURCE_KEY, load_params, project_root
+from workbench.config import CHECKED_PARAMS_ENV, EXTENDS_KEY, SOURCE_KEY, load_params, project_root
 from workbench.errors import ConfigError, NotebookExecutionError
 from workbench.kernels import KernelStarter
 from workbench.lanes import NotebookFailed, NotebookLanes
@@ -84,6 +84,9 @@ def run(params: str | Path = "default", out: str | Path | None = None, only: lis
     request = _Request(only=only, render=render, kernel=kernel, notebooks=notebooks, overrides=overrides,
                        jobs=jobs or schedule.default_jobs())
     cfg = load_params(params, overrides)
+    from workbench import param_blocks  # the stages' readers
+
+    param_blocks.check(cfg)  # a misspelt key of any block stops the run before any notebook starts
     out_dir = Path(out) if out else project_root() / "outputs" / cfg["name"]
     out_dir = out_dir.resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -125,8 +128,7 @@ class _Request:
 def _run_into(tmp: Path, out_dir: Path, cfg: dict, request: _Request) -> Path:
     """Execute the notebooks into ``tmp`` and swap it into ``out_dir``."""
     only, kernel = request.only, request.kernel
-    # every notebook starts with context.start, which reads each params block through the stages' readers
-    starter = KernelStarter(kernel, also_import=("workbench.param_blocks",))
+    starter = KernelStarter(kernel)
     params_file = tmp / "params.yaml"
     params_file.write_text(yaml.safe_dump(cfg, sort_keys=True))
     nbs = discover(only, cfg.get("notebooks"), request.notebooks)
@@ -141,7 +143,8 @@ def _run_into(tmp: Path, out_dir: Path, cfg: dict, request: _Request) -> Path:
     started = datetime.now(timezone.utc)
     jobs = request.jobs
     log.info("running %d notebook(s) into %s (up to %d at once)", len(nbs), out_dir, jobs)
-    env = {cache.CACHE_ENV: str(tmp / cache.CACHE_DIR)}
+    # the blocks were checked above: the notebooks' kernels do not check them again (context.start)
+    env = {cache.CACHE_ENV: str(tmp / cache.CACHE_DIR), CHECKED_PARAMS_ENV: str(params_file)}
     lanes = NotebookLanes(starter, jobs, lambda nb, km: _execute(nb, km, tmp, params_file, kernel))
     try:
         for result in lanes.run(nbs, env):
