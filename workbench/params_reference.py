@@ -192,7 +192,8 @@ def _dict_rows(where: str, defaults: dict, origin_modules: list[str], docs: list
             sub_docs = docs + ([_doc_of(nested)] if nested else [])
             rows.extend(_dict_rows(path, value, modules, sub_docs, open_paths))
             continue
-        rows.append({"key": path, "default": _show(value), "meaning": _meaning(key, origin_modules, docs),
+        rows.append({"key": path, "default": _show(value), "value": value,
+                     "meaning": _meaning(key, origin_modules, docs),
                      "free_keys": path in open_paths})
     return rows
 
@@ -216,7 +217,10 @@ def _dataclass_rows(where: str, cls: type) -> list[dict]:
     for field in dataclasses.fields(cls):
         if not field.init:
             continue
-        rows.append({"key": f"{where}.{field.name}", "default": _show(getattr(defaults, field.name)),
+        key, value = f"{where}.{field.name}", getattr(defaults, field.name)
+        if where != "data.validation" and not accepted(key, value):  # a field the reader fills itself
+            continue
+        rows.append({"key": key, "default": _show(value), "value": value,
                      "meaning": _meaning(field.name, [module], [cls.__doc__ or ""]), "free_keys": False})
     return rows
 
@@ -225,14 +229,14 @@ def _synthetic_rows() -> list[dict]:
     from workbench.data import synthetic
 
     doc = synthetic.default_config.__doc__ + "\n" + (synthetic.__doc__ or "")
-    return [{"key": f"data.synthetic.{k}", "default": _show(v), "meaning": _meaning(k, [synthetic.__name__], [doc]),
+    return [{"key": f"data.synthetic.{k}", "default": _show(v), "value": v, "meaning": _meaning(k, [synthetic.__name__], [doc]),
              "free_keys": False} for k, v in synthetic.default_config().items()]
 
 
 def reference() -> pd.DataFrame:
     """Every params key the workbench reads, one row each: ``block``, ``key`` (dotted path), ``default`` (as YAML),
-    ``meaning``, ``free_keys`` (a map whose keys are names: any key is accepted below it) and ``defined_in``
-    (the module and object the default comes from)."""
+    ``meaning``, ``free_keys`` (a map whose keys are names: any key is accepted below it), ``defined_in``
+    (the module and object the default comes from) and ``value`` (the default itself)."""
     from workbench.config import OPEN_PATHS
 
     rows, seen = [], set()
@@ -245,7 +249,7 @@ def reference() -> pd.DataFrame:
             modules, docs = [origin.module, caller], [_doc_of(origin)]
             block_rows = _dict_rows(where, defaults, modules, docs, OPEN_PATHS)
             for name in extra:
-                block_rows.append({"key": f"{where}.{name}", "default": "{}", "free_keys": True,
+                block_rows.append({"key": f"{where}.{name}", "default": "{}", "value": {}, "free_keys": True,
                                    "meaning": f"constructor arguments of the registered model `{name}`"})
             defined = f"{origin.module}.{origin.owner}"
         else:
@@ -259,8 +263,23 @@ def reference() -> pd.DataFrame:
     for row in _synthetic_rows():
         row.update(block="data", defined_in=f"{synthetic.__name__}.default_config")
         rows.append(row)
-    table = pd.DataFrame(rows, columns=["block", "key", "default", "meaning", "free_keys", "defined_in"])
+    rows = [row for row in rows if row.get("accepted", True)]
+    table = pd.DataFrame(rows, columns=["block", "key", "default", "meaning", "free_keys", "defined_in", "value"])
     return table.drop_duplicates("key").reset_index(drop=True)
+
+
+def accepted(key: str, value) -> bool:
+    """Whether the readers accept ``key`` (a dotted path) set to ``value`` in an otherwise empty params file."""
+    from workbench import config, param_blocks
+    from workbench.errors import ConfigError
+
+    params = config.load_params(dict(EMPTY_PARAMS))
+    config.set_path(params, key.split("."), value)
+    try:
+        param_blocks.check(params)
+    except ConfigError:
+        return False
+    return True
 
 
 def data_keys() -> list[str]:
