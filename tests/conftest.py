@@ -24,7 +24,7 @@ SLOW_FIXTURES = {"default_run", "default_rerun", "papermill_warnings", "docs_sit
 #: (with the default run the database tests export), the session's SparkSession, the pricing shops
 SHARED_FOLDERS = {"db": "default-run", "spark": "spark", "pricing": "pricing"}
 #: the test files whose tests use the default run (a test elsewhere that uses it stops the collection)
-DEFAULT_RUN_FILES = ("tests/db/test_postgres.py", "tests/report/test_browser.py", "tests/test_docs.py",
+DEFAULT_RUN_FILES = ("tests/db/test_postgres.py", "tests/report/test_browser.py", "tests/test_docs_site.py",
                      "tests/test_export.py", "tests/test_notebooks.py", "tests/test_saved_models.py")
 
 

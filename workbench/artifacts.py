@@ -189,12 +189,13 @@ CATALOG: tuple[Artifact, ...] = (
        note="`reason`: the component contributing most; `rule`: the business rule applied, or empty"),
     # ---- pricing ----
     _a("artifacts/pricing_suggestions.parquet", "06_dynamic_pricing", "one suggested price per product for the "
-       "next period, with the expected effect, the binding limit, status, reason and trust",
+       "next period, with the expected effect, the binding limit (`evidence_limit`: stopped at the edge of the prices the "
+       "product was observed at), status, reason and trust",
        {"product_id": "str", "period": "datetime64[us]", "category": "str", "competitor_price": "float64",
         "current_price": "float64", "suggested_price": "float64", "change": "float64",
         "expected_units": "float64", "expected_revenue": "float64", "expected_margin": "float64",
         "current_units": "float64", "current_revenue": "float64", "unit_cost": "float64", "binding": "str",
-        "elasticity": "float64", "status": "str", "reason": "str", "trust": "str"}, metrics_key="pricing"),
+        "evidence_limit": "bool", "elasticity": "float64", "status": "str", "reason": "str", "trust": "str"}, metrics_key="pricing"),
     _a("artifacts/pricing_elasticity_category.parquet", "06_dynamic_pricing", "each category's elasticity by "
        "every estimator (naive, fixed effects, pooled, DML, model) and the one used",
        {"category": "str", "naive": "float64", "fe": "float64", "fe_se": "float64", "fe_pooled": "float64",
@@ -209,7 +210,8 @@ CATALOG: tuple[Artifact, ...] = (
         "note": "str", "n_products": "int64", "n_changing": "int64", "share_changing": "float64",
         "median_changes": "float64", "identified": "bool", "promo_share": "float64",
         "price_promo_corr": "float64", "price_season_corr": "float64", "n_suggested": "int64",
-        "n_held": "int64", "n_flagged": "int64", "share_on_bound": "float64", "flag": "str"},
+        "n_held": "int64", "n_flagged": "int64", "n_on_evidence": "int64", "share_on_evidence": "float64",
+        "share_on_bound": "float64", "share_on_limit": "float64", "flag": "str"},
        metrics_key="pricing"),
     _a("artifacts/pricing_backtest.parquet", "06_dynamic_pricing", "the test periods replayed: current, "
        "suggested and oracle (planted demand) price, units and revenue per product and period",
