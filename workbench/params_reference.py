@@ -44,16 +44,17 @@ def _workbench_modules() -> list:
 
 
 def _owner_of(obj) -> Origin | None:
-    """The module-level name (or nested key path under one) holding ``obj`` itself, if any."""
+    """The module-level name holding ``obj`` itself, else a key of a module-level dict holding it, if any."""
+    nested = None
     for module in _workbench_modules():
         for name, value in list(vars(module).items()):
             if value is obj:
                 return Origin(module.__name__, name)
-            if isinstance(value, dict) and name.isupper():
+            if nested is None and isinstance(value, dict) and name.isupper():
                 for key, sub in value.items():
                     if sub is obj:
-                        return Origin(module.__name__, f"{name}.{key}")
-    return None
+                        nested = Origin(module.__name__, f"{name}.{key}")
+    return nested
 
 
 def _record_calls() -> list[tuple[str, object, str, object]]:
@@ -105,27 +106,35 @@ def _line_comments(module: str) -> dict[int, str]:
 
 
 @lru_cache(maxsize=None)
-def _key_lines(module: str) -> dict[str, list[int]]:
-    """``{key: [lines]}`` where a string key of a dict literal, or an annotated class field, is written."""
+def _key_lines(module: str) -> dict[tuple[str, str | None], list[int]]:
+    """``{(key, parent key or None): [lines]}`` where a string key of a dict literal (nested under ``parent``), or
+    an annotated class field, is written."""
     source = Path(importlib.import_module(module).__file__).read_text(encoding="utf-8")
-    out: dict[str, list[int]] = {}
-    for node in ast.walk(ast.parse(source)):
+    out: dict[tuple[str, str | None], list[int]] = {}
+
+    def visit(node, parent):
         if isinstance(node, ast.Dict):
-            for key in node.keys:
-                if isinstance(key, ast.Constant) and isinstance(key.value, str):
-                    out.setdefault(key.value, []).append(key.lineno)
-        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            out.setdefault(node.target.id, []).append(node.lineno)
+            for key, value in zip(node.keys, node.values):
+                name = key.value if isinstance(key, ast.Constant) and isinstance(key.value, str) else None
+                if name is not None:
+                    out.setdefault((name, parent), []).append(key.lineno)
+                visit(value, name)
+            return
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            out.setdefault((node.target.id, None), []).append(node.lineno)
+        for child in ast.iter_child_nodes(node):
+            visit(child, None)
+
+    visit(ast.parse(source), None)
     return out
 
 
-def _comment_for(module: str, key: str) -> str:
-    comments = _line_comments(module)
-    for line in _key_lines(module).get(key, []):
+def _comment_for(module: str, key: str, parent: str | None = None) -> str:
+    comments, lines = _line_comments(module), _key_lines(module)
+    for line in lines.get((key, parent), []):
         if line in comments and not comments[line].startswith(("noqa", "type:")):
             return comments[line]
-        above = line - 1
-        block = []
+        above, block = line - 1, []
         while above in comments and comments[above] and _is_doc_comment(module, above):
             block.insert(0, comments[above].removeprefix(":").strip())
             above -= 1
@@ -140,21 +149,28 @@ def _source_lines(module: str) -> list[str]:
 
 
 def _is_doc_comment(module: str, line: int) -> bool:
-    return _source_lines(module)[line - 1].strip().startswith("#:")
+    """A whole-line comment (``#:`` or ``#``) that is no section rule (``# ---- ...``)."""
+    text = _source_lines(module)[line - 1].strip()
+    return text.startswith("#") and not text.lstrip("#: ").startswith("--")
 
 
 def _docstring_meaning(doc: str, key: str) -> str:
     """The clause a docstring gives ````key````: the text after ````key````: (or ````key```` (...):) up to ``;``
-    or the end of the sentence."""
+    or the end of the sentence, else the parenthesis right after ````key````."""
     text = " ".join((doc or "").split())
-    found = re.search(rf"``{re.escape(key)}``(?: \([^)]*\))?: (.+?)(?:;|\.(?:\s|$)|$)", text)
+    others = r"(?:``\w+``(?: and | / |, ))*"
+    found = re.search(rf"{others}``{re.escape(key)}``(?:(?: and | / |, )``\w+``)*(?: \([^)]*\))?: "
+                      rf"(.+?)(?:;|\.(?:\s|$)|$)", text)
+    if found:
+        return found.group(1).strip()
+    found = re.search(rf"``{re.escape(key)}`` \(((?:[^()]|\([^()]*\))+)\)", text)
     return found.group(1).strip() if found else ""
 
 
-def _meaning(key: str, modules: list[str], docs: list[str]) -> str:
+def _meaning(key: str, modules: list[str], docs: list[str], parent: str | None = None) -> str:
     for module in modules:
         if module:
-            text = _comment_for(module, key)
+            text = _comment_for(module, key, parent)
             if text:
                 return text
     for doc in docs:
@@ -182,18 +198,38 @@ def _show(value) -> str:
     return str(value)
 
 
-def _dict_rows(where: str, defaults: dict, origin_modules: list[str], docs: list[str], open_paths) -> list[dict]:
-    rows = []
+def _spread_sources(key: str, value) -> list[str]:
+    """Modules whose upper-case module-level dict holds ``key`` with this very value (defaults spread into
+    another module's, ``{**rfm.DEFAULTS, ...}``)."""
+    out = []
+    for module in _workbench_modules():
+        for name, held in list(vars(module).items()):
+            if name.isupper() and isinstance(held, dict) and key in held and (
+                    held[key] is value or (not isinstance(value, (dict, list)) and held[key] == value)):
+                out.append(module.__name__)
+    return out
+
+
+def _dict_rows(where: str, defaults: dict, origin_modules: list[str], docs: list[str], open_paths,
+               parent: str | None = None, classes: dict | None = None) -> list[dict]:
+    rows, classes = [], classes or {}
     for key, value in defaults.items():
         path = f"{where}.{key}"
         nested = _owner_of(value) if isinstance(value, dict) else None
-        modules = ([nested.module] if nested else []) + origin_modules
         if isinstance(value, dict) and value and path not in open_paths:
-            sub_docs = docs + ([_doc_of(nested)] if nested else [])
-            rows.extend(_dict_rows(path, value, modules, sub_docs, open_paths))
+            cls = classes.get(path)
+            if cls is not None:  # a settings dataclass reads this sub-block: its fields' comments and docstring
+                rows.extend(_dict_rows(path, value, [cls.__module__] + origin_modules, [cls.__doc__ or ""] + docs,
+                                       open_paths, classes=classes))
+            elif nested is not None and "." not in nested.owner:  # a module's own defaults: top-level keys there
+                rows.extend(_dict_rows(path, value, [nested.module] + origin_modules,
+                                       [_doc_of(nested)] + docs, open_paths, classes=classes))
+            else:
+                rows.extend(_dict_rows(path, value, origin_modules, docs, open_paths, parent=key, classes=classes))
             continue
-        rows.append({"key": path, "default": _show(value), "value": value,
-                     "meaning": _meaning(key, origin_modules, docs),
+        meaning = _meaning(key, origin_modules, docs, parent) or \
+            _meaning(key, [m for m in _spread_sources(key, value) if m not in origin_modules], [], parent)
+        rows.append({"key": path, "default": _show(value), "value": value, "meaning": meaning,
                      "free_keys": path in open_paths})
     return rows
 
@@ -240,14 +276,16 @@ def reference() -> pd.DataFrame:
     from workbench.config import OPEN_PATHS
 
     rows, seen = [], set()
-    for kind, where, defaults, caller, extra in _record_calls():
+    calls = _record_calls()
+    classes = {where: defaults for kind, where, defaults, caller, extra in calls if kind == "dataclass"}
+    for kind, where, defaults, caller, extra in calls:
         if where in seen or any(where.startswith(s + ".") for s in seen if kind == "dict"):
             continue
         seen.add(where)
         if kind == "dict":
             origin = _owner_of(defaults) or Origin(caller, "defaults")
             modules, docs = [origin.module, caller], [_doc_of(origin)]
-            block_rows = _dict_rows(where, defaults, modules, docs, OPEN_PATHS)
+            block_rows = _dict_rows(where, defaults, modules, docs, OPEN_PATHS, classes=classes)
             for name in extra:
                 block_rows.append({"key": f"{where}.{name}", "default": "{}", "value": {}, "free_keys": True,
                                    "meaning": f"constructor arguments of the registered model `{name}`"})

@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 DEFAULTS: dict = {
     "min_support": None,        # fixed support fraction; None = min_baskets / number of baskets
     "min_baskets": 5,           # adaptive default: an itemset must occur in at least this many baskets
-    "min_confidence": 0.1,
+    "min_confidence": 0.1,      # rules below this confidence are left out
     "min_lift": 1.0,            # rules at or below this lift are not associations
     "max_len": 3,               # longest itemset mined (None = no limit)
     "max_itemsets": 500_000,    # memory budget: itemsets mining may build (counted first; None = no bound)

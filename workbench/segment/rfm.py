@@ -77,8 +77,8 @@ DEFAULT_ACTIONS: dict[str, str] = {
 
 DEFAULTS: dict = {
     "analysis_date": None,            # None = the day after the last transaction
-    "segment_map": DEFAULT_SEGMENT_MAP,
-    "actions": DEFAULT_ACTIONS,
+    "segment_map": DEFAULT_SEGMENT_MAP,   # segment name -> regex over the "RF" score string (each cell in one)
+    "actions": DEFAULT_ACTIONS,           # segment name -> a suggested action
     "iqr_k": 1.5,                     # IQR outlier flags: outside [Q1 - k IQR, Q3 + k IQR]
 }
 
