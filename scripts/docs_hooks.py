@@ -7,7 +7,8 @@
   (``docs/notebooks/index.md``) and the catalog's entries it writes;
 - ``gallery/``: the executed notebooks of a run rendered to HTML (nbconvert), and ``results.md``'s leaderboard,
   from the run folder ``$WORKBENCH_DOCS_RUN`` (default ``outputs/default``); without a run the gallery page says
-  how to make one.
+  how to make one. ``results.md`` also shows the bench tables found beside the run (``bench/bench.md``,
+  ``benchmarks/summary.md``).
 
 Nothing here reads the network.
 """
@@ -197,7 +198,29 @@ def on_files(files, config):
     return files
 
 
+#: tables other commands write beside the runs: (file under the outputs folder, the command that writes it)
+BENCH_TABLES = (("bench/bench.md", "make bench"), ("benchmarks/summary.md", "make benchmarks"))
+
+
+def bench_tables() -> str:
+    """The speed and real-data benchmark tables found beside the run (``make bench``, ``make benchmarks``),
+    their headings moved below this page's."""
+    out = []
+    for name, command in BENCH_TABLES:
+        path = run_dir().parent / name
+        if path.is_file():
+            text = re.sub(r"^(#+) ", lambda m: "#" * min(len(m.group(1)) + 2, 6) + " ", path.read_text(),
+                          flags=re.M)
+            out += [f"## `{command}`: `outputs/{name}`", "", "Read from the file when this site was built.", "",
+                    text, ""]
+        else:
+            out += [f"## `{command}`", "", f"`outputs/{name}` was not there when this site was built; `{command}` "
+                    "writes it, and the next `make docs` shows it here. The measured tables below are the last "
+                    "ones recorded by hand, with their date and commit.", ""]
+    return "\n".join(out)
+
+
 def on_page_markdown(markdown, page, config, files):
     if page.file.src_uri == "results.md":
-        return markdown.replace("<!-- run results -->", results_from_run())
+        return markdown.replace("<!-- run results -->", results_from_run() + "\n" + bench_tables())
     return markdown
