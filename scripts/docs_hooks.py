@@ -159,7 +159,9 @@ def results_from_run() -> str:
     if not board:
         return "## The default run's leaderboard\n\nThe run has no leaderboard (`evaluation` was skipped).\n"
     k = evaluation.get("k")
-    columns = [c for c in board[0] if not isinstance(board[0][c], (dict, list))]
+    first = ["model", "family", f"ndcg@{k}", f"precision@{k}", f"recall@{k}", f"map@{k}", "coverage"]
+    flat = [c for c in board[0] if not isinstance(board[0][c], (dict, list))]
+    columns = [c for c in first if c in flat] + [c for c in flat if c not in first]
     out = [f"## The run's leaderboard (`{run_dir().name}/metrics.json`)", "",
            f"Generated from the run's `metrics.json` → `evaluation.leaderboard` at build time: every model on one "
            f"split, at K = {k}, on {evaluation.get('test_customers')} test customers; best model: "
