@@ -73,9 +73,13 @@ def notebook_page(nb_path: Path, row: dict[str, str], has_gallery: bool) -> str:
 
     number = nb_path.name[:2]
     written = [a for a in CATALOG if re.search(rf"\b{number}\b|^{number}_", a.writer)]
-    out = [f"# {_title(nb_path.stem)}", "", f"`notebooks/{nb_path.name}`"
+    intro = _intro(nb_path)
+    title = _title(nb_path.stem)
+    if intro.startswith("## "):  # the notebook's own title heads its page
+        title, _, intro = intro[3:].partition("\n")
+    out = [f"# {title.strip()}", "", f"`notebooks/{nb_path.name}`"
            + (f" · [executed copy from the default run](../gallery/{nb_path.stem}.md)" if has_gallery else ""), "",
-           _intro(nb_path), "", "## Where its code lives", "", row["functions"], "",
+           intro.strip(), "", "## Where its code lives", "", row["functions"], "",
            "## Params", "", row["params"] + " (every key: [params reference](../reference/params.md))", "",
            "## Artifacts", "", f"Reads: {row['reads']}", "", f"Writes: {row['writes']}", ""]
     if written:
