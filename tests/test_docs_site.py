@@ -33,5 +33,5 @@ def test_site_builds_strictly_from_the_default_run(docs_site):
                  "notebooks/05_hybrid_ablation.html", "gallery/01_rfm_segmentation.html"):
         assert (site / page).is_file(), page
     params_page = (site / "reference" / "params.html").read_text()
-    assert "hybrid.candidates" in params_page and "recs_&lt;model&gt;" not in params_page
+    assert "hybrid.candidates" in params_page and "evaluation.k" in params_page
     assert "recs_&lt;model&gt;.parquet" in (site / "reference" / "artifacts.html").read_text()
