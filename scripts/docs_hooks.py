@@ -150,7 +150,10 @@ def gallery_page(nb_path: Path) -> str:
     exporter = HTMLExporter(template_name="basic")
     body, _ = exporter.from_notebook_node(nbformat.read(str(nb_path), as_version=4))
     body = re.sub(r"<script\b.*?</script>", "", body, flags=re.S)
-    return f"# {_title(nb_path.stem)}\n\n<div class=\"notebook-gallery\" markdown=\"0\">\n{body}\n</div>\n"
+    intro = _intro(nb_path)
+    title = intro[3:].partition("\n")[0].strip() if intro.startswith("## ") else _title(nb_path.stem)
+    return (f"# {title}\n\nThe executed `{nb_path.name}` of the run in `{run_dir().name}/`.\n\n"
+            f"<div class=\"notebook-gallery\" markdown=\"0\">\n{body}\n</div>\n")
 
 
 def results_from_run() -> str:
