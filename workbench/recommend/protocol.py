@@ -55,6 +55,7 @@ def defaults() -> dict:
     tuning grids registered with them."""
     specs = [registry.get(n) for n in model_names()]
     return {"models": [s.name for s in specs if s.default],
+            # {model: {argument: [values]}}: the grids tuned on validation (a params file's replace these)
             "tune": {s.name: copy.deepcopy(dict(s.grid)) for s in specs if s.grid},
             **copy.deepcopy(DEFAULTS)}
 
