@@ -9,7 +9,7 @@ ENGINE ?= pandas
 REPEATS ?= 3
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup services run test fuzz lab report benchmarks bench mlflow-ui spark-cluster-test clean
+.PHONY: setup services run test docs fuzz lab report benchmarks bench mlflow-ui spark-cluster-test clean
 
 setup: $(STAMP)
 
@@ -47,6 +47,13 @@ fuzz: setup
 	mkdir -p $(dir $(FUZZ_LOG))
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_LOG=$(FUZZ_LOG) FUZZ_SEED=$(FUZZ_SEED) $(PY) -m pytest -q tests/fuzz -p no:cacheprovider
 
+# the documentation site, strictly (a warning, a broken link or a missing page fails), into site/; offline. The
+# gallery and the results page show the run in DOCS_RUN (outputs/default after `make run`; without it the
+# gallery says how to make one); `make test` builds it too, from its own default run (tests/test_docs.py)
+DOCS_RUN ?= outputs/default
+docs: setup
+	WORKBENCH_DOCS_RUN=$(DOCS_RUN) NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
+
 lab: setup
 	$(VENV)/bin/jupyter lab notebooks/
 
@@ -73,5 +80,5 @@ spark-cluster-test: setup services
 	$(PY) -m pytest -q tests/spark/test_cluster.py
 
 clean:
-	rm -rf outputs .pytest_cache
+	rm -rf outputs site .pytest_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -17,15 +17,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 #: session fixtures that run every notebook (minutes): a test that uses one is slow, marked or not
-SLOW_FIXTURES = {"default_run", "default_rerun", "papermill_warnings"}
+SLOW_FIXTURES = {"default_run", "default_rerun", "papermill_warnings", "docs_site"}
 
 
 #: folders whose tests share what only one process may hold: the PostgreSQL cluster the session starts and stops
 #: (with the default run the database tests export), the session's SparkSession, the pricing shops
 SHARED_FOLDERS = {"db": "default-run", "spark": "spark", "pricing": "pricing"}
 #: the test files whose tests use the default run (a test elsewhere that uses it stops the collection)
-DEFAULT_RUN_FILES = ("tests/db/test_postgres.py", "tests/report/test_browser.py", "tests/test_export.py",
-                     "tests/test_notebooks.py", "tests/test_saved_models.py")
+DEFAULT_RUN_FILES = ("tests/db/test_postgres.py", "tests/report/test_browser.py", "tests/test_docs_site.py",
+                     "tests/test_export.py", "tests/test_notebooks.py", "tests/test_saved_models.py")
 
 
 def process_scope(nodeid: str) -> str:
@@ -203,3 +203,19 @@ def _check_export(run_dir, url):
 def check_export():
     """``check(run_dir, url) -> (run_id, read_back)``: export twice, every table equals its artifact."""
     return _check_export
+
+
+@pytest.fixture(scope="session")
+def docs_site(default_run, tmp_path_factory) -> tuple[Path, str]:
+    """The documentation site built strictly (``mkdocs build --strict``, as ``make docs``) with the gallery and
+    results of :func:`default_run`; returns the site folder and the build's log."""
+    import subprocess
+    import sys
+
+    site = tmp_path_factory.mktemp("site")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "WORKBENCH_DOCS_RUN": str(default_run),
+           "NO_MKDOCS_2_WARNING": "1"}
+    done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+                          cwd=ROOT, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, f"the strict build failed: {done.stderr[-4000:]}"
+    return site, done.stderr

@@ -165,7 +165,25 @@ def _add_missing_columns(conn, table, existing: set[str]) -> None:
 
 
 def export_run(run_dir: str | Path, to: str | Path | None = None, tables: list[str] | None = None) -> ExportResult:
-    """Write the run's tables into the database ``to`` (see the module doc) and return what was written."""
+    """Write the run's tables into the database ``to`` (see the module doc) and return what was written.
+
+    Examples:
+        A run folder with one artifact, exported into a SQLite file; every row carries the run's id (here the
+        folder's name: the folder has no ``manifest.json``):
+
+        >>> import sqlite3, tempfile
+        >>> from pathlib import Path
+        >>> import pandas as pd
+        >>> run = Path(tempfile.mkdtemp()) / "myrun"
+        >>> (run / "artifacts").mkdir(parents=True)
+        >>> pd.DataFrame({"product_id": ["p1", "p2"], "similar_product_id": ["p2", "p1"],
+        ...               "similarity": [0.9, 0.9]}).to_parquet(run / "artifacts" / "item_similarity.parquet")
+        >>> export_run(run, to=run.parent / "shop.db", tables=["item_similarity"]).rows
+        {'item_similarity': 2}
+        >>> sqlite3.connect(run.parent / "shop.db").execute(
+        ...     "SELECT run_id, product_id, similar_product_id FROM item_similarity").fetchall()
+        [('myrun', 'p1', 'p2'), ('myrun', 'p2', 'p1')]
+    """
     import sqlalchemy as sa
 
     run_dir = Path(run_dir)

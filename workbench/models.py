@@ -144,6 +144,18 @@ def load_model(run_dir: str | Path, name: str) -> Any:
 
     Warns (:class:`ModelVersionWarning`) when it was saved under other library versions; raises
     :class:`ModelLoadError` when it is missing or cannot be unpickled.
+
+    Examples:
+        A model saved into a run folder comes back fitted (a run's notebooks save theirs the same way):
+
+        >>> import tempfile
+        >>> from sklearn.cluster import KMeans
+        >>> run = tempfile.mkdtemp()
+        >>> folder = save_model(run, "clustering", KMeans(n_clusters=1, n_init=1).fit([[0.0], [1.0]]))
+        >>> saved_models(run)
+        ['clustering']
+        >>> load_model(run, "clustering").cluster_centers_
+        array([[0.5]])
     """
     import cloudpickle
 

@@ -34,14 +34,14 @@ SKIPPED = "skipped"
 class Limits:
     """The least data each stage needs (params ``limits:``); below it the stage is skipped with a reason."""
 
-    rfm_min_buyers: int = 5
-    clv_min_repeat_buyers: int = 2
-    clv_min_purchase_days: int = 2
-    rules_min_baskets: int = 2
-    recommenders_min_test_customers: int = 1
-    hybrid_min_test_customers: int = 1
-    pricing_min_price_points: int = 2
-    pricing_min_periods: int = 4
+    rfm_min_buyers: int = 5                   # customers with a purchase (RFM quintiles; at least 5)
+    clv_min_repeat_buyers: int = 2            # customers who bought again on a later day (segmentation.clv)
+    clv_min_purchase_days: int = 2            # distinct purchase days in the CLV calibration period
+    rules_min_baskets: int = 2                # baskets with two or more products (association rules)
+    recommenders_min_test_customers: int = 1  # customers with a test basket (ranking evaluation)
+    hybrid_min_test_customers: int = 1        # customers with a test or validation basket (hybrid and ablation)
+    pricing_min_price_points: int = 2         # some product sold at this many different prices (pricing)
+    pricing_min_periods: int = 4              # periods of sales history before the test periods (pricing)
 
     @classmethod
     def from_params(cls, params: dict | None) -> "Limits":

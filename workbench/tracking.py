@@ -36,9 +36,9 @@ log = logging.getLogger(__name__)
 
 #: the ``tracking`` params block
 DEFAULTS: dict = {
-    "enabled": True,
+    "enabled": True,          # false: the run is not recorded in MLflow
     "uri": None,              # an MLflow tracking URI; None = sqlite:///<folder above the run>/mlflow/mlflow.db
-    "experiment": "workbench",
+    "experiment": "workbench",  # the MLflow experiment runs are recorded in
     "log_models": True,       # log artifacts/models/* as MLflow (pyfunc) models
 }
 #: the local store's folder, beside the run folders

@@ -4,7 +4,7 @@ from the network. Runs in CI (``make test`` installs Chromium; see ``chromium_pa
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import unquote, urljoin, urlparse
 
 import pytest
 
@@ -73,4 +73,27 @@ def test_report_of_a_real_run_in_chromium(default_run, browser_page):
     for url in others:
         resp = page.goto(url)
         assert resp is not None and resp.ok, url
+    assert remote == []
+
+
+def test_documentation_site_in_chromium(docs_site, browser_page):
+    """A gallery page of the site built from the default run: the site's navigation, and the executed notebook
+    with its figures, all from disk."""
+    site, _ = docs_site
+    page, remote = browser_page
+    gallery = site / "gallery" / "01_rfm_segmentation.html"
+    page.goto(gallery.as_uri(), wait_until="load")
+    nav = page.locator("nav.md-nav--primary a.md-nav__link")
+    assert nav.count() >= 20, "the site's navigation is missing"
+    labels = " ".join(nav.all_inner_texts())
+    for entry in ("Getting started", "Params", "Gallery"):
+        assert entry in labels, f"no {entry!r} in the navigation"
+    figures = page.locator(".notebook-gallery img")
+    assert figures.count() >= 3, "the notebook's figures are missing"
+    assert _not_loaded(page) == []
+    assert "RFM" in page.inner_text(".notebook-gallery")
+    target = page.locator("nav.md-nav--primary a.md-nav__link[href$='params.html']").first.get_attribute("href")
+    resp = page.goto(urljoin(gallery.as_uri(), target), wait_until="load")
+    assert resp is not None and resp.ok
+    assert "hybrid.candidates" in page.inner_text("body")
     assert remote == []

@@ -38,11 +38,11 @@ REASON_PREFIX = "bot:"
 class BotRules:
     """Thresholds above which a visitor counts as a bot (params ``clickstream.bots``)."""
 
-    enabled: bool = True
-    max_events_per_minute: int = 30
-    max_views_per_session: int = 200
-    max_sessions_per_day: int = 30
-    max_views_without_cart: int = 500
+    enabled: bool = True                # false: no bot rule runs
+    max_events_per_minute: int = 30     # events in one calendar minute
+    max_views_per_session: int = 200    # views in one session
+    max_sessions_per_day: int = 30      # sessions starting on one calendar day
+    max_views_without_cart: int = 500   # more views than this and never an add-to-cart or a purchase
 
     def __post_init__(self):
         for name in ("max_events_per_minute", "max_views_per_session", "max_sessions_per_day",

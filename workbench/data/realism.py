@@ -1,7 +1,7 @@
 """How much a shop's purchases look like a real consumer web shop's: a few statistics and their ranges.
 
 :func:`shop_statistics` works on any shop in the data contract (sales lines only, quantity > 0) and
-returns the numbers of the README's realism table; :data:`WEB_SHOP_RANGES` holds the ranges the
+returns the numbers of the realism table (docs/synthetic.md); :data:`WEB_SHOP_RANGES` holds the ranges the
 default synthetic shop is kept inside (and the reason for each), :func:`outside_ranges` lists breaches.
 """
 from __future__ import annotations

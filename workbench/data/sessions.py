@@ -28,7 +28,7 @@ CLICKSTREAM_BLOCKS = ("sessions", "bots", "session_recs")
 class SessionSettings:
     """How events become sessions (params ``clickstream.sessions``)."""
 
-    gap_minutes: float = 30.0
+    gap_minutes: float = 30.0   # a visitor's pause longer than this starts a new session
 
     def __post_init__(self):
         if not self.gap_minutes > 0:

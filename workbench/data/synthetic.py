@@ -171,33 +171,33 @@ def default_config() -> dict:
     customer, with planted session neighbours followed with probability ``session_coherence``) and ``n_bots``.
     """
     return {
-        "n_customers": 1000,
-        "n_products": 500,
-        "start_date": "2023-01-02",
-        "n_weeks": 104,
-        "seed": 42,
-        "segment_shares": {"frequent": 0.2, "seasonal": 0.3, "one_time": 0.47, "browser": 0.03},
-        "frequent_purchases": [5, 15],
-        "seasonal_purchases": [2, 5],
+        "n_customers": 1000,            # customers
+        "n_products": 500,              # products (8 categories)
+        "start_date": "2023-01-02",     # the first day of the history
+        "n_weeks": 104,                 # weeks of history
+        "seed": 42,                     # the generator's seed (the run's seed when the block leaves it out)
+        "segment_shares": {"frequent": 0.2, "seasonal": 0.3, "one_time": 0.47, "browser": 0.03},  # planted segments
+        "frequent_purchases": [5, 15],  # invoices of a frequent buyer, drawn uniformly in this range
+        "seasonal_purchases": [2, 5],   # invoices of a seasonal buyer, drawn uniformly in this range
         "mean_extra_lines": 2.2,
-        "favourite_share": 0.8,
-        "n_favourites": 10,
+        "favourite_share": 0.8,         # probability that a basket's further line is one of the favourites
+        "n_favourites": 10,             # favourite products per customer
         "staple_skew": 1.0,
         "popularity_skew": 1.2,
         "taste_concentration": 0.25,
         "favourite_popularity": 0.4,
-        "n_bundles": 20,
-        "bundle_prob": 0.6,
-        "return_rate": 0.03,
+        "n_bundles": 20,                # planted co-purchase bundles (product pairs of two categories)
+        "bundle_prob": 0.6,             # largest probability that a bundle's partner joins its anchor (module doc)
+        "return_rate": 0.03,            # share of lines returned later
         "price_walk": 0.03,
         "promo_rate": 0.3,
-        "competitor_elasticity": 0.8,
-        "stockout_rate": 0.02,
-        "views_per_customer": 6.0,
-        "events": True,
+        "competitor_elasticity": 0.8,   # demand's elasticity to the competitor's price
+        "stockout_rate": 0.02,          # probability that a product is out of stock in a week
+        "views_per_customer": 6.0,      # mean free browsing views per customer (Poisson)
+        "events": True,                 # write the events table (views, add-to-carts, purchases)
         "browsing_sessions": 0.0,
-        "session_coherence": 0.8,
-        "n_bots": 0,
+        "session_coherence": 0.8,       # probability that a browsing visit moves to a planted session neighbour
+        "n_bots": 0,                    # planted bots: a fast crawler, a slow crawler, a pinger and a scraper in turn
     }
 
 

@@ -54,10 +54,10 @@ class Limits:
     quarantined as ``overflow:revenue``.
     """
 
-    max_unit_price: float = 1e6
-    max_quantity: float = 1e6
-    max_age: float = 120
-    min_date: str = "1980-01-01"
+    max_unit_price: float = 1e6     # transactions.unit_price, products.price, prices.price/competitor_price
+    max_quantity: float = 1e6       # |transactions.quantity|, prices.stock
+    max_age: float = 120            # customers.age
+    min_date: str = "1980-01-01"    # every date column (epoch-zero junk like 1970-01-01 is caught)
 
     @classmethod
     def from_params(cls, block: dict | None) -> "Limits":

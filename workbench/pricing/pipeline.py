@@ -33,12 +33,33 @@ DEFAULTS: dict = {
     "curve": "elasticity",       # demand over the price grid: elasticity (model level x constant elasticity) or model
     "search": 0.30,              # candidate prices: current x (1 +- search) ...
     "step": 0.01,                # ... in steps of this
-    "guardrails": {"max_change": 0.10, "competitor_floor": 0.80, "competitor_ceiling": 1.25, "min_margin": 0.05},
-    "demand_model": {"objective": "poisson", "n_estimators": 200, "learning_rate": 0.07, "num_leaves": 15,
-                     "min_child_samples": 40, "offset": False},
-    "elasticity": {"method": "fe", "pool": True, "time_fe": "category", "dml": True, "dml_folds": 2,
-                   "dml_estimators": 100, "model_periods": 8},
-    "ab": {"n_sims": 200, "alpha": 0.05},
+    "guardrails": {                  # limits on a suggested price (workbench.pricing.optimize.Guardrails)
+        "max_change": 0.10,          # largest relative change from the current price per period (+-10%)
+        "competitor_floor": 0.80,    # price at least this multiple of the competitor's (None = no limit)
+        "competitor_ceiling": 1.25,  # price at most this multiple of the competitor's (None = no limit)
+        "min_margin": 0.05,          # (price - cost) / price at least this
+    },
+    "demand_model": {                # the LightGBM demand model (workbench.pricing.demand.DemandModel)
+        "objective": "poisson",      # poisson, tweedie or log (L2 on log1p units)
+        "n_estimators": 200,         # boosting rounds
+        "learning_rate": 0.07,       # LightGBM learning rate
+        "num_leaves": 15,            # leaves per tree
+        "min_child_samples": 40,     # rows per leaf at least
+        "offset": False,             # start the trees from the seasonal-naive base units (needs > 1 year)
+    },
+    "elasticity": {
+        "method": "fe",              # the estimate used: fe (log-log with fixed effects), dml or model
+        "pool": True,                # partially pool the categories' estimates (empirical Bayes)
+        "time_fe": "category",       # time fixed effects: category (category x period) or global (period)
+        "dml": True,                 # also estimate by double ML (cross-fitted LightGBM)
+        "dml_folds": 2,              # double ML's cross-fitting folds (over products)
+        "dml_estimators": 100,       # boosting rounds of double ML's nuisance models
+        "model_periods": 8,          # last periods the demand model's finite differences are read over
+    },
+    "ab": {                          # the simulated price A/B test
+        "n_sims": 200,               # simulated replications
+        "alpha": 0.05,               # the test's significance level
+    },
     # without a prices table: auto = the smallest-quantity list price when the lines show volume tiers, else
     # the mean price paid; or one of mean_paid, smallest_quantity, modal (see workbench.pricing.tiers)
     "list_price": "auto",

@@ -46,7 +46,7 @@ class TierSettings:
 
     min_product_days: int = 30
     max_median_corr: float = -0.5
-    min_share_negative: float = 0.7
+    min_share_negative: float = 0.7  # share of those product-days whose correlation is negative, at least
     min_lines: int = 30
     min_step: float = 0.02
 

@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 DEFAULTS: dict = {
     "min_support": None,        # fixed support fraction; None = min_baskets / number of baskets
     "min_baskets": 5,           # adaptive default: an itemset must occur in at least this many baskets
-    "min_confidence": 0.1,
+    "min_confidence": 0.1,      # rules below this confidence are left out
     "min_lift": 1.0,            # rules at or below this lift are not associations
     "max_len": 3,               # longest itemset mined (None = no limit)
     "max_itemsets": 500_000,    # memory budget: itemsets mining may build (counted first; None = no bound)
@@ -246,6 +246,23 @@ def mine_rules(transactions: pd.DataFrame, min_support: float | None = DEFAULTS[
     ``info`` has ``n_baskets``, ``n_products``, ``min_support`` (the fraction used), ``n_itemsets`` and
     ``n_rules``; when the budget ``max_itemsets`` raised the adaptive support (:func:`bound_support`) also
     ``min_support_requested``, ``itemsets_at_requested`` and ``max_itemsets``.
+
+    Examples:
+        Four invoices; tea and cup are bought together in two of them (support 2/4), every cup comes with tea
+        (confidence 1) and tea is in 3 of 4 baskets (lift 1 / 0.75):
+
+        >>> import pandas as pd
+        >>> lines = pd.DataFrame({"transaction_id": ["1", "1", "2", "2", "3", "3", "4"],
+        ...                       "customer_id": ["a", "a", "b", "b", "c", "c", "d"],
+        ...                       "product_id": ["tea", "cup", "tea", "cup", "tea", "cake", "cake"],
+        ...                       "quantity": 1, "unit_price": 1.0, "timestamp": pd.Timestamp("2024-01-01")})
+        >>> itemsets, rules, info = mine_rules(lines, min_baskets=2, min_confidence=0.5)
+        >>> print(rules[["antecedents", "consequents", "support", "confidence", "lift"]].to_string(index=False))
+        antecedents consequents  support  confidence     lift
+              [cup]       [tea]      0.5    1.000000 1.333333
+              [tea]       [cup]      0.5    0.666667 1.333333
+        >>> info["n_baskets"], info["n_rules"]
+        (4, 2)
     """
     m, baskets, products = basket_matrix(transactions)
     s = resolve_min_support(len(baskets), min_support, min_baskets)

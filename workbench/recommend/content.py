@@ -29,13 +29,13 @@ log = logging.getLogger(__name__)
 
 #: the ``content`` params block
 DEFAULTS: dict = {
-    "text_weight": 0.5,
-    "category_weight": 1.0,
-    "brand_weight": 0.25,
-    "price_weight": 0.5,
-    "n_price_bands": 5,
-    "max_features": 20000,
-    "min_df": 1,
+    "text_weight": 0.5,          # weight of the TF-IDF block on name + description (0 = left out)
+    "category_weight": 1.0,      # weight of the one-hot category block
+    "brand_weight": 0.25,        # weight of the one-hot brand block (when the shop has brands)
+    "price_weight": 0.5,         # weight of the one-hot price-band block
+    "n_price_bands": 5,          # price bands of the price block
+    "max_features": 20000,       # TF-IDF vocabulary size at most
+    "min_df": 1,                 # TF-IDF: a word must occur in at least this many products
     "half_life_days": 180.0,     # recency weighting of a customer's purchases (None = no decay)
     "n_neighbours": 20,          # similar items kept per product
     "max_dense_cells": 4_000_000,  # largest dense block (rows x products) built at once

@@ -25,10 +25,23 @@ log = logging.getLogger(__name__)
 
 #: the ``context`` params block: one sub-block per recommender (constructor arguments)
 DEFAULTS: dict = {
-    "cluster_trending": {"group_col": "cluster", "half_life_days": 30.0, "prior_strength": 20.0},
-    "seasonal": {"back_days": 14, "ahead_days": 56, "peak_weight": 1.0, "prior_strength": 5.0},
-    "price_affinity": {"popularity_weight": 1.0, "prior_strength": 3.0, "min_sigma": 0.2},
-    "segments_artifact": "customer_segments",
+    "cluster_trending": {
+        "group_col": "cluster",      # the segmentation column customers are grouped by (cluster or segment)
+        "half_life_days": 30.0,      # recency weighting of the purchases a group's trend counts
+        "prior_strength": 20.0,      # pseudo-purchases shrinking a small group's trend towards the global one
+    },
+    "seasonal": {
+        "back_days": 14,             # the season starts this many days of year before the recommendation date
+        "ahead_days": 56,            # ... and ends this many after it
+        "peak_weight": 1.0,          # power of the seasonal index in the score
+        "prior_strength": 5.0,       # pseudo-lines shrinking a product's seasonal index towards 1
+    },
+    "price_affinity": {
+        "popularity_weight": 1.0,    # power of popularity in the score
+        "prior_strength": 3.0,       # pseudo-lines shrinking a customer's price band towards everyone's
+        "min_sigma": 0.2,            # smallest spread of a price band (log price)
+    },
+    "segments_artifact": "customer_segments",  # the artifact the cluster or segment of each customer comes from
 }
 
 #: the group of customers without one (no segmentation row, or a negative cluster)

@@ -34,8 +34,14 @@ FAMILIES = ("baseline", "cf")
 #: the ``recommenders`` block's own settings (its ``models`` and ``tune`` defaults come from the registry:
 #: :func:`defaults`)
 DEFAULTS: dict = {
-    "surprise": {"enabled": True, "folds": 5, "seed": 0, "models": ["SVD", "KNNBaseline", "BaselineOnly"],
-                 "svdpp": False, "grid": {}},
+    "surprise": {                    # rating prediction with scikit-surprise (shops with ratings)
+        "enabled": True,             # false: no rating models
+        "folds": 5,                  # cross-validation folds
+        "seed": 0,                   # the folds' seed
+        "models": ["SVD", "KNNBaseline", "BaselineOnly"],  # surprise algorithms cross-validated
+        "svdpp": False,              # also SVD++ (slow)
+        "grid": {},                  # {algorithm: {parameter: [values]}} for surprise's grid search
+    },
 }
 
 
@@ -49,6 +55,7 @@ def defaults() -> dict:
     tuning grids registered with them."""
     specs = [registry.get(n) for n in model_names()]
     return {"models": [s.name for s in specs if s.default],
+            # {model: {argument: [values]}}: the grids tuned on validation (a params file's replace these)
             "tune": {s.name: copy.deepcopy(dict(s.grid)) for s in specs if s.grid},
             **copy.deepcopy(DEFAULTS)}
 

@@ -43,7 +43,7 @@ AUTO_HOLDOUT_SHARE = 0.25
 TOLERANCES = (1e-7, 1e-5, 1e-4)
 
 DEFAULTS: dict = {
-    "enabled": True,
+    "enabled": True,              # false: no lifetime value (segmentation.clv is skipped)
     "time_unit_days": 7,          # weeks
     "horizon": 52,                # CLV / expected purchases over this many time units
     "calibration_end": None,      # last day of the fit; None = the day before the analysis date (all data)
@@ -51,7 +51,7 @@ DEFAULTS: dict = {
     "holdout_units": "auto",      # with calibration_end None: hold out this many time units before the last day;
                                   # auto = a quarter of the purchase history (written into the metrics), 0/None = none
     "birth": "first_purchase",    # or "signup": the sign-up day counts as the first purchase
-    "penalizer": 0.0,
+    "penalizer": 0.0,             # lifetimes' L2 penalty on the BG/NBD parameters
     "discount_rate": 0.0,         # per time unit
     "min_repeat_customers": 20,   # fewer repeat buyers with spend > 0: no Gamma-Gamma fit (mean spend used)
 }

@@ -77,8 +77,8 @@ DEFAULT_ACTIONS: dict[str, str] = {
 
 DEFAULTS: dict = {
     "analysis_date": None,            # None = the day after the last transaction
-    "segment_map": DEFAULT_SEGMENT_MAP,
-    "actions": DEFAULT_ACTIONS,
+    "segment_map": DEFAULT_SEGMENT_MAP,   # segment name -> regex over the "RF" score string (each cell in one)
+    "actions": DEFAULT_ACTIONS,           # segment name -> a suggested action
     "iqr_k": 1.5,                     # IQR outlier flags: outside [Q1 - k IQR, Q3 + k IQR]
 }
 
@@ -309,6 +309,26 @@ def build_rfm(transactions: pd.DataFrame, customers: pd.DataFrame | None = None,
     Raises :class:`~workbench.errors.StageSkipped` (``segmentation``) when the lines hold no purchase at all,
     or with fewer customers with a purchase than ``limits.rfm_min_buyers`` (params ``limits:``): quintile
     scores need a few buyers per score.
+
+    Examples:
+        Five customers' invoice lines; recency is days before the analysis date, frequency the invoices,
+        monetary the revenue:
+
+        >>> import pandas as pd
+        >>> lines = pd.DataFrame({
+        ...     "transaction_id": ["t1", "t2", "t3", "t4", "t5", "t6", "t7"],
+        ...     "customer_id": ["a", "a", "b", "c", "d", "e", "e"], "product_id": "p1",
+        ...     "timestamp": pd.to_datetime(["2024-01-01", "2024-03-01", "2024-02-01", "2024-01-15",
+        ...                                  "2024-03-20", "2024-02-10", "2024-03-25"]),
+        ...     "quantity": [1, 2, 1, 1, 3, 1, 1], "unit_price": [10.0, 10.0, 5.0, 20.0, 4.0, 8.0, 8.0]})
+        >>> rfm = build_rfm(lines, analysis_date="2024-04-01")
+        >>> print(rfm[["customer_id", "recency", "frequency", "monetary", "rfm_score", "segment"]].to_string(index=False))
+        customer_id  recency  frequency  monetary rfm_score             segment
+                  a       31          2      30.0       345     loyal_customers
+                  b       60          1       5.0       211         hibernating
+                  c       77          1      20.0       124         hibernating
+                  d       12          1      12.0       432 potential_loyalists
+                  e        7          2      16.0       553           champions
     """
     seg_map = segment_map or DEFAULT_SEGMENT_MAP
     check_segment_map(seg_map)  # fail before the work

@@ -20,7 +20,7 @@ criterion             better       computed on
 ===================== ============ ==================================================================
 
 A rule (:data:`RULES`) chooses the model and k from that table and says why. The default, ``icl``, was
-chosen on synthetic shops of seeds and sizes that no check uses (see the README and notebook 01):
+chosen on synthetic shops of seeds and sizes that no check uses (see docs/methods/clusters.md and notebook 01):
 clustering features are skewed and partly discrete (every one-off buyer has exactly the same
 frequency), so the BIC keeps adding components that carve density bumps out of one group, and the
 silhouette prefers two clusters; the ICL charges each component for the customers it cannot claim

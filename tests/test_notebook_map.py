@@ -1,4 +1,4 @@
-"""The README's notebook map is true of the notebooks: one row per notebook file, every function it names exists
+"""The notebook map (docs/notebooks/index.md) is true of the notebooks: one row per notebook file, every function it names exists
 and is used by that notebook, every params block it names is read there (in the notebook's code, or by the
 function it names), and every artifact and ``metrics.json`` key it lists as written is written by the notebook's
 code or by the package modules it names."""
@@ -14,7 +14,7 @@ import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-README = ROOT / "README.md"
+MAP_PAGE = ROOT / "docs" / "notebooks" / "index.md"
 NOTEBOOKS = ROOT / "notebooks"
 COLUMNS = ["notebook", "functions", "params", "reads", "writes", "metrics"]
 
@@ -25,8 +25,8 @@ PARAMS_ENTRY = re.compile(r"`(?P<block>\w+)`(?: \(`(?P<code>[^`]+)`\))?(?: via `
 
 def map_rows() -> list[dict[str, str]]:
     """The rows of the table under ``## Notebook map``, as ``{column: cell text}``."""
-    text = README.read_text(encoding="utf-8")
-    assert "\n## Notebook map\n" in text, "README.md has no '## Notebook map' section"
+    text = MAP_PAGE.read_text(encoding="utf-8")
+    assert "\n## Notebook map\n" in text, "docs/notebooks/index.md has no '## Notebook map' section"
     section = text.split("\n## Notebook map\n", 1)[1].split("\n## ", 1)[0]
     lines = [ln for ln in section.splitlines() if ln.startswith("|")]
     assert len(lines) > 2, "the notebook map has no table"
