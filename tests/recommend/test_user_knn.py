@@ -88,3 +88,11 @@ def test_registered_as_a_default_model_and_a_hybrid_component():
     spec = registry.get("user_knn")
     assert spec.cls is UserKNN and spec.family == "cf" and spec.default and spec.hybrid
     assert registry.build("user_knn", {"k_neighbors": 7}).k_neighbors == 7
+
+
+def test_a_matrix_without_purchases_scores_zero_not_an_error():
+    inter = Interactions.from_frame(pd.DataFrame({U: ["a", "b"], I: ["x", "y"]}))
+    inter.matrix = sp.csr_matrix(inter.matrix.shape)
+    segments = pd.DataFrame({U: ["a", "b"], "cluster": [0, -1]})
+    model = UserKNN(k_neighbors=3, group_col="cluster").fit(inter, segments=segments)
+    assert (model.score_batch(np.arange(2)) == 0).all()

@@ -100,7 +100,7 @@ class UserKNN(Recommender):
             groupings.append(self.groups_[cust] + 1)
         for group in groupings:
             order = np.lexsort((order_of[cust], group, item))
-            key = item[order] * (group.max() + 2) + group[order]
+            key = item[order] * (int(group.max(initial=0)) + 2) + group[order]
             start = np.r_[0, np.flatnonzero(np.diff(key)) + 1]
             pos = np.arange(len(order)) - np.repeat(start, np.diff(np.r_[start, len(order)]))
             keep[order[pos <= int(self.k_neighbors)]] = True
