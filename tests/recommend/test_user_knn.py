@@ -96,3 +96,19 @@ def test_a_matrix_without_purchases_scores_zero_not_an_error():
     segments = pd.DataFrame({U: ["a", "b"], "cluster": [0, -1]})
     model = UserKNN(k_neighbors=3, group_col="cluster").fit(inter, segments=segments)
     assert (model.score_batch(np.arange(2)) == 0).all()
+
+
+def test_a_hybrid_component_with_grouped_neighbours():
+    import copy
+
+    from workbench.recommend import hybrid
+
+    inter = _skewed_interactions(2)
+    segments = pd.DataFrame({U: inter.customer_ids, "segment": np.where(np.arange(inter.shape[0]) % 2, "a", "b")})
+    cfg = copy.deepcopy(hybrid.DEFAULTS)
+    cfg["components"] = {"neighbours": {"model": "user_knn", "params": {"k_neighbors": 5, "group_col": "segment"}}}
+    cfg["weights"] = {"neighbours": 1.0}
+    model = hybrid.build_hybrid(cfg, inter, {"segments": segments})
+    component = model.components["neighbours"]
+    assert isinstance(component, UserKNN) and component.groups_ is not None
+    assert len(model.recommend(inter.customer_ids[:5], k=3)) == 15
