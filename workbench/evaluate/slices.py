@@ -149,7 +149,16 @@ def popularity_bands(sales: pd.DataFrame, products: pd.Index, settings: SliceSet
     before = (counts["n"].cumsum() - counts["n"]).to_numpy() / total  # share sold by more popular products
     band = np.where(before < settings.head_share, HEAD, np.where(before < settings.torso_share, TORSO, TAIL))
     band[counts["n"].to_numpy() == 0] = TAIL
+    band = pd.Categorical(band, categories=[HEAD, TORSO, TAIL])
     return pd.Series(band, index=counts[contract.PRODUCT_ID].to_numpy(), name="popularity").reindex(products.astype("str"))
+
+
+def _codes(labels: pd.Series) -> tuple[np.ndarray, list]:
+    """Label codes (-1: none) and names: a categorical's in its category order, others sorted."""
+    if isinstance(labels.dtype, pd.CategoricalDtype):
+        return labels.cat.codes.to_numpy(dtype=np.int64), [str(c) for c in labels.cat.categories]
+    codes, names = pd.factorize(labels.astype("str").where(labels.notna()), sort=True)
+    return codes, list(names)
 
 
 @dataclass
@@ -205,19 +214,17 @@ def slice_metrics(lists: Lists, inputs: SliceInputs, n_boot: int = 1000, alpha: 
         if dimension in inputs.skipped:
             continue
         if dimension in inputs.customer_labels.columns:
-            lab = inputs.customer_labels[dimension].reindex(customers)
-            codes, names = pd.factorize(lab.astype("str").where(lab.notna()), sort=True)
-            add(dimension, list(names), {m: {k: v[:, [0] * len(names)] for k, v in overall[m].items()} for m in models},
+            codes, names = _codes(inputs.customer_labels[dimension].reindex(customers))
+            add(dimension, names, {m: {k: v[:, [0] * len(names)] for k, v in overall[m].items()} for m in models},
                 lambda j, codes=codes: codes == j)
         elif dimension in inputs.product_labels.columns:
-            lab = inputs.product_labels[dimension].reindex(products)
-            codes, names = pd.factorize(lab.astype("str").where(lab.notna()), sort=True)
+            codes, names = _codes(inputs.product_labels[dimension].reindex(products))
             per, relevant = {}, None
             for m in models:
                 ndcg, recall, relevant = per_customer_by_label(lists.top[m], truth, codes, len(names), lists.k)
                 per[m] = {"ndcg": ndcg, "recall": recall}
             if relevant is not None:
-                add(dimension, list(names), per, lambda j, relevant=relevant: relevant[:, j] > 0)
+                add(dimension, names, per, lambda j, relevant=relevant: relevant[:, j] > 0)
     return pd.DataFrame(rows, columns=["dimension", "slice", "model", "customers", "ndcg", "ndcg_low", "ndcg_high",
                                        "recall", "recall_low", "recall_high"])
 

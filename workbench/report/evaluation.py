@@ -24,7 +24,7 @@ from workbench.evaluate.leaderboard import SHIPPED_MODEL, Leaderboard, leaderboa
 from workbench.evaluate.metrics import ranking_curve
 from workbench.evaluate.significance import paired_sample_size
 from workbench.recommend import registry
-from workbench.recommend.hybrid import DEFAULTS as HYBRID_DEFAULTS, history_buckets
+from workbench.recommend.hybrid import COLD, HOT, WARM, DEFAULTS as HYBRID_DEFAULTS, history_buckets
 from workbench.report.record import ARTIFACTS_DIR
 
 log = logging.getLogger(__name__)
@@ -234,7 +234,8 @@ def slice_inputs(adir: Path, test: pd.DataFrame, products: pd.DataFrame | None, 
         bought = sales[[contract.CUSTOMER_ID, contract.PRODUCT_ID]].astype("str").drop_duplicates()
         n_hist = bought[contract.CUSTOMER_ID].value_counts().reindex(customers, fill_value=0).to_numpy()
         hist = {**HYBRID_DEFAULTS["history"], **(((params or {}).get("hybrid") or {}).get("history") or {})}
-        labels["history"] = history_buckets(n_hist, int(hist["cold_max"]), int(hist["hot_min"]))
+        labels["history"] = pd.Categorical(history_buckets(n_hist, int(hist["cold_max"]), int(hist["hot_min"])),
+                                           categories=[COLD, WARM, HOT])
         labels["customer_type"] = np.where(n_hist > 0, error_analysis.RETURNING, error_analysis.NEW)
     catalog = pd.Index(products[contract.PRODUCT_ID].astype("str").unique()) if products is not None else \
         pd.Index(truth[contract.PRODUCT_ID].unique())
