@@ -8,7 +8,12 @@ keeps the ``k_neighbors`` most similar other customers, optionally only from the
 
 No customers x customers matrix is ever held: the neighbours of a batch of customers are found when the batch
 is scored, from one sparse product ``X[batch] @ X'`` (only customers sharing a product get a similarity), and
-the top ``k_neighbors`` of each row are chosen with one sort of the batch's entries.
+the top ``k_neighbors`` of each row are chosen with one sort of its candidates: the customers sharing two or more
+products with it, and each shared product's ``k_neighbors + 1`` buyers with the fewest purchases (0/1 vectors:
+no other customer can rank higher, see :meth:`UserKNN._first_buyers`).
+
+Notebook 02 fits it without a segmentation table (neighbours from every customer); as a hybrid component it gets
+the segments the hybrid fits on each training part, so ``group_col`` takes effect there.
 """
 from __future__ import annotations
 
