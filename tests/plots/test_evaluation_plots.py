@@ -59,3 +59,18 @@ def test_segment_value_and_compare_runs():
     assert len(ax.patches) == 3
     assert "fewer than two runs" in _texts(evaluation.compare_runs(runs, "metrics.other"))
     assert "fewer than two runs" in _texts(evaluation.compare_runs(runs.assign(**{"metrics.m": [0.1, None, None]}), "metrics.m"))
+
+
+def test_slice_and_overlap_figures():
+    from workbench.plots import evaluation as evaluation_plots
+
+    table = pd.DataFrame({"dimension": ["segment"] * 4 + ["history"] * 2, "slice": ["a", "a", "b", "b", "cold", "cold"],
+                          "model": ["m1", "m2"] * 3, "ndcg": [0.1, 0.2, 0.3, 0.1, 0.2, 0.2]})
+    table["ndcg_low"], table["ndcg_high"] = table["ndcg"] - 0.05, table["ndcg"] + 0.05
+    fig = evaluation_plots.slice_ndcg(table, ["m1", "m2", "absent"])
+    shown = [ax for ax in fig.axes if ax.get_title()]
+    assert [ax.get_title() for ax in shown] == ["NDCG@K by segment", "NDCG@K by history"]
+    assert len(shown[0].patches) == 4  # two slices x two models
+    m = pd.DataFrame([[1.0, 0.25], [0.25, 1.0]], index=["m1", "m2"], columns=["m1", "m2"])
+    fig = evaluation_plots.overlap_heatmap(m, 10)
+    assert [t.get_text() for t in fig.axes[0].texts] == ["1.00", "0.25", "0.25", "1.00"]

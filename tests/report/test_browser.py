@@ -13,6 +13,9 @@ from workbench.runner import discover
 LOCAL_SCHEMES = ("file", "data", "about", "blob")
 IMAGES = "Array.from(document.images, i => ({src: i.src.slice(0, 60), complete: i.complete, width: i.naturalWidth}))"
 LINKS = "Array.from(document.querySelectorAll('a[href]'), a => a.href)"
+#: the figures notebook 07 must show on the landing page, each decoded: the error analysis's slices and overlap
+KEY_FIGURES = ("07_slices", "07_overlap")
+SHOWN = "Array.from(document.images).filter(i => i.complete && i.naturalWidth > 0).map(i => i.alt)"
 
 
 def _not_loaded(page) -> list[dict]:
@@ -56,6 +59,7 @@ def test_report_of_a_real_run_in_chromium(default_run, browser_page):
     images = page.evaluate(IMAGES)
     assert len(images) >= 1, "the landing page shows key figures"
     assert _not_loaded(page) == []
+    assert set(KEY_FIGURES) <= set(page.evaluate(SHOWN)), "the slices and overlap figures are shown"
 
     links = [u for u in page.evaluate(LINKS) if urlparse(u).scheme == "file"]
     pages = sorted({u.split("#")[0] for u in links

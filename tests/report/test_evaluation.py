@@ -147,3 +147,20 @@ def test_item_support_share_of_baskets():
     assert s["baskets"].tolist() == [2, 2]
     assert s["support"].tolist() == pytest.approx([2 / 3, 2 / 3])
     assert report_evaluation.item_support(tx, n=5)["product_id"].tolist() == ["bread", "milk"]  # eggs never bought
+
+
+def test_error_analysis_skips_what_the_shop_lacks_with_the_reason(tmp_path, full_metrics):
+    """No split_train, no product categories, no clusters: those slices are skipped with their reasons; the
+    segment slices remain, with hand-computed values (ease: c1 NDCG@2 1/(1 + L3), c2 1)."""
+    d = _run_dir(tmp_path, full_metrics)
+    ev = report_evaluation.evaluate_run(d, full_metrics, {"evaluation": {"k": 2, "n_boot": 50, "seed": 3}})
+    m = ev.to_metrics()
+    skipped = m["slices"]["skipped"]
+    assert set(skipped) == {"cluster", "history", "customer_type", "popularity", "category"}
+    assert "cluster" in skipped["cluster"] and "category" in skipped["category"]
+    segments = m["slices"]["dimensions"]["segment"]
+    assert segments["champions"]["customers"] == 1 and segments["at_risk"]["customers"] == 1
+    assert segments["champions"]["models"]["ease"]["ndcg"] == pytest.approx(1 / (1 + L3))
+    assert segments["at_risk"]["models"]["popular"]["ndcg"] == pytest.approx(L3)
+    assert m["overlap"]["jaccard"]["ease"]["popular"] == pytest.approx((1 / 3 + 1 + 1 / 3) / 3)  # c1 {p9}, c2 {p3, p8}, c3 {p7}
+    assert m["slices"]["shipped_vs_best"]["shipped"] is None

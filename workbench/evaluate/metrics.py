@@ -204,19 +204,25 @@ def catalog_coverage(rating_pred: pd.DataFrame, n_items: int, col_item: str = co
     return float(rows[col_item].nunique() / n_items)
 
 
-def novelty(rating_pred: pd.DataFrame, train: pd.DataFrame, col_user: str = contract.CUSTOMER_ID,
-            col_item: str = contract.PRODUCT_ID) -> float:
+def self_information(train: pd.DataFrame, col_user: str = contract.CUSTOMER_ID,
+                     col_item: str = contract.PRODUCT_ID) -> tuple[pd.Series, int]:
+    """Return ``(customers per product, customers)`` of ``train``: what :func:`novelty`'s p(i) is made of."""
+    _check_columns(train, [col_user, col_item], "novelty(train)")
+    pairs = train[[col_user, col_item]].astype("str").drop_duplicates()
+    return pairs[col_item].value_counts(), max(pairs[col_user].nunique(), 1)
+
+
+def novelty(rating_pred: pd.DataFrame, train: pd.DataFrame | tuple[pd.Series, int],
+            col_user: str = contract.CUSTOMER_ID, col_item: str = contract.PRODUCT_ID) -> float:
     """Return the mean self-information -log2(p(i)) of recommended items, p(i) = share of train customers with i.
 
-    Items nobody had in train count as if one customer had them (the most novel possible).
+    Items nobody had in train count as if one customer had them (the most novel possible). ``train`` may be
+    :func:`self_information`'s result (computed once for many lists).
     """
-    _check_columns(train, [col_user, col_item], "novelty(train)")
+    users_per_item, n_users = train if isinstance(train, tuple) else self_information(train, col_user, col_item)
     _check_columns(rating_pred, [col_item], "novelty(rating_pred)")
     if len(rating_pred) == 0:
         return 0.0
-    pairs = train[[col_user, col_item]].astype("str").drop_duplicates()
-    n_users = max(pairs[col_user].nunique(), 1)
-    users_per_item = pairs[col_item].value_counts()
     cnt = users_per_item.reindex(rating_pred[col_item].astype("str")).fillna(1.0).to_numpy(dtype=np.float64)
     return float(np.mean(-np.log2(np.maximum(cnt, 1.0) / n_users)))
 

@@ -38,6 +38,33 @@ def bootstrap_means(values, n_boot: int = 1000, seed: int = 0) -> np.ndarray:
     return out
 
 
+def bootstrap_ci_columns(values, n_boot: int = 1000, alpha: float = 0.05, seed: int = 0) -> np.ndarray:
+    """Return ``(3, columns)``: the mean of each column of ``values`` (customers x columns) and its percentile
+    bootstrap (1 - alpha) interval, every column resampled with the same customers.
+
+    The resamples are :func:`bootstrap_means`' (same seed, same draws), applied to all columns at once as counts
+    per customer, so one column gives :func:`bootstrap_ci`'s interval.
+    """
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1), not {alpha}")
+    a = np.asarray(values, dtype=np.float64)
+    if a.ndim != 2 or a.shape[0] == 0:
+        raise ValueError(f"values must be a non-empty customers x columns array, not shape {a.shape}")
+    if not np.isfinite(a).all():
+        raise ValueError("values has NaN or infinite entries: drop or fill them first")
+    rng = np.random.default_rng(seed)
+    n = a.shape[0]
+    rows = max(1, _CHUNK_CELLS // n)
+    boots = np.empty((n_boot, a.shape[1]))
+    for s in range(0, n_boot, rows):
+        m = min(rows, n_boot - s)
+        idx = rng.integers(0, n, size=(m, n))
+        counts = np.bincount((idx + n * np.arange(m)[:, None]).ravel(), minlength=m * n).reshape(m, n)
+        boots[s:s + m] = counts @ a / n
+    low, high = np.quantile(boots, [alpha / 2, 1 - alpha / 2], axis=0)
+    return np.vstack([a.mean(axis=0), low, high])
+
+
 def bootstrap_ci(values, n_boot: int = 1000, alpha: float = 0.05, seed: int = 0) -> tuple[float, float, float]:
     """Return ``(mean, low, high)``: the mean of ``values`` and its percentile-bootstrap (1 - alpha) interval."""
     if not 0 < alpha < 1:

@@ -121,3 +121,56 @@ def compare_runs(runs: pd.DataFrame, metric: str, by: str | None = None) -> plt.
         ax.tick_params(axis="x", rotation=30)
     fig.tight_layout()
     return fig
+
+
+def slice_ndcg(table: pd.DataFrame, models: list[str], metric: str = "ndcg", label: str = "NDCG@K") -> plt.Figure:
+    """One panel per slice dimension: ``metric`` per slice for ``models`` with their intervals (``table`` from
+    :func:`workbench.evaluate.slices.slice_metrics`: dimension, slice, model, metric, metric_low, metric_high)."""
+    models = [m for m in dict.fromkeys(models) if m in set(table["model"])] if len(table) else []
+    dims = list(dict.fromkeys(table["dimension"])) if len(table) else []
+    cols = 2
+    rows = max(1, -(-len(dims) // cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(12, 3.2 * rows), squeeze=False)
+    if not dims or not models:
+        _empty(axes[0, 0], "no slices: no leaderboard in this run")
+        for ax in axes.ravel()[1:]:
+            ax.set_axis_off()
+        return fig
+    h = 0.8 / len(models)
+    for ax, dim in zip(axes.ravel(), dims):
+        t = table[(table["dimension"] == dim) & table["model"].isin(models)]
+        slices = list(dict.fromkeys(t["slice"]))
+        y = np.arange(len(slices))
+        for i, m in enumerate(models):
+            g = t[t["model"] == m].set_index("slice").reindex(slices)
+            v = g[metric].to_numpy(dtype=float)
+            err = np.vstack([v - g[f"{metric}_low"].to_numpy(dtype=float), g[f"{metric}_high"].to_numpy(dtype=float) - v])
+            ax.barh(y + i * h, v, height=h, xerr=err, color=PALETTE[i % 10], label=m, error_kw={"lw": 0.8})
+        ax.set_yticks(y + h * (len(models) - 1) / 2, slices, fontsize=8)
+        ax.invert_yaxis()
+        ax.set_title(f"{label} by {dim.replace('_', ' ')}", fontsize=10)
+    for ax in axes.ravel()[len(dims):]:
+        ax.set_axis_off()
+    axes[0, 0].legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def overlap_heatmap(matrix: pd.DataFrame, k: int | None = None) -> plt.Figure:
+    """Heatmap of the mean Jaccard similarity of two models' top-K lists (``matrix``: models x models)."""
+    n = len(matrix)
+    fig, ax = plt.subplots(figsize=(0.5 * max(n, 4) + 2.5, 0.45 * max(n, 4) + 1.5))
+    if n == 0:
+        _empty(ax, "no recommendation lists saved")
+        return fig
+    im = ax.imshow(matrix.to_numpy(dtype=float), vmin=0, vmax=1, cmap="viridis")
+    ax.set_xticks(range(n), [str(c) for c in matrix.columns], rotation=60, ha="right", fontsize=8)
+    ax.set_yticks(range(n), [str(c) for c in matrix.index], fontsize=8)
+    for i in range(n):
+        for j in range(n):
+            v = float(matrix.iat[i, j])
+            ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=6, color="white" if v < 0.6 else "black")
+    fig.colorbar(im, ax=ax, fraction=0.04, label="mean Jaccard")
+    ax.set_title(f"Overlap of the models' top-{k if k else 'K'} lists")
+    fig.tight_layout()
+    return fig

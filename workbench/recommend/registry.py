@@ -24,6 +24,7 @@ from workbench.recommend.cf import EASE, ItemKNN, SurpriseRecommender
 from workbench.recommend.content import ContentRecommender
 from workbench.recommend.context import ClusterTrendingRecommender, PriceAffinityRecommender, SeasonalRecommender
 from workbench.recommend.implicit_models import ALS, BPR
+from workbench.recommend.user_knn import UserKNN
 
 #: what a model can need from the data: rating values, product prices, baskets of purchases
 NEEDS = ("ratings", "prices", "baskets")
@@ -85,6 +86,7 @@ MODELS: dict[str, ModelSpec] = _by_name(
     ModelSpec("popular", MostPopular, "baseline", default=True),
     ModelSpec("popular_recent", MostPopular, "baseline", fixed={"window_days": 30}, default=True, hybrid=True),
     ModelSpec("item_knn", ItemKNN, "cf", default=True, hybrid=True),
+    ModelSpec("user_knn", UserKNN, "cf", grid={"k_neighbors": [50, 200]}, default=True, hybrid=True),
     ModelSpec("ease", EASE, "cf", grid={"lam": [50.0, 200.0, 500.0, 2000.0]}, default=True, hybrid=True),
     ModelSpec("als", ALS, "cf", grid={"regularization": [0.1, 1.0, 10.0]}, default=True, hybrid=True),
     ModelSpec("bpr", BPR, "cf", default=True, hybrid=True),

@@ -11,7 +11,7 @@ Everything is computed from what earlier notebooks saved (``artifacts/recs_<mode
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -19,10 +19,12 @@ import pandas as pd
 
 from workbench.data import contract
 from workbench.evaluate import experiment
-from workbench.evaluate.leaderboard import Leaderboard, leaderboard
+from workbench.evaluate import slices as error_analysis
+from workbench.evaluate.leaderboard import SHIPPED_MODEL, Leaderboard, leaderboard
 from workbench.evaluate.metrics import ranking_curve
 from workbench.evaluate.significance import paired_sample_size
 from workbench.recommend import registry
+from workbench.recommend.hybrid import COLD, HOT, WARM, DEFAULTS as HYBRID_DEFAULTS, history_buckets
 from workbench.report.record import ARTIFACTS_DIR
 
 log = logging.getLogger(__name__)
@@ -160,6 +162,122 @@ def segment_value(segments: pd.DataFrame, segment_col: str = SEGMENT_COL,
 
 
 @dataclass
+class ErrorAnalysis:
+    """Notebook 07's error analysis: the slice table, the shipped lists against the best model per slice, the
+    lists' overlap and beyond-accuracy measures (:mod:`workbench.evaluate.slices`)."""
+
+    k: int
+    slices: pd.DataFrame
+    skipped: dict
+    shipped_vs_best: pd.DataFrame
+    shipped: str | None
+    best: str | None
+    overlap: pd.DataFrame
+    beyond: pd.DataFrame
+    settings: error_analysis.SliceSettings
+    customers: int
+
+    def to_metrics(self) -> dict:
+        """The ``evaluation.slices``, ``evaluation.overlap`` and ``evaluation.beyond_accuracy`` keys."""
+        dims: dict = {}
+        for r in self.slices.to_dict(orient="records"):
+            entry = dims.setdefault(r["dimension"], {}).setdefault(r["slice"], {"customers": r["customers"],
+                                                                                "models": {}})
+            entry["models"][r["model"]] = {c: float(r[c]) for c in ("ndcg", "ndcg_low", "ndcg_high", "recall",
+                                                                    "recall_low", "recall_high")}
+        slices = {"k": self.k, "settings": asdict(self.settings), "skipped": dict(self.skipped), "dimensions": dims,
+                  "shipped_vs_best": {"shipped": self.shipped, "best": self.best,
+                                      "rows": [{**r, "customers": int(r["customers"]), "loses": bool(r["loses"])}
+                                               for r in self.shipped_vs_best.to_dict(orient="records")]}}
+        overlap = {"k": self.k, "customers": self.customers,
+                   "jaccard": {a: {b: float(v) for b, v in row.items()}
+                               for a, row in self.overlap.to_dict(orient="index").items()}}
+        beyond = {m: {c: float(v) for c, v in row.items()} for m, row in self.beyond.to_dict(orient="index").items()}
+        return {"slices": slices, "overlap": overlap, "beyond_accuracy": beyond}
+
+
+def slice_inputs(adir: Path, test: pd.DataFrame, products: pd.DataFrame | None, params: dict | None,
+                 settings: error_analysis.SliceSettings) -> error_analysis.SliceInputs:
+    """The slices' labels from the run's artifacts: RFM segment and cluster (notebook 01's table), history bucket
+    and new vs returning (distinct products bought in ``split_train``, the hybrid's ``history`` thresholds),
+    the held-out product's category and popularity band (training sales); a dimension the run lacks is
+    skipped with the reason."""
+    truth = relevant(test)
+    customers = pd.Index(np.sort(truth[contract.CUSTOMER_ID].unique()))
+    skipped: dict = {}
+    labels = pd.DataFrame(index=customers)
+    seg_path = adir / f"{SEGMENTS_ARTIFACT}.parquet"
+    seg = pd.read_parquet(seg_path) if seg_path.exists() else None
+    for dim, cols in (("segment", (SEGMENT_COL,)), ("cluster", ("cluster_name", "cluster"))):
+        col = next((c for c in cols if seg is not None and c in seg.columns), None)
+        if col is None:
+            skipped[dim] = ("no customer_segments artifact (notebook 01 did not run)" if seg is None else
+                            f"the segmentation table has no {' or '.join(cols)} column (clustering did not run)")
+            continue
+        s = seg.drop_duplicates(contract.CUSTOMER_ID).set_index(seg[contract.CUSTOMER_ID].drop_duplicates().astype("str"))
+        lab = s[col]
+        if "cluster" in s.columns and dim == "cluster":  # customers left out of clustering have a negative cluster
+            lab = lab.where(pd.to_numeric(s["cluster"], errors="coerce").fillna(-1) >= 0)
+        lab = lab.reindex(customers)
+        if lab.isna().all():
+            skipped[dim] = f"no test customer has a {col} label"
+            continue
+        labels[dim] = lab.astype("object")
+    train_path = adir / f"{experiment.SPLIT_TRAIN}.parquet"
+    sales = pd.read_parquet(train_path) if train_path.exists() else None
+    if sales is not None and contract.QUANTITY in sales.columns:
+        sales = sales[sales[contract.QUANTITY] > 0]
+    if sales is None:
+        for dim in ("history", "customer_type", "popularity"):
+            skipped[dim] = "no split_train artifact"
+    else:
+        bought = sales[[contract.CUSTOMER_ID, contract.PRODUCT_ID]].astype("str").drop_duplicates()
+        n_hist = bought[contract.CUSTOMER_ID].value_counts().reindex(customers, fill_value=0).to_numpy()
+        hist = {**HYBRID_DEFAULTS["history"], **(((params or {}).get("hybrid") or {}).get("history") or {})}
+        labels["history"] = pd.Categorical(history_buckets(n_hist, int(hist["cold_max"]), int(hist["hot_min"])),
+                                           categories=[COLD, WARM, HOT])
+        labels["customer_type"] = np.where(n_hist > 0, error_analysis.RETURNING, error_analysis.NEW)
+    catalog = pd.Index(products[contract.PRODUCT_ID].astype("str").unique()) if products is not None else \
+        pd.Index(truth[contract.PRODUCT_ID].unique())
+    product_labels = pd.DataFrame(index=catalog)
+    if products is None or contract.CATEGORY not in products.columns or products[contract.CATEGORY].isna().all():
+        skipped["category"] = "the shop's products have no category"
+    else:
+        cat = products.drop_duplicates(contract.PRODUCT_ID)
+        product_labels["category"] = pd.Series(cat[contract.CATEGORY].to_numpy(),
+                                               index=cat[contract.PRODUCT_ID].astype("str")).reindex(catalog)
+    if sales is not None:
+        product_labels["popularity"] = error_analysis.popularity_bands(sales, catalog, settings)
+    return error_analysis.SliceInputs(truth, labels, product_labels, skipped)
+
+
+def error_analysis_of(recs: dict[str, pd.DataFrame], board: Leaderboard, adir: Path, test: pd.DataFrame,
+                      products: pd.DataFrame | None, params: dict | None, s: experiment.EvaluationSettings,
+                      settings: error_analysis.SliceSettings = error_analysis.SliceSettings()) -> ErrorAnalysis:
+    """The :class:`ErrorAnalysis` of the leaderboard's models on the run's test split."""
+    inputs = slice_inputs(adir, test, products, params, settings)
+    shipped = SHIPPED_MODEL if SHIPPED_MODEL in recs else None
+    best = next((m for m in board.rows["model"] if m != shipped), None)
+    lists = error_analysis.Lists.of(recs, board.per_customer.index, s.k, inputs.product_labels.index)
+    table = error_analysis.slice_metrics(lists, inputs, s.n_boot, s.alpha, s.seed,
+                                         pairs=((shipped, best),) if shipped and best else ())
+    versus = error_analysis.shipped_vs_best(table, shipped or "", best or "", settings)
+    train_path = adir / f"{experiment.SPLIT_TRAIN}.parquet"
+    train = pd.read_parquet(train_path, columns=[contract.CUSTOMER_ID, contract.PRODUCT_ID]) if train_path.exists() \
+        else test[[contract.CUSTOMER_ID, contract.PRODUCT_ID]]
+    features = None
+    if products is not None and contract.CATEGORY in products.columns:
+        one = products.drop_duplicates(contract.PRODUCT_ID)
+        features = pd.get_dummies(pd.Series(one[contract.CATEGORY].astype("str").to_numpy(),
+                                            index=one[contract.PRODUCT_ID].astype("str").to_numpy()), dtype=float)
+    n_items = products[contract.PRODUCT_ID].nunique() if products is not None else int(test[contract.PRODUCT_ID].nunique())
+    single = table[~table["model"].str.contains(" - ", regex=False)].reset_index(drop=True)
+    return ErrorAnalysis(s.k, single, inputs.skipped, versus, shipped, best, error_analysis.overlap_matrix(lists),
+                         error_analysis.beyond_accuracy(lists, train, n_items, features), settings,
+                         int(len(lists.customers)))
+
+
+@dataclass
 class RunEvaluation:
     """What notebook 07 derives from a run's artifacts; :meth:`to_metrics` is its ``evaluation`` block."""
 
@@ -173,6 +291,7 @@ class RunEvaluation:
     items: pd.DataFrame = field(default_factory=pd.DataFrame)
     truth: pd.DataFrame = field(default_factory=pd.DataFrame)
     notes: list[str] = field(default_factory=list)
+    errors: ErrorAnalysis | None = None
 
     @property
     def best(self) -> tuple[str, float] | None:
@@ -222,6 +341,8 @@ class RunEvaluation:
             out["item_support"] = dict(zip(self.items[contract.PRODUCT_ID], self.items["support"]))
         if len(self.truth):
             out["truth_recovery"] = dict(zip(self.truth["check"], self.truth["value"]))
+        if self.errors is not None:
+            out.update(self.errors.to_metrics())
         return out
 
 
@@ -283,6 +404,7 @@ def evaluate_run(run_dir: str | Path, metrics: dict, params: dict | None = None)
     ev.verdict = verdict_numbers(ev.board, s.n_boot, s.alpha, s.seed)
     ev.curves = curves(recs, test, s.curve_ks)
     ev.hits = hits_over_time(recs, test, products, k=s.k, freq=s.freq)
+    ev.errors = error_analysis_of(recs, ev.board, adir, test, products, params, s)
     if ev.lift is None:
         ev.notes.append("lift over popularity not computed: the best model is the popularity baseline, or the run "
                         "saved no most-popular list")

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 REPORT_DIR = "report"
 INDEX = "index.html"
 #: figures shown inline on the landing page: notebook 07's, else the first of each notebook (at most this many)
-MAX_KEY_FIGURES = 6
+MAX_KEY_FIGURES = 8
 
 _OFFLINE_TEMPLATE = """{%- extends 'index.html.j2' -%}
 {%- block html_head_js -%}{%- endblock html_head_js -%}
