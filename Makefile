@@ -28,14 +28,13 @@ run: setup
 services:
 	@for script in scripts/setup-*.sh; do [ -e "$$script" ] || continue; bash "$$script" || exit 1; done
 
-# the suite, then the committed notebooks as a data scientist opens them (nbval: parameters-cell defaults,
-# outputs/interactive-<params name>/; an error in any cell fails). TEST_WORKERS processes share the suite
-# (pytest-xdist; tests/conftest.py:process_scope keeps what must stay together in one process; 0 runs it in this
-# one); the notebooks' cells run in one process, in order, each notebook in one kernel
+# the suite, and the committed notebooks as a data scientist opens them (nbval: parameters-cell defaults,
+# outputs/interactive-<params name>/; an error in any cell fails). TEST_WORKERS processes share them
+# (pytest-xdist; tests/conftest.py:process_scope keeps what must stay together in one process, the notebooks' cells
+# among them, in order, each notebook in one kernel; 0 runs it all in this one)
 TEST_WORKERS ?= auto
 test: setup services
-	$(PY) -m pytest -q tests -n $(TEST_WORKERS) --dist loadscope
-	$(PY) -m pytest -q notebooks --nbval-lax -p no:xdist
+	$(PY) -m pytest -q tests notebooks --nbval-lax -n $(TEST_WORKERS) --dist loadscope
 
 # whole-run fuzzing: FUZZ_EXAMPLES small shops drawn over the space of shapes (tests/fuzz), each run through
 # the command line; every run ends in results or a stated reason, or stops at load naming a rule. `make test`

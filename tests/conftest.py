@@ -28,12 +28,23 @@ DEFAULT_RUN_FILES = ("tests/db/test_postgres.py", "tests/report/test_browser.py"
                      "tests/test_export.py", "tests/test_notebooks.py", "tests/test_saved_models.py")
 
 
+#: the scopes that take longest (each runs the workbench on whole shops), longest first, as measured on a 2-core
+#: machine: handed out first, so the long ones do not start last and leave one process alone at the end
+LONGEST_SCOPES = ("default-run", "tests/degenerate/test_degenerate_runs.py", "tests/test_clickstream_run.py",
+                  "notebooks", "tests/fuzz/test_fuzz_runs.py", "tests/test_clickstream_notebook.py",
+                  "tests/test_tracking.py", "tests/test_runner.py", "tests/evaluate/test_population_run.py",
+                  "tests/test_runfolder.py")
+
+
 def process_scope(nodeid: str) -> str:
     """Which tests run in one process, in order, when ``make test`` shares the suite between processes
-    (pytest-xdist): the tests of the default run; each folder of :data:`SHARED_FOLDERS`; any other file's tests."""
+    (pytest-xdist): the tests of the default run; each folder of :data:`SHARED_FOLDERS`; the committed notebooks'
+    cells (nbval: each notebook reads what the earlier ones wrote); any other file's tests."""
     path = nodeid.split("::", 1)[0]
     if path in DEFAULT_RUN_FILES:
         return "default-run"
+    if path.startswith("notebooks/"):
+        return "notebooks"
     parts = path.split("/")
     if len(parts) > 2 and parts[0] == "tests" and parts[1] in SHARED_FOLDERS:
         return SHARED_FOLDERS[parts[1]]
@@ -42,12 +53,19 @@ def process_scope(nodeid: str) -> str:
 
 @pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: unknown without it
 def pytest_xdist_make_scheduler(config, log):
-    """pytest-xdist hands each worker whole :func:`process_scope` scopes."""
+    """pytest-xdist hands each worker whole :func:`process_scope` scopes, :data:`LONGEST_SCOPES` first."""
     from xdist.scheduler import LoadScopeScheduling
+
+    def rank(scope: str) -> int:
+        return LONGEST_SCOPES.index(scope) if scope in LONGEST_SCOPES else len(LONGEST_SCOPES)
 
     class ScopeScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             return process_scope(nodeid)
+
+        def _assign_work_unit(self, node) -> None:
+            self.workqueue.move_to_end(min(self.workqueue, key=rank), last=False)
+            super()._assign_work_unit(node)
 
     return ScopeScheduling(config, log)
 
@@ -95,13 +113,15 @@ _RERUN: dict = {}
 
 
 def _start_rerun(folder: Path):
-    """Start a second default run from the command line, in the background (a run keeps one core busy)."""
+    """Start a second default run from the command line, in the background, one notebook at a time (the first
+    runs two at a time, in another order: the pair checks that the order does not change a byte)."""
     import subprocess
     import sys
 
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     log = open(folder.parent / "again.log", "w+")
-    cmd = [sys.executable, "-m", "workbench", "run", "--params", "default", "--out", str(folder), "--no-report"]
+    cmd = [sys.executable, "-m", "workbench", "run", "--params", "default", "--out", str(folder), "--no-report",
+           "--jobs", "1"]
     return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT), log
 
 

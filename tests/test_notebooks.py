@@ -47,8 +47,17 @@ def test_default_run_outputs(default_run):
 
 
 def test_same_params_same_metrics_bytes(default_run, default_rerun):
-    """Two runs of the default params, in two processes, write the same metrics.json, byte for byte."""
+    """Two runs of the default params, in two processes, write the same metrics.json and artifacts, byte for
+    byte: one ran two notebooks at a time in the order their needs allow (workbench/schedule.py), the other one at
+    a time."""
     assert (default_rerun / "metrics.json").read_bytes() == (default_run / "metrics.json").read_bytes()
+    spans = {n["notebook"][:2]: (n["start"], n["end"])
+             for n in json.loads((default_run / "manifest.json").read_text())["notebooks"]}
+    assert spans["01"][0] < spans["02"][1] and spans["02"][0] < spans["01"][1]  # 01 and 02 ran side by side
+    written = sorted(p.relative_to(default_run) for p in (default_run / "artifacts").rglob("*.parquet"))
+    assert written == sorted(p.relative_to(default_rerun) for p in (default_rerun / "artifacts").rglob("*.parquet"))
+    for path in written:
+        assert (default_rerun / path).read_bytes() == (default_run / path).read_bytes(), path
 
 
 def _brute_ndcg(recs, test, k: int) -> float:

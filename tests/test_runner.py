@@ -109,22 +109,6 @@ def test_cli_validate_and_errors(capsys):
     assert "not found" in capsys.readouterr().err
 
 
-@pytest.mark.slow
-def test_notebooks_side_by_side_write_what_one_at_a_time_writes(tmp_path):
-    """The declared needs (workbench/schedule.py) are complete: two notebooks at a time, in the order the needs
-    allow, give the bytes of one notebook at a time."""
-    one = run("default", out=tmp_path / "one", overrides=TINY, render=False, jobs=1)
-    two = run("default", out=tmp_path / "two", overrides=TINY, render=False, jobs=2)
-    assert (two / "metrics.json").read_bytes() == (one / "metrics.json").read_bytes()
-    spans = {n["notebook"][:2]: (n["start"], n["end"]) for n in json.loads((two / "manifest.json").read_text())["notebooks"]}
-    assert spans["01"][0] < spans["02"][1] and spans["02"][0] < spans["01"][1]  # 01 and 02 ran side by side
-    written = sorted(p.relative_to(one) for p in (one / "artifacts").rglob("*.parquet"))
-    assert written == sorted(p.relative_to(two) for p in (two / "artifacts").rglob("*.parquet"))
-    assert len(written) > 20
-    for path in written:
-        assert (two / path).read_bytes() == (one / path).read_bytes(), path
-
-
 def test_a_misspelt_key_stops_the_run_before_any_notebook_starts(tmp_path):
     from workbench.errors import ConfigError
 
