@@ -17,7 +17,8 @@ from workbench.params_reference import EMPTY_PARAMS, data_keys, reference
 
 ROOT = Path(__file__).resolve().parent.parent
 #: modules whose docstrings carry runnable examples, and the page with the others
-DOCTEST_MODULES = ("workbench.segment.rfm", "workbench.recommend.basket", "workbench.models", "workbench.export")
+DOCTEST_MODULES = ("workbench.segment.rfm", "workbench.recommend.basket", "workbench.models", "workbench.export",
+                   "workbench.evaluate.split", "workbench.evaluate.leaderboard")
 EXAMPLES_PAGE = ROOT / "docs" / "api" / "examples.md"
 PROBE = "zz_not_a_key"
 

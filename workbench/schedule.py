@@ -13,8 +13,9 @@ Every run gives the same ``metrics.json`` whatever the order the notebooks ran i
 one whose outputs it reads, and what several notebooks write is written under the run folder's lock
 (:meth:`~workbench.report.record.RunRecorder.locked`: ``metrics.json``, ``timings.json``, and the evaluation split
 that notebooks 02-06 share, made by whichever needs it first). The needs were read off a run that traced every
-file each notebook opened (``strace -f -e trace=openat``), and the metrics each one reads; a test runs a small shop
-one notebook at a time and two at a time and compares the two ``metrics.json`` byte for byte.
+file each notebook opened (``strace -f -e trace=openat``), and the metrics each one reads; the test suite runs the default
+shop one notebook at a time and two at a time and compares the two runs' ``metrics.json`` and artifacts byte for
+byte.
 """
 from __future__ import annotations
 

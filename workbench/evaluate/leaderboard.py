@@ -105,6 +105,26 @@ def leaderboard(recs: dict[str, pd.DataFrame], test: pd.DataFrame, k: int, n_ite
     ``baseline`` is the model every row is compared with (None or absent: no comparison); ``population``
     describes who ``test`` covers (recorded with the split). Raises :class:`PopulationError` when a model's
     lists miss customers of ``test``.
+
+    Examples
+    --------
+    Two models' top-2 lists for customers a (held out: p3) and b (p2). ``mine`` puts each held-out product first
+    (NDCG 1); ``popular`` finds only b's, at rank 2 (NDCG = (0 + 1 / log2(3)) / 2 = 0.3155):
+
+    >>> import pandas as pd
+    >>> test = pd.DataFrame({"customer_id": ["a", "b"], "product_id": ["p3", "p2"]})
+    >>> def lists(products):
+    ...     return pd.DataFrame({"customer_id": ["a", "a", "b", "b"], "product_id": products,
+    ...                          "rank": [1, 2, 1, 2], "score": [2.0, 1.0, 2.0, 1.0]})
+    >>> board = leaderboard({"popular": lists(["p1", "p2", "p1", "p2"]), "mine": lists(["p3", "p1", "p2", "p1"])},
+    ...                     test, k=2, n_items=3, families={"popular": "baseline", "mine": "cf"}, n_boot=200)
+    >>> board.best_model
+    'mine'
+    >>> print(board.table()[["family", "ndcg@2", "precision@2", "recall@2"]].to_string())
+               family    ndcg@2  precision@2  recall@2
+    model
+    mine           cf  1.000000         0.50       1.0
+    popular  baseline  0.315465         0.25       0.5
     """
     truth = test[[contract.CUSTOMER_ID, contract.PRODUCT_ID]].astype("str").drop_duplicates()
     customers = pd.Index(np.sort(truth[contract.CUSTOMER_ID].unique()), name=contract.CUSTOMER_ID)

@@ -111,6 +111,25 @@ def leave_last_basket_out(transactions: pd.DataFrame, col_user: str = contract.C
 
     The last invoice is the one with the latest timestamp (ties: the largest invoice id). Customers with
     a single invoice stay entirely in train (nothing to hold out without making them cold).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> lines = pd.DataFrame({
+    ...     "transaction_id": ["t1", "t1", "t2", "t3", "t4"], "customer_id": ["a", "a", "a", "b", "b"],
+    ...     "product_id": ["p1", "p2", "p3", "p1", "p2"],
+    ...     "timestamp": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-02-01", "2024-01-05", "2024-03-01"]),
+    ...     "quantity": 1, "unit_price": 1.0})
+    >>> train, test = leave_last_basket_out(lines)
+    >>> print(train[["customer_id", "product_id"]].to_string(index=False))
+    customer_id product_id
+              a         p1
+              a         p2
+              b         p1
+    >>> print(test[["customer_id", "product_id"]].to_string(index=False))
+    customer_id product_id
+              a         p3
+              b         p2
     """
     _check_columns(transactions, [col_user, col_basket, time_col], "leave_last_basket_out")
     tx = transactions
