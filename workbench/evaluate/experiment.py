@@ -57,13 +57,16 @@ DEFAULTS: dict = {
     "source": "purchases",
     "split": "last_basket",
     "ratio": 0.75,
-    "stratify_by": contract.PRODUCT_ID,
-    "cutoff": None,
+    "stratify_by": contract.PRODUCT_ID,  # stratified split: the column whose groups each keep ``ratio`` of their rows in train
+    "cutoff": None,                 # chronological split: the date from which lines are held out (None: by ratio)
     "seed": None,
     "drop_seen_pairs": True,
     "max_customers": None,
     "k": 10,
-    "validation": {"folds": 1, "ratio": None},
+    "validation": {
+        "folds": 1,                 # validation folds carved out of train, where settings are tuned
+        "ratio": None,
+    },
     "n_boot": 1000,
     "alpha": 0.05,
     "curve_ks": [1, 2, 3, 5, 10, 15, 20],

@@ -35,13 +35,13 @@ POSITION = "position"
 class NextItemSettings:
     """The protocol and the session-kNN's neighbourhood (params ``clickstream.session_recs``)."""
 
-    k: int = 20
-    test_days: int = 7
-    min_item_support: int = 5
-    min_length: int = 2
-    neighbours: int = 100
-    sample_size: int = 500
-    n_boot: int = 1000
+    k: int = 20                 # the length of each next-item list (HR@k, MRR@k)
+    test_days: int = 7          # sessions that start in the last test_days days are the test sessions
+    min_item_support: int = 5   # products seen in fewer training sessions are left out of the protocol
+    min_length: int = 2         # sessions shorter than this (after the cut) are dropped: nothing to predict
+    neighbours: int = 100       # session-kNN: the most similar past sessions a prediction is voted by
+    sample_size: int = 500      # session-kNN: the most recent past sessions sharing an item that are compared
+    n_boot: int = 1000          # bootstrap resamples of the test sessions for the intervals
     gap_minutes: float = SessionSettings.gap_minutes
 
     def __post_init__(self):
