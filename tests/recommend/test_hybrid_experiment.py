@@ -26,6 +26,7 @@ def experiment(small_shop):
     r["test"] = ex.evaluate(r["tuning"], r["reranker"])
     r["ablation"] = ex.ablation(r["test"], r["tuning"])
     r["history"] = ex.by_history(r["test"], r["tuning"])
+    r["choice"] = ex.choose_rules(r["validation"], r["tuning"], r["reranker"])
     r["rules"] = ex.apply_rules(r["test"], r["tuning"], r["reranker"])
     r["impact"] = ex.impact(r["test"], r["rules"])
     r["final"] = ex.production(r["tuning"], r["reranker"])
@@ -86,7 +87,7 @@ def test_final_lists_respect_the_business_rules(experiment, small_shop):
     gone = recommend_rules.unavailable_products(small_shop.prices)
     assert len(gone) > 0 and not recs[data_contract.PRODUCT_ID].isin(gone).any()
     per_cat = recs.groupby([data_contract.CUSTOMER_ID, data_contract.CATEGORY]).size()
-    assert per_cat.max() <= ex.cfg["rules"]["max_per_category"]
+    assert per_cat.max() <= (ex.strength().max_per_category or 10)
     assert (recs.groupby(data_contract.CUSTOMER_ID)["score"].apply(lambda s: s.is_monotonic_decreasing)).all()
 
 
@@ -115,7 +116,7 @@ def test_ablation_and_rules_tables(experiment):
     assert (abl.loc[abl["weight"] == 0, "delta"] == 0).all()
     rm = r["rules"].metrics
     assert rm["unavailable_products"] > 0 and rm["intra_list_diversity"] >= rm["intra_list_diversity_before"] - 1e-9
-    assert rm["max_per_category_seen"] <= ex.cfg["rules"]["max_per_category"]
+    assert rm["max_per_category_seen"] <= (ex.strength().max_per_category or 10)
 
 
 def test_no_test_period_purchase_reaches_the_segments(small_shop):
@@ -127,6 +128,7 @@ def test_no_test_period_purchase_reaches_the_segments(small_shop):
     validation = ex.fit_validation()
     tuning = ex.tune(validation)
     test = ex.evaluate(tuning)
+    ex.choose_rules(validation, tuning)  # on the folds' own segments: no other segmenter call
     ex.apply_rules(test, tuning)
     assert len(seen) == 2 + 1 + 1  # two validation folds, the test fit, the rules
     sales = small_shop.transactions[small_shop.transactions[data_contract.QUANTITY] > 0]
@@ -152,6 +154,7 @@ def test_customer_sample_and_chunked_final_lists(small_shop):
     assert set(ex.holdout.test[data_contract.CUSTOMER_ID]) == set(test.candidates.customer_ids)
     assert test.table.loc["tuned", "ndcg@10"] == pytest.approx(test.per_customer["tuned"].mean())
     assert ex.holdout.population.customers == 40 and ex.holdout.population.of > 40
+    ex.choose_rules(validation, tuning)
     chunked = ex.production(tuning)
     ex.cfg["chunk_customers"] = 10 ** 6
     pd.testing.assert_frame_equal(chunked, ex.production(tuning))
@@ -197,3 +200,38 @@ def test_paired_sample_size_by_hand():
     assert paired_sample_size(d, 0.05, 0.8) == 21
     assert paired_sample_size(np.zeros(5)) == float("inf")
     assert paired_sample_size(d, 0.05, 0.9) > 21
+
+
+def test_rules_start_from_the_best_validation_variant_within_the_budget(experiment):
+    """The start variant is the validation argmax; the chosen strengths' validation loss (its upper bound) is within
+    hybrid.rules.max_ndcg_loss; the test costs table's last row is the shipped lists."""
+    ex, r = experiment
+    ch = r["choice"]
+    assert ch.strength.variant == max(ch.variants, key=ch.variants.get)
+    assert set(ch.variants) == {"default", "tuned", "learned"}
+    chosen = ch.trace[ch.trace["chosen"]]
+    assert len(chosen) == 1
+    if ch.within_budget:
+        assert chosen["loss_high"].iloc[0] <= ex.cfg["rules"]["max_ndcg_loss"] + 1e-12
+    rm = r["rules"].metrics
+    assert rm["variant"] == ch.strength.variant and rm["chosen_on"]["variant"] == "validation"
+    costs = r["rules"].costs.set_index("rule")
+    assert costs.loc["all_rules", "ndcg@10"] == pytest.approx(rm["ndcg@10"])
+    assert costs.loc["start", "ndcg@10"] == pytest.approx(rm["ndcg@10_before"])
+    assert costs.loc["all_rules", "ndcg_delta"] == pytest.approx(rm["delta"])
+
+
+def test_rule_strengths_set_by_hand_are_kept(small_shop):
+    params = {**FAST, "hybrid": {**FAST["hybrid"], "final": "tuned",
+                                 "rules": {"max_per_category": 3, "boost": 0.05}}}
+    ex = HybridExperiment(small_shop, params)
+    validation = ex.fit_validation()
+    tuning = ex.tune(validation)
+    with pytest.raises(ValueError, match="choose_rules"):
+        HybridExperiment(small_shop, FAST).strength()
+    assert ex.strength().as_dict() == {"variant": "tuned", "diversity": "max_per_category", "max_per_category": 3,
+                                       "mmr_lambda": 1.0, "boost": 0.05}
+    ch = ex.choose_rules(validation, tuning)
+    assert ch.strength == ex.strength() and len(ch.trace) == 1
+    assert ch.as_metrics()["chosen_on"] == {"max_per_category": "hand", "mmr_lambda": "hand", "boost": "hand",
+                                            "variant": "hand"}

@@ -18,6 +18,7 @@ import scipy.sparse as sp
 from workbench.data import contract
 from workbench.recommend.base import constructor_kwargs, top_k
 from workbench.recommend.hybrid import CandidateSet, HybridRecommender
+from workbench.errors import StageSkipped
 from workbench.stages import require
 
 log = logging.getLogger(__name__)
@@ -145,6 +146,30 @@ class LearnedReranker:
         log.info("reranker: %d queries over %d folds, %d rows, %d features", self.n_queries_, len(folds),
                  int(group.sum()), len(self.feature_names_))
         return self
+
+    def cross_fit_scores(self, folds: list[tuple[CandidateSet, np.ndarray, HybridRecommender]],
+                         products: pd.DataFrame, n_splits: int = 2) -> list[np.ndarray]:
+        """Return, per fold, scores of a re-ranker with these settings that never saw the customer scored.
+
+        The customers (the same id in every fold) are split at random (``seed``) into ``n_splits`` parts; a
+        re-ranker fitted on the other parts scores each part, so the validation NDCG of the learned variant is
+        out of sample like the blends'. Parts without a usable query keep the base blend's order."""
+        ids = pd.Index(np.unique(np.concatenate([cs.customer_ids.to_numpy(dtype=str) for cs, _, _ in folds])))
+        part = pd.Series(np.random.default_rng(self.seed).permutation(len(ids)) % int(n_splits), index=ids)
+        out = [np.array(base, dtype=np.float64, copy=True) for _, base, _ in folds]
+        for p in range(int(n_splits)):
+            train = [part.reindex(cs.customer_ids).to_numpy() != p for cs, _, _ in folds]
+            learner = type(self)(self.depth, self.n_estimators, self.learning_rate, self.num_leaves,
+                                 self.min_child_samples, self.seed)
+            try:
+                learner.fit_folds([(cs.subset(m), base[m], hyb) for (cs, base, hyb), m in zip(folds, train)],
+                                  products)
+            except StageSkipped:
+                continue
+            for i, ((cs, base, hyb), m) in enumerate(zip(folds, train)):
+                if (~m).any():
+                    out[i][~m] = learner.scores(cs.subset(~m), base[~m], hyb, products)
+        return out
 
     def scores(self, cs: CandidateSet, base: np.ndarray, hybrid: HybridRecommender,
                products: pd.DataFrame) -> np.ndarray:
