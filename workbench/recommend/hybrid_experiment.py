@@ -551,7 +551,8 @@ class HybridExperiment:
             "within_budget": bool(-d <= budget or hi >= 0),
             **(self.choice.as_metrics() if self.choice is not None else
                {"max_ndcg_loss": budget, "strength": strength.as_dict(),
-                "chosen_on": {"variant": "hand", "max_per_category": "hand", "mmr_lambda": "hand", "boost": "hand"}}),
+                "chosen_on": {"variant": "hand", "boost": "hand", **({"max_per_category": "hand"} if strength.diversity ==
+                             "max_per_category" else {"mmr_lambda": "hand"} if strength.diversity == "mmr" else {})}}),
         }
         costs = self._rule_costs(cs, base, fits, strength, pre, ndcg_pre, feats)
         metrics["costs"] = {row.pop("rule"): row for row in costs.to_dict("records")}

@@ -131,8 +131,11 @@ def choose_strengths(evaluate: Callable[[RuleStrength], dict], variant: str, div
     trace["chosen"] = [(r["max_per_category"], r["mmr_lambda"], r["boost"]) ==
                        (best.max_per_category, best.mmr_lambda, best.boost) for r in rows]
     trace["chosen"] &= ~trace.duplicated(["max_per_category", "mmr_lambda", "boost"], keep="first")
-    by_hand = {"max_per_category": not is_auto(max_per_category), "mmr_lambda": not is_auto(mmr_lambda),
-               "boost": not is_auto(boost)}
+    by_hand = {"boost": not is_auto(boost)}  # and the strength of the diversity rule in use
+    if diversity == "max_per_category":
+        by_hand["max_per_category"] = not is_auto(max_per_category)
+    elif diversity == "mmr":
+        by_hand["mmr_lambda"] = not is_auto(mmr_lambda)
     return RuleChoice(best, float(budget), by_hand, trace, within_budget=bool(kept["feasible"]))
 
 
