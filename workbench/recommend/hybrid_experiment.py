@@ -38,7 +38,7 @@ from workbench.evaluate import impact as business_impact
 from workbench.evaluate.metrics import evaluate_ranking, intra_list_diversity, per_customer_metrics
 from workbench.evaluate.significance import bootstrap_ci, paired_bootstrap, paired_sample_size
 from workbench.recommend import rules as business_rules
-from workbench.recommend import rule_strength
+from workbench.recommend import rule_strength, side_features
 from workbench.recommend.rule_strength import RuleChoice, RuleStrength
 from workbench.recommend.holdout import Holdout, run_holdout, to_interactions, validation_holdouts
 from workbench.recommend import registry
@@ -120,6 +120,7 @@ class TestResult:
     per_customer: pd.DataFrame         # NDCG per customer (rows) and variant (columns)
     best_component: str
     comparisons: pd.DataFrame          # each variant vs the best component and popular (paired bootstrap)
+    segments: pd.DataFrame | None = None   # fitted on the training part alone
 
 
 @dataclass
@@ -256,13 +257,14 @@ class HybridExperiment:
                 best = (w, trace, sw)
         return TuningResult(start, best[0], best[2], pd.concat(traces, ignore_index=True), best[1])
 
-    def fit_reranker(self, validation: ValidationResult, tuning: TuningResult) -> LearnedReranker:
+    def fit_reranker(self, validation: ValidationResult, tuning: TuningResult,
+                     reranker: LearnedReranker | None = None) -> LearnedReranker:
         """Return the LGBMRanker trained on the validation candidates (every fold) over the tuned blend.
 
         Raises :class:`~workbench.errors.StageSkipped` (``hybrid.reranker``, also kept for :meth:`metrics`) when no
         validation customer has a relevant product among the candidates it re-orders."""
-        reranker = LearnedReranker.from_params(self.cfg["reranker"])
-        folds = [(f.candidates, f.candidates.blend(tuning.weights, tuning.switching), f.hybrid)
+        reranker = LearnedReranker.from_params(self.cfg["reranker"]) if reranker is None else reranker
+        folds = [(f.candidates, f.candidates.blend(tuning.weights, tuning.switching), f.hybrid, self._side(f.segments))
                  for f in validation.folds]
         try:
             return reranker.fit_folds(folds, self.shop.products)
@@ -280,12 +282,13 @@ class HybridExperiment:
     def evaluate(self, tuning: TuningResult, reranker: LearnedReranker | None = None) -> TestResult:
         """Refit on the whole train part and score every variant and component alone on the test split."""
         h = self.holdout
-        hyb = self.fit_hybrid(h)
+        segments = self.segmenter(h.transactions) if self.segmenter is not None else None
+        hyb = self.fit_hybrid(h, segments)
         cs = hyb.candidate_set(h.customers, progress=self.progress).with_truth(h.test)
         scores = {"default": cs.blend(tuning.default_weights, tuning.switching),
                   "tuned": cs.blend(tuning.weights, tuning.switching)}
         if reranker is not None:
-            scores["learned"] = reranker.scores(cs, scores["tuned"], hyb, self.shop.products)
+            scores["learned"] = reranker.scores(cs, scores["tuned"], hyb, self.shop.products, self._side(segments))
         for n in cs.names:
             scores[n] = cs.blend({m: float(m == n) for m in cs.names})
         recs = {n: cs.recommendations(s, self.k) for n, s in scores.items()}
@@ -305,7 +308,37 @@ class HybridExperiment:
         col = f"ndcg@{self.k}"
         comps = [n for n in cs.names if n != POPULAR]
         best = max(comps, key=lambda n: (table.loc[n, col], n)) if comps else POPULAR
-        return TestResult(hyb, cs, recs, table, per_customer, best, self._comparisons(per_customer, best))
+        return TestResult(hyb, cs, recs, table, per_customer, best, self._comparisons(per_customer, best), segments)
+
+    def _side(self, segments: pd.DataFrame | None) -> pd.DataFrame:
+        """The customer side table of the re-ranker: the customers' attributes and ``segments`` (fitted on the same
+        training part)."""
+        return side_features.customer_table(self.shop.customers, segments)
+
+    def side_info_ablation(self, validation: ValidationResult, tuning: TuningResult, test: TestResult,
+                           reranker: LearnedReranker) -> pd.DataFrame:
+        """Return what the side information adds to the learned variant on the test split: NDCG@K of the re-ranker
+        with and without the customer and product attributes (the other fitted on the same validation folds), the
+        paired difference with its bootstrap interval, for all customers and per history bucket (cold: at most
+        ``history.cold_max`` products)."""
+        other = self.fit_reranker(validation, tuning, reranker.clone(side_info=not reranker.side_info))
+        cs = test.candidates
+        tuned = cs.blend(tuning.weights, tuning.switching)
+        side = self._side(test.segments)
+        s_other = other.scores(cs, tuned, test.hybrid, self.shop.products, side)
+        s_this = reranker.scores(cs, tuned, test.hybrid, self.shop.products, side)
+        with_, without = (s_this, s_other) if reranker.side_info else (s_other, s_this)
+        a, b = cs.ndcg(with_, self.k), cs.ndcg(without, self.k)
+        n_boot, alpha, seed = self._bootstrap()
+        rows = []
+        for bucket in ("all", *BUCKETS):
+            m = np.ones(len(cs), bool) if bucket == "all" else (cs.buckets == bucket)
+            if not m.any():
+                continue
+            d, lo, hi = paired_bootstrap(a[m], b[m], n_boot, alpha, seed)
+            rows.append({"customers": bucket, "n": int(m.sum()), "with_side_info": float(a[m].mean()),
+                         "without_side_info": float(b[m].mean()), "delta": d, "low": lo, "high": hi})
+        return pd.DataFrame(rows).set_index("customers")
 
     def _comparisons(self, per_customer: pd.DataFrame, best: str) -> pd.DataFrame:
         """Paired bootstrap NDCG differences of each hybrid variant vs the best component and popular, with the
@@ -430,7 +463,8 @@ class HybridExperiment:
                  "tuned": [f.candidates.blend(tuning.weights, tuning.switching) for f in folds]}
         if reranker is not None and final in ("auto", "learned"):
             bases["learned"] = reranker.cross_fit_scores(
-                [(f.candidates, b, f.hybrid) for f, b in zip(folds, bases["tuned"])], self.shop.products)
+                [(f.candidates, b, f.hybrid, self._side(f.segments)) for f, b in zip(folds, bases["tuned"])],
+                self.shop.products)
         start = {v: [f.candidates.ndcg(b, self.k) for f, b in zip(folds, bs)] for v, bs in bases.items()}
         variants = {v: float(np.concatenate(x).mean()) for v, x in start.items()}
         if rule_strength.is_auto(final):
@@ -487,12 +521,13 @@ class HybridExperiment:
         return choice
 
     def _final_base(self, hyb: HybridRecommender, cs: CandidateSet, tuning: TuningResult,
-                    reranker: LearnedReranker | None) -> np.ndarray:
+                    reranker: LearnedReranker | None, segments: pd.DataFrame | None = None) -> np.ndarray:
         final = self.strength().variant
         if final == "learned":
             if reranker is None:
                 raise ValueError("hybrid.final is learned: pass the fitted re-ranker (fit_reranker)")
-            return reranker.scores(cs, cs.blend(tuning.weights, tuning.switching), hyb, self.shop.products)
+            return reranker.scores(cs, cs.blend(tuning.weights, tuning.switching), hyb, self.shop.products,
+                                   self._side(segments))
         if final not in ("default", "tuned"):
             raise ValueError(f"hybrid.final must be default, tuned or learned, not {final!r}")
         return cs.blend(self.final_weights(tuning), tuning.switching)
@@ -515,13 +550,13 @@ class HybridExperiment:
         as_of = pd.to_datetime(tx[contract.TIMESTAMP]).max()
         gone = (business_rules.unavailable_products(self.shop.prices, as_of) if r.get("stock_filter", True)
                 else pd.Index([]))
-        before = self._final_base(hyb, test.candidates, tuning, reranker)
+        before = self._final_base(hyb, test.candidates, tuning, reranker, test.segments)
         hyb.set_unavailable(gone)
         cs = hyb.candidate_set(h.customers, progress=self.progress).with_truth(h.test)
         hyb.set_unavailable([])
-        segments = self.segmenter(tx) if self.segmenter is not None else None
+        segments = test.segments
         strength = self.strength()
-        base = self._final_base(hyb, cs, tuning, reranker)
+        base = self._final_base(hyb, cs, tuning, reranker, segments)
         fits, rule = self._rule_fits(hyb, cs, self._price_sensitive(tx), segments)
         final = cs.recommendations(self._with_rules(cs, base, fits, strength), self.k)
         truth = h.test
@@ -673,7 +708,7 @@ class HybridExperiment:
                                                   self._basket_matrix(tx, inter))
         _, _, _, names = self._product_arrays(inter.product_ids)
         # the lists need the catalog and the segments, not the transactions nor the evaluation state
-        catalog = Shop(customers=self.shop.customers.iloc[:0], products=self.shop.products, transactions=tx.iloc[:0],
+        catalog = Shop(customers=self.shop.customers, products=self.shop.products, transactions=tx.iloc[:0],
                        name=self.shop.name)
         serving = HybridExperiment(catalog, self.params, segments=self.segments)
         serving.choice = self.choice
@@ -687,7 +722,7 @@ class HybridExperiment:
         """The final top ``k`` (default the run's) of one chunk of customers (see :meth:`production`)."""
         cs = hyb.candidate_set(ids, progress=self.progress)
         rows = hyb.interactions_.customer_index(cs.customer_ids)
-        base = self._final_base(hyb, cs, tuning, reranker)
+        base = self._final_base(hyb, cs, tuning, reranker, self.segments)
         W = business_rules.row_weights(cs, self.final_weights(tuning), tuning.switching)
         new = (rows < 0) | (cs.history == 0)  # no history: the cold-start list, the switching rule applied
         if new.any():  # (whether or not tuning kept switching for the cold bucket), not the re-ranker's
@@ -744,7 +779,8 @@ class HybridExperiment:
     # ---- metrics.json --------------------------------------------------------------------------------
     def metrics(self, validation: ValidationResult, tuning: TuningResult, test: TestResult,
                 ablation: AblationResult | None = None, history: pd.DataFrame | None = None,
-                rules: RulesResult | None = None, impact: ImpactResult | None = None) -> dict:
+                rules: RulesResult | None = None, impact: ImpactResult | None = None,
+                side_info: pd.DataFrame | None = None) -> dict:
         """Return the ``hybrid`` block of metrics.json from the steps' results (the analyses that ran)."""
         k = self.k
         col = f"ndcg@{k}"
@@ -789,6 +825,9 @@ class HybridExperiment:
                                  for b, row in history.iterrows()}
         if rules is not None:
             out["rules"] = rules.metrics
+        if side_info is not None:
+            out["side_info"] = {b: {c: (int(v) if c == "n" else float(v)) for c, v in row.items()}
+                                for b, row in side_info.iterrows()}
         if impact is not None:
             rt = impact.revenue
             out["revenue"] = {"purchase_prob": impact.purchase_prob, "purchase_prob_source": impact.purchase_prob_source,
