@@ -96,9 +96,8 @@ DEFAULTS: dict = {
     "reranker": {"depth": 50, "n_estimators": 100, "learning_rate": 0.03, "num_leaves": 7,
                  "min_child_samples": 100, "seed": 0,
                  # customer (age, gender, location, occupation, signup, segment, cluster, CLV) and product
-                 # (category, brand, price tier) attributes as features beside the component scores; off by
-                 # default: on the default shop they did not help on validation (notebook 05's ablation says)
-                 "side_info": False},
+                 # (category, price tier) attributes as features beside the component scores
+                 "side_info": True},
     # which variant the business rules and the artifact start from: default, tuned, learned, or auto (the one
     # best on validation; the learned variant's validation score is cross-fitted)
     "final": "auto",

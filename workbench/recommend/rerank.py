@@ -59,7 +59,7 @@ class LearnedReranker:
     """LGBMRanker (lambdarank) over the top ``depth`` candidates of a base blend (scikit-learn style)."""
 
     def __init__(self, depth: int = 50, n_estimators: int = 100, learning_rate: float = 0.03,
-                 num_leaves: int = 7, min_child_samples: int = 100, seed: int = 0, side_info: bool = False):
+                 num_leaves: int = 7, min_child_samples: int = 100, seed: int = 0, side_info: bool = True):
         self.depth = int(depth)
         self.n_estimators = int(n_estimators)
         self.learning_rate = float(learning_rate)
