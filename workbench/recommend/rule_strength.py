@@ -152,8 +152,3 @@ def list_diversity(categories: np.ndarray, listed: np.ndarray) -> np.ndarray:
     pairs = n * (n - 1) / 2.0
     return np.divide(pairs - same, pairs, out=np.full(len(n), np.nan), where=pairs > 0)
 
-
-def rule_share(fits: np.ndarray, listed: np.ndarray, has_rule: np.ndarray) -> float:
-    """The share of listed products that fit their customer's segment rule, over customers with a rule."""
-    sel = listed & has_rule[:, None]
-    return float(fits[sel].mean()) if sel.any() else float("nan")
