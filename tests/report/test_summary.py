@@ -261,5 +261,5 @@ def test_the_rules_cost_table_and_sentence_read_the_hybrid_block():
     assert list(table["rule"]) == ["start", "all_rules"] and table["ndcg_delta"].tolist() == [0.0, -0.004]
     sentence = report_summary._rules_sentence(metrics)
     assert "*learned*" in sentence and "set by hand (boost)" in sentence
-    assert "0.004 NDCG (95% interval 0.001 to 0.007)" in sentence
+    assert "0.0040 NDCG (95% interval 0.0010 to 0.0070)" in sentence
     assert report_summary.rules_table({}).empty and report_summary._rules_sentence({}) is None

@@ -216,7 +216,7 @@ def _rules_sentence(metrics: dict) -> str | None:
     how = (f"set by hand ({', '.join(hand)}): they cost" if hand else "chosen on validation, within a loss of "
            f"{fmt(budget)}: they cost")
     return (f"The shipped lists start from the *{r.get('variant')}* hybrid; the business rules' strengths are {how} "
-            f"{-d:.3f} NDCG (95% interval {-hi:.3f} to {-lo:.3f}) for intra-list diversity "
+            f"{-d:.4f} NDCG (95% interval {-hi:.4f} to {-lo:.4f}) for intra-list diversity "
             f"{fmt(_num(r.get('intra_list_diversity_before')))} -> {fmt(_num(r.get('intra_list_diversity')))}.")
 
 
