@@ -53,10 +53,14 @@ def product_table(products: pd.DataFrame, product_ids: pd.Index) -> pd.DataFrame
     for c in [c for c in PRODUCT_CATEGORICAL if c != "price_tier"]:
         if c in p.columns:
             out[c] = p[c].astype("str").where(p[c].notna())
-    if "price_tier" in PRODUCT_CATEGORICAL and contract.PRICE in p.columns:
-        price = pd.to_numeric(p[contract.PRICE], errors="coerce")
+    if "price_tier" in PRODUCT_CATEGORICAL and contract.PRICE in products.columns:
+        catalog = products.drop_duplicates(contract.PRODUCT_ID)  # tiers of the whole catalog, not of the ids asked
+        price = pd.to_numeric(catalog[contract.PRICE], errors="coerce")
         if price.nunique() >= PRICE_TIERS:
-            out["price_tier"] = pd.qcut(price, PRICE_TIERS, labels=False, duplicates="drop").astype("str").where(price.notna())
+            tier = pd.Series(pd.qcut(price, PRICE_TIERS, labels=False, duplicates="drop").to_numpy(),
+                             index=catalog[contract.PRODUCT_ID].astype("str"))
+            tier = tier.reindex(product_ids)
+            out["price_tier"] = tier.astype("Int64").astype("str").where(tier.notna())
     return out
 
 
