@@ -177,11 +177,12 @@ class LearnedReranker:
         for p in range(int(n_splits)):
             train = [part.reindex(f[0].customer_ids).to_numpy() != p for f in folds]
             learner = self.clone()
+            parts = [(cs.subset(m), base[m], hyb, cust) for (cs, base, hyb, cust), m in zip(folds, train) if m.any()]
             try:
-                learner.fit_folds([(cs.subset(m), base[m], hyb, cust) for (cs, base, hyb, cust), m in zip(folds, train)],
-                                  products)
+                require(bool(parts), "hybrid.reranker", "no customer to learn from in this part")
+                learner.fit_folds(parts, products)
             except StageSkipped:
-                continue
+                continue  # this part keeps the base blend's order
             for i, ((cs, base, hyb, cust), m) in enumerate(zip(folds, train)):
                 if (~m).any():
                     out[i][~m] = learner.scores(cs.subset(~m), base[~m], hyb, products, cust)
