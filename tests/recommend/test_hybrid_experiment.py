@@ -26,11 +26,15 @@ def experiment(small_shop):
     r["test"] = ex.evaluate(r["tuning"], r["reranker"])
     r["ablation"] = ex.ablation(r["test"], r["tuning"])
     r["history"] = ex.by_history(r["test"], r["tuning"])
+    r["choice"] = ex.choose_rules(r["validation"], r["tuning"], r["reranker"])
     r["rules"] = ex.apply_rules(r["test"], r["tuning"], r["reranker"])
     r["impact"] = ex.impact(r["test"], r["rules"])
     r["final"] = ex.production(r["tuning"], r["reranker"])
     # the final lists under the design-brief weights (cross-sell 0.20, whatever tuning chose on this small shop)
+    chosen = ex.choice  # lists from the blend (whichever variant validation chose), with the rules as chosen
+    ex.choice = replace(chosen, strength=replace(chosen.strength, variant="tuned"))
     r["final_default"] = ex.production(replace(r["tuning"], weights=r["tuning"].default_weights))
+    ex.choice = chosen
     r["metrics"] = ex.metrics(r["validation"], r["tuning"], r["test"], r["ablation"], r["history"], r["rules"],
                               r["impact"])
     return ex, r
@@ -86,7 +90,7 @@ def test_final_lists_respect_the_business_rules(experiment, small_shop):
     gone = recommend_rules.unavailable_products(small_shop.prices)
     assert len(gone) > 0 and not recs[data_contract.PRODUCT_ID].isin(gone).any()
     per_cat = recs.groupby([data_contract.CUSTOMER_ID, data_contract.CATEGORY]).size()
-    assert per_cat.max() <= ex.cfg["rules"]["max_per_category"]
+    assert per_cat.max() <= (ex.strength().max_per_category or 10)
     assert (recs.groupby(data_contract.CUSTOMER_ID)["score"].apply(lambda s: s.is_monotonic_decreasing)).all()
 
 
@@ -115,7 +119,7 @@ def test_ablation_and_rules_tables(experiment):
     assert (abl.loc[abl["weight"] == 0, "delta"] == 0).all()
     rm = r["rules"].metrics
     assert rm["unavailable_products"] > 0 and rm["intra_list_diversity"] >= rm["intra_list_diversity_before"] - 1e-9
-    assert rm["max_per_category_seen"] <= ex.cfg["rules"]["max_per_category"]
+    assert rm["max_per_category_seen"] <= (ex.strength().max_per_category or 10)
 
 
 def test_no_test_period_purchase_reaches_the_segments(small_shop):
@@ -127,8 +131,9 @@ def test_no_test_period_purchase_reaches_the_segments(small_shop):
     validation = ex.fit_validation()
     tuning = ex.tune(validation)
     test = ex.evaluate(tuning)
+    ex.choose_rules(validation, tuning)  # on the folds' own segments: no other segmenter call
     ex.apply_rules(test, tuning)
-    assert len(seen) == 2 + 1 + 1  # two validation folds, the test fit, the rules
+    assert len(seen) == 2 + 1  # two validation folds, the test fit (the rules reuse its segments)
     sales = small_shop.transactions[small_shop.transactions[data_contract.QUANTITY] > 0]
     test_lines = sales[~sales[data_contract.TRANSACTION_ID].isin(ex.holdout.train[data_contract.TRANSACTION_ID])]  # the held-out baskets
     assert len(test_lines) > 0
@@ -138,7 +143,7 @@ def test_no_test_period_purchase_reaches_the_segments(small_shop):
     # each fit's segments come from exactly its own training part
     for fold, tx in zip(validation.folds, seen):
         assert set(tx[data_contract.TRANSACTION_ID]) == set(fold.holdout.train[data_contract.TRANSACTION_ID])
-    assert set(seen[2][data_contract.TRANSACTION_ID]) == set(ex.holdout.train[data_contract.TRANSACTION_ID]) == set(seen[3][data_contract.TRANSACTION_ID])
+    assert set(seen[2][data_contract.TRANSACTION_ID]) == set(ex.holdout.train[data_contract.TRANSACTION_ID])
 
 
 def test_customer_sample_and_chunked_final_lists(small_shop):
@@ -152,6 +157,7 @@ def test_customer_sample_and_chunked_final_lists(small_shop):
     assert set(ex.holdout.test[data_contract.CUSTOMER_ID]) == set(test.candidates.customer_ids)
     assert test.table.loc["tuned", "ndcg@10"] == pytest.approx(test.per_customer["tuned"].mean())
     assert ex.holdout.population.customers == 40 and ex.holdout.population.of > 40
+    ex.choose_rules(validation, tuning)
     chunked = ex.production(tuning)
     ex.cfg["chunk_customers"] = 10 ** 6
     pd.testing.assert_frame_equal(chunked, ex.production(tuning))
@@ -197,3 +203,57 @@ def test_paired_sample_size_by_hand():
     assert paired_sample_size(d, 0.05, 0.8) == 21
     assert paired_sample_size(np.zeros(5)) == float("inf")
     assert paired_sample_size(d, 0.05, 0.9) > 21
+
+
+def test_rules_start_from_the_best_validation_variant_within_the_budget(experiment):
+    """The start variant is the validation argmax; the chosen strengths' validation loss (its upper bound) is within
+    hybrid.rules.max_ndcg_loss; the test costs table's last row is the shipped lists."""
+    ex, r = experiment
+    ch = r["choice"]
+    assert ch.strength.variant == max(ch.variants, key=ch.variants.get)
+    assert set(ch.variants) == {"default", "tuned", "learned"}
+    chosen = ch.trace[ch.trace["chosen"]]
+    assert len(chosen) == 1
+    if ch.within_budget:
+        assert chosen["loss_high"].iloc[0] <= ex.cfg["rules"]["max_ndcg_loss"] + 1e-12
+    rm = r["rules"].metrics
+    assert rm["variant"] == ch.strength.variant and rm["chosen_on"]["variant"] == "validation"
+    costs = r["rules"].costs.set_index("rule")
+    assert costs.loc["all_rules", "ndcg@10"] == pytest.approx(rm["ndcg@10"])
+    assert costs.loc["start", "ndcg@10"] == pytest.approx(rm["ndcg@10_before"])
+    assert costs.loc["all_rules", "ndcg_delta"] == pytest.approx(rm["delta"])
+
+
+def test_rule_strengths_set_by_hand_are_kept(small_shop):
+    params = {**FAST, "hybrid": {**FAST["hybrid"], "final": "tuned",
+                                 "rules": {"max_per_category": 3, "boost": 0.05}}}
+    ex = HybridExperiment(small_shop, params)
+    validation = ex.fit_validation()
+    tuning = ex.tune(validation)
+    with pytest.raises(ValueError, match="choose_rules"):
+        HybridExperiment(small_shop, FAST).strength()
+    assert ex.strength().as_dict() == {"variant": "tuned", "diversity": "max_per_category", "max_per_category": 3,
+                                       "mmr_lambda": 1.0, "boost": 0.05}
+    ch = ex.choose_rules(validation, tuning)
+    assert ch.strength == ex.strength() and len(ch.trace) == 1
+    assert ch.as_metrics()["chosen_on"] == {"max_per_category": "hand", "boost": "hand", "variant": "hand"}
+
+
+def test_side_information_ablation_compares_the_reranker_with_and_without(experiment):
+    """Customer and product attributes enter as categorical LightGBM features; the ablation fits the other setting
+    on the same folds and its 'all' row is the mean of the buckets' rows weighted by their customers."""
+    ex, r = experiment
+    table = ex.side_info_ablation(r["validation"], r["tuning"], r["test"], r["reranker"])
+    assert r["test"].table.loc["learned", "ndcg@10"] == pytest.approx(table.loc["all", "with_side_info"])
+    buckets = table.drop(index="all")
+    assert buckets["n"].sum() == table.loc["all", "n"]
+    for col in ("with_side_info", "without_side_info"):
+        assert (buckets[col] * buckets["n"]).sum() / buckets["n"].sum() == pytest.approx(table.loc["all", col])
+    side = r["reranker"]
+    assert side.side_info
+    side = side.clone().fit_folds(
+        [(f.candidates, f.candidates.blend(r["tuning"].weights), f.hybrid, ex._side(f.segments))
+         for f in r["validation"].folds], ex.shop.products)
+    assert {"customer_age", "customer_gender", "product_category"} <= set(side.feature_names_)
+    assert set(side.encoder_.categorical) >= {"customer_gender", "product_category"}
+    assert "customer_age" not in side.encoder_.categorical

@@ -30,7 +30,9 @@ def served(tmp_path_factory):
 
     shop = validate_shop(generate_shop(SHOP))[0]
     ex = HybridExperiment(shop, PARAMS)
-    tuning = ex.tune(ex.fit_validation())
+    validation = ex.fit_validation()
+    tuning = ex.tune(validation)
+    ex.choose_rules(validation, tuning)
     run = tmp_path_factory.mktemp("served")
     save_model(run, "hybrid", ex.final_recommender(tuning))
     return ex, tuning, workbench.load_model(run, "hybrid"), run
@@ -61,7 +63,8 @@ def test_cold_start_list_is_the_switching_rules_blend(served):
     rule_on = Switching(True, tuning.switching.from_, tuning.switching.to)
     blended = cs.blend(ex.final_weights(tuning), rule_on)[0]
     cat = ex.shop.products.set_index(ex.shop.products[P_ID].astype("str"))[contract.CATEGORY].astype("str")
-    cap = int(ex.cfg["rules"]["max_per_category"]) if ex.cfg["rules"]["diversity"] == "max_per_category" else 10 ** 9
+    cap = ex.strength().max_per_category if ex.strength().diversity == "max_per_category" else 0
+    cap = cap or 10 ** 9
     want, per_cat = [], {}
     for j in np.argsort(-blended, kind="stable"):  # greedy under the per-category cap, as the rule does
         if not np.isfinite(blended[j]) or len(want) == 5:
@@ -150,6 +153,7 @@ def test_one_test_customer_skips_the_revenue_impact_with_its_reason(served):
     tuning = one.tune(validation)
     test = one.evaluate(tuning)
     assert len(test.per_customer) == 1
+    one.choose_rules(validation, tuning)
     rules = one.apply_rules(test, tuning)
     with pytest.raises(StageSkipped, match="needs at least 2; this split has 1") as caught:
         one.impact(test, rules)

@@ -247,3 +247,19 @@ def test_summary_says_when_the_basket_support_was_raised(full_metrics):
     text = " ".join(report_summary.executive_summary(full_metrics))
     assert ("The adaptive minimum support 0.00027 would have built 8,592,695 itemsets, more than the memory budget "
             "basket.max_itemsets (500,000), so the rules were mined at 0.000648.") in text
+
+
+def test_the_rules_cost_table_and_sentence_read_the_hybrid_block():
+    from workbench.report import summary as report_summary
+
+    metrics = {"hybrid": {"rules": {
+        "variant": "learned", "delta": -0.004, "low": -0.007, "high": -0.001, "max_ndcg_loss": 0.005,
+        "intra_list_diversity_before": 0.35, "intra_list_diversity": 0.53,
+        "chosen_on": {"variant": "validation", "max_per_category": "validation", "boost": "hand"},
+        "costs": {"start": {"ndcg@10": 0.139, "ndcg_delta": 0.0}, "all_rules": {"ndcg@10": 0.135, "ndcg_delta": -0.004}}}}}
+    table = report_summary.rules_table(metrics)
+    assert list(table["rule"]) == ["start", "all_rules"] and table["ndcg_delta"].tolist() == [0.0, -0.004]
+    sentence = report_summary._rules_sentence(metrics)
+    assert "*learned*" in sentence and "set by hand (boost)" in sentence
+    assert "0.0040 NDCG (95% interval 0.0010 to 0.0070)" in sentence
+    assert report_summary.rules_table({}).empty and report_summary._rules_sentence({}) is None

@@ -94,19 +94,28 @@ DEFAULTS: dict = {
     "tuning": {"method": "bagged", "n_random": 200, "n_bags": 200, "rounds": 3, "factors": [0.0, 0.5, 2.0, 4.0],
                "seed": 0},
     "reranker": {"depth": 50, "n_estimators": 100, "learning_rate": 0.03, "num_leaves": 7,
-                 "min_child_samples": 100, "seed": 0},
-    "final": "tuned",           # which variant the business rules and the artifact use: default, tuned, learned
+                 "min_child_samples": 100, "seed": 0,
+                 # customer (age, gender, location, occupation, signup, segment, cluster, CLV) and product
+                 # (category, price tier) attributes as features beside the component scores
+                 "side_info": True},
+    # which variant the business rules and the artifact start from: default, tuned, learned, or auto (the one
+    # best on validation; the learned variant's validation score is cross-fitted)
+    "final": "auto",
     "chunk_customers": 20000,   # final lists are built for this many customers at a time
     "rules": {
         "stock_filter": True,
         "segment_rules": {"champions": "premium", "loyal_customers": "premium", "at_risk": "win_back",
                           "cant_lose": "win_back", "hibernating": "win_back", "about_to_sleep": "win_back",
                           "price_sensitive": "value"},
-        "boost": 0.1,
+        # the rules' strengths: a number (set by hand: the report states what it costs) or auto (the strongest
+        # whose NDCG@K loss against the start variant on validation is at most max_ndcg_loss)
+        "max_ndcg_loss": 0.005,
+        "choice_customers": 10000,    # validation customers (all folds) the strengths are chosen on, at most
+        "boost": "auto",
         "price_sensitive_max": 0.3,   # mean within-category price percentile of what they bought
         "diversity": "max_per_category",  # none, max_per_category or mmr
-        "max_per_category": 4,
-        "mmr_lambda": 0.7,
+        "max_per_category": "auto",
+        "mmr_lambda": "auto",
         "confidence_top": 20,
     },
     "impact": {"purchase_prob": None, "fallback_purchase_prob": 0.3, "alpha": 0.05, "power": 0.8,
@@ -481,6 +490,16 @@ class CandidateSet:
                    stack("valid", False), np.concatenate([s.history for s in sets]),
                    np.concatenate([s.buckets for s in sets]), stack("rel", False) if labelled else None,
                    np.concatenate([s.n_rel for s in sets]) if labelled else None)
+
+    def narrow(self, cols: np.ndarray) -> "CandidateSet":
+        """Return the candidate set holding, per customer, only the candidate columns ``cols`` (customers x m), kept
+        in product order so ties still go to the lower product index."""
+        c = np.sort(np.asarray(cols), axis=1)
+        take = lambda a: None if a is None else np.take_along_axis(a, c, axis=1)  # noqa: E731
+        return CandidateSet(self.customer_ids, self.product_ids, list(self.names), take(self.items),
+                            np.take_along_axis(self.scores, c[:, :, None], axis=1),
+                            np.take_along_axis(self.positions, c[:, :, None], axis=1), take(self.valid),
+                            self.history, self.buckets, take(self.rel), self.n_rel)
 
     def subset(self, mask: np.ndarray) -> "CandidateSet":
         """Return the candidate set of the customers where ``mask`` is true."""

@@ -38,12 +38,15 @@ from workbench.evaluate import impact as business_impact
 from workbench.evaluate.metrics import evaluate_ranking, intra_list_diversity, per_customer_metrics
 from workbench.evaluate.significance import bootstrap_ci, paired_bootstrap, paired_sample_size
 from workbench.recommend import rules as business_rules
+from workbench.recommend import rule_strength, side_features
+from workbench.recommend.rule_strength import RuleChoice, RuleStrength
 from workbench.recommend.holdout import Holdout, run_holdout, to_interactions, validation_holdouts
 from workbench.recommend import registry
 from workbench.recommend.hybrid import (BUCKETS, DEFAULTS, POPULAR, CandidateSet, HybridRecommender, Switching,
                                         build_hybrid, component_model, component_specs, missing_components,
                                         tune_weights)
 from workbench.recommend.context import no_prices_reason
+from workbench.recommend.base import top_k
 from workbench.recommend.rerank import LearnedReranker
 from workbench.recommend.serving import FinalRecommender
 from workbench.errors import StageSkipped
@@ -57,6 +60,8 @@ NO_BASKETS = ("the cross-sell recommender mines rules from baskets of purchases,
               "sale line, no purchase event); it is left out")
 
 VARIANTS = ("default", "tuned", "learned")
+#: candidates per customer (best first by the start variant) the rules' strengths are chosen on
+CHOICE_DEPTH = 100
 #: the artifact name prefix of the hybrid variants' test lists (``recs_hybrid_<variant>``)
 HYBRID_PREFIX = "hybrid_"
 #: columns of the recommendations artifact
@@ -72,6 +77,7 @@ class Fold:
     holdout: Holdout
     hybrid: HybridRecommender
     candidates: CandidateSet
+    segments: pd.DataFrame | None = None   # fitted on the fold's training part alone
 
 
 @dataclass
@@ -114,6 +120,7 @@ class TestResult:
     per_customer: pd.DataFrame         # NDCG per customer (rows) and variant (columns)
     best_component: str
     comparisons: pd.DataFrame          # each variant vs the best component and popular (paired bootstrap)
+    segments: pd.DataFrame | None = None   # fitted on the training part alone
 
 
 @dataclass
@@ -130,6 +137,7 @@ class RulesResult:
 
     recs: pd.DataFrame
     metrics: dict
+    costs: pd.DataFrame = field(default_factory=pd.DataFrame)  # what each rule costs and buys (see apply_rules)
 
 
 @dataclass
@@ -175,6 +183,7 @@ class HybridExperiment:
         self.missing = missing_components(self.cfg, _importable(self.cfg))
         self.unusable = {}  # component -> why the data cannot support it (left out like a missing one)
         self.skipped = {}   # part of the stage (reranker) -> why it could not be fitted (metrics: hybrid.<part>)
+        self.choice: RuleChoice | None = None  # the start variant and rule strengths (choose_rules)
         lines = transaction_lines(self.shop)
         # what the data lacks, by the registry's needs of a model
         lacking = {"prices": no_prices_reason(self.shop.products, lines),
@@ -199,10 +208,12 @@ class HybridExperiment:
         return e.n_boot, e.alpha, e.seed
 
     # ---- fitting ------------------------------------------------------------------------------------
-    def fit_hybrid(self, h: Holdout) -> HybridRecommender:
-        """Return the hybrid (default weights) fitted on ``h``'s training part, with segments fitted on it alone."""
+    def fit_hybrid(self, h: Holdout, segments: pd.DataFrame | None = None) -> HybridRecommender:
+        """Return the hybrid (default weights) fitted on ``h``'s training part, with segments fitted on it alone
+        (``segments``: already fitted on it)."""
         tx = h.transactions
-        segments = self.segmenter(tx) if self.segmenter is not None else None
+        if segments is None:
+            segments = self.segmenter(tx) if self.segmenter is not None else None
         context = {"transactions": tx, "products": self.shop.products, "segments": segments, "history": tx}
         return build_hybrid(self.cfg, h.interactions, context, params=self.params, weights=self.default_weights)
 
@@ -215,9 +226,10 @@ class HybridExperiment:
         """
         folds = []
         for vh in validation_holdouts(self.shop, self.holdout, self.weight):
-            hyb = self.fit_hybrid(vh)
+            segments = self.segmenter(vh.transactions) if self.segmenter is not None else None
+            hyb = self.fit_hybrid(vh, segments)
             cs = hyb.candidate_set(vh.customers, progress=self.progress).with_truth(vh.test)
-            folds.append(Fold(vh, hyb, cs))
+            folds.append(Fold(vh, hyb, cs, segments))
         require(bool(folds), "hybrid",
                 "the hybrid tunes its weights on validation customers carved out of the training part, and no "
                 "training customer has an earlier basket with a new product to hold out; use more history or another "
@@ -245,13 +257,14 @@ class HybridExperiment:
                 best = (w, trace, sw)
         return TuningResult(start, best[0], best[2], pd.concat(traces, ignore_index=True), best[1])
 
-    def fit_reranker(self, validation: ValidationResult, tuning: TuningResult) -> LearnedReranker:
+    def fit_reranker(self, validation: ValidationResult, tuning: TuningResult,
+                     reranker: LearnedReranker | None = None) -> LearnedReranker:
         """Return the LGBMRanker trained on the validation candidates (every fold) over the tuned blend.
 
         Raises :class:`~workbench.errors.StageSkipped` (``hybrid.reranker``, also kept for :meth:`metrics`) when no
         validation customer has a relevant product among the candidates it re-orders."""
-        reranker = LearnedReranker.from_params(self.cfg["reranker"])
-        folds = [(f.candidates, f.candidates.blend(tuning.weights, tuning.switching), f.hybrid)
+        reranker = LearnedReranker.from_params(self.cfg["reranker"]) if reranker is None else reranker
+        folds = [(f.candidates, f.candidates.blend(tuning.weights, tuning.switching), f.hybrid, self._side(f.segments))
                  for f in validation.folds]
         try:
             return reranker.fit_folds(folds, self.shop.products)
@@ -269,12 +282,13 @@ class HybridExperiment:
     def evaluate(self, tuning: TuningResult, reranker: LearnedReranker | None = None) -> TestResult:
         """Refit on the whole train part and score every variant and component alone on the test split."""
         h = self.holdout
-        hyb = self.fit_hybrid(h)
+        segments = self.segmenter(h.transactions) if self.segmenter is not None else None
+        hyb = self.fit_hybrid(h, segments)
         cs = hyb.candidate_set(h.customers, progress=self.progress).with_truth(h.test)
         scores = {"default": cs.blend(tuning.default_weights, tuning.switching),
                   "tuned": cs.blend(tuning.weights, tuning.switching)}
         if reranker is not None:
-            scores["learned"] = reranker.scores(cs, scores["tuned"], hyb, self.shop.products)
+            scores["learned"] = reranker.scores(cs, scores["tuned"], hyb, self.shop.products, self._side(segments))
         for n in cs.names:
             scores[n] = cs.blend({m: float(m == n) for m in cs.names})
         recs = {n: cs.recommendations(s, self.k) for n, s in scores.items()}
@@ -294,7 +308,37 @@ class HybridExperiment:
         col = f"ndcg@{self.k}"
         comps = [n for n in cs.names if n != POPULAR]
         best = max(comps, key=lambda n: (table.loc[n, col], n)) if comps else POPULAR
-        return TestResult(hyb, cs, recs, table, per_customer, best, self._comparisons(per_customer, best))
+        return TestResult(hyb, cs, recs, table, per_customer, best, self._comparisons(per_customer, best), segments)
+
+    def _side(self, segments: pd.DataFrame | None) -> pd.DataFrame:
+        """The customer side table of the re-ranker: the customers' attributes and ``segments`` (fitted on the same
+        training part)."""
+        return side_features.customer_table(self.shop.customers, segments)
+
+    def side_info_ablation(self, validation: ValidationResult, tuning: TuningResult, test: TestResult,
+                           reranker: LearnedReranker) -> pd.DataFrame:
+        """Return what the side information adds to the learned variant on the test split: NDCG@K of the re-ranker
+        with and without the customer and product attributes (the other fitted on the same validation folds), the
+        paired difference with its bootstrap interval, for all customers and per history bucket (cold: at most
+        ``history.cold_max`` products)."""
+        other = self.fit_reranker(validation, tuning, reranker.clone(side_info=not reranker.side_info))
+        cs = test.candidates
+        tuned = cs.blend(tuning.weights, tuning.switching)
+        side = self._side(test.segments)
+        s_other = other.scores(cs, tuned, test.hybrid, self.shop.products, side)
+        s_this = reranker.scores(cs, tuned, test.hybrid, self.shop.products, side)
+        with_, without = (s_this, s_other) if reranker.side_info else (s_other, s_this)
+        a, b = cs.ndcg(with_, self.k), cs.ndcg(without, self.k)
+        n_boot, alpha, seed = self._bootstrap()
+        rows = []
+        for bucket in ("all", *BUCKETS):
+            m = np.ones(len(cs), bool) if bucket == "all" else (cs.buckets == bucket)
+            if not m.any():
+                continue
+            d, lo, hi = paired_bootstrap(a[m], b[m], n_boot, alpha, seed)
+            rows.append({"customers": bucket, "n": int(m.sum()), "with_side_info": float(a[m].mean()),
+                         "without_side_info": float(b[m].mean()), "delta": d, "low": lo, "high": hi})
+        return pd.DataFrame(rows).set_index("customers")
 
     def _comparisons(self, per_customer: pd.DataFrame, best: str) -> pd.DataFrame:
         """Paired bootstrap NDCG differences of each hybrid variant vs the best component and popular, with the
@@ -350,10 +394,12 @@ class HybridExperiment:
         return business_rules.price_sensitive_customers(transactions, self.shop.products,
                                                         float(self.cfg["rules"]["price_sensitive_max"]))
 
-    def _rule_scores(self, hyb: HybridRecommender, cs: CandidateSet, base: np.ndarray, sensitive: pd.Index,
-                     segments: pd.DataFrame | None) -> tuple[np.ndarray, pd.Series]:
+    def _rule_fits(self, hyb: HybridRecommender, cs: CandidateSet, sensitive: pd.Index,
+                   segments: pd.DataFrame | None) -> tuple[np.ndarray, pd.Series]:
+        """Return ``(fits, rule)``: 1 where a candidate fits its customer's segment rule (customers x candidates),
+        and the rule per customer."""
         r = self.cfg["rules"]
-        cat, pct, onehot, _ = self._product_arrays(cs.product_ids)
+        cat, pct, _, _ = self._product_arrays(cs.product_ids)
         rule = business_rules.customer_rules(cs.customer_ids, segments, sensitive, dict(r["segment_rules"]))
         rows = hyb.interactions_.customer_index(cs.customer_ids)
         held = hyb.interactions_.binary()
@@ -361,30 +407,134 @@ class HybridExperiment:
         known = rows >= 0
         if known.any():
             fav[known] = business_rules.favourite_category(held[rows[known]], cat)
-        scores = base + business_rules.rule_boosts(cs, rule, pct, cat, fav, float(r["boost"]))
-        div = r.get("diversity", "none")
-        if div == "max_per_category":
-            scores = business_rules.max_per_category(cs, scores, cat, int(r["max_per_category"]))
-        elif div == "mmr":
-            scores = business_rules.mmr(cs, scores, onehot, self.k, float(r["mmr_lambda"]))
-        elif div not in (None, "none"):
-            raise ValueError(f"hybrid.rules.diversity must be none, max_per_category or mmr, not {div!r}")
-        return scores, rule
+        return business_rules.rule_boosts(cs, rule, pct, cat, fav, 1.0), rule
+
+    def _with_rules(self, cs: CandidateSet, base: np.ndarray, fits: np.ndarray, strength: RuleStrength,
+                    arrays: tuple | None = None) -> np.ndarray:
+        """Return ``base`` after the segment boost and the diversity rule of ``strength`` (``arrays``: the
+        :meth:`_product_arrays` of ``cs``'s products when already made)."""
+        cat, _, onehot, _ = arrays if arrays is not None else self._product_arrays(cs.product_ids)
+        scores = base + strength.boost * fits if strength.boost else base
+        if strength.diversity == "max_per_category":
+            scores = business_rules.max_per_category(cs, scores, cat, int(strength.max_per_category))
+        elif strength.diversity == "mmr":
+            scores = business_rules.mmr(cs, scores, onehot, self.k, float(strength.mmr_lambda))
+        elif strength.diversity not in (None, "none"):
+            raise ValueError(f"hybrid.rules.diversity must be none, max_per_category or mmr, not {strength.diversity!r}")
+        return scores
+
+    def _rule_scores(self, hyb: HybridRecommender, cs: CandidateSet, base: np.ndarray, sensitive: pd.Index,
+                     segments: pd.DataFrame | None) -> tuple[np.ndarray, pd.Series]:
+        fits, rule = self._rule_fits(hyb, cs, sensitive, segments)
+        return self._with_rules(cs, base, fits, self.strength()), rule
+
+    def strength(self) -> RuleStrength:
+        """The start variant and the rules' strengths the lists are made with: :meth:`choose_rules`'s choice, or
+        the params' when every one is set by hand."""
+        if self.choice is not None:
+            return self.choice.strength
+        r = self.cfg["rules"]
+        final = self.cfg.get("final", "auto")
+        div = r.get("diversity", "none") or "none"
+        auto = [n for n, v in (("final", final), ("rules.boost", r["boost"]),
+                               ("rules.max_per_category", r["max_per_category"] if div == "max_per_category" else 0),
+                               ("rules.mmr_lambda", r["mmr_lambda"] if div == "mmr" else 1.0)) if rule_strength.is_auto(v)]
+        if auto:
+            raise ValueError(f"hybrid.{', hybrid.'.join(auto)} is auto (chosen on validation): call "
+                             f"choose_rules(validation, tuning, reranker) before making lists, or set a value")
+        return RuleStrength(str(final), str(div), int(r["max_per_category"]) if div == "max_per_category" else 0,
+                            float(r["mmr_lambda"]) if div == "mmr" else 1.0, float(r["boost"]))
+
+    def choose_rules(self, validation: ValidationResult, tuning: TuningResult,
+                     reranker: LearnedReranker | None = None) -> RuleChoice:
+        """Choose the start variant (``hybrid.final: auto``: the best on validation) and the rules' strengths
+        (``auto``: the strongest within ``rules.max_ndcg_loss`` on validation, :mod:`~workbench.recommend.rule_strength`);
+        keep and return the choice.
+
+        The blends' validation NDCG is that of the pooled validation candidates (the tuned weights were searched
+        on them); the learned variant's is cross-fitted (:meth:`LearnedReranker.cross_fit_scores`). On each fold,
+        products out of stock at the end of its training part are dropped as on the test split, and segments and
+        price sensitivity come from its training part.
+        """
+        r = self.cfg["rules"]
+        final = self.cfg.get("final", "auto")
+        folds = validation.folds
+        bases = {"default": [f.candidates.blend(tuning.default_weights, tuning.switching) for f in folds],
+                 "tuned": [f.candidates.blend(tuning.weights, tuning.switching) for f in folds]}
+        if reranker is not None and final in ("auto", "learned"):
+            bases["learned"] = reranker.cross_fit_scores(
+                [(f.candidates, b, f.hybrid, self._side(f.segments)) for f, b in zip(folds, bases["tuned"])],
+                self.shop.products)
+        start = {v: [f.candidates.ndcg(b, self.k) for f, b in zip(folds, bs)] for v, bs in bases.items()}
+        variants = {v: float(np.concatenate(x).mean()) for v, x in start.items()}
+        if rule_strength.is_auto(final):
+            variant = max(variants, key=lambda v: (variants[v], -VARIANTS.index(v)))
+        elif final in variants:
+            variant = final
+        else:
+            raise ValueError(f"hybrid.final must be auto, default, tuned or learned (learned needs the re-ranker), "
+                             f"not {final!r}")
+        rng = np.random.default_rng(self.evaluation.seed)
+        n_all = sum(len(f.candidates) for f in folds)
+        cap = max(int(r.get("choice_customers", 10000)), 1)
+        inputs = []  # per fold: candidates, start NDCG, stock-filtered start scores, rule fits, has a rule
+        for f, base, ndcg0 in zip(folds, bases[variant], start[variant]):
+            keep = rng.random(len(f.candidates)) < cap / n_all if n_all > cap else np.ones(len(f.candidates), bool)
+            cols = top_k(base[keep], CHOICE_DEPTH)[0]  # the rules re-order the head of the list: its top candidates
+            cs = f.candidates.subset(keep).narrow(cols)
+            b = np.take_along_axis(np.asarray(base[keep], dtype=np.float64), np.sort(cols, axis=1), axis=1)
+            if r.get("stock_filter", True):
+                as_of = pd.to_datetime(f.holdout.transactions[contract.TIMESTAMP]).max()
+                gone = cs.product_ids.get_indexer(business_rules.unavailable_products(self.shop.prices, as_of))
+                b[np.isin(cs.items, gone[gone >= 0]) & (cs.items >= 0)] = -np.inf
+            fits, rule = self._rule_fits(f.hybrid, cs, self._price_sensitive(f.holdout.transactions), f.segments)
+            inputs.append((cs, ndcg0[keep], b, fits, rule.reindex(cs.customer_ids).fillna("").to_numpy() != ""))
+        arrays = self._product_arrays(validation.candidates.product_ids)
+        cat = arrays[0]
+        n_boot, alpha, seed = self._bootstrap()
+
+        def evaluate(strength: RuleStrength) -> dict:
+            loss, div, fit_n, fit_d = [], [], 0.0, 0.0
+            for cs, ndcg0, b, fits, has_rule in inputs:
+                scores = self._with_rules(cs, b, fits, strength, arrays)
+                cols, val = cs.top(scores, self.k)
+                loss.append(ndcg0 - _ndcg(cs, cols, val, self.k))
+                items = np.take_along_axis(cs.items, cols, axis=1)
+                listed = np.isfinite(val) & (items >= 0)
+                div.append(rule_strength.list_diversity(cat[np.maximum(items, 0)], listed))
+                sel = listed & has_rule[:, None]
+                fit_n += float((np.take_along_axis(fits, cols, axis=1)[sel] > 0).sum())
+                fit_d += float(sel.sum())
+            d, lost = np.concatenate(div), np.concatenate(loss)
+            return {"loss": float(lost.mean()), "loss_high": bootstrap_ci(lost, n_boot, alpha, seed)[2], "intra_list_diversity": float(np.nanmean(d)) if np.isfinite(d).any()
+                    else float("nan"), "rule_share": fit_n / fit_d if fit_d else float("nan")}
+
+        choice = rule_strength.choose_strengths(
+            evaluate, variant, r.get("diversity", "none") or "none", self.k, r["max_per_category"], r["mmr_lambda"],
+            r["boost"], float(r["max_ndcg_loss"]))
+        choice.variants = variants
+        choice.by_hand["variant"] = not rule_strength.is_auto(final)
+        self.choice = choice
+        log.info("hybrid: lists start from %s (validation NDCG %s); rules %s, validation loss %.4f",
+                 variant, {v: round(x, 4) for v, x in variants.items()}, choice.strength.as_dict(),
+                 choice.validation_loss)
+        return choice
 
     def _final_base(self, hyb: HybridRecommender, cs: CandidateSet, tuning: TuningResult,
-                    reranker: LearnedReranker | None) -> np.ndarray:
-        final = self.cfg.get("final", "tuned")
+                    reranker: LearnedReranker | None, segments: pd.DataFrame | None = None) -> np.ndarray:
+        final = self.strength().variant
         if final == "learned":
             if reranker is None:
                 raise ValueError("hybrid.final is learned: pass the fitted re-ranker (fit_reranker)")
-            return reranker.scores(cs, cs.blend(tuning.weights, tuning.switching), hyb, self.shop.products)
+            return reranker.scores(cs, cs.blend(tuning.weights, tuning.switching), hyb, self.shop.products,
+                                   self._side(segments))
         if final not in ("default", "tuned"):
             raise ValueError(f"hybrid.final must be default, tuned or learned, not {final!r}")
         return cs.blend(self.final_weights(tuning), tuning.switching)
 
     def final_weights(self, tuning: TuningResult) -> dict[str, float]:
         """Return the weights of the ``final`` variant (tuned, or default when final is default)."""
-        return tuning.default_weights if self.cfg.get("final", "tuned") == "default" else tuning.weights
+        return tuning.default_weights if self.strength().variant == "default" else tuning.weights
 
     def apply_rules(self, test: TestResult, tuning: TuningResult,
                     reranker: LearnedReranker | None = None) -> RulesResult:
@@ -400,14 +550,15 @@ class HybridExperiment:
         as_of = pd.to_datetime(tx[contract.TIMESTAMP]).max()
         gone = (business_rules.unavailable_products(self.shop.prices, as_of) if r.get("stock_filter", True)
                 else pd.Index([]))
-        before = self._final_base(hyb, test.candidates, tuning, reranker)
+        before = self._final_base(hyb, test.candidates, tuning, reranker, test.segments)
         hyb.set_unavailable(gone)
         cs = hyb.candidate_set(h.customers, progress=self.progress).with_truth(h.test)
         hyb.set_unavailable([])
-        segments = self.segmenter(tx) if self.segmenter is not None else None
-        scores, rule = self._rule_scores(hyb, cs, self._final_base(hyb, cs, tuning, reranker),
-                                         self._price_sensitive(tx), segments)
-        final = cs.recommendations(scores, self.k)
+        segments = test.segments
+        strength = self.strength()
+        base = self._final_base(hyb, cs, tuning, reranker, segments)
+        fits, rule = self._rule_fits(hyb, cs, self._price_sensitive(tx), segments)
+        final = cs.recommendations(self._with_rules(cs, base, fits, strength), self.k)
         truth = h.test
         cat, _, onehot, _ = self._product_arrays(cs.product_ids)
         feats = pd.DataFrame(onehot, index=cs.product_ids)
@@ -418,20 +569,68 @@ class HybridExperiment:
         d, lo, hi = paired_bootstrap(ndcg_final, ndcg_pre, n_boot, alpha, seed)
         per_cat = (final.assign(_c=cat[cs.product_ids.get_indexer(final[contract.PRODUCT_ID])])
                    .groupby([contract.CUSTOMER_ID, "_c"]).size())
+        budget = float(r["max_ndcg_loss"])
         metrics = {
-            "variant": self.cfg.get("final", "tuned"),
+            "variant": strength.variant,
             f"ndcg@{self.k}_before": float(ndcg_pre.mean()), f"ndcg@{self.k}": float(ndcg_final.mean()),
             "delta": d, "low": lo, "high": hi,
             "unavailable_products": int(len(gone)),
             "customers_with_rule": {str(k_): int(v) for k_, v in rule[rule != ""].value_counts().sort_index().items()},
-            "diversity": r.get("diversity", "none"),
+            "diversity": strength.diversity,
             "max_per_category_seen": int(per_cat.max()) if len(per_cat) else 0,
             "intra_list_diversity_before": intra_list_diversity(pre, feats),
             "intra_list_diversity": intra_list_diversity(final, feats),
             "coverage_before": float(pre[contract.PRODUCT_ID].nunique() / cs.product_ids.size),
             "coverage": float(final[contract.PRODUCT_ID].nunique() / cs.product_ids.size),
+            # within the accuracy budget on test: the loss is at most max_ndcg_loss, or cannot be told from zero
+            "within_budget": bool(-d <= budget or hi >= 0),
+            **(self.choice.as_metrics() if self.choice is not None else
+               {"max_ndcg_loss": budget, "strength": strength.as_dict(),
+                "chosen_on": {"variant": "hand", "boost": "hand", **({"max_per_category": "hand"} if strength.diversity ==
+                             "max_per_category" else {"mmr_lambda": "hand"} if strength.diversity == "mmr" else {})}}),
         }
-        return RulesResult(final, metrics)
+        costs = self._rule_costs(cs, base, fits, strength, pre, ndcg_pre, feats)
+        metrics["costs"] = {row.pop("rule"): row for row in costs.to_dict("records")}
+        return RulesResult(final, metrics, costs)
+
+    def _rule_costs(self, cs: CandidateSet, base: np.ndarray, fits: np.ndarray, strength: RuleStrength,
+                    pre: pd.DataFrame, ndcg_pre: np.ndarray, feats: pd.DataFrame) -> pd.DataFrame:
+        """What each rule costs and buys on the test split against the start variant's lists (``pre``): NDCG@K,
+        intra-list diversity, catalog coverage and expected revenue per customer, the differences with paired
+        bootstrap intervals. Rows: the stock filter alone, with the segment boost, with the diversity rule, all."""
+        truth = self.holdout.test
+        n_boot, alpha, seed = self._bootstrap()
+        none = replace(strength, diversity="none", boost=0.0)
+        settings = {"stock_filter": none}
+        if strength.boost:
+            settings["segment_boost"] = replace(none, boost=strength.boost)
+        if strength.diversity != "none":
+            settings["diversity"] = replace(strength, boost=0.0)
+        settings["all_rules"] = strength
+        money = business_impact.no_money_reason(self.holdout.transactions) is None
+        if money:
+            values = business_impact.item_values(self.holdout.transactions)
+            p1 = self._purchase_prob()[0]
+            rev_pre = business_impact.expected_revenue(pre, truth, values, p1, self.k)["expected_revenue"].to_numpy()
+        rows = []
+        for name, st in settings.items():
+            recs = cs.recommendations(self._with_rules(cs, base, fits, st), self.k)
+            nd = per_customer_metrics(truth, recs, self.k)["ndcg"].to_numpy()
+            d, lo, hi = paired_bootstrap(nd, ndcg_pre, n_boot, alpha, seed)
+            row = {"rule": name, f"ndcg@{self.k}": float(nd.mean()), "ndcg_delta": d, "ndcg_low": lo, "ndcg_high": hi,
+                   "intra_list_diversity": intra_list_diversity(recs, feats),
+                   "coverage": float(recs[contract.PRODUCT_ID].nunique() / cs.product_ids.size)}
+            if money:
+                rev = business_impact.expected_revenue(recs, truth, values, p1, self.k)["expected_revenue"].to_numpy()
+                rd, rlo, rhi = paired_bootstrap(rev, rev_pre, n_boot, alpha, seed)
+                row.update({"revenue": float(rev.mean()), "revenue_delta": rd, "revenue_low": rlo, "revenue_high": rhi})
+            rows.append(row)
+        start = {"rule": "start", f"ndcg@{self.k}": float(ndcg_pre.mean()), "ndcg_delta": 0.0, "ndcg_low": 0.0,
+                 "ndcg_high": 0.0, "intra_list_diversity": intra_list_diversity(pre, feats),
+                 "coverage": float(pre[contract.PRODUCT_ID].nunique() / cs.product_ids.size)}
+        if money:
+            start.update({"revenue": float(rev_pre.mean()), "revenue_delta": 0.0, "revenue_low": 0.0, "revenue_high": 0.0})
+        return pd.DataFrame([start, *rows])
 
     def recommendation_lists(self, test: TestResult, rules: RulesResult | None = None) -> dict[str, pd.DataFrame]:
         """Return the hybrid variants' test lists by artifact model name: ``hybrid_default``, ``hybrid_tuned``,
@@ -458,10 +657,7 @@ class HybridExperiment:
                       f"needs at least 2; this split has {n_test}; the expected revenue and the A/B simulation are "
                       f"not computed, the ranking metrics are")
         imp = self.cfg["impact"]
-        if imp.get("purchase_prob") is not None:
-            p1, src = float(imp["purchase_prob"]), "parameter"
-        else:
-            p1, src = business_impact.purchase_probability(self.shop.events, float(imp["fallback_purchase_prob"]))
+        p1, src = self._purchase_prob()
         values = business_impact.item_values(h.transactions)
         recs = {**test.recs, "final": rules.recs}
         rows = []
@@ -479,6 +675,13 @@ class HybridExperiment:
                                          n_boot=self.evaluation.n_boot, seed=int(imp["seed"]))
         ab["control_model"], ab["treatment_model"] = POPULAR, "final"
         return ImpactResult(rev, ab, p1, src)
+
+    def _purchase_prob(self) -> tuple[float, str]:
+        """The purchase model's probability at position 1 and where it comes from (parameter or the events)."""
+        imp = self.cfg["impact"]
+        if imp.get("purchase_prob") is not None:
+            return float(imp["purchase_prob"]), "parameter"
+        return business_impact.purchase_probability(self.shop.events, float(imp["fallback_purchase_prob"]))
 
     # ---- production lists ---------------------------------------------------------------------------
     def production(self, tuning: TuningResult, reranker: LearnedReranker | None = None,
@@ -505,9 +708,10 @@ class HybridExperiment:
                                                   self._basket_matrix(tx, inter))
         _, _, _, names = self._product_arrays(inter.product_ids)
         # the lists need the catalog and the segments, not the transactions nor the evaluation state
-        catalog = Shop(customers=self.shop.customers.iloc[:0], products=self.shop.products, transactions=tx.iloc[:0],
+        catalog = Shop(customers=self.shop.customers, products=self.shop.products, transactions=tx.iloc[:0],
                        name=self.shop.name)
         serving = HybridExperiment(catalog, self.params, segments=self.segments)
+        serving.choice = self.choice
         ids = pd.Index(pd.Series(self.shop.customers[contract.CUSTOMER_ID], dtype="str")).unique()
         return FinalRecommender(serving, hyb, tuning, reranker, sims, names, self._price_sensitive(tx), ids,
                                 max(int(self.cfg.get("chunk_customers", 20000)), 1))
@@ -518,7 +722,7 @@ class HybridExperiment:
         """The final top ``k`` (default the run's) of one chunk of customers (see :meth:`production`)."""
         cs = hyb.candidate_set(ids, progress=self.progress)
         rows = hyb.interactions_.customer_index(cs.customer_ids)
-        base = self._final_base(hyb, cs, tuning, reranker)
+        base = self._final_base(hyb, cs, tuning, reranker, self.segments)
         W = business_rules.row_weights(cs, self.final_weights(tuning), tuning.switching)
         new = (rows < 0) | (cs.history == 0)  # no history: the cold-start list, the switching rule applied
         if new.any():  # (whether or not tuning kept switching for the cold bucket), not the re-ranker's
@@ -575,7 +779,8 @@ class HybridExperiment:
     # ---- metrics.json --------------------------------------------------------------------------------
     def metrics(self, validation: ValidationResult, tuning: TuningResult, test: TestResult,
                 ablation: AblationResult | None = None, history: pd.DataFrame | None = None,
-                rules: RulesResult | None = None, impact: ImpactResult | None = None) -> dict:
+                rules: RulesResult | None = None, impact: ImpactResult | None = None,
+                side_info: pd.DataFrame | None = None) -> dict:
         """Return the ``hybrid`` block of metrics.json from the steps' results (the analyses that ran)."""
         k = self.k
         col = f"ndcg@{k}"
@@ -620,6 +825,9 @@ class HybridExperiment:
                                  for b, row in history.iterrows()}
         if rules is not None:
             out["rules"] = rules.metrics
+        if side_info is not None:
+            out["side_info"] = {b: {c: (int(v) if c == "n" else float(v)) for c, v in row.items()}
+                                for b, row in side_info.iterrows()}
         if impact is not None:
             rt = impact.revenue
             out["revenue"] = {"purchase_prob": impact.purchase_prob, "purchase_prob_source": impact.purchase_prob_source,
@@ -630,6 +838,14 @@ class HybridExperiment:
             out["revenue"] = skip_record(reason)
         out.update({part: skip_record(reason) for part, reason in self.skipped.items()})
         return out
+
+
+def _ndcg(cs: CandidateSet, cols: np.ndarray, val: np.ndarray, k: int) -> np.ndarray:
+    """Per-customer NDCG@k of the top candidates ``cols`` (values ``val``) as :meth:`CandidateSet.ndcg` scores them."""
+    hit = np.take_along_axis(cs.rel, cols, axis=1) & np.isfinite(val)
+    dcg = (hit / np.log2(np.arange(2, cols.shape[1] + 2))).sum(axis=1)
+    idcg = np.r_[0.0, np.cumsum(1.0 / np.log2(np.arange(2, k + 2)))][np.minimum(cs.n_rel, k)]
+    return np.divide(dcg, idcg, out=np.zeros(len(dcg)), where=idcg > 0)
 
 
 def _importable(cfg: dict) -> set[str]:

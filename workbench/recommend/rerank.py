@@ -16,8 +16,10 @@ import pandas as pd
 import scipy.sparse as sp
 
 from workbench.data import contract
+from workbench.recommend import side_features
 from workbench.recommend.base import constructor_kwargs, top_k
 from workbench.recommend.hybrid import CandidateSet, HybridRecommender
+from workbench.errors import StageSkipped
 from workbench.stages import require
 
 log = logging.getLogger(__name__)
@@ -57,13 +59,14 @@ class LearnedReranker:
     """LGBMRanker (lambdarank) over the top ``depth`` candidates of a base blend (scikit-learn style)."""
 
     def __init__(self, depth: int = 50, n_estimators: int = 100, learning_rate: float = 0.03,
-                 num_leaves: int = 7, min_child_samples: int = 100, seed: int = 0):
+                 num_leaves: int = 7, min_child_samples: int = 100, seed: int = 0, side_info: bool = True):
         self.depth = int(depth)
         self.n_estimators = int(n_estimators)
         self.learning_rate = float(learning_rate)
         self.num_leaves = int(num_leaves)
         self.min_child_samples = int(min_child_samples)
         self.seed = int(seed)
+        self.side_info = bool(side_info)
 
     @classmethod
     def from_params(cls, params: dict) -> "LearnedReranker":
@@ -71,16 +74,20 @@ class LearnedReranker:
         return cls(**constructor_kwargs(cls, params))
 
     def feature_names(self, cs: CandidateSet) -> list[str]:
-        """Return the feature column names for a candidate set's components."""
+        """Return the feature column names for a candidate set's components (and the side information)."""
+        side = self.encoder_.feature_names if self.side_info and hasattr(self, "encoder_") else []
         return ([f"score_{n}" for n in cs.names] + [f"logpos_{n}" for n in cs.names]
-                + ["base_score", "base_rank", "log_popularity", "log_price", "category_share", "log_history"])
+                + ["base_score", "base_rank", "log_popularity", "log_price", "category_share", "log_history"] + side)
 
     def features(self, cs: CandidateSet, base: np.ndarray, hybrid: HybridRecommender,
-                 products: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                 products: pd.DataFrame, customers: pd.DataFrame | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Return ``(X, cols, ok)``: features of each customer's top-``depth`` base candidates.
 
         ``cols`` (customers x depth) are candidate columns of ``cs`` in base order, ``ok`` marks real
         candidates, ``X`` has one row per (customer, slot), customers in order (ok and not ok rows).
+        ``customers``: the customer side table (:func:`~workbench.recommend.side_features.customer_table`) when
+        ``side_info`` is on.
         """
         cols, val = top_k(base, self.depth)
         ok = np.isfinite(val)
@@ -102,6 +109,10 @@ class LearnedReranker:
             np.take_along_axis(share, cat, axis=1).reshape(-1, 1),
             np.repeat(np.log1p(cs.history), d).reshape(-1, 1),
         ]
+        if self.side_info and hasattr(self, "encoder_"):
+            C, Pr = self.encoder_.transform(_customer_rows(customers, cs.customer_ids),
+                                            side_features.product_table(products, hybrid.interactions_.product_ids))
+            feats += [np.repeat(C, d, axis=0), Pr[safe.ravel()]]
         return np.hstack(feats).astype(np.float32), cols, ok
 
     def fit(self, cs: CandidateSet, base: np.ndarray, hybrid: HybridRecommender,
@@ -118,11 +129,16 @@ class LearnedReranker:
         """
         from lightgbm import LGBMRanker
 
+        folds = [tuple(f) + (None,) * (4 - len(f)) for f in folds]
+        if self.side_info:
+            cust = pd.concat([_customer_rows(c, cs.customer_ids) for cs, _, _, c in folds])
+            self.encoder_ = side_features.SideEncoder().fit(
+                cust, side_features.product_table(products, folds[0][2].interactions_.product_ids))
         Xs, ys, groups = [], [], []
-        for cs, base, hybrid in folds:
+        for cs, base, hybrid, customers in folds:
             if cs.rel is None:
                 raise ValueError("the training candidate set needs relevance labels: call cs.with_truth(validation)")
-            X, cols, ok = self.features(cs, base, hybrid, products)
+            X, cols, ok = self.features(cs, base, hybrid, products, customers)
             y = np.take_along_axis(cs.rel, cols, axis=1) & ok
             keep_q = y.any(axis=1) & (ok.sum(axis=1) > 1)  # queries without a positive carry no gradient
             row_keep = np.repeat(keep_q, cols.shape[1]) & ok.ravel()
@@ -131,7 +147,7 @@ class LearnedReranker:
             groups.append(ok[keep_q].sum(axis=1))
             self.feature_names_ = self.feature_names(cs)
         group = np.concatenate(groups) if groups else np.zeros(0, dtype=int)
-        n_customers = sum(len(cs) for cs, _, _ in folds)
+        n_customers = sum(len(f[0]) for f in folds)
         require(len(group) > 0, "hybrid.reranker",
                 f"the learned re-ranker learns from validation customers with a relevant product among their top "
                 f"{self.depth} candidates beside another candidate, and none of the {n_customers} has one (params "
@@ -140,18 +156,50 @@ class LearnedReranker:
                                  learning_rate=self.learning_rate, num_leaves=self.num_leaves,
                                  min_child_samples=self.min_child_samples, random_state=self.seed, n_jobs=1,
                                  deterministic=True, force_row_wise=True, verbose=-1)
-        self.model_.fit(pd.DataFrame(np.vstack(Xs), columns=self.feature_names_), np.concatenate(ys), group=group)
+        cat = self.encoder_.categorical if self.side_info else []
+        self.model_.fit(pd.DataFrame(np.vstack(Xs), columns=self.feature_names_), np.concatenate(ys), group=group,
+                        categorical_feature=cat or "auto")
         self.n_queries_ = int(len(group))
         log.info("reranker: %d queries over %d folds, %d rows, %d features", self.n_queries_, len(folds),
                  int(group.sum()), len(self.feature_names_))
         return self
 
+    def cross_fit_scores(self, folds: list[tuple], products: pd.DataFrame, n_splits: int = 2) -> list[np.ndarray]:
+        """Return, per fold, scores of a re-ranker with these settings that never saw the customer scored.
+
+        The customers (the same id in every fold) are split at random (``seed``) into ``n_splits`` parts; a
+        re-ranker fitted on the other parts scores each part, so the validation NDCG of the learned variant is
+        out of sample like the blends'. Parts without a usable query keep the base blend's order."""
+        folds = [tuple(f) + (None,) * (4 - len(f)) for f in folds]
+        ids = pd.Index(np.unique(np.concatenate([f[0].customer_ids.to_numpy(dtype=str) for f in folds])))
+        part = pd.Series(np.random.default_rng(self.seed).permutation(len(ids)) % int(n_splits), index=ids)
+        out = [np.array(f[1], dtype=np.float64, copy=True) for f in folds]
+        for p in range(int(n_splits)):
+            train = [part.reindex(f[0].customer_ids).to_numpy() != p for f in folds]
+            learner = self.clone()
+            parts = [(cs.subset(m), base[m], hyb, cust) for (cs, base, hyb, cust), m in zip(folds, train) if m.any()]
+            try:
+                require(bool(parts), "hybrid.reranker", "no customer to learn from in this part")
+                learner.fit_folds(parts, products)
+            except StageSkipped:
+                continue  # this part keeps the base blend's order
+            for i, ((cs, base, hyb, cust), m) in enumerate(zip(folds, train)):
+                if (~m).any():
+                    out[i][~m] = learner.scores(cs.subset(~m), base[~m], hyb, products, cust)
+        return out
+
+    def clone(self, **changes) -> "LearnedReranker":
+        """An unfitted re-ranker with the same settings (``changes`` replace some)."""
+        return type(self)(**{**dict(depth=self.depth, n_estimators=self.n_estimators, learning_rate=self.learning_rate,
+                                    num_leaves=self.num_leaves, min_child_samples=self.min_child_samples,
+                                    seed=self.seed, side_info=self.side_info), **changes})
+
     def scores(self, cs: CandidateSet, base: np.ndarray, hybrid: HybridRecommender,
-               products: pd.DataFrame) -> np.ndarray:
+               products: pd.DataFrame, customers: pd.DataFrame | None = None) -> np.ndarray:
         """Return ranker scores (customers x candidates of ``cs``): -inf outside each top-``depth``."""
         if not hasattr(self, "model_"):
             raise RuntimeError("LearnedReranker is not fitted: call fit(...) on a validation candidate set first")
-        X, cols, ok = self.features(cs, base, hybrid, products)
+        X, cols, ok = self.features(cs, base, hybrid, products, customers)
         pred = self.model_.predict(pd.DataFrame(X, columns=self.feature_names_)).reshape(cols.shape)
         out = np.full(base.shape, -np.inf)
         r, c = np.nonzero(ok)
@@ -162,3 +210,10 @@ class LearnedReranker:
         """Return the ranker's gain importance per feature, largest first."""
         imp = self.model_.booster_.feature_importance(importance_type="gain")
         return pd.Series(imp, index=self.feature_names_, name="gain").sort_values(ascending=False, kind="stable")
+
+
+def _customer_rows(customers: pd.DataFrame | None, customer_ids: pd.Index) -> pd.DataFrame:
+    """The side table's rows for ``customer_ids`` in order (a customer it lacks: missing values)."""
+    if customers is None:
+        return pd.DataFrame(index=customer_ids)
+    return customers.reindex(customer_ids)

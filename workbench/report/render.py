@@ -216,6 +216,8 @@ def index_html(run_dir: Path, pages: list[Path], show_code: bool = False, failed
     out.append(_table(report_summary.stage_status(metrics), index=False))
     for title, df in (("Ranking models", report_summary.model_table(metrics)), ("Rating models", report_summary.rating_table(metrics)),
                       ("Hybrid", report_summary.hybrid_table(metrics).set_index("model")),
+                      ("Business rules: what each costs and buys", report_summary.rules_table(metrics).set_index("rule")
+                       if len(report_summary.rules_table(metrics)) else pd.DataFrame()),
                       ("Truth recovery (synthetic data)", report_summary.truth_recovery(metrics).set_index("check"))):
         if len(df):
             out.append(f"<h3>{html.escape(title)}</h3>" + _table(df))

@@ -199,6 +199,27 @@ def hybrid_table(metrics: dict) -> pd.DataFrame:
     return df.sort_values([col, "model"], ascending=[False, True], na_position="last").reset_index(drop=True)
 
 
+def rules_table(metrics: dict) -> pd.DataFrame:
+    """What each business rule costs and buys against the variant the shipped lists start from (``hybrid.rules.costs``:
+    NDCG@K, intra-list diversity, coverage, expected revenue per customer, differences with paired intervals)."""
+    costs = get(metrics, "hybrid.rules.costs") or {}
+    rows = [{"rule": rule, **{c: _num(x) for c, x in v.items()}} for rule, v in costs.items() if isinstance(v, dict)]
+    return pd.DataFrame(rows)
+
+
+def _rules_sentence(metrics: dict) -> str | None:
+    r = get(metrics, "hybrid.rules") or {}
+    d, lo, hi, budget = (_num(r.get(x)) for x in ("delta", "low", "high", "max_ndcg_loss"))
+    if d is None or lo is None or hi is None or budget is None:
+        return None
+    hand = [k for k, v in (r.get("chosen_on") or {}).items() if v == "hand"]
+    how = (f"set by hand ({', '.join(hand)}): they cost" if hand else "chosen on validation, within a loss of "
+           f"{fmt(budget)}: they cost")
+    return (f"The shipped lists start from the *{r.get('variant')}* hybrid; the business rules' strengths are {how} "
+            f"{-d:.4f} NDCG (95% interval {-hi:.4f} to {-lo:.4f}) for intra-list diversity "
+            f"{fmt(_num(r.get('intra_list_diversity_before')))} -> {fmt(_num(r.get('intra_list_diversity')))}.")
+
+
 def ablation_table(metrics: dict) -> pd.DataFrame:
     """The hybrid's ablation rows (component, delta, low, high, excludes_zero)."""
     abl = get(metrics, "hybrid.ablation") or {}
@@ -347,6 +368,8 @@ def _ranking_sentences(metrics: dict, name: str, ndcg: float) -> list[str]:
         rank = list(table.index).index(SHIPPED_MODEL) + 1
         out.append(f"The lists the run ships, *{SHIPPED_MODEL}* (the hybrid after its business rules), score NDCG@{k} "
                    f"{fmt(shipped)}: {ndcg - shipped:.3f} below *{name}*, rank {rank} of {len(table)}.")
+    if shipped is not None and (rules := _rules_sentence(metrics)):
+        out.append(rules)
     pop = popular_model(metrics)
     if pop and pop != name and pop in table.index and _num(table.loc[pop, f"ndcg@{k}"]):
         base = float(table.loc[pop, f"ndcg@{k}"])
