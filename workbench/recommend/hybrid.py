@@ -83,27 +83,44 @@ DEFAULTS: dict = {
         # what sold in the last month: the temporal signal next to seasonal (weight 0 until tuned)
         "trending": {"model": "popular_recent"},
     },
-    "skip_missing": True,
-    "weights": dict(DEFAULT_WEIGHTS),
-    "normalise": "minmax",
+    "skip_missing": True,       # a component whose class does not import is left out with a warning (false: an error)
+    "weights": dict(DEFAULT_WEIGHTS),  # the default variant's weight per component (the tuned variant starts here)
+    "normalise": "minmax",      # per-customer score normaliser before the blend: rank, minmax or reciprocal
     "candidates": 100,          # top products per component that enter the blend
-    "history": {"cold_max": 2, "hot_min": 10},
+    "history": {
+        "cold_max": 2,          # customers with at most this many distinct products are cold (switching, slices)
+        "hot_min": 10,          # customers with at least this many distinct products are hot
+    },
     # cold customers: the "from" components' weight goes to the "to" components; enabled: true, false
     # or auto (tuned both ways on validation, the better one kept)
     "switching": {"enabled": "auto", "from": ["collaborative"], "to": ["content", "cluster_trending", POPULAR]},
-    "tuning": {"method": "bagged", "n_random": 200, "n_bags": 200, "rounds": 3, "factors": [0.0, 0.5, 2.0, 4.0],
-               "seed": 0},
-    "reranker": {"depth": 50, "n_estimators": 100, "learning_rate": 0.03, "num_leaves": 7,
-                 "min_child_samples": 100, "seed": 0,
-                 # customer (age, gender, location, occupation, signup, segment, cluster, CLV) and product
-                 # (category, price tier) attributes as features beside the component scores
-                 "side_info": True},
+    "tuning": {
+        "method": "bagged",     # bagged (winners of bootstrap resamples averaged) or ascent (coordinate ascent)
+        "n_random": 200,        # seeded Dirichlet weight vectors tried besides the start and each component alone
+        "n_bags": 200,          # bagged: bootstrap resamples of the validation customers
+        "rounds": 3,            # ascent: passes over the components
+        "factors": [0.0, 0.5, 2.0, 4.0],  # ascent: what one weight is multiplied by at each step
+        "seed": 0,              # the draws' seed
+    },
+    "reranker": {
+        "depth": 50,            # the top blended candidates per customer the learned re-ranker re-orders
+        "n_estimators": 100,    # LightGBM lambdarank: boosting rounds
+        "learning_rate": 0.03,  # LightGBM: shrinkage per round
+        "num_leaves": 7,        # LightGBM: leaves per tree
+        "min_child_samples": 100,  # LightGBM: the fewest candidates in a leaf
+        "seed": 0,              # LightGBM's seed
+        # customer (age, gender, location, occupation, signup, segment, cluster, CLV) and product (category,
+        # price tier) attributes as features beside the component scores
+        "side_info": True,
+    },
     # which variant the business rules and the artifact start from: default, tuned, learned, or auto (the one
     # best on validation; the learned variant's validation score is cross-fitted)
     "final": "auto",
     "chunk_customers": 20000,   # final lists are built for this many customers at a time
     "rules": {
-        "stock_filter": True,
+        "stock_filter": True,   # products out of stock at the cut-off (prices table) are not recommended
+        # RFM segment -> the boost its customers get: premium (top price tercile of a category), win_back (their
+        # favourite category), value (bottom price tercile, for price-sensitive customers)
         "segment_rules": {"champions": "premium", "loyal_customers": "premium", "at_risk": "win_back",
                           "cant_lose": "win_back", "hibernating": "win_back", "about_to_sleep": "win_back",
                           "price_sensitive": "value"},
@@ -111,15 +128,20 @@ DEFAULTS: dict = {
         # whose NDCG@K loss against the start variant on validation is at most max_ndcg_loss)
         "max_ndcg_loss": 0.005,
         "choice_customers": 10000,    # validation customers (all folds) the strengths are chosen on, at most
-        "boost": "auto",
+        "boost": "auto",        # what a segment rule adds to the blended score of a candidate that fits it
         "price_sensitive_max": 0.3,   # mean within-category price percentile of what they bought
         "diversity": "max_per_category",  # none, max_per_category or mmr
-        "max_per_category": "auto",
-        "mmr_lambda": "auto",
-        "confidence_top": 20,
+        "max_per_category": "auto",  # diversity max_per_category: the most products of one category in a list
+        "mmr_lambda": "auto",   # diversity mmr: relevance's weight against similarity to products already listed
+        "confidence_top": 20,   # a listed product's confidence: weight share of components ranking it in this top
     },
-    "impact": {"purchase_prob": None, "fallback_purchase_prob": 0.3, "alpha": 0.05, "power": 0.8,
-               "seed": 0},
+    "impact": {
+        "purchase_prob": None,  # chance that a recommended product a customer wanted is bought (None: measured)
+        "fallback_purchase_prob": 0.3,  # ... when the events cannot measure it (no views, no purchase events)
+        "alpha": 0.05,          # the simulated A/B test's significance level
+        "power": 0.8,           # ... and the power its sample size is planned for
+        "seed": 0,              # the simulation's seed
+    },
 }
 
 
