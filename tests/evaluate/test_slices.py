@@ -89,3 +89,16 @@ def test_shared_resampling_gives_bootstrap_ci_per_column():
     ci = bootstrap_ci_columns(values, n_boot=300, seed=5)
     for j in range(3):
         np.testing.assert_allclose(ci[:, j], bootstrap_ci(values[:, j], n_boot=300, seed=5), rtol=1e-10)
+
+
+def test_lists_that_hit_nothing_score_zero_in_every_slice():
+    """A pilot shop's lists can miss every held-out product: the slices are zeros, not a failed division."""
+    truth, recs, category, k = _random_run(seed=3, n_users=12, n_items=20)
+    customers = pd.Index(sorted(truth[U].unique()))
+    held = set(zip(truth[U], truth[I]))
+    misses = {m: r[[(u, p) not in held for u, p in zip(r[U], r[I])]] for m, r in recs.items()}
+    lists = SL.Lists.of(misses, customers, k, category.index)
+    inputs = SL.SliceInputs(truth, pd.DataFrame({"segment": pd.Series("s", index=customers)}),
+                            pd.DataFrame({"category": category}), {})
+    table = SL.slice_metrics(lists, inputs, n_boot=20)
+    assert len(table) and (table["ndcg"] == 0).all() and (table["recall"] == 0).all()

@@ -130,7 +130,9 @@ def per_customer_by_label(lists: TopK, truth: sp.csr_matrix, labels: np.ndarray,
     hit = np.asarray(truth[lists.customer, lists.product]).ravel() > 0
     hit &= labels[lists.product] >= 0
     key = lists.customer[hit] * n_labels + labels[lists.product[hit]]
-    dcg = np.bincount(key, weights=1.0 / np.log2(lists.position[hit] + 1.0), minlength=n * n_labels).reshape(n, -1)
+    # float64 even without a hit (numpy's bincount of nothing is int64, whatever the weights)
+    dcg = np.bincount(key, weights=1.0 / np.log2(lists.position[hit] + 1.0),
+                      minlength=n * n_labels).astype(np.float64).reshape(n, -1)
     hits = np.bincount(key, minlength=n * n_labels).reshape(n, n_labels)
     ideal = np.r_[0.0, np.cumsum(1.0 / np.log2(np.arange(2, k + 2)))]
     idcg = ideal[np.minimum(relevant, k)]
