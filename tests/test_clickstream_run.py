@@ -20,8 +20,11 @@ MONEY_STAGES = {"segmentation.monetary", "segmentation.clv", "hybrid.revenue", "
 def clickstream_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("clickstream") / "run"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    # the fuzz shops' quick profile where it touches this shop (fewer candidates and resamples, no MLflow)
+    quick = ["tracking.enabled=false", "segmentation.clusters.n_bootstrap=2", "segmentation.clusters.gap_references=1",
+             "hybrid.tuning.n_random=10", "hybrid.tuning.n_bags=10"]
     cmd = [sys.executable, "-m", "workbench", "run", "--params", "clickstream", "-p", "data.synthetic.n_customers=400",
-           "--out", str(out)]
+           *(arg for kv in quick for arg in ("-p", kv)), "--out", str(out)]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     return proc, out
 

@@ -250,6 +250,10 @@ def _track(run_dir: Path, manifest: dict, params: dict, cfg: dict, uri: str, ove
                                tags={**tags, MLFLOW_RUN_NAME: run_name(params, overrides)})
     pid = parent.info.run_id
     try:
+        if cfg.get("log_models", True):
+            # before the metrics: MLflow's log_model copies every metric the run holds onto the model, one query
+            # per metric (with thousands of metrics, most of the tracking time)
+            _log_models(uri, pid, run_dir)
         _log_batches(client, pid, flat_params(params), flat_metrics(_read_json(run_dir / "metrics.json")), now)
         for nb in sorted(run_dir.glob("[0-9][0-9]_*.ipynb")):
             client.log_artifact(pid, str(nb), "notebooks")
@@ -271,8 +275,6 @@ def _track(run_dir: Path, manifest: dict, params: dict, cfg: dict, uri: str, ove
                 client.log_artifact(cid, str(run_dir / nb["notebook"]))
             client.set_terminated(cid, "FINISHED", end_time=_ms(nb.get("end")) or now)
             children[nb["notebook"]] = cid
-        if cfg.get("log_models", True):
-            _log_models(uri, pid, run_dir)
     except BaseException:
         client.set_terminated(pid, "FAILED")
         raise
